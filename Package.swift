@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "kcheck",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "kcheck", targets: ["kcheck"]),
+        .library(name: "KCheckCore", targets: ["KCheckCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries: module maps only, with header-only shims for what Swift cannot import.
+        .systemLibrary(
+            name: "CPCRE2", pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"]), .yum(["pcre2-devel"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"]), .yum(["openssl-devel"])]),
+        .systemLibrary(name: "CKernel"),
+        // The only Swift module that imports C: every pointer scoped, every return code checked.
+        .target(name: "KCheckNative", dependencies: ["CPCRE2", "COpenSSL", "CKernel"]),
+        // The engine: nodes and facts, rules, evaluation, reports. Never prints, never exits.
+        .target(name: "KCheckCore", dependencies: ["KCheckNative"]),
+        // Rule files (YAML) to rule values, with file:line:col errors. Not on the hot path.
+        .target(name: "KCheckRuleLoader", dependencies: ["KCheckCore", .product(name: "Yams", package: "Yams")]),
+        // The default profile, generated from rules/ by kcheck-rulegen: no YAML parse at start.
+        .target(name: "KCheckProfile", dependencies: ["KCheckCore"]),
+        .executableTarget(
+            name: "kcheck",
+            dependencies: [
+                "KCheckCore", "KCheckRuleLoader", "KCheckProfile",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "kcheck-rulegen", dependencies: ["KCheckRuleLoader"]),
+        .testTarget(
+            name: "KCheckTests",
+            dependencies: ["KCheckCore", "KCheckRuleLoader", "KCheckProfile", "KCheckNative"]),
+    ]
+)

@@ -1,0 +1,22 @@
+import KCheckNative
+
+/// The library's entry point: run a profile on a node and get a report. It never prints and
+/// never exits; the CLI does both.
+public enum Engine {
+    public static let version = "0.1.0"
+
+    public static func run(
+        profile: Profile, on node: Node, command: String = "preflight", policy: FailurePolicy = .default,
+        only: Set<String>? = nil
+    ) -> Report {
+        let started = Posix.wallClock()
+        let clock = Posix.monotonicNanoseconds()
+        let rules = only.map { ids in profile.rules.filter { ids.contains($0.id) } } ?? profile.rules
+        let evaluator = Evaluator(node: node, rules: rules)
+        let entries = rules.map { Report.Entry(rule: $0, result: evaluator.evaluate($0)) }
+        let elapsed = Double(Posix.monotonicNanoseconds() - clock) / 1e9
+        return Report(
+            toolVersion: version, command: command, profile: profile.name, node: evaluator.identity,
+            startedAt: started, durationSeconds: elapsed, entries: entries, policy: policy)
+    }
+}

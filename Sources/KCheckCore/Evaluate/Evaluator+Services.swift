@@ -1,0 +1,203 @@
+import KCheckNative
+
+extension Evaluator {
+    /// The name a distribution uses, or an outcome saying why there is none.
+    func distroName(_ name: DistroName, expected: String) -> Result<String?, OutcomeError> {
+        if let common = name.common { return .success(common) }
+        switch facts.family {
+        case .unavailable(let why): return .failure(OutcomeError(outcome: unavailable(expected, why)))
+        case .available(let family): return .success(name.name(for: family))
+        }
+    }
+
+    func service(_ check: ServiceCheck) -> Outcome {
+        let want = [
+            check.running.map { $0 ? "running" : "stopped" }, check.enabled.map { $0 ? "enabled" : "disabled" },
+        ].compactMap { $0 }.joined(separator: " and ")
+        let name: String
+        switch distroName(check.unit, expected: want) {
+        case .failure(let e): return e.outcome
+        case .success(nil):
+            return Outcome(status: .skip, expected: want, actual: "n/a", message: "Not used on this distribution.")
+        case .success(let n?): name = n
+        }
+        let unit = Self.unitName(name)
+        let expected = "\(unit) \(want)"
+        let fileState = facts.unitFiles.state(of: unit)
+        if fileState == .notFound {
+            let needed = check.running == true || check.enabled == true
+            return Outcome(
+                status: needed ? .fail : .pass, expected: expected, actual: "not installed",
+                message: needed ? "\(unit) is not installed: install the package that provides it." : "")
+        }
+        var problems: [String] = []
+        var facts: [String] = []
+        var unknown: String?
+        if let enabled = check.enabled {
+            facts.append(fileState.rawValue)
+            let isEnabled = fileState == .enabled
+            if isEnabled != enabled {
+                problems.append(enabled ? "\(unit) is \(fileState.rawValue): run systemctl enable \(name)" : "\(unit) is enabled: run systemctl disable \(name)")
+            }
+        }
+        if let running = check.running {
+            switch self.facts.activeState(of: unit) {
+            case .unavailable(let why):
+                unknown = why
+                facts.append("running state unknown")
+            case .available(let state):
+                facts.append(state)
+                let isRunning = state == "active" || state == "activating" || state == "reloading"
+                if isRunning != running {
+                    problems.append(running ? "\(unit) is \(state): run systemctl start \(name)" : "\(unit) is \(state): run systemctl stop \(name)")
+                }
+            }
+        }
+        let actual = facts.joined(separator: ", ")
+        if !problems.isEmpty {
+            var message = problems.joined(separator: "; ") + "."
+            if let unknown { message += " (Whether it runs could not be checked: \(unknown).)" }
+            return Outcome(status: .fail, expected: expected, actual: actual, message: message)
+        }
+        if let unknown {
+            return Outcome(status: .error, expected: expected, actual: actual, message: "could not check whether \(unit) is running: \(unknown)")
+        }
+        return Outcome(status: .pass, expected: expected, actual: actual, message: "")
+    }
+
+    /// Synchronised as timedatectl judges it: STA_UNSYNC clear and maximum error under 16 s.
+    func clockSynchronized() -> Outcome {
+        let expected = "NTP-synchronised (max error < 16 s)"
+        switch facts.clock {
+        case .unavailable(let why): return unavailable(expected, why)
+        case .available(let clock):
+            let seconds = Double(clock.maxErrorMicroseconds) / 1_000_000
+            if !clock.unsynchronisedFlag && clock.maxErrorMicroseconds < 16_000_000 {
+                return Outcome(status: .pass, expected: expected, actual: "synchronised (max error \(seconds) s)", message: "")
+            }
+            let why = clock.unsynchronisedFlag ? "the kernel marks the clock unsynchronised" : "the maximum error is \(seconds) s"
+            return Outcome(
+                status: .fail, expected: expected, actual: "not synchronised (\(why))",
+                message: "The clock is not synchronised (\(why)); etcd needs synchronised clocks. Check chronyd (chronyc tracking).")
+        }
+    }
+
+    func timezone(_ zone: String) -> Outcome {
+        let expected = zone
+        switch facts.node.readLink("/etc/localtime") {
+        case .success(let target):
+            let parts = target.split(separator: "/").map(String.init)
+            guard let index = parts.lastIndex(of: "zoneinfo") else {
+                return Outcome(status: .fail, expected: expected, actual: "link to \(target)", message: "/etc/localtime does not point into a zoneinfo directory.")
+            }
+            var name = Array(parts[(index + 1)...])
+            if name.first == "posix" || name.first == "right" { name.removeFirst() }
+            let actual = name.joined(separator: "/")
+            if actual == zone { return Outcome(status: .pass, expected: expected, actual: actual, message: "") }
+            return Outcome(status: .fail, expected: expected, actual: actual, message: "The time zone is \(actual): run timedatectl set-timezone \(zone).")
+        case .failure(let error) where error.isNotFound:
+            return Outcome(status: .fail, expected: expected, actual: "UTC (no /etc/localtime)", message: "No /etc/localtime: run timedatectl set-timezone \(zone).")
+        case .failure:
+            // A copied zone file rather than a link: compare its bytes with the zone's.
+            let mine = facts.node.read("/etc/localtime", limit: 1 << 20)
+            let theirs = facts.node.read("/usr/share/zoneinfo/\(zone)", limit: 1 << 20)
+            if case .content(let a) = mine, case .content(let b) = theirs, a == b {
+                return Outcome(status: .pass, expected: expected, actual: "\(zone) (a copy of the zone file)", message: "")
+            }
+            return Outcome(
+                status: .fail, expected: expected, actual: "a zone file other than \(zone)",
+                message: "/etc/localtime is not the \(zone) zone: run timedatectl set-timezone \(zone).")
+        }
+    }
+
+    func rtcUTC() -> Outcome {
+        let expected = "RTC in UTC"
+        let text: String?
+        switch readText("/etc/adjtime", expected: expected) {
+        case .failure(let e): return e.outcome
+        case .success(let t): text = t
+        }
+        guard let text else {
+            return Outcome(status: .pass, expected: expected, actual: "UTC (no /etc/adjtime)", message: "")
+        }
+        let lines = numberedLines(Array(text.utf8))
+        let mode = lines.count >= 3 ? String(lines[2].text.trimmed) : "UTC"
+        if mode == "UTC" {
+            return Outcome(status: .pass, expected: expected, actual: "UTC", message: "", evidence: lines.count >= 3 ? [SourceLocation(file: "/etc/adjtime", line: 3)] : [])
+        }
+        return Outcome(
+            status: .fail, expected: expected, actual: mode,
+            message: "The hardware clock keeps local time: run timedatectl set-local-rtc 0.",
+            evidence: [SourceLocation(file: "/etc/adjtime", line: 3)])
+    }
+
+    func packages(_ names: [DistroName]) -> Outcome {
+        let expected = "installed: " + names.map(\.description).joined(separator: ", ")
+        var wanted: [String] = []
+        for name in names {
+            switch distroName(name, expected: expected) {
+            case .failure(let e): return e.outcome
+            case .success(let n?): wanted.append(n)
+            case .success(nil): continue
+            }
+        }
+        let expectedHere = "installed: " + wanted.joined(separator: " ")
+        switch facts.installedPackages {
+        case .unavailable(let why): return unavailable(expectedHere, why)
+        case .available(let installed):
+            let missing = wanted.filter { !installed.contains($0) }
+            if missing.isEmpty { return Outcome(status: .pass, expected: expectedHere, actual: "all installed", message: "") }
+            return Outcome(
+                status: .fail, expected: expectedHere, actual: "missing: " + missing.joined(separator: " "),
+                message: "Install \(missing.joined(separator: " ")).")
+        }
+    }
+
+    func path(_ check: PathCheck) -> Outcome {
+        var expected = "\(check.path) is a \(check.type.rawValue)"
+        if let modeAny = check.modeAny { expected += " with mode bits 0\(String(modeAny, radix: 8))" }
+        if let pattern = check.matches { expected += " matching /\(pattern)/" }
+        let status: FileStatus
+        switch facts.node.resolvedStatus(check.path) {
+        case .failure(let error) where error.isNotFound:
+            return Outcome(status: .fail, expected: expected, actual: "missing", message: "\(check.path) does not exist.")
+        case .failure(let error):
+            return unavailable(expected, error.description)
+        case .success(let s): status = s
+        }
+        let wantKind: FileStatus.Kind = check.type == .file ? .regular : .directory
+        guard status.kind == wantKind else {
+            return Outcome(status: .fail, expected: expected, actual: "a \(status.kind.rawValue)", message: "\(check.path) is not a \(check.type.rawValue).")
+        }
+        var actual = "a \(check.type.rawValue), mode 0\(String(status.mode, radix: 8))"
+        if let modeAny = check.modeAny, status.mode & modeAny == 0 {
+            return Outcome(
+                status: .fail, expected: expected, actual: actual,
+                message: "\(check.path) has mode 0\(String(status.mode, radix: 8)): chmod +x it.")
+        }
+        if let pattern = check.matches {
+            let regex: Regex
+            switch self.regex(pattern) {
+            case .failure(let error): return unavailable(expected, "invalid pattern /\(pattern)/: \(error)")
+            case .success(let r): regex = r
+            }
+            let bytes: [UInt8]
+            switch facts.node.read(check.path, limit: defaultReadLimit) {
+            case .content(let b): bytes = b
+            case .missing: return Outcome(status: .fail, expected: expected, actual: "missing", message: "\(check.path) does not exist.")
+            case .unreadable(let why): return unavailable(expected, why)
+            }
+            do throws(RegexError) {
+                guard let range = try regex.firstMatch(in: bytes) else {
+                    return Outcome(status: .fail, expected: expected, actual: actual + ", no line matches", message: "No line of \(check.path) matches /\(pattern)/.")
+                }
+                let line = bytes[..<range.lowerBound].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+                actual += ", matched at line \(line)"
+                return Outcome(status: .pass, expected: expected, actual: actual, message: "", evidence: [SourceLocation(file: check.path, line: line)])
+            } catch {
+                return unavailable(expected, "matching /\(pattern)/: \(error)")
+            }
+        }
+        return Outcome(status: .pass, expected: expected, actual: actual, message: "")
+    }
+}

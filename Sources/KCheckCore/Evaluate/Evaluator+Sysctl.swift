@@ -1,0 +1,101 @@
+extension Evaluator {
+    /// A kernel parameter is right when its running value and the value that will hold after a
+    /// reboot (the last assignment systemd-sysctl applies, as the kernel keeps it) both match.
+    func sysctl(_ check: SysctlCheck) -> Outcome {
+        let expected = "\(check.value) now and after reboot"
+        let config = facts.sysctlConfig
+        let decider = config.effective(check.key)
+        let numeric = isNumeric(check.value)
+
+        func matches(_ raw: String) -> Bool {
+            guard numeric else { return raw.fields == check.value.fields }
+            let want = check.value.fields
+            if want.count == 1 { return leadingInteger(Substring(raw)) == leadingInteger(want[0]) }
+            let got = raw.fields
+            return got.count == want.count && zip(got, want).allSatisfy { leadingInteger($0) == leadingInteger($1) }
+        }
+
+        /// What the kernel keeps of a persisted value.
+        func kept(_ raw: String) -> String {
+            guard numeric, check.value.fields.count == 1, raw.fields.count > 1 else { return raw }
+            return leadingInteger(Substring(raw)).map(String.init) ?? raw
+        }
+
+        var evidence: [SourceLocation] = decider.map { [$0.location] } ?? []
+        var notes: [String] = []
+        let persistedOK = decider.map { matches($0.value) } ?? false
+        let persisted: String
+        if let decider {
+            persisted = "\(kept(decider.value)) (\(decider.location))"
+            if !persistedOK {
+                var note = "After a reboot it will be \(kept(decider.value)), set by \(decider.location)"
+                if kept(decider.value) != decider.value {
+                    note += " (the line's value is `\(decider.value)`; the kernel keeps only the leading number)"
+                }
+                if let earlier = config.occurrences(check.key).last(where: { matches($0.value) }) {
+                    note += "; \(earlier.location) sets \(check.value), but a later assignment wins"
+                    evidence.insert(earlier.location, at: 0)
+                }
+                notes.append(note + ".")
+            } else if kept(decider.value) != decider.value {
+                notes.append(
+                    "\(decider.location) reads `\(check.key)=\(decider.value)`: two settings on one line; the kernel keeps \(kept(decider.value)), and the rest is never set.")
+            }
+        } else {
+            persisted = "not set in any sysctl file"
+            notes.append("No sysctl file sets it, so the running value is lost at reboot.")
+            for host in config.swallowed(check.key) {
+                notes.append(
+                    "\(host.location) writes `\(host.key)=\(host.value)` on one line: sysctl sets only \(host.key) (to the whole rest of the line) and never sets \(check.key), and still exits 0.")
+                evidence.append(host.location)
+            }
+        }
+
+        let path = SysctlConfig.procPath(check.key)
+        let running: String
+        switch facts.node.read(path, limit: 64 << 10) {
+        case .unreadable(let why):
+            return unavailable(expected, why)
+        case .missing:
+            if let removedIn = check.removedIn, case .available(let kernel) = facts.kernelVersion, kernel >= removedIn {
+                var message = "\(check.key) was removed in Linux \(removedIn); this kernel (\(kernel)) has no such key, so there is nothing to set"
+                if let decider {
+                    message += ". \(decider.location) still sets it: systemd-sysctl logs an error for it at every boot; delete that line"
+                }
+                return Outcome(status: .skip, expected: expected, actual: "no such key", message: message + ".", evidence: evidence)
+            }
+            if let module = check.module, !facts.isLoaded(module), !facts.isBuiltIn(module) {
+                return Outcome(
+                    status: .fail, expected: expected, actual: "absent (\(module) not loaded); after reboot \(persisted)",
+                    message: "The key does not exist because the \(module) module is not loaded: load it (modprobe \(module)) and list it in /etc/modules-load.d, then apply the settings. " + notes.joined(separator: " "),
+                    evidence: evidence)
+            }
+            return unavailable(expected, "\(path) does not exist on this kernel")
+        case .content(let bytes):
+            running = String(String(decoding: bytes, as: UTF8.self).fields.joined(separator: " "))
+        }
+        let runningOK = matches(running)
+        if !config.problems.isEmpty && runningOK {
+            return unavailable(expected, "cannot read the sysctl configuration: " + config.problems.joined(separator: "; "))
+        }
+        let actual = "running \(running); after reboot \(persisted)"
+        if runningOK && persistedOK {
+            if let module = check.module, check.moduleAtBoot, facts.bootModules.names[module.replacingDashes] == nil,
+                !facts.isBuiltIn(module)
+            {
+                return Outcome(
+                    status: .warn, expected: expected, actual: actual,
+                    message: "Set now and persisted, but \(module) is not loaded at boot (no /etc/modules-load.d entry), so the key does not exist when systemd-sysctl runs and the value will not hold after a reboot.",
+                    evidence: evidence)
+            }
+            return Outcome(status: .pass, expected: expected, actual: actual, message: notes.joined(separator: " "), evidence: evidence)
+        }
+        if !runningOK {
+            notes.insert(
+                persistedOK
+                    ? "Running value is \(running), but the files set \(check.value): apply them (sysctl --system)."
+                    : "Running value is \(running), expected \(check.value).", at: 0)
+        }
+        return Outcome(status: .fail, expected: expected, actual: actual, message: notes.joined(separator: " "), evidence: evidence)
+    }
+}

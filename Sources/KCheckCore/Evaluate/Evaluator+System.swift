@@ -1,0 +1,142 @@
+import KCheckNative
+
+extension Evaluator {
+    func swapOff() -> Outcome {
+        let expected = "no active swap"
+        let text: String?
+        switch readText("/proc/swaps", expected: expected) {
+        case .failure(let e): return e.outcome
+        case .success(let t): text = t
+        }
+        guard let text else { return unavailable(expected, "/proc/swaps is missing") }
+        let devices = text.split(separator: "\n").dropFirst().compactMap { $0.fields.first.map(String.init) }
+        if devices.isEmpty { return Outcome(status: .pass, expected: expected, actual: "no active swap", message: "") }
+        return Outcome(
+            status: .fail, expected: expected, actual: "active: " + devices.joined(separator: ", "),
+            message: "Swap is on (\(devices.joined(separator: ", "))): kubelet refuses to start. Run swapoff -a.")
+    }
+
+    func fstabNoSwap() -> Outcome {
+        let expected = "no active swap line in /etc/fstab"
+        let text: String?
+        switch readText("/etc/fstab", expected: expected) {
+        case .failure(let e): return e.outcome
+        case .success(let t): text = t
+        }
+        guard let text else { return Outcome(status: .pass, expected: expected, actual: "no /etc/fstab", message: "") }
+        var found: [SourceLocation] = []
+        var tabbed = false
+        for (number, line) in numberedLines(Array(text.utf8)) {
+            let trimmed = line.trimmed
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
+            let fields = trimmed.fields
+            if fields.count >= 3 && fields[2] == "swap" {
+                found.append(SourceLocation(file: "/etc/fstab", line: number))
+                // The guide's `sed -i '/ swap / s/^/#/'` only matches " swap " between spaces.
+                if !line.contains(" swap ") { tabbed = true }
+            }
+        }
+        if found.isEmpty { return Outcome(status: .pass, expected: expected, actual: "none", message: "") }
+        var message = "Swap will be on again after a reboot: comment out \(found.map(\.description).joined(separator: ", "))."
+        if tabbed {
+            message += " The guide's `sed -i '/ swap / s/^\\(.*\\)$/#\\1/g' /etc/fstab` misses these lines: their fields are separated by tabs, not spaces."
+        }
+        return Outcome(
+            status: .fail, expected: expected, actual: "active swap at " + found.map(\.description).joined(separator: ", "),
+            message: message, evidence: found)
+    }
+
+    func selinuxNotEnforcing() -> Outcome {
+        let expected = "not enforcing"
+        switch readText("/sys/fs/selinux/enforce", expected: expected) {
+        case .failure(let e): return e.outcome
+        case .success(let text?):
+            let mode = text.trimmed
+            if mode == "0" { return Outcome(status: .pass, expected: expected, actual: "permissive", message: "") }
+            return Outcome(
+                status: .fail, expected: expected, actual: mode == "1" ? "enforcing" : "enforce=\(mode)",
+                message: "SELinux is enforcing: kubelet's mounts fail with \"Permission denied\". Run setenforce 0.")
+        case .success(nil):
+            if case .success = facts.node.status("/etc/selinux/config") {
+                return Outcome(status: .pass, expected: expected, actual: "disabled", message: "SELinux is disabled in the running kernel.")
+            }
+            return Outcome(status: .skip, expected: expected, actual: "no SELinux", message: "SELinux is not present on this node.")
+        }
+    }
+
+    func selinuxConfig(_ mode: String) -> Outcome {
+        let expected = "SELINUX=\(mode) in /etc/selinux/config"
+        let text: String?
+        switch readText("/etc/selinux/config", expected: expected) {
+        case .failure(let e): return e.outcome
+        case .success(let t): text = t
+        }
+        guard let text else {
+            return Outcome(status: .skip, expected: expected, actual: "no /etc/selinux/config", message: "SELinux is not installed on this node.")
+        }
+        var setting: (value: String, location: SourceLocation)?
+        for (number, line) in numberedLines(Array(text.utf8)) {
+            let trimmed = line.trimmed
+            guard trimmed.hasPrefix("SELINUX="), !trimmed.hasPrefix("#") else { continue }
+            var value = trimmed.dropFirst("SELINUX=".count).trimmed
+            if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }
+            setting = (String(value), SourceLocation(file: "/etc/selinux/config", line: number))
+        }
+        guard let setting else {
+            return Outcome(status: .fail, expected: expected, actual: "no SELINUX= line", message: "Add SELINUX=\(mode) to /etc/selinux/config.")
+        }
+        if setting.value.lowercased() == mode.lowercased() {
+            return Outcome(status: .pass, expected: expected, actual: "SELINUX=\(setting.value)", message: "", evidence: [setting.location])
+        }
+        return Outcome(
+            status: .fail, expected: expected, actual: "SELINUX=\(setting.value) (\(setting.location))",
+            message: "After a reboot SELinux will be \(setting.value): set SELINUX=\(mode) at \(setting.location).",
+            evidence: [setting.location])
+    }
+
+    func kernelMinimum(_ minimum: KernelVersion) -> Outcome {
+        let expected = ">= \(minimum)"
+        switch (facts.kernelVersion, facts.kernelRelease) {
+        case (.unavailable(let why), _): return unavailable(expected, why)
+        case (.available(let version), let release):
+            let text: String
+            if case .available(let r) = release { text = r } else { text = version.description }
+            if version >= minimum { return Outcome(status: .pass, expected: expected, actual: text, message: "") }
+            return Outcome(
+                status: .fail, expected: expected, actual: text,
+                message: "Kernel \(text) is older than \(minimum): 3.10 leaks cgroup memory with kernel memory accounting and network device references (\"unregister_netdevice: waiting for eth0 to become free\"). Install a newer kernel, make it grub's default entry, and reboot.")
+        }
+    }
+
+    func kernelModule(_ check: KernelModuleCheck) -> Outcome {
+        switch check.when {
+        case .now:
+            let expected = "\(check.name) loaded"
+            if facts.isLoaded(check.name) {
+                return Outcome(status: .pass, expected: expected, actual: "loaded", message: "")
+            }
+            if let evidence = check.evidence, case .success = facts.node.status(evidence) {
+                return Outcome(status: .pass, expected: expected, actual: "present (\(evidence) exists)", message: "")
+            }
+            if facts.isBuiltIn(check.name) {
+                return Outcome(status: .pass, expected: expected, actual: "built into the kernel", message: "")
+            }
+            return Outcome(
+                status: .fail, expected: expected, actual: "not loaded",
+                message: "\(check.name) is not loaded: run modprobe \(check.name).")
+        case .boot:
+            let expected = "\(check.name) loaded at boot"
+            let boot = facts.bootModules
+            if let location = boot.names[check.name.replacingDashes] {
+                return Outcome(status: .pass, expected: expected, actual: "listed at \(location)", message: "", evidence: [location])
+            }
+            if facts.isBuiltIn(check.name) {
+                return Outcome(status: .pass, expected: expected, actual: "built into the kernel", message: "")
+            }
+            if !boot.problems.isEmpty { return unavailable(expected, boot.problems.joined(separator: "; ")) }
+            return Outcome(
+                status: .fail, expected: expected, actual: "not listed in modules-load.d",
+                message: "Nothing loads \(check.name) at boot: add it to /etc/modules-load.d/\(check.name).conf.")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import KCheckNative
+
+/// Evaluates rules against one node. Facts are read lazily and at most once per run; results are
+/// new values, rules are never changed.
+public final class Evaluator {
+    let facts: NodeFacts
+    private var regexCache: [String: Result<Regex, RegexError>] = [:]
+
+    public init(node: Node, rules: [Rule]) {
+        var units: [String] = []
+        for rule in rules {
+            if case .service(let service) = rule.check {
+                for name in [service.unit.rhel, service.unit.debian].compactMap({ $0 }) where !units.contains(name) {
+                    units.append(name)
+                }
+            }
+        }
+        self.facts = NodeFacts(node: node, wantedUnits: units.map(Self.unitName))
+    }
+
+    /// Who is being checked.
+    public var identity: NodeIdentity {
+        let kernel: String
+        switch facts.kernelRelease {
+        case .available(let release): kernel = release
+        case .unavailable: kernel = "unknown"
+        }
+        return NodeIdentity(name: facts.hostname, source: facts.node.source, distribution: facts.distributionName, kernel: kernel)
+    }
+
+    public func evaluate(_ rule: Rule) -> RuleResult {
+        let outcome: Outcome
+        switch rule.check {
+        case .sysctl(let check): outcome = sysctl(check)
+        case .swapOff: outcome = swapOff()
+        case .fstabNoSwap: outcome = fstabNoSwap()
+        case .selinuxNotEnforcing: outcome = selinuxNotEnforcing()
+        case .selinuxConfig(let mode): outcome = selinuxConfig(mode)
+        case .service(let check): outcome = service(check)
+        case .clockSynchronized: outcome = clockSynchronized()
+        case .timezone(let zone): outcome = timezone(zone)
+        case .rtcUTC: outcome = rtcUTC()
+        case .kernelMinimum(let minimum): outcome = kernelMinimum(minimum)
+        case .kernelModule(let check): outcome = kernelModule(check)
+        case .packages(let names): outcome = packages(names)
+        case .path(let check): outcome = path(check)
+        }
+        return RuleResult(
+            ruleID: rule.id, status: outcome.status, expected: outcome.expected, actual: outcome.actual,
+            message: outcome.message, evidence: outcome.evidence)
+    }
+
+    public func evaluate(_ rules: [Rule]) -> [RuleResult] { rules.map(evaluate) }
+
+    static func unitName(_ name: String) -> String { name.contains(".") ? name : name + ".service" }
+
+    /// A result before it is tied to its rule.
+    struct Outcome {
+        var status: Status
+        var expected: String
+        var actual: String
+        var message: String
+        var evidence: [SourceLocation] = []
+    }
+
+    func unavailable(_ expected: String, _ why: String) -> Outcome {
+        Outcome(status: .error, expected: expected, actual: "unknown", message: "could not check: \(why)")
+    }
+
+    /// Reads a file, turning "missing" into nil and unreadable into a could-not-check outcome.
+    func readText(_ path: String, expected: String) -> Result<String?, OutcomeError> {
+        switch facts.node.read(path, limit: defaultReadLimit) {
+        case .content(let bytes): return .success(String(decoding: bytes, as: UTF8.self))
+        case .missing: return .success(nil)
+        case .unreadable(let why): return .failure(OutcomeError(outcome: unavailable(expected, why)))
+        }
+    }
+
+    struct OutcomeError: Error { let outcome: Outcome }
+
+    func regex(_ pattern: String) -> Result<Regex, RegexError> {
+        if let cached = regexCache[pattern] { return cached }
+        let result: Result<Regex, RegexError>
+        do throws(RegexError) { result = .success(try Regex(pattern)) } catch { result = .failure(error) }
+        regexCache[pattern] = result
+        return result
+    }
+}

@@ -1,0 +1,129 @@
+/// The kinds of check a rule can declare. A closed set: every consumer (the evaluator, the rule
+/// loader, the profile generator, `rules show`) switches over it exhaustively, so a new kind does
+/// not compile until each of them handles it.
+public enum Check: Equatable, Sendable {
+    /// A kernel parameter: its running value and the value that will hold after a reboot.
+    case sysctl(SysctlCheck)
+    /// No swap device is active now (/proc/swaps).
+    case swapOff
+    /// No active swap line in /etc/fstab.
+    case fstabNoSwap
+    /// SELinux is not enforcing now.
+    case selinuxNotEnforcing
+    /// /etc/selinux/config sets SELINUX to this mode.
+    case selinuxConfig(mode: String)
+    /// A systemd service's running and enabled state.
+    case service(ServiceCheck)
+    /// The clock is NTP-synchronised, judged as timedatectl does.
+    case clockSynchronized
+    /// /etc/localtime names this zone.
+    case timezone(String)
+    /// The hardware clock keeps UTC (/etc/adjtime).
+    case rtcUTC
+    /// The running kernel is at least this version.
+    case kernelMinimum(KernelVersion)
+    /// A kernel module is present now, or configured to load at boot.
+    case kernelModule(KernelModuleCheck)
+    /// Packages are installed (names per distribution).
+    case packages([DistroName])
+    /// A path exists with a type, mode bits, or content matching a pattern.
+    case path(PathCheck)
+
+    /// The kind's name as written in rule files.
+    public var kind: Kind {
+        switch self {
+        case .sysctl: .sysctl
+        case .swapOff: .swapOff
+        case .fstabNoSwap: .fstabNoSwap
+        case .selinuxNotEnforcing: .selinuxNotEnforcing
+        case .selinuxConfig: .selinuxConfig
+        case .service: .service
+        case .clockSynchronized: .clockSynchronized
+        case .timezone: .timezone
+        case .rtcUTC: .rtcUTC
+        case .kernelMinimum: .kernelMinimum
+        case .kernelModule: .kernelModule
+        case .packages: .packages
+        case .path: .path
+        }
+    }
+
+    public enum Kind: String, CaseIterable, Sendable {
+        case sysctl
+        case swapOff = "swap_off"
+        case fstabNoSwap = "fstab_no_swap"
+        case selinuxNotEnforcing = "selinux_not_enforcing"
+        case selinuxConfig = "selinux_config"
+        case service
+        case clockSynchronized = "clock_synchronized"
+        case timezone
+        case rtcUTC = "rtc_utc"
+        case kernelMinimum = "kernel_minimum"
+        case kernelModule = "kernel_module"
+        case packages
+        case path
+    }
+}
+
+public struct SysctlCheck: Equatable, Sendable {
+    public let key: String
+    public let value: String
+    /// The module that creates the key (br_netfilter for net.bridge.*), if any.
+    public let module: String?
+    /// Whether the module must be loaded at boot for the persisted value to be applied then.
+    public let moduleAtBoot: Bool
+    /// The kernel release that removed the key, if it is gone from newer kernels.
+    public let removedIn: KernelVersion?
+
+    public init(key: String, value: String, module: String? = nil, moduleAtBoot: Bool = false, removedIn: KernelVersion? = nil) {
+        self.key = key
+        self.value = value
+        self.module = module
+        self.moduleAtBoot = moduleAtBoot
+        self.removedIn = removedIn
+    }
+}
+
+public struct ServiceCheck: Equatable, Sendable {
+    public let unit: DistroName
+    /// nil: not judged.
+    public let running: Bool?
+    public let enabled: Bool?
+
+    public init(unit: DistroName, running: Bool?, enabled: Bool?) {
+        self.unit = unit
+        self.running = running
+        self.enabled = enabled
+    }
+}
+
+public struct KernelModuleCheck: Equatable, Sendable {
+    public enum When: String, Sendable, CaseIterable { case now, boot }
+    public let name: String
+    public let when: When
+    /// A path whose existence also proves the module present (it may be built into the kernel).
+    public let evidence: String?
+
+    public init(name: String, when: When, evidence: String? = nil) {
+        self.name = name
+        self.when = when
+        self.evidence = evidence
+    }
+}
+
+public struct PathCheck: Equatable, Sendable {
+    public enum FileType: String, Sendable, CaseIterable { case file, directory }
+    public let path: String
+    public let type: FileType
+    /// Permission bits of which at least one must be set (0o111: executable by someone).
+    public let modeAny: UInt32?
+    /// A PCRE2 pattern (multiline) the file's content must match.
+    public let matches: String?
+
+    public init(path: String, type: FileType, modeAny: UInt32? = nil, matches: String? = nil) {
+        self.path = path
+        self.type = type
+        self.modeAny = modeAny
+        self.matches = matches
+    }
+}

@@ -1,0 +1,31 @@
+extension Check {
+    /// One line saying what the check looks at, for `kcheck rules show`.
+    public var summary: String {
+        switch self {
+        case .sysctl(let c):
+            var s = "sysctl \(c.key) = \(c.value) in \(SysctlConfig.procPath(c.key)) and after reboot (sysctl.d files, then /etc/sysctl.conf)"
+            if let module = c.module { s += "; needs module \(module)\(c.moduleAtBoot ? " at boot" : "")" }
+            if let removed = c.removedIn { s += "; not applicable from Linux \(removed)" }
+            return s
+        case .swapOff: return "no active swap in /proc/swaps"
+        case .fstabNoSwap: return "no uncommented swap line in /etc/fstab"
+        case .selinuxNotEnforcing: return "/sys/fs/selinux/enforce is not 1"
+        case .selinuxConfig(let mode): return "SELINUX=\(mode) in /etc/selinux/config"
+        case .service(let s):
+            let want = [s.running.map { $0 ? "running" : "stopped" }, s.enabled.map { $0 ? "enabled" : "disabled" }].compactMap { $0 }
+            return "service \(s.unit.description) \(want.joined(separator: " and ")) (enablement from unit files; running state from systemd)"
+        case .clockSynchronized: return "adjtimex: STA_UNSYNC clear and maximum error under 16 s (as timedatectl)"
+        case .timezone(let zone): return "/etc/localtime is the \(zone) zone"
+        case .rtcUTC: return "/etc/adjtime keeps UTC"
+        case .kernelMinimum(let v): return "kernel release (/proc/sys/kernel/osrelease) >= \(v)"
+        case .kernelModule(let m):
+            return m.when == .now ? "module \(m.name) loaded (/sys/module/\(m.name)\(m.evidence.map { " or \($0)" } ?? ""), or built in)" : "module \(m.name) listed in modules-load.d (or built in)"
+        case .packages(let names): return "packages installed: " + names.map(\.description).joined(separator: ", ")
+        case .path(let p):
+            var s = "\(p.path) is a \(p.type.rawValue)"
+            if let mode = p.modeAny { s += " with any of mode bits 0\(String(mode, radix: 8))" }
+            if let pattern = p.matches { s += " matching /\(pattern)/" }
+            return s
+        }
+    }
+}

@@ -1,0 +1,146 @@
+/// The outcome of one rule on one node.
+public enum Status: String, Sendable, CaseIterable, Comparable {
+    /// The node is as documented.
+    case pass
+    /// The node differs from the documented state.
+    case fail
+    /// The node is as documented now, but something makes it fragile (will not hold at reboot).
+    case warn
+    /// The rule does not apply to this node (the key is gone from this kernel, no SELinux here).
+    case skip
+    /// kcheck could not check (a fact is unavailable or unreadable). Never a silent pass.
+    case error
+
+    /// Order in reports: what needs attention first.
+    var rank: Int {
+        switch self {
+        case .fail: 0
+        case .error: 1
+        case .warn: 2
+        case .pass: 3
+        case .skip: 4
+        }
+    }
+
+    public static func < (lhs: Status, rhs: Status) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// A place in a file that decided a result.
+public struct SourceLocation: Equatable, Hashable, Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+
+    public init(file: String, line: Int) {
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "\(file):\(line)" }
+}
+
+/// What a rule found on a node: separate from the rule, never mutating it.
+public struct RuleResult: Equatable, Sendable {
+    public let ruleID: String
+    public let status: Status
+    public let expected: String
+    public let actual: String
+    public let message: String
+    public let evidence: [SourceLocation]
+
+    public init(ruleID: String, status: Status, expected: String, actual: String, message: String, evidence: [SourceLocation] = []) {
+        self.ruleID = ruleID
+        self.status = status
+        self.expected = expected
+        self.actual = actual
+        self.message = message
+        self.evidence = evidence
+    }
+}
+
+/// Who was checked.
+public struct NodeIdentity: Equatable, Sendable {
+    /// The node's hostname.
+    public let name: String
+    /// "live", or "tree:DIR" for a node tree.
+    public let source: String
+    public let distribution: String
+    public let kernel: String
+
+    public init(name: String, source: String, distribution: String, kernel: String) {
+        self.name = name
+        self.source = source
+        self.distribution = distribution
+        self.kernel = kernel
+    }
+}
+
+public struct Summary: Equatable, Sendable {
+    public private(set) var counts: [Status: Int] = [:]
+    public var total: Int { counts.values.reduce(0, +) }
+    public subscript(status: Status) -> Int { counts[status, default: 0] }
+
+    public init(_ statuses: some Sequence<Status>) {
+        for status in statuses { counts[status, default: 0] += 1 }
+    }
+}
+
+/// Which statuses make a run unsuccessful (exit status 1). The default counts fail and error:
+/// a rule kcheck could not check is not a pass.
+public struct FailurePolicy: Equatable, Sendable {
+    public let statuses: Set<Status>
+
+    public init(_ statuses: Set<Status>) { self.statuses = statuses }
+
+    public static let `default` = FailurePolicy([.fail, .error])
+
+    public func isFailure(_ status: Status) -> Bool { statuses.contains(status) }
+}
+
+/// One run of a profile on one node: the rules, their results, and when and how long.
+public struct Report: Sendable {
+    public static let formatVersion = 1
+
+    public struct Entry: Sendable {
+        public let rule: Rule
+        public let result: RuleResult
+    }
+
+    public let toolVersion: String
+    public let command: String
+    public let profile: String
+    public let node: NodeIdentity
+    /// Start time, seconds and nanoseconds since the epoch.
+    public let startedAt: (seconds: Int64, nanoseconds: Int64)
+    public let durationSeconds: Double
+    public let entries: [Entry]
+    public let policy: FailurePolicy
+
+    public init(
+        toolVersion: String, command: String, profile: String, node: NodeIdentity,
+        startedAt: (seconds: Int64, nanoseconds: Int64), durationSeconds: Double, entries: [Entry],
+        policy: FailurePolicy
+    ) {
+        self.toolVersion = toolVersion
+        self.command = command
+        self.profile = profile
+        self.node = node
+        self.startedAt = startedAt
+        self.durationSeconds = durationSeconds
+        self.entries = entries
+        self.policy = policy
+    }
+
+    public var summary: Summary { Summary(entries.map(\.result.status)) }
+
+    /// Whether any result's status is one the policy counts as failure.
+    public var failed: Bool { entries.contains { policy.isFailure($0.result.status) } }
+
+    /// Entries in reading order: failures first, then by severity, then by rule id.
+    public var entriesByAttention: [Entry] {
+        entries.enumerated().sorted { a, b in
+            if a.element.result.status != b.element.result.status { return a.element.result.status < b.element.result.status }
+            if a.element.rule.severity != b.element.rule.severity { return a.element.rule.severity < b.element.rule.severity }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+}

@@ -1,0 +1,117 @@
+/// The facts of a node that are not files (is systemd running, which units are active, the
+/// clock's state, installed packages), kept in one file inside a node tree: `.kcheck/facts`.
+/// The format is documented in docs/node-tree.md; a snapshot of a remote node writes the same.
+public struct FactsFile: Equatable, Sendable {
+    public static let path = "/.kcheck/facts"
+    public static let formatVersion = 1
+
+    public var systemdRunning: Bool?
+    public var units: [String: String] = [:]
+    public var clock: KernelClockStateRecord?
+    public var packages: Set<String>?
+
+    public init() {}
+
+    /// A parse error with its line and column (1-based).
+    public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        public let line: Int
+        public let column: Int
+        public let message: String
+        public var description: String { "\(FactsFile.path):\(line):\(column): \(message)" }
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> FactsFile {
+        var facts = FactsFile()
+        var sawFormat = false
+        var lineNumber = 0
+        for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = String(decoding: rawLine, as: UTF8.self)
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard let keyword = fields.first, !keyword.hasPrefix("#") else { continue }
+            func column(ofField index: Int) -> Int {
+                var seen = 0
+                var inField = false
+                for (offset, ch) in line.enumerated() {
+                    let blank = ch == " " || ch == "\t"
+                    if !blank && !inField {
+                        if seen == index { return offset + 1 }
+                        seen += 1
+                    }
+                    inField = !blank
+                }
+                return line.count + 1
+            }
+            func fail(_ field: Int, _ message: String) -> ParseError {
+                ParseError(line: lineNumber, column: column(ofField: field), message: message)
+            }
+            func expectCount(_ n: Int, _ usage: String) throws(ParseError) {
+                if fields.count != n { throw fail(min(fields.count, n), "expected `\(usage)`") }
+            }
+            switch keyword {
+            case "format":
+                try expectCount(2, "format 1")
+                guard fields[1] == String(formatVersion) else {
+                    throw fail(1, "unsupported facts format \(fields[1]) (this kcheck reads format \(formatVersion))")
+                }
+                sawFormat = true
+            case "systemd":
+                try expectCount(2, "systemd running|absent")
+                switch fields[1] {
+                case "running": facts.systemdRunning = true
+                case "absent": facts.systemdRunning = false
+                default: throw fail(1, "expected `running` or `absent`, found `\(fields[1])`")
+                }
+            case "unit":
+                try expectCount(3, "unit NAME ACTIVE_STATE")
+                facts.units[fields[1]] = fields[2]
+            case "clock":
+                var record = KernelClockStateRecord(maxErrorMicroseconds: nil, status: nil)
+                for (index, field) in fields.enumerated().dropFirst() {
+                    let pair = field.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard pair.count == 2, let value = Int(pair[1]) else {
+                        throw fail(index, "expected NAME=INTEGER, found `\(field)`")
+                    }
+                    switch pair[0] {
+                    case "maxerror_us": record.maxErrorMicroseconds = value
+                    case "status": record.status = Int32(truncatingIfNeeded: value)
+                    default: throw fail(index, "unknown clock field `\(pair[0])` (known: maxerror_us, status)")
+                    }
+                }
+                guard record.maxErrorMicroseconds != nil, record.status != nil else {
+                    throw fail(0, "clock needs maxerror_us=N and status=N")
+                }
+                facts.clock = record
+            case "package":
+                try expectCount(2, "package NAME")
+                facts.packages = (facts.packages ?? []).union([fields[1]])
+            default:
+                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package)")
+            }
+        }
+        if !sawFormat && lineNumber > 0 && !facts.isEmpty {
+            throw ParseError(line: 1, column: 1, message: "missing `format \(formatVersion)` line")
+        }
+        return facts
+    }
+
+    var isEmpty: Bool { systemdRunning == nil && units.isEmpty && clock == nil && packages == nil }
+
+    /// The file's text for these facts.
+    public func rendered() -> String {
+        var lines = ["# kcheck node facts (docs/node-tree.md)", "format \(Self.formatVersion)"]
+        if let systemdRunning { lines.append("systemd \(systemdRunning ? "running" : "absent")") }
+        for (unit, state) in units.sorted(by: { $0.key < $1.key }) { lines.append("unit \(unit) \(state)") }
+        if let clock, let maxError = clock.maxErrorMicroseconds, let status = clock.status {
+            lines.append("clock maxerror_us=\(maxError) status=\(status)")
+        }
+        for name in (packages ?? []).sorted() { lines.append("package \(name)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// The clock fields a facts file records.
+public struct KernelClockStateRecord: Equatable, Sendable {
+    public var maxErrorMicroseconds: Int?
+    public var status: Int32?
+}

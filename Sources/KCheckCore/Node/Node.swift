@@ -1,0 +1,150 @@
+import KCheckNative
+
+/// The outcome of reading a file on a node.
+public enum FileRead: Equatable, Sendable {
+    case content([UInt8])
+    case missing
+    /// The file exists but could not be read (permission, too large, not a regular file).
+    case unreadable(String)
+}
+
+/// A fact that is not a file may be unavailable on a node (no systemd, no clock state recorded).
+public enum Fact<Value: Sendable>: Sendable {
+    case available(Value)
+    case unavailable(String)
+}
+
+/// The active state systemd reports for each queried unit (ActiveState: active, inactive, failed…).
+public typealias UnitActiveStates = [String: String]
+
+/// Everything kcheck reads of a node goes through this protocol: the live node, a node tree
+/// (`--root DIR`), or a snapshot gathered over SSH (a tree). Rules never know which.
+public protocol Node: AnyObject {
+    /// "live", or "tree:DIR".
+    var source: String { get }
+
+    /// Reads a file at its path on the node, at most `limit` bytes.
+    func read(_ path: String, limit: Int) -> FileRead
+    /// lstat of a path on the node (its parents resolved, the final component not followed).
+    func status(_ path: String) -> Result<FileStatus, SystemError>
+    /// stat of a path on the node, following symlinks (inside the node).
+    func resolvedStatus(_ path: String) -> Result<FileStatus, SystemError>
+    /// The names in a directory on the node, sorted bytewise.
+    func list(_ path: String) -> Result<[String], SystemError>
+    /// The target of a symlink on the node, as written.
+    func readLink(_ path: String) -> Result<String, SystemError>
+
+    /// systemd's ActiveState of each unit, asked once for all of them.
+    func unitActiveStates(_ units: [String]) -> Fact<UnitActiveStates>
+    /// The kernel clock's synchronisation state.
+    func clockState() -> Fact<KernelClockState>
+    /// Installed package names, where the node's package database is not a file kcheck parses
+    /// itself (dpkg's status file is read directly on every node).
+    func packageNames() -> Fact<Set<String>>
+}
+
+/// The default bound for reading a configuration file: larger is not a configuration file.
+public let defaultReadLimit = 4 << 20
+
+/// File access to a node whose files sit under `root` ("/" for the live node). Symlinks are
+/// resolved component by component, and an absolute target restarts at `root`, so nothing
+/// resolves outside the tree, and ".." stops at its top.
+public final class RootedFiles {
+    public let root: String
+    private var plainDirectories: Set<String> = []
+
+    public init(root: String) {
+        var trimmed = root
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        self.root = trimmed
+    }
+
+    /// The host path of a node path: DIR + path.
+    func hostPath(_ components: ArraySlice<String>) -> String {
+        let inner = "/" + components.joined(separator: "/")
+        return root == "/" ? inner : root + inner
+    }
+
+    static func components(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    /// Resolves a node path to a host path inside the root. With `followFinal` false the last
+    /// component is not followed (lstat semantics).
+    public func resolve(_ path: String, followFinal: Bool) -> Result<String, SystemError> {
+        var resolved: [String] = []
+        var pending = Array(Self.components(path).reversed())
+        var hops = 0
+        while let component = pending.popLast() {
+            if component == "." { continue }
+            if component == ".." {
+                if !resolved.isEmpty { resolved.removeLast() }
+                continue
+            }
+            resolved.append(component)
+            if pending.isEmpty && !followFinal { break }
+            let candidate = hostPath(resolved[...])
+            if plainDirectories.contains(candidate) { continue }
+            switch Posix.lstat(candidate) {
+            case .failure(let error):
+                if error.isNotFound {
+                    // The rest cannot exist either; the caller's own call reports ENOENT.
+                    resolved.append(contentsOf: pending.reversed())
+                    return .success(hostPath(resolved[...]))
+                }
+                return .failure(error)
+            case .success(let st):
+                if st.kind == .directory {
+                    plainDirectories.insert(candidate)
+                } else if st.kind == .symlink {
+                    hops += 1
+                    if hops > 40 { return .failure(SystemError("resolve", path, code: 40 /* ELOOP */)) }
+                    let target: String
+                    switch Posix.readLink(candidate) {
+                    case .success(let t): target = t
+                    case .failure(let error): return .failure(error)
+                    }
+                    resolved.removeLast()
+                    if target.hasPrefix("/") { resolved.removeAll() }
+                    pending.append(contentsOf: Self.components(target).reversed())
+                }
+            }
+        }
+        return .success(hostPath(resolved[...]))
+    }
+
+    public func read(_ path: String, limit: Int) -> FileRead {
+        let host: String
+        switch resolve(path, followFinal: true) {
+        case .success(let h): host = h
+        case .failure(let error): return .unreadable(error.description)
+        }
+        switch Posix.readFile(host, limit: limit) {
+        case .success(let bytes): return .content(bytes)
+        case .failure(.system(let error)) where error.isNotFound: return .missing
+        case .failure(.system(let error)): return .unreadable(error.relative(to: root, path: path).description)
+        case .failure(.tooLarge(_, let limit)): return .unreadable("\(path) is larger than \(limit) bytes")
+        case .failure(.notRegular): return .unreadable("\(path) is not a regular file")
+        }
+    }
+
+    public func status(_ path: String, follow: Bool) -> Result<FileStatus, SystemError> {
+        resolve(path, followFinal: follow).flatMap { Posix.lstat($0) }.mapError { $0.relative(to: root, path: path) }
+    }
+
+    public func list(_ path: String) -> Result<[String], SystemError> {
+        resolve(path, followFinal: true).flatMap { Posix.listDirectory($0) }.mapError { $0.relative(to: root, path: path) }
+    }
+
+    public func readLink(_ path: String) -> Result<String, SystemError> {
+        resolve(path, followFinal: false).flatMap { Posix.readLink($0) }.mapError { $0.relative(to: root, path: path) }
+    }
+}
+
+extension SystemError {
+    /// The same error, naming the node path instead of the host path.
+    func relative(to root: String, path: String) -> SystemError {
+        root == "/" ? self : SystemError(operation, path, code: code)
+    }
+}
+

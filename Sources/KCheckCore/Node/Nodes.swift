@@ -1,0 +1,139 @@
+import KCheckNative
+
+/// The machine kcheck runs on.
+public final class LiveNode: Node {
+    public let source = "live"
+    let files = RootedFiles(root: "/")
+
+    public init() {}
+
+    public func read(_ path: String, limit: Int) -> FileRead { files.read(path, limit: limit) }
+    public func status(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: false) }
+    public func resolvedStatus(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: true) }
+    public func list(_ path: String) -> Result<[String], SystemError> { files.list(path) }
+    public func readLink(_ path: String) -> Result<String, SystemError> { files.readLink(path) }
+
+    /// One `systemctl show` for every unit, and only when systemd is PID 1 (as sd_booted judges).
+    public func unitActiveStates(_ units: [String]) -> Fact<UnitActiveStates> {
+        guard case .success(let st) = Posix.lstat("/run/systemd/system"), st.kind == .directory else {
+            return .unavailable("systemd is not running")
+        }
+        if units.isEmpty { return .available([:]) }
+        let argv = ["systemctl", "show", "--property=ActiveState", "--"] + units
+        switch Posix.run(argv) {
+        case .failure(let error): return .unavailable("systemctl: \(error)")
+        case .success(let output):
+            guard output.status == 0 else { return .unavailable("systemctl show exited with status \(output.status)") }
+            return .available(Self.parseShow(output.standardOutput, units: units))
+        }
+    }
+
+    /// `systemctl show` prints one block per unit, in argument order, separated by blank lines.
+    static func parseShow(_ bytes: [UInt8], units: [String]) -> UnitActiveStates {
+        var states: UnitActiveStates = [:]
+        let blocks = String(decoding: bytes, as: UTF8.self).split(separator: "\n\n", omittingEmptySubsequences: false)
+        for (unit, block) in zip(units, blocks) {
+            for line in block.split(separator: "\n") where line.hasPrefix("ActiveState=") {
+                states[unit] = String(line.dropFirst("ActiveState=".count))
+            }
+        }
+        return states
+    }
+
+    public func clockState() -> Fact<KernelClockState> {
+        switch KernelClockState.read() {
+        case .success(let state): return .available(state)
+        case .failure(let error): return .unavailable(error.description)
+        }
+    }
+
+    /// RPM's database is not a file format kcheck reads; one `rpm -qa` answers for all packages.
+    public func packageNames() -> Fact<Set<String>> {
+        switch Posix.run(["rpm", "-qa", "--queryformat", "%{NAME}\n"]) {
+        case .failure(let error): return .unavailable("no dpkg status file, and rpm: \(error)")
+        case .success(let output):
+            guard output.status == 0 else { return .unavailable("rpm -qa exited with status \(output.status)") }
+            let names = String(decoding: output.standardOutput, as: UTF8.self).split(separator: "\n").map(String.init)
+            return .available(Set(names))
+        }
+    }
+}
+
+/// A node tree: the node's files at their own paths under a directory, and its other facts in
+/// `.kcheck/facts` (see `FactsFile`). A snapshot of a remote node is a tree too.
+public final class TreeNode: Node {
+    public let root: String
+    public var source: String { "tree:\(root)" }
+    let files: RootedFiles
+    private var factsCache: Result<FactsFile, FactsFileProblem>?
+
+    struct FactsFileProblem: Error { let reason: String }
+
+    public init(root: String) {
+        self.root = root
+        self.files = RootedFiles(root: root)
+    }
+
+    public func read(_ path: String, limit: Int) -> FileRead { files.read(path, limit: limit) }
+    public func status(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: false) }
+    public func resolvedStatus(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: true) }
+    public func list(_ path: String) -> Result<[String], SystemError> { files.list(path) }
+    public func readLink(_ path: String) -> Result<String, SystemError> { files.readLink(path) }
+
+    /// The tree's facts file, parsed once. A tree without one has no non-file facts.
+    func facts() -> Result<FactsFile, FactsFileProblem> {
+        if let factsCache { return factsCache }
+        let result: Result<FactsFile, FactsFileProblem>
+        switch files.read(FactsFile.path, limit: defaultReadLimit) {
+        case .missing: result = .failure(FactsFileProblem(reason: "the node tree has no \(FactsFile.path)"))
+        case .unreadable(let why): result = .failure(FactsFileProblem(reason: why))
+        case .content(let bytes):
+            do throws(FactsFile.ParseError) {
+                result = .success(try FactsFile.parse(bytes))
+            } catch {
+                result = .failure(FactsFileProblem(reason: error.description))
+            }
+        }
+        factsCache = result
+        return result
+    }
+
+    public func unitActiveStates(_ units: [String]) -> Fact<UnitActiveStates> {
+        switch facts() {
+        case .failure(let problem): return .unavailable(problem.reason)
+        case .success(let facts):
+            switch facts.systemdRunning {
+            case nil: return .unavailable("\(FactsFile.path) does not record whether systemd is running")
+            case false?: return .unavailable("systemd is not running")
+            case true?:
+                var states: UnitActiveStates = [:]
+                // A unit systemd does not know is reported inactive by `systemctl show`.
+                for unit in units { states[unit] = facts.units[unit] ?? "inactive" }
+                return .available(states)
+            }
+        }
+    }
+
+    public func clockState() -> Fact<KernelClockState> {
+        switch facts() {
+        case .failure(let problem): return .unavailable(problem.reason)
+        case .success(let facts):
+            guard let clock = facts.clock, let maxError = clock.maxErrorMicroseconds, let status = clock.status else {
+                return .unavailable("\(FactsFile.path) records no clock state")
+            }
+            return .available(
+                KernelClockState(
+                    maxErrorMicroseconds: maxError, estimatedErrorMicroseconds: 0, status: status,
+                    unsynchronisedFlag: status & KernelClockState.unsyncBit != 0))
+        }
+    }
+
+    public func packageNames() -> Fact<Set<String>> {
+        switch facts() {
+        case .failure(let problem): return .unavailable(problem.reason)
+        case .success(let facts):
+            guard let packages = facts.packages else { return .unavailable("\(FactsFile.path) records no packages") }
+            return .available(packages)
+        }
+    }
+}

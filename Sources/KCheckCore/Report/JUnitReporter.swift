@@ -1,0 +1,65 @@
+/// JUnit XML that validates against the Jenkins xunit plugin's junit-10.xsd. The node is the
+/// testsuite and each rule a testcase: fail is a <failure>, could-not-check an <error>, not
+/// applicable <skipped>; a warning is a <failure> when the run's policy fails on warnings,
+/// otherwise a passing testcase whose <system-out> carries the warning.
+public enum JUnitReporter: Reporter {
+    public static let fileExtension = "xml"
+
+    public static func render(_ report: Report, options: RenderOptions) -> String {
+        let summary = report.summary
+        let warnFails = report.policy.isFailure(.warn)
+        let failures = summary[.fail] + (warnFails ? summary[.warn] : 0)
+        var w = XMLWriter()
+        w.begin("testsuites", [
+            ("name", "kcheck \(report.command)"), ("tests", String(summary.total)), ("failures", String(failures)),
+            ("errors", String(summary[.error])), ("time", secondsText(report.durationSeconds)),
+        ])
+        w.begin("testsuite", [
+            ("name", report.node.name), ("tests", String(summary.total)), ("failures", String(failures)),
+            ("errors", String(summary[.error])), ("skipped", String(summary[.skip])),
+            ("time", secondsText(report.durationSeconds)), ("timestamp", iso8601(report.startedAt)),
+            ("hostname", report.node.name), ("package", "kcheck.\(report.profile)"),
+        ])
+        w.begin("properties")
+        for (name, value) in [
+            ("kcheck.version", report.toolVersion), ("profile", report.profile), ("node.source", report.node.source),
+            ("node.distribution", report.node.distribution), ("node.kernel", report.node.kernel),
+        ] {
+            w.begin("property", [("name", name), ("value", value)], empty: true)
+        }
+        w.end()
+        for entry in report.entries {
+            let rule = entry.rule
+            let result = entry.result
+            let classname = "kcheck.\(report.profile).\(rule.id.split(separator: ".").first ?? "rule")"
+            w.begin("testcase", [("name", "\(rule.id): \(rule.title)"), ("classname", classname), ("time", "0")])
+            let detail = details(rule, result)
+            switch result.status {
+            case .pass: break
+            case .fail:
+                w.element("failure", [("type", rule.severity.rawValue), ("message", "expected \(result.expected); actual \(result.actual)")], content: detail)
+            case .warn where warnFails:
+                w.element("failure", [("type", "warning"), ("message", "expected \(result.expected); actual \(result.actual)")], content: detail)
+            case .warn:
+                w.element("system-out", content: "warning: " + detail)
+            case .error:
+                w.element("error", [("type", "could-not-check"), ("message", result.message)], content: detail)
+            case .skip:
+                w.element("skipped", [("message", result.message)], content: "")
+            }
+            w.end()
+        }
+        w.end()
+        w.end()
+        return w.text
+    }
+
+    static func details(_ rule: Rule, _ result: RuleResult) -> String {
+        var lines = [
+            result.message, "expected: \(result.expected)", "actual: \(result.actual)", "severity: \(rule.severity.rawValue)",
+        ]
+        if !result.evidence.isEmpty { lines.append("evidence: " + result.evidence.map(\.description).joined(separator: ", ")) }
+        lines.append("remediation: \(rule.remediation)")
+        return lines.filter { !$0.isEmpty }.joined(separator: "\n")
+    }
+}

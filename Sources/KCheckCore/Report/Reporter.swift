@@ -1,0 +1,34 @@
+import KCheckNative
+
+enum KCheckNativeCalendar {
+    static func utc(_ seconds: Int64) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
+        Posix.utcCalendar(seconds)
+    }
+}
+
+/// Options that affect how a report is rendered for people.
+public struct RenderOptions: Sendable {
+    public var color: Bool
+    public init(color: Bool = false) { self.color = color }
+}
+
+/// A report format. One small type per format; the core renders text, the CLI writes it.
+public protocol Reporter {
+    /// The file extension for --output-dir.
+    static var fileExtension: String { get }
+    static func render(_ report: Report, options: RenderOptions) -> String
+}
+
+/// The formats kcheck writes. An exhaustive switch picks the reporter, so a new format does not
+/// compile until it has one.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case text, json, junit
+
+    public var reporter: any Reporter.Type {
+        switch self {
+        case .text: TextReporter.self
+        case .json: JSONReporter.self
+        case .junit: JUnitReporter.self
+        }
+    }
+}

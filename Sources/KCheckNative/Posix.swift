@@ -1,0 +1,220 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed system call: which operation, on what, and the errno it returned.
+public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let operation: String
+    public let path: String
+    public let code: Int32
+
+    public init(_ operation: String, _ path: String, code: Int32) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+
+    /// True when the path (or a component of it) does not exist.
+    public var isNotFound: Bool { code == ENOENT || code == ENOTDIR }
+
+    public var description: String {
+        let reason = String(cString: strerror(code))
+        return path.isEmpty ? "\(operation): \(reason)" : "\(operation) \(path): \(reason)"
+    }
+}
+
+/// What `lstat` says of a path, without following a final symlink.
+public struct FileStatus: Equatable, Sendable {
+    public enum Kind: String, Sendable { case regular, directory, symlink, other }
+    public let kind: Kind
+    public let mode: UInt32
+    public let uid: UInt32
+    public let gid: UInt32
+    public let size: Int64
+    public let modifiedSeconds: Int64
+}
+
+private func followingStat(_ path: String, _ st: inout Glibc.stat) -> Int32 { stat(path, &st) }
+
+/// Thin, checked wrappers over the system calls kcheck uses. Every pointer stays inside a function.
+public enum Posix {
+    public static func lstat(_ path: String) -> Result<FileStatus, SystemError> {
+        var st = Glibc.stat()
+        guard Glibc.lstat(path, &st) == 0 else { return .failure(SystemError("lstat", path, code: errno)) }
+        return .success(status(st))
+    }
+
+    public static func stat(_ path: String) -> Result<FileStatus, SystemError> {
+        var st = Glibc.stat()
+        guard followingStat(path, &st) == 0 else { return .failure(SystemError("stat", path, code: errno)) }
+        return .success(status(st))
+    }
+
+    private static func status(_ st: Glibc.stat) -> FileStatus {
+        let kind: FileStatus.Kind
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symlink
+        default: kind = .other
+        }
+        return FileStatus(
+            kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
+            size: Int64(st.st_size), modifiedSeconds: Int64(st.st_mtim.tv_sec))
+    }
+
+    public static func readLink(_ path: String) -> Result<String, SystemError> {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = buffer.withUnsafeMutableBufferPointer { readlink(path, $0.baseAddress!, $0.count - 1) }
+        guard n >= 0 else { return .failure(SystemError("readlink", path, code: errno)) }
+        return .success(String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// The names in a directory, without "." and "..", sorted bytewise (as systemd sorts).
+    public static func listDirectory(_ path: String) -> Result<[String], SystemError> {
+        guard let dir = opendir(path) else { return .failure(SystemError("opendir", path, code: errno)) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        errno = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String in
+                let bytes = raw.prefix { $0 != 0 }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        if errno != 0 { return .failure(SystemError("readdir", path, code: errno)) }
+        return .success(names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+    }
+
+    /// Why a bounded read failed.
+    public enum ReadError: Error, Equatable, Sendable {
+        case system(SystemError)
+        case tooLarge(path: String, limit: Int)
+        case notRegular(path: String)
+    }
+
+    /// Reads a whole file, refusing more than `limit` bytes, without following a final symlink.
+    /// Files under /proc and /sys report a size of 0 or 4096, so the limit is enforced while reading.
+    public static func readFile(_ path: String, limit: Int) -> Result<[UInt8], ReadError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return .failure(.system(SystemError("open", path, code: errno))) }
+        defer { close(fd) }
+        var st = Glibc.stat()
+        guard fstat(fd, &st) == 0 else { return .failure(.system(SystemError("fstat", path, code: errno))) }
+        guard st.st_mode & S_IFMT == S_IFREG else { return .failure(.notRegular(path: path)) }
+        if Int64(st.st_size) > Int64(limit) { return .failure(.tooLarge(path: path, limit: limit)) }
+        var result: [UInt8] = []
+        result.reserveCapacity(max(Int(st.st_size), 256))
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(.system(SystemError("read", path, code: errno)))
+            }
+            if n == 0 { break }
+            if result.count + n > limit { return .failure(.tooLarge(path: path, limit: limit)) }
+            result.append(contentsOf: chunk[0..<n])
+        }
+        return .success(result)
+    }
+
+    public static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// Writes all bytes to a file descriptor, retrying short writes and EINTR.
+    public static func writeAll(fd: Int32, _ bytes: [UInt8]) -> Result<Void, SystemError> {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                write(fd, raw.baseAddress! + offset, raw.count - offset)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(SystemError("write", "fd \(fd)", code: errno))
+            }
+            offset += n
+        }
+        return .success(())
+    }
+
+    /// Replaces `path` with `bytes` atomically: a temporary file in the same directory, fsync,
+    /// rename over the target, fsync of the directory. The target is never half-written, and a
+    /// symlink at the target is replaced, never followed.
+    public static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o644)
+        -> Result<Void, SystemError>
+    {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var template = Array("\(directory)/.\(base).kcheck-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { return .failure(SystemError("create temporary file in", directory, code: errno)) }
+        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var ok = false
+        defer {
+            if !ok { unlink(temporary) }
+        }
+        defer { close(fd) }
+        if case .failure(let error) = writeAll(fd: fd, bytes) {
+            return .failure(SystemError("write", temporary, code: error.code))
+        }
+        guard fchmod(fd, mode_t(mode)) == 0 else { return .failure(SystemError("chmod", temporary, code: errno)) }
+        guard fsync(fd) == 0 else { return .failure(SystemError("fsync", temporary, code: errno)) }
+        guard rename(temporary, path) == 0 else { return .failure(SystemError("rename to", path, code: errno)) }
+        ok = true
+        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 {
+            defer { close(dirfd) }
+            guard fsync(dirfd) == 0 else { return .failure(SystemError("fsync", directory, code: errno)) }
+        }
+        return .success(())
+    }
+
+    public static func makeDirectory(_ path: String, mode: UInt32 = 0o755) -> Result<Void, SystemError> {
+        if mkdir(path, mode_t(mode)) == 0 || errno == EEXIST { return .success(()) }
+        return .failure(SystemError("mkdir", path, code: errno))
+    }
+
+    /// Wall-clock time as seconds and nanoseconds since the epoch.
+    public static func wallClock() -> (seconds: Int64, nanoseconds: Int64) {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return (Int64(ts.tv_sec), Int64(ts.tv_nsec))
+    }
+
+    public static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// UTC calendar fields for a time in seconds since the epoch.
+    public static func utcCalendar(_ seconds: Int64)
+        -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int)
+    {
+        var t = time_t(seconds)
+        var fields = tm()
+        gmtime_r(&t, &fields)
+        return (
+            Int(fields.tm_year) + 1900, Int(fields.tm_mon) + 1, Int(fields.tm_mday), Int(fields.tm_hour),
+            Int(fields.tm_min), Int(fields.tm_sec)
+        )
+    }
+}
+
+extension Posix {
+    /// Writes text to standard output (fd 1), ignoring a closed pipe.
+    public static func printOut(_ text: String) { _ = writeAll(fd: 1, Array(text.utf8)) }
+    /// Writes text to standard error (fd 2).
+    public static func printError(_ text: String) { _ = writeAll(fd: 2, Array(text.utf8)) }
+    /// Ends the process with a status code.
+    public static func exitProcess(_ code: Int32) -> Never { exit(code) }
+}

@@ -1,0 +1,131 @@
+import KCheckCore
+import KCheckNative
+import Yams
+
+/// Decodes a rule's `check:` mapping: exactly one key, the kind, with that kind's fields.
+enum CheckDecoder {
+    static func decode(_ node: Yams.Node, file: String) throws(RuleFileError) -> Check {
+        let outer = try Fields(node, file: file, what: "a check (`kind: {fields}`)")
+        guard outer.pairs.count == 1, let pair = outer.pairs.first else {
+            throw Fields.error(node, file: file, "a check has exactly one kind, found \(outer.pairs.count): \(outer.pairs.map(\.key).joined(separator: ", "))")
+        }
+        let names = Check.Kind.allCases.map(\.rawValue)
+        guard let kind = Check.Kind(rawValue: pair.key) else {
+            throw Fields.error(pair.keyNode, file: file, "unknown check kind `\(pair.key)`\(suggestion(pair.key, names)) (known: \(names.joined(separator: ", ")))")
+        }
+        let body = pair.value
+
+        /// Kinds without fields accept `kind: {}`, `kind: true` or an empty value.
+        func bare(_ check: Check) throws(RuleFileError) -> Check {
+            switch body {
+            case .scalar(let s) where s.string.isEmpty || s.string == "true" || s.string == "~" || s.string == "null": return check
+            case .mapping(let m) where m.isEmpty: return check
+            default: throw Fields.error(body, file: file, "`\(pair.key)` takes no fields (write `\(pair.key): {}`)")
+            }
+        }
+        func fields(_ allowed: [String]) throws(RuleFileError) -> Fields {
+            let f = try Fields(body, file: file, what: "the fields of `\(pair.key)` (\(allowed.joined(separator: ", ")))")
+            try f.finish(allowed: allowed)
+            return f
+        }
+
+        switch kind {
+        case .sysctl:
+            let f = try fields(["key", "value", "module", "module_at_boot", "removed_in"])
+            let key = try f.string(try f.required("key"))
+            let value = try f.string(try f.required("value"))
+            let module = try f.optional("module").map { n throws(RuleFileError) in try f.string(n) }
+            let atBoot = try f.optional("module_at_boot").map { n throws(RuleFileError) in try f.bool(n) } ?? false
+            if atBoot && module == nil {
+                throw Fields.error(body, file: file, "`module_at_boot` needs `module`")
+            }
+            var removedIn: KernelVersion?
+            if let r = f.optional("removed_in") {
+                guard let version = KernelVersion(parsing: try f.string(r)) else {
+                    throw Fields.error(r, file: file, "expected a kernel version such as 4.12")
+                }
+                removedIn = version
+            }
+            return .sysctl(SysctlCheck(key: key, value: value, module: module, moduleAtBoot: atBoot, removedIn: removedIn))
+        case .swapOff: return try bare(.swapOff)
+        case .fstabNoSwap: return try bare(.fstabNoSwap)
+        case .selinuxNotEnforcing: return try bare(.selinuxNotEnforcing)
+        case .clockSynchronized: return try bare(.clockSynchronized)
+        case .rtcUTC: return try bare(.rtcUTC)
+        case .selinuxConfig:
+            let f = try fields(["mode"])
+            let modeNode = try f.required("mode")
+            let mode = try f.string(modeNode)
+            guard ["disabled", "permissive", "enforcing"].contains(mode) else {
+                throw Fields.error(modeNode, file: file, "SELinux mode must be disabled, permissive or enforcing")
+            }
+            return .selinuxConfig(mode: mode)
+        case .service:
+            let f = try fields(["unit", "running", "enabled"])
+            let unit = try distroName(try f.required("unit"), f)
+            let running = try f.optional("running").map { n throws(RuleFileError) in try f.bool(n) }
+            let enabled = try f.optional("enabled").map { n throws(RuleFileError) in try f.bool(n) }
+            if running == nil && enabled == nil { throw Fields.error(body, file: file, "a service check needs `running`, `enabled` or both") }
+            return .service(ServiceCheck(unit: unit, running: running, enabled: enabled))
+        case .timezone:
+            let f = try fields(["zone"])
+            return .timezone(try f.string(try f.required("zone")))
+        case .kernelMinimum:
+            let f = try fields(["version"])
+            let v = try f.required("version")
+            guard let version = KernelVersion(parsing: try f.string(v)) else { throw Fields.error(v, file: file, "expected a kernel version such as 4.4") }
+            return .kernelMinimum(version)
+        case .kernelModule:
+            let f = try fields(["name", "when", "evidence"])
+            let name = try f.string(try f.required("name"))
+            let when = try f.optional("when").map { n throws(RuleFileError) in try f.enumeration(n, KernelModuleCheck.When.self) } ?? .now
+            let evidence = try f.optional("evidence").map { n throws(RuleFileError) in try f.string(n) }
+            return .kernelModule(KernelModuleCheck(name: name, when: when, evidence: evidence))
+        case .packages:
+            let f = try fields(["names"])
+            let list = try f.required("names")
+            guard let items = list.sequence, !items.isEmpty else { throw Fields.error(list, file: file, "`names` must be a non-empty list") }
+            var names: [DistroName] = []
+            for item in items { names.append(try distroName(item, f)) }
+            return .packages(names)
+        case .path:
+            let f = try fields(["path", "type", "mode_any", "matches"])
+            let pathNode = try f.required("path")
+            let path = try f.string(pathNode)
+            guard path.hasPrefix("/") else { throw Fields.error(pathNode, file: file, "`path` must be absolute") }
+            let type = try f.optional("type").map { n throws(RuleFileError) in try f.enumeration(n, PathCheck.FileType.self) } ?? .file
+            var modeAny: UInt32?
+            if let m = f.optional("mode_any") {
+                guard let value = UInt32(try f.string(m), radix: 8), value <= 0o7777 else {
+                    throw Fields.error(m, file: file, "`mode_any` is octal permission bits, such as \"0111\"")
+                }
+                modeAny = value
+            }
+            var matches: String?
+            if let m = f.optional("matches") {
+                let pattern = try f.string(m)
+                do throws(RegexError) {
+                    _ = try Regex(pattern)
+                } catch {
+                    throw RuleFileError(
+                        file: file, line: m.mark?.line ?? 1, column: m.mark?.column ?? 1,
+                        message: "invalid pattern: \(error.message) at offset \(error.offset) of /\(pattern)/")
+                }
+                matches = pattern
+            }
+            if type == .directory && (matches != nil) { throw Fields.error(body, file: file, "`matches` applies to files, not directories") }
+            return .path(PathCheck(path: path, type: type, modeAny: modeAny, matches: matches))
+        }
+    }
+
+    /// `name` or `{rhel: a, debian: b}` (a missing family: not used there).
+    static func distroName(_ node: Yams.Node, _ f: Fields) throws(RuleFileError) -> DistroName {
+        if case .scalar = node { return DistroName(try f.string(node)) }
+        let m = try Fields(node, file: f.file, what: "a name, or names per distribution {rhel, debian}")
+        try m.finish(allowed: DistroFamily.allCases.map(\.rawValue))
+        let rhel = try m.optional("rhel").map { n throws(RuleFileError) in try m.string(n) }
+        let debian = try m.optional("debian").map { n throws(RuleFileError) in try m.string(n) }
+        if rhel == nil && debian == nil { throw Fields.error(node, file: f.file, "name at least one of rhel, debian") }
+        return DistroName(rhel: rhel, debian: debian)
+    }
+}

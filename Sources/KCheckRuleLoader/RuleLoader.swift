@@ -1,0 +1,219 @@
+import KCheckCore
+import KCheckNative
+import Yams
+
+/// A problem in a rule file, at file:line:col.
+public struct RuleFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let column: Int
+    public let message: String
+
+    public init(file: String, line: Int, column: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+}
+
+/// Reads rule files (YAML) into rules. Every error names file:line:col; unknown fields are
+/// refused with the nearest known name suggested.
+public enum RuleLoader {
+    /// Loads every *.yaml and *.yml file of a directory, in name order, as one profile named
+    /// after the directory. Rule ids must be unique across the files.
+    public static func loadProfile(directory: String, name: String? = nil) throws(RuleFileError) -> Profile {
+        let names: [String]
+        switch Posix.listDirectory(directory) {
+        case .success(let n): names = n.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+        case .failure(let error): throw RuleFileError(file: directory, line: 0, column: 0, message: "cannot read rule directory: \(error)")
+        }
+        guard !names.isEmpty else {
+            throw RuleFileError(file: directory, line: 0, column: 0, message: "no rule files (*.yaml) in this directory")
+        }
+        var rules: [Rule] = []
+        var seen: [String: String] = [:]
+        for fileName in names {
+            let path = directory.hasSuffix("/") ? directory + fileName : directory + "/" + fileName
+            let text: String
+            switch Posix.readFile(path, limit: 8 << 20) {
+            case .success(let bytes):
+                guard let decoded = String(validating: bytes, as: UTF8.self) else {
+                    throw RuleFileError(file: path, line: 1, column: 1, message: "not UTF-8 text")
+                }
+                text = decoded
+            case .failure(let error): throw RuleFileError(file: path, line: 0, column: 0, message: "cannot read: \(error)")
+            }
+            for (rule, line, column) in try parse(yaml: text, file: path) {
+                if let other = seen[rule.id] {
+                    throw RuleFileError(file: path, line: line, column: column, message: "duplicate rule id `\(rule.id)` (first defined in \(other))")
+                }
+                seen[rule.id] = path
+                rules.append(rule)
+            }
+        }
+        let profileName = name ?? String(directory.split(separator: "/").last ?? "rules")
+        return Profile(name: profileName, rules: rules)
+    }
+
+    /// Parses one rule file: a mapping with a `rules` sequence.
+    public static func parse(yaml: String, file: String) throws(RuleFileError) -> [(rule: Rule, line: Int, column: Int)] {
+        let root: Yams.Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw translate(error, file: file)
+        } catch {
+            throw RuleFileError(file: file, line: 1, column: 1, message: "\(error)")
+        }
+        guard let root else { throw RuleFileError(file: file, line: 1, column: 1, message: "empty rule file (expected `rules:`)") }
+        let top = try Fields(root, file: file, what: "a rule file")
+        let list = try top.required("rules")
+        guard let sequence = list.sequence else { throw Fields.error(list, file: file, "`rules` must be a list of rules") }
+        let rules = try sequence.map { node throws(RuleFileError) in (try rule(node, file: file), node.mark?.line ?? 1, node.mark?.column ?? 1) }
+        try top.finish(allowed: ["rules"])
+        return rules
+    }
+
+    static func translate(_ error: YamlError, file: String) -> RuleFileError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let detail = context.map { "\(problem) (\($0.text))" } ?? problem
+            return RuleFileError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return RuleFileError(
+                file: file, line: context.mark.line, column: context.mark.column,
+                message: "duplicate key \(duplicates.map { "`\($0)`" }.joined(separator: ", ")) in mapping")
+        case .reader(let problem, let offset, _, _):
+            return RuleFileError(file: file, line: 1, column: 1, message: "unreadable YAML: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
+        default:
+            return RuleFileError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
+        }
+    }
+
+    static let ruleFields = ["id", "title", "severity", "guide", "rationale", "remediation", "check", "tests"]
+
+    static func rule(_ node: Yams.Node, file: String) throws(RuleFileError) -> Rule {
+        let f = try Fields(node, file: file, what: "a rule")
+        let idNode = try f.required("id")
+        let id = try f.string(idNode)
+        guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }) else {
+            throw Fields.error(idNode, file: file, "rule id `\(id)` may hold only letters, digits, `.`, `-` and `_`")
+        }
+        let title = try f.string(try f.required("title"))
+        let severityNode = try f.required("severity")
+        let severity = try f.enumeration(severityNode, Severity.self)
+        var guide: [Int] = []
+        if let g = f.optional("guide") {
+            guard let items = g.sequence else { throw Fields.error(g, file: file, "`guide` must be a list of DOCUMENTED-STATE item numbers") }
+            for item in items {
+                guard let n = item.int, n > 0 else { throw Fields.error(item, file: file, "expected an item number") }
+                guide.append(n)
+            }
+        }
+        let rationale = try f.string(try f.required("rationale"))
+        let remediation = try f.string(try f.required("remediation"))
+        let check = try CheckDecoder.decode(try f.required("check"), file: file)
+        var tests: [RuleTest] = []
+        if let t = f.optional("tests") {
+            guard let items = t.sequence else { throw Fields.error(t, file: file, "`tests` must be a list of {node, status}") }
+            for item in items {
+                let tf = try Fields(item, file: file, what: "a rule test")
+                let nodeName = try tf.string(try tf.required("node"))
+                let status = try tf.enumeration(try tf.required("status"), Status.self)
+                let message = try tf.optional("message").map { n throws(RuleFileError) in try tf.string(n) }
+                try tf.finish(allowed: ["node", "status", "message"])
+                tests.append(RuleTest(node: nodeName, status: status, message: message))
+            }
+        }
+        try f.finish(allowed: ruleFields)
+        return Rule(
+            id: id, title: title, severity: severity, guide: guide, rationale: rationale, remediation: remediation,
+            check: check, tests: tests)
+    }
+}
+
+/// A YAML mapping whose keys are consumed one by one; keys left over are errors.
+struct Fields {
+    let node: Yams.Node
+    let file: String
+    let pairs: [(key: String, keyNode: Yams.Node, value: Yams.Node)]
+
+    init(_ node: Yams.Node, file: String, what: String) throws(RuleFileError) {
+        guard let mapping = node.mapping else { throw Fields.error(node, file: file, "expected \(what) (a mapping)") }
+        self.node = node
+        self.file = file
+        var pairs: [(String, Yams.Node, Yams.Node)] = []
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string else { throw Fields.error(key, file: file, "keys must be plain names") }
+            pairs.append((name, key, value))
+        }
+        self.pairs = pairs
+    }
+
+    static func error(_ node: Yams.Node, file: String, _ message: String) -> RuleFileError {
+        RuleFileError(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, message: message)
+    }
+
+    func optional(_ key: String) -> Yams.Node? {
+        guard let value = pairs.first(where: { $0.key == key })?.value else { return nil }
+        if case .scalar(let s) = value, s.tag.rawValue == "tag:yaml.org,2002:null" || (s.string.isEmpty && s.style == .plain) {
+            return nil
+        }
+        return value
+    }
+
+    func required(_ key: String) throws(RuleFileError) -> Yams.Node {
+        guard let value = optional(key) else { throw Fields.error(node, file: file, "missing required field `\(key)`") }
+        return value
+    }
+
+    func string(_ node: Yams.Node) throws(RuleFileError) -> String {
+        guard case .scalar(let s) = node else { throw Fields.error(node, file: file, "expected a string") }
+        return s.string
+    }
+
+    func bool(_ node: Yams.Node) throws(RuleFileError) -> Bool {
+        guard let value = node.bool else { throw Fields.error(node, file: file, "expected true or false") }
+        return value
+    }
+
+    func enumeration<E: RawRepresentable & CaseIterable>(_ node: Yams.Node, _: E.Type) throws(RuleFileError) -> E where E.RawValue == String {
+        let text = try string(node)
+        if let value = E(rawValue: text) { return value }
+        let names = E.allCases.map(\.rawValue)
+        throw Fields.error(node, file: file, "unknown value `\(text)`\(suggestion(text, names)) (one of: \(names.joined(separator: ", ")))")
+    }
+
+    /// Refuses keys not in `allowed`, suggesting the nearest.
+    func finish(allowed: [String]) throws(RuleFileError) {
+        for pair in pairs where !allowed.contains(pair.key) {
+            throw Fields.error(pair.keyNode, file: file, "unknown field `\(pair.key)`\(suggestion(pair.key, allowed)) (known: \(allowed.joined(separator: ", ")))")
+        }
+    }
+}
+
+/// "; did you mean `x`?" for the nearest name within a small edit distance, else "".
+func suggestion(_ word: String, _ candidates: [String]) -> String {
+    let scored = candidates.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
+    guard let (best, distance) = scored, distance <= max(2, word.count / 3) else { return "" }
+    return "; did you mean `\(best)`?"
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

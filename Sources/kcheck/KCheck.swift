@@ -1,0 +1,75 @@
+import ArgumentParser
+import KCheckCore
+import KCheckNative
+import KCheckProfile
+import KCheckRuleLoader
+
+/// Exit statuses, documented in the README and in --help.
+enum Exit {
+    static let passed: Int32 = 0
+    static let failed: Int32 = 1
+    static let usage: Int32 = 2
+}
+
+struct KCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kcheck",
+        abstract: "Check and fix the nodes of a Kubernetes cluster installed from binaries.",
+        discussion: """
+            Exit status: 0 every rule passed; 1 a rule failed (by default a failed rule or one \
+            kcheck could not check; see --fail-on); 2 a usage, configuration or output error \
+            (bad flag, unreadable or invalid rule file, unwritable report).
+            """,
+        version: "kcheck \(Engine.version)",
+        subcommands: [Preflight.self, Rules.self, Version.self])
+}
+
+/// Options every command that reads a node and its rules shares.
+struct NodeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Check a node tree: the node's files at their own paths under DIR.", valueName: "DIR"))
+    var root: String?
+
+    @Option(name: .long, help: ArgumentHelp("Load the rules from the YAML files in DIR instead of the built-in guide profile.", valueName: "DIR"))
+    var rules: String?
+
+    func profile() throws(CLIError) -> Profile {
+        guard let rules else { return Profile.guideNode }
+        do throws(RuleFileError) {
+            return try RuleLoader.loadProfile(directory: rules)
+        } catch {
+            throw CLIError.configuration(error.description)
+        }
+    }
+
+    func node() throws(CLIError) -> Node {
+        guard let root else { return LiveNode() }
+        switch Posix.stat(root) {
+        case .success(let st) where st.kind == .directory: return TreeNode(root: root)
+        case .success: throw CLIError.usage("--root \(root): not a directory")
+        case .failure(let error): throw CLIError.usage("--root: \(error)")
+        }
+    }
+}
+
+/// Errors the CLI reports itself, each with its exit status.
+enum CLIError: Error {
+    case usage(String)
+    case configuration(String)
+    case output(String)
+
+    var message: String {
+        switch self {
+        case .usage(let m): "kcheck: error: \(m)"
+        case .configuration(let m): m
+        case .output(let m): "kcheck: error: \(m)"
+        }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print kcheck's version and the libraries it runs with.")
+
+    func run() {
+        Posix.printOut("kcheck \(Engine.version)\n\(OpenSSL.versionText)\n\(PCRE2Info.versionText)\n")
+    }
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import KCheckCore
+import KCheckNative
+
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
+/// Where reports go and in which formats.
+struct ReportOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Report format: text, json or junit. Repeat the option or separate with commas for several.",
+            valueName: "FORMAT"))
+    var format: [String] = []
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the report (one format) to FILE.", valueName: "FILE"))
+    var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write one report per format into DIR (kcheck-<command>.txt/.json/.xml).", valueName: "DIR"))
+    var outputDir: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Statuses that make the run fail (exit 1), comma-separated from fail, error, warn; or none.",
+            valueName: "STATUSES"))
+    var failOn: String = "fail,error"
+
+    @Option(name: .long, help: "Colour in the text table: auto (a terminal, and NO_COLOR unset), always or never.")
+    var color: ColorChoice = .auto
+
+    @Flag(name: .shortAndLong, help: "Print nothing on standard output when reports go to files.")
+    var quiet = false
+
+    var formats: [ReportFormat] {
+        let names = format.flatMap { $0.split(separator: ",").map { String($0.trimmed) } }.filter { !$0.isEmpty }
+        var result: [ReportFormat] = []
+        for name in names { if let f = ReportFormat(rawValue: name), !result.contains(f) { result.append(f) } }
+        return result.isEmpty ? [.text] : result
+    }
+
+    var policy: FailurePolicy {
+        if failOn == "none" { return FailurePolicy([]) }
+        return FailurePolicy(Set(failOn.split(separator: ",").compactMap { Status(rawValue: String($0.trimmed)) }))
+    }
+
+    func validate() throws {
+        let names = format.flatMap { $0.split(separator: ",").map { String($0.trimmed) } }.filter { !$0.isEmpty }
+        for name in names where ReportFormat(rawValue: name) == nil {
+            throw ValidationError("unknown format '\(name)' (known: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if failOn != "none" {
+            for name in failOn.split(separator: ",").map({ String($0.trimmed) }) {
+                guard let status = Status(rawValue: name), [.fail, .error, .warn].contains(status) else {
+                    throw ValidationError("--fail-on takes fail, error, warn (comma-separated) or none; not '\(name)'")
+                }
+            }
+        }
+        if output != nil && outputDir != nil { throw ValidationError("--output and --output-dir exclude each other") }
+        if outputDir == nil && formats.count > 1 {
+            throw ValidationError("several formats need --output-dir (or one --format with --output)")
+        }
+    }
+
+    var useColor: Bool {
+        switch color {
+        case .always: return true
+        case .never: return false
+        case .auto:
+            if let noColor = Posix.environment("NO_COLOR"), !noColor.isEmpty { return false }
+            if Posix.environment("TERM") == "dumb" { return false }
+            return Posix.isTerminal(1)
+        }
+    }
+
+    /// Writes the report in every requested format; the text table also goes to standard
+    /// output when reports go to files (unless --quiet or text itself went to a file).
+    func emit(_ report: Report, command: String) throws(CLIError) {
+        let formats = self.formats
+        if output == nil && outputDir == nil {
+            let format = formats[0]
+            Posix.printOut(format.reporter.render(report, options: RenderOptions(color: format == .text && useColor)))
+            return
+        }
+        var textWritten = false
+        if let output {
+            try write(formats[0].reporter.render(report, options: RenderOptions()), to: output)
+            textWritten = formats[0] == .text
+        } else if let outputDir {
+            if case .failure(let error) = Posix.makeDirectory(outputDir) { throw CLIError.output("--output-dir: \(error)") }
+            for format in formats {
+                let path = outputDir + "/kcheck-\(command).\(format.reporter.fileExtension)"
+                try write(format.reporter.render(report, options: RenderOptions()), to: path)
+                textWritten = textWritten || format == .text
+            }
+        }
+        if !quiet && !textWritten {
+            Posix.printOut(TextReporter.render(report, options: RenderOptions(color: useColor)))
+        }
+    }
+
+    private func write(_ text: String, to path: String) throws(CLIError) {
+        if case .failure(let error) = Posix.writeFileAtomically(path, Array(text.utf8)) {
+            throw CLIError.output("cannot write report: \(error)")
+        }
+    }
+}
+
+struct Preflight: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check this node (or a node tree) against the documented state.",
+        discussion: """
+            Exit status: 0 every rule passed; 1 a rule's status is in --fail-on (default: fail \
+            and error, so a rule kcheck could not check is never a silent pass); 2 a usage, \
+            configuration or output error.
+            """)
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var reports: ReportOptions
+
+    @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"))
+    var only: String?
+
+    func run() throws {
+        let profile = try node.profile()
+        let target = try node.node()
+        var selection: Set<String>?
+        if let only {
+            let ids = Set(only.split(separator: ",").map { String($0.trimmed) })
+            for id in ids where profile.rule(id: id) == nil {
+                throw CLIError.usage("--only: no rule '\(id)' in profile \(profile.name) (see `kcheck rules`)")
+            }
+            selection = ids
+        }
+        let report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, only: selection)
+        try reports.emit(report, command: "preflight")
+        if report.failed { throw ExitCode(Exit.failed) }
+    }
+}
+
+extension StringProtocol {
+    var trimmed: Substring {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return s
+    }
+}
