@@ -5,6 +5,11 @@ public struct RegexError: Error, Equatable, Sendable, CustomStringConvertible {
     public let message: String
     public let offset: Int
     public var description: String { "\(message) at offset \(offset)" }
+
+    public init(message: String, offset: Int) {
+        self.message = message
+        self.offset = offset
+    }
 }
 
 /// A compiled PCRE2 pattern (UTF-8, multiline), JIT-compiled where the platform supports it.

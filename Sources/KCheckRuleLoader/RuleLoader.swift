@@ -70,10 +70,10 @@ public enum RuleLoader {
         }
         guard let root else { throw RuleFileError(file: file, line: 1, column: 1, message: "empty rule file (expected `rules:`)") }
         let top = try Fields(root, file: file, what: "a rule file")
+        try top.finish(allowed: ["rules"])
         let list = try top.required("rules")
         guard let sequence = list.sequence else { throw Fields.error(list, file: file, "`rules` must be a list of rules") }
         let rules = try sequence.map { node throws(RuleFileError) in (try rule(node, file: file), node.mark?.line ?? 1, node.mark?.column ?? 1) }
-        try top.finish(allowed: ["rules"])
         return rules
     }
 
@@ -98,6 +98,8 @@ public enum RuleLoader {
 
     static func rule(_ node: Yams.Node, file: String) throws(RuleFileError) -> Rule {
         let f = try Fields(node, file: file, what: "a rule")
+        // A misspelt field is the likelier cause of a "missing" one: report it first.
+        try f.finish(allowed: ruleFields)
         let idNode = try f.required("id")
         let id = try f.string(idNode)
         guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }) else {
@@ -122,14 +124,13 @@ public enum RuleLoader {
             guard let items = t.sequence else { throw Fields.error(t, file: file, "`tests` must be a list of {node, status}") }
             for item in items {
                 let tf = try Fields(item, file: file, what: "a rule test")
+                try tf.finish(allowed: ["node", "status", "message"])
                 let nodeName = try tf.string(try tf.required("node"))
                 let status = try tf.enumeration(try tf.required("status"), Status.self)
                 let message = try tf.optional("message").map { n throws(RuleFileError) in try tf.string(n) }
-                try tf.finish(allowed: ["node", "status", "message"])
                 tests.append(RuleTest(node: nodeName, status: status, message: message))
             }
         }
-        try f.finish(allowed: ruleFields)
         return Rule(
             id: id, title: title, severity: severity, guide: guide, rationale: rationale, remediation: remediation,
             check: check, tests: tests)

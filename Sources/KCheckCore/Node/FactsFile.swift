@@ -18,6 +18,12 @@ public struct FactsFile: Equatable, Sendable {
         public let column: Int
         public let message: String
         public var description: String { "\(FactsFile.path):\(line):\(column): \(message)" }
+
+        public init(line: Int, column: Int, message: String) {
+            self.line = line
+            self.column = column
+            self.message = message
+        }
     }
 
     public static func parse(_ bytes: [UInt8]) throws(ParseError) -> FactsFile {
@@ -114,4 +120,9 @@ public struct FactsFile: Equatable, Sendable {
 public struct KernelClockStateRecord: Equatable, Sendable {
     public var maxErrorMicroseconds: Int?
     public var status: Int32?
+
+    public init(maxErrorMicroseconds: Int?, status: Int32?) {
+        self.maxErrorMicroseconds = maxErrorMicroseconds
+        self.status = status
+    }
 }

@@ -1,0 +1,245 @@
+import Foundation
+import KCheckCore
+import KCheckNative
+import Testing
+
+@Suite("Node trees: paths resolve inside the tree")
+struct NodeTreeTests {
+    @Test func absoluteSymlinkResolvesInsideTheTree() throws {
+        let tree = try TemporaryDirectory()
+        try tree.write("srv/real-hosts", "10.0.0.1 inside\n")
+        // Outside the tree, /srv/real-hosts does not exist (or is something else): the link must
+        // resolve to the tree's own file.
+        try tree.symlink("etc/hosts", to: "/srv/real-hosts")
+        let node = TreeNode(root: tree.path)
+        #expect(node.read("/etc/hosts", limit: 1024) == .content(Array("10.0.0.1 inside\n".utf8)))
+    }
+
+    @Test func absoluteSymlinkToAHostFileDoesNotEscape() throws {
+        let tree = try TemporaryDirectory()
+        try tree.symlink("etc/users", to: "/etc/passwd")
+        let node = TreeNode(root: tree.path)
+        // /etc/passwd exists on the host, but not in the tree.
+        #expect(FileManager.default.fileExists(atPath: "/etc/passwd"))
+        #expect(node.read("/etc/users", limit: 1 << 20) == .missing)
+        try tree.write("etc/passwd", "root:x:0:0:tree:/root:/bin/sh\n")
+        #expect(node.read("/etc/users", limit: 1 << 20) == .content(Array("root:x:0:0:tree:/root:/bin/sh\n".utf8)))
+    }
+
+    @Test func dotDotStopsAtTheTop() throws {
+        let tree = try TemporaryDirectory()
+        try tree.write("etc/os-release", "ID=inside\n")
+        try tree.symlink("etc/escape", to: "../../../../../../etc/os-release")
+        let node = TreeNode(root: tree.path)
+        #expect(node.read("/etc/escape", limit: 1024) == .content(Array("ID=inside\n".utf8)))
+        #expect(node.read("/../../../etc/os-release", limit: 1024) == .content(Array("ID=inside\n".utf8)))
+    }
+
+    @Test func relativeSymlinksAndDirectoryLinksResolve() throws {
+        let tree = try TemporaryDirectory()
+        try tree.write("usr/lib/os-release", "ID=debian\n")
+        try tree.symlink("lib", to: "usr/lib")
+        try tree.symlink("etc/os-release", to: "../lib/os-release")
+        let node = TreeNode(root: tree.path)
+        #expect(node.read("/etc/os-release", limit: 1024) == .content(Array("ID=debian\n".utf8)))
+        #expect(try node.list("/lib").get() == ["os-release"])
+    }
+
+    @Test func symlinkLoopIsAnErrorNotAHang() throws {
+        let tree = try TemporaryDirectory()
+        try tree.symlink("etc/a", to: "/etc/b")
+        try tree.symlink("etc/b", to: "/etc/a")
+        let node = TreeNode(root: tree.path)
+        guard case .unreadable(let why) = node.read("/etc/a", limit: 1024) else {
+            Issue.record("a symlink loop read as something")
+            return
+        }
+        #expect(why.contains("/etc/a"))
+    }
+
+    @Test func oversizedFileIsUnreadableWithTheLimit() throws {
+        let tree = try TemporaryDirectory()
+        try tree.mkdir("etc")
+        // A sparse file of 5 GiB: no disk used, but far over any read limit.
+        let fd = open(tree.path + "/etc/fstab", O_CREAT | O_WRONLY, 0o644)
+        #expect(fd >= 0)
+        #expect(ftruncate(fd, 5 << 30) == 0)
+        close(fd)
+        let node = TreeNode(root: tree.path)
+        #expect(node.read("/etc/fstab", limit: defaultReadLimit) == .unreadable("/etc/fstab is larger than \(defaultReadLimit) bytes"))
+        // The rule that reads it reports could-not-check, and the run goes on.
+        let rule = try #require(Repo.profile.rule(id: "swap.fstab"))
+        let result = Evaluator(node: node, rules: [rule]).evaluate(rule)
+        #expect(result.status == .error)
+        #expect(result.message.contains("larger than"))
+    }
+
+    @Test func binaryJunkIsReadWithoutCrashing() throws {
+        let tree = try TemporaryDirectory()
+        try tree.mkdir("etc/selinux")
+        var junk: [UInt8] = []
+        var x: UInt32 = 2463534242
+        for _ in 0..<65536 {
+            x ^= x << 13; x ^= x >> 17; x ^= x << 5
+            junk.append(UInt8(truncatingIfNeeded: x))
+        }
+        #expect(FileManagerWrite.bytes(junk, to: tree.path + "/etc/selinux/config"))
+        #expect(FileManagerWrite.bytes(junk, to: tree.path + "/etc/fstab"))
+        let node = TreeNode(root: tree.path)
+        let report = Engine.run(profile: Repo.profile, on: node)
+        let selinux = try #require(report.entries.first { $0.rule.id == "selinux.config-disabled" })
+        #expect(selinux.result.status == .fail)
+        #expect(selinux.result.actual == "no SELINUX= line")
+    }
+
+    @Test func aDirectoryWhereAFileShouldBeIsUnreadable() throws {
+        let tree = try TemporaryDirectory()
+        try tree.mkdir("proc/swaps")
+        let node = TreeNode(root: tree.path)
+        #expect(node.read("/proc/swaps", limit: 1024) == .unreadable("/proc/swaps is not a regular file"))
+    }
+
+    @Test func anEmptyTreeIsAllCouldNotCheckOrFail() throws {
+        let tree = try TemporaryDirectory()
+        let report = Engine.run(profile: Repo.profile, on: TreeNode(root: tree.path))
+        #expect(report.failed)
+        #expect(report.summary[.pass] <= 4, "an empty tree passed: \(report.entries.filter { $0.result.status == .pass }.map(\.rule.id))")
+    }
+}
+
+@Suite("Facts file (.kcheck/facts)")
+struct FactsFileTests {
+    @Test func roundTrips() throws {
+        var facts = FactsFile()
+        facts.systemdRunning = true
+        facts.units = ["chronyd.service": "active", "firewalld.service": "inactive"]
+        facts.clock = KernelClockStateRecord(maxErrorMicroseconds: 1500, status: 8193)
+        facts.packages = ["chrony", "jq"]
+        let parsed = try FactsFile.parse(Array(facts.rendered().utf8))
+        #expect(parsed == facts)
+    }
+
+    @Test func errorsNameLineAndColumn() {
+        let text = "format 1\nsystemd running\nunit chronyd.service\n"
+        #expect(throws: FactsFile.ParseError(line: 3, column: 21, message: "expected `unit NAME ACTIVE_STATE`")) {
+            try FactsFile.parse(Array(text.utf8))
+        }
+        #expect(throws: FactsFile.ParseError(line: 2, column: 1, message: "unknown fact `sytemd` (known: format, systemd, unit, clock, package)")) {
+            try FactsFile.parse(Array("format 1\nsytemd running\n".utf8))
+        }
+        #expect(throws: FactsFile.ParseError(line: 2, column: 7, message: "expected NAME=INTEGER, found `maxerror_us=lots`")) {
+            try FactsFile.parse(Array("format 1\nclock maxerror_us=lots status=0\n".utf8))
+        }
+    }
+
+    @Test func aBrokenFactsFileMakesServiceRulesCouldNotCheck() throws {
+        let tree = try TemporaryDirectory()
+        try tree.write(".kcheck/facts", "format 1\nsystemd sideways\n")
+        try tree.write("etc/os-release", "ID=debian\n")
+        try tree.write("usr/lib/systemd/system/chrony.service", "[Install]\nWantedBy=multi-user.target\n")
+        let rule = try #require(Repo.profile.rule(id: "service.chronyd"))
+        let result = Evaluator(node: TreeNode(root: tree.path), rules: [rule]).evaluate(rule)
+        // Not enabled is known from the unit files even so: that is a failure, with the reason
+        // the running state is unknown.
+        #expect(result.status == .fail)
+        #expect(result.message.contains("/.kcheck/facts:2:9: expected `running` or `absent`"), "\(result.message)")
+    }
+}
+
+@Suite("Sysctl configuration as systemd-sysctl applies it")
+struct SysctlConfigTests {
+    func effective(_ files: [String: String], _ key: String) throws -> (String, String)? {
+        let tree = try TemporaryDirectory()
+        for (path, text) in files { try tree.write(path, text) }
+        let rule = Rule(
+            id: "t", title: "t", severity: .low, guide: [], rationale: "", remediation: "",
+            check: .sysctl(SysctlCheck(key: key, value: "1")), tests: [])
+        try tree.write("proc/sys/" + key.replacingOccurrences(of: ".", with: "/"), "1\n")
+        let result = Evaluator(node: TreeNode(root: tree.path), rules: [rule]).evaluate(rule)
+        return (result.status.rawValue, result.actual)
+    }
+
+    @Test func etcShadowsTheSameNameInUsrLib() throws {
+        let r = try effective(["usr/lib/sysctl.d/50-x.conf": "vm.a = 0\n", "etc/sysctl.d/50-x.conf": "vm.a = 1\n"], "vm.a")
+        #expect(r?.0 == "pass")
+        #expect(r?.1 == "running 1; after reboot 1 (/etc/sysctl.d/50-x.conf:1)")
+    }
+
+    @Test func runShadowsUsrLibButNotEtc() throws {
+        let r = try effective(
+            ["usr/lib/sysctl.d/50-x.conf": "vm.a = 1\n", "run/sysctl.d/50-x.conf": "vm.a = 0\n"], "vm.a")
+        #expect(r?.1 == "running 1; after reboot 0 (/run/sysctl.d/50-x.conf:1)")
+    }
+
+    @Test func filesApplyInLexicalOrderOfNamesAcrossDirectories() throws {
+        let r = try effective(
+            ["etc/sysctl.d/10-a.conf": "vm.a = 0\n", "usr/lib/sysctl.d/20-b.conf": "vm.a = 1\n"], "vm.a")
+        #expect(r?.1 == "running 1; after reboot 1 (/usr/lib/sysctl.d/20-b.conf:1)")
+    }
+
+    @Test func sysctlConfIsLast() throws {
+        let r = try effective(["etc/sysctl.d/zz.conf": "vm.a = 1\n", "etc/sysctl.conf": "vm.a=0\n"], "vm.a")
+        #expect(r?.1 == "running 1; after reboot 0 (/etc/sysctl.conf:1)")
+    }
+
+    @Test func onlyConfFilesCountAndSlashKeysAreNormalised() throws {
+        let r = try effective(
+            ["etc/sysctl.d/50.conf": "vm/a = 1\n", "etc/sysctl.d/60.conf.rpmsave": "vm.a = 0\n"], "vm.a")
+        #expect(r?.1 == "running 1; after reboot 1 (/etc/sysctl.d/50.conf:1)")
+    }
+
+    @Test func commentsDashPrefixAndWhitespace() throws {
+        let r = try effective(["etc/sysctl.d/50.conf": "# vm.a = 0\n; vm.a = 0\n  -vm.a   =   1  \n"], "vm.a")
+        #expect(r?.1 == "running 1; after reboot 1 (/etc/sysctl.d/50.conf:3)")
+    }
+
+    @Test func theKernelKeepsTheLeadingNumber() throws {
+        let r = try effective(["etc/sysctl.d/50.conf": "vm.a=1 vm.b=0\n"], "vm.a")
+        #expect(r?.0 == "pass")
+        let b = try effective(["etc/sysctl.d/50.conf": "vm.a=1 vm.b=1\n"], "vm.b")
+        #expect(b?.0 == "fail")
+        #expect(b?.1 == "running 1; after reboot not set in any sysctl file")
+    }
+
+    @Test func crlfLinesParse() throws {
+        let r = try effective(["etc/sysctl.d/50.conf": "vm.a = 1\r\n"], "vm.a")
+        #expect(r?.0 == "pass")
+    }
+}
+
+@Suite("PCRE2 through KCheckNative")
+struct RegexTests {
+    @Test func byteOffsetsStayRightOnNonASCII() throws {
+        let regex = try Regex("PATH=/opt/k8s/bin")
+        let text = "# 添加路径 — ünïcödé\nPATH=/opt/k8s/bin:$PATH\n"
+        let bytes = Array(text.utf8)
+        let range = try #require(try regex.firstMatch(in: bytes))
+        let prefix = "# 添加路径 — ünïcödé\n".utf8.count
+        #expect(range == prefix..<(prefix + 17))
+        #expect(String(decoding: bytes[range], as: UTF8.self) == "PATH=/opt/k8s/bin")
+    }
+
+    @Test func multilineAnchors() throws {
+        let regex = try Regex("^export PATH")
+        #expect(try regex.matches("a\nexport PATH=/x\n"))
+        #expect(try !regex.matches("a # export PATH\n"))
+    }
+
+    @Test func invalidUTF8SubjectDoesNotFail() throws {
+        let regex = try Regex("abc")
+        #expect(try regex.firstMatch(in: [0xff, 0xfe, 0x61, 0x62, 0x63]) == 2..<5)
+    }
+
+    @Test func compileErrorsCarryMessageAndOffset() {
+        #expect(throws: RegexError(message: "quantifier does not follow a repeatable item", offset: 0)) { try Regex("*x") }
+    }
+
+    @Test func jitIsUsed() throws {
+        #expect(try Regex("a+b").isJITCompiled)
+    }
+
+    @Test func opensslIsWired() throws {
+        #expect(OpenSSL.versionText.hasPrefix("OpenSSL "))
+        #expect(try OpenSSL.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}

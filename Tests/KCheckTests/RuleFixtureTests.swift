@@ -1,0 +1,79 @@
+import Foundation
+import KCheckCore
+import KCheckProfile
+import KCheckRuleLoader
+import Testing
+
+/// Every rule is tested where it passes and where it fails, by data: each rule in rules/ names
+/// fixture trees and the status it must have on each. Adding a rule adds its tests.
+@Suite("Rules on fixture trees")
+struct RuleFixtureTests {
+    static let rules = Repo.profile.rules
+
+    @Test("rule behaves as its fixtures say", arguments: rules.map(\.id))
+    func ruleOnItsFixtures(id: String) throws {
+        let rule = try #require(Repo.profile.rule(id: id))
+        #expect(rule.tests.contains { $0.status == .pass }, "\(id) has no fixture where it passes")
+        #expect(rule.tests.contains { $0.status == .fail }, "\(id) has no fixture where it fails")
+        for test in rule.tests {
+            let node = TreeNode(root: Repo.fixture(test.node))
+            let result = Evaluator(node: node, rules: [rule]).evaluate(rule)
+            #expect(
+                result.status == test.status,
+                "\(id) on \(test.node): expected \(test.status), got \(result.status): \(result.actual) — \(result.message)")
+            if let message = test.message {
+                #expect(
+                    result.message.contains(message) || result.actual.contains(message),
+                    "\(id) on \(test.node): message lacks \"\(message)\": \(result.message) / \(result.actual)")
+            }
+        }
+    }
+
+    @Test("every fixture a rule names exists, and every fixture tree is used")
+    func fixturesAreConsistent() throws {
+        let named = Set(Self.rules.flatMap { $0.tests.map(\.node) })
+        let present = Set(try FileManager.default.contentsOfDirectory(atPath: Repo.fixtures))
+        #expect(named.subtracting(present).isEmpty, "rules name missing fixtures: \(named.subtracting(present).sorted())")
+        #expect(present.subtracting(named).isEmpty, "fixture trees no rule uses: \(present.subtracting(named).sorted())")
+    }
+
+    @Test("the prepared trees pass the whole profile; the fresh CentOS 7 install fails it")
+    func wholeProfile() {
+        for name in ["centos7-prepared", "debian12"] {
+            let report = Engine.run(profile: Repo.profile, on: TreeNode(root: Repo.fixture(name)))
+            let bad = report.entries.filter { report.policy.isFailure($0.result.status) || $0.result.status == .warn }
+            #expect(bad.isEmpty, "\(name): \(bad.map { "\($0.rule.id): \($0.result.message)" })")
+        }
+        let minimal = Engine.run(profile: Repo.profile, on: TreeNode(root: Repo.fixture("centos7-minimal")))
+        #expect(minimal.failed)
+        #expect(minimal.summary[.fail] >= 25)
+    }
+
+    @Test("rule ids are unique and every check kind is used by the default profile")
+    func coverage() {
+        let ids = Self.rules.map(\.id)
+        #expect(Set(ids).count == ids.count)
+        let kinds = Set(Self.rules.map(\.check.kind))
+        #expect(kinds == Set(Check.Kind.allCases), "unused kinds: \(Set(Check.Kind.allCases).subtracting(kinds))")
+    }
+}
+
+@Suite("Compiled-in profile")
+struct CompiledProfileTests {
+    @Test("the compiled-in profile equals rules/ as loaded from YAML")
+    func compiledEqualsYAML() {
+        #expect(Profile.guideNode.name == "guide-node")
+        #expect(Profile.guideNode.rules.count == Repo.profile.rules.count)
+        for (compiled, loaded) in zip(Profile.guideNode.rules, Repo.profile.rules) {
+            #expect(compiled == loaded, "\(loaded.id) differs: run `swift run kcheck-rulegen`")
+        }
+    }
+
+    @Test("GuideNodeProfile.swift is what kcheck-rulegen writes for rules/")
+    func generatedFileIsCurrent() throws {
+        let path = Repo.root + "/Sources/KCheckProfile/GuideNodeProfile.swift"
+        let committed = try String(contentsOfFile: path, encoding: .utf8)
+        let fresh = SwiftSource.render(Repo.profile, sourceDescription: "rules/")
+        #expect(committed == fresh, "Sources/KCheckProfile/GuideNodeProfile.swift is stale: run `swift run kcheck-rulegen`")
+    }
+}
