@@ -103,6 +103,11 @@ public struct Report: Sendable {
     public struct Entry: Sendable {
         public let rule: Rule
         public let result: RuleResult
+
+        public init(rule: Rule, result: RuleResult) {
+            self.rule = rule
+            self.result = result
+        }
     }
 
     public let toolVersion: String

@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+
+/// The kcheck executable as a user runs it: exit codes, formats, files, errors.
+@Suite("kcheck command line")
+struct CLITests {
+    @Test func preparedTreeExitsZero() throws {
+        let r = try kcheck("preflight", "--root", Repo.fixture("centos7-prepared"))
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("PASSED: 38 rules, 38 passed, 0 failed"))
+        #expect(!r.stdout.contains("\u{1B}["), "colour off a terminal")
+    }
+
+    @Test func failingTreeExitsOne() throws {
+        let r = try kcheck("preflight", "--root", Repo.fixture("centos7-minimal"))
+        #expect(r.status == 1)
+        #expect(r.stdout.hasPrefix("kcheck preflight · k8s-node01 (tree:"))
+        let firstLine = r.stdout.split(separator: "\n").dropFirst().first { !$0.isEmpty }
+        #expect(firstLine?.hasPrefix("FAIL") == true)
+    }
+
+    @Test func couldNotCheckFailsByDefaultButNotWithFailOnFail() throws {
+        // no-systemd: service states cannot be checked; postfix is enabled and jq missing.
+        let tree = try TemporaryDirectory()
+        let only = "service.chronyd,service.rsyslog"
+        let r = try kcheck("preflight", "--root", Repo.fixture("no-systemd"), "--only", only, "--output-dir", tree.path, "--format", "json")
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("ERROR  service.chronyd"))
+        let relaxed = try kcheck("preflight", "--root", Repo.fixture("no-systemd"), "--only", only, "--fail-on", "fail")
+        #expect(relaxed.status == 0)
+    }
+
+    @Test func warningsFailOnlyWhenAsked() throws {
+        let only = "sysctl.net.bridge.bridge-nf-call-iptables"
+        let tree = Repo.fixture("br-netfilter-not-at-boot")
+        #expect(try kcheck("preflight", "--root", tree, "--only", only).status == 0)
+        let strict = try kcheck("preflight", "--root", tree, "--only", only, "--fail-on", "fail,error,warn", "--format", "junit")
+        #expect(strict.status == 1)
+        #expect(strict.stdout.contains("<failure type=\"warning\""))
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let bad = try kcheck("preflight", "--format", "yaml")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("unknown format 'yaml' (known: text, json, junit)"))
+        #expect(try kcheck("preflight", "--bogus").status == 2)
+        #expect(try kcheck("preflight", "--fail-on", "pass").status == 2)
+        #expect(try kcheck("preflight", "--format", "json,junit").status == 2, "several formats need --output-dir")
+        let missing = try kcheck("preflight", "--root", "/nonexistent/tree")
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("--root"))
+        let unknownRule = try kcheck("preflight", "--only", "sysctl.nope")
+        #expect(unknownRule.status == 2)
+        #expect(unknownRule.stderr.contains("no rule 'sysctl.nope'"))
+    }
+
+    @Test func badRuleFileExitsTwoWithFileLineColumn() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("bad.yaml", "rules:\n  - id: x\n    title: t\n    severity: high\n    rationale: r\n    remediation: m\n    chek: {swap_off: {}}\n")
+        let r = try kcheck("preflight", "--rules", dir.path)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("bad.yaml:7:5: error: unknown field `chek`; did you mean `check`?"), "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test func customRuleDirectoryIsUsed() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("one.yaml", """
+            rules:
+              - id: custom.swap
+                title: swap is off
+                severity: high
+                rationale: r
+                remediation: swapoff -a
+                check: {swap_off: {}}
+            """)
+        let r = try kcheck("preflight", "--rules", dir.path, "--root", Repo.fixture("centos7-minimal"), "--format", "json")
+        #expect(r.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(object["profile"] as? String == dir.path.split(separator: "/").last.map(String.init))
+        #expect((object["results"] as? [[String: Any]])?.count == 1)
+    }
+
+    @Test func outputDirGetsEveryFormatAndStdoutTheTable() throws {
+        let dir = try TemporaryDirectory()
+        let out = dir.path + "/reports"
+        let r = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--format", "json,junit", "--format", "text", "--output-dir", out)
+        #expect(r.status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(names == ["kcheck-preflight.json", "kcheck-preflight.txt", "kcheck-preflight.xml"])
+        #expect(r.stdout.isEmpty, "text went to a file, so stdout stays quiet")
+        let xml = try String(contentsOfFile: out + "/kcheck-preflight.xml", encoding: .utf8)
+        #expect(try validateJUnit(xml).status == 0)
+        let json = try String(contentsOfFile: out + "/kcheck-preflight.json", encoding: .utf8)
+        #expect(try validateReportJSON(json).status == 0)
+    }
+
+    @Test func outputFileIsReplacedAtomicallyAndASymlinkIsNotFollowed() throws {
+        let dir = try TemporaryDirectory()
+        let victim = try dir.write("victim", "keep me\n")
+        try dir.symlink("report.json", to: victim)
+        let r = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--format", "json", "--output", dir.path + "/report.json")
+        #expect(r.status == 0)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "keep me\n")
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir.path + "/report.json")
+        #expect(attributes[.type] as? FileAttributeType == .typeRegular)
+        #expect(r.stdout.contains("PASSED"), "the table goes to stdout when the report goes to a file")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".kcheck-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func unwritableOutputExitsTwo() throws {
+        let r = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--format", "json", "--output", "/nonexistent/dir/r.json")
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("cannot write report"))
+    }
+
+    @Test func colourIsForcedOrDisabled() throws {
+        let tree = Repo.fixture("centos7-minimal")
+        #expect(try kcheck("preflight", "--root", tree, "--color", "always").stdout.contains("\u{1B}[1;31mFAIL"))
+        #expect(!(try kcheck("preflight", "--root", tree, "--color", "never").stdout.contains("\u{1B}[")))
+    }
+
+    @Test func rulesListAndShow() throws {
+        let list = try kcheck("rules")
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("sysctl.net.ipv4.ip_forward"))
+        #expect(list.stdout.contains("38 rules in profile guide-node"))
+        let show = try kcheck("rules", "show", "sysctl.vm.overcommit_memory")
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("where sysctl never sets it"))
+        #expect(show.stdout.contains("Remediation:"))
+        #expect(show.stdout.contains("fail  guide-sysctl-copy"))
+        let missing = try kcheck("rules", "show", "ip_forward")
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("did you mean: sysctl.net.ipv4.ip_forward"))
+    }
+
+    @Test func helpDocumentsExitStatus() throws {
+        let help = try kcheck("preflight", "--help")
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("Exit status: 0 every rule passed"))
+        let version = try kcheck("--version")
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("kcheck 0.1.0"))
+    }
+
+    /// The live node: this machine, read only. Whatever its state, the report is well-formed and
+    /// the exit status is 0 or 1.
+    @Test func liveNodeProducesAValidReport() throws {
+        let r = try kcheck("preflight", "--format", "json")
+        #expect(r.status == 0 || r.status == 1, "\(r.stderr)")
+        #expect(try validateReportJSON(r.stdout).status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let node = try #require(object["node"] as? [String: String])
+        #expect(node["source"] == "live")
+        let release = try String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)
+        #expect(node["kernel"] == release.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

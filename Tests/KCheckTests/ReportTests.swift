@@ -1,0 +1,99 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import KCheckCore
+import Testing
+
+@Suite("Reports validate against their schemas")
+struct ReportTests {
+    static let trees = ["centos7-minimal", "centos7-prepared", "debian12", "guide-sysctl-copy", "no-systemd", "br-netfilter-not-at-boot"]
+
+    @Test("JSON validates against reports/kcheck-report.schema.json", arguments: trees)
+    func jsonValidates(tree: String) throws {
+        let report = Engine.run(profile: Repo.profile, on: TreeNode(root: Repo.fixture(tree)))
+        let json = JSONReporter.render(report, options: RenderOptions())
+        let check = try validateReportJSON(json)
+        #expect(check.status == 0, "\(check.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let results = try #require(object["results"] as? [[String: Any]])
+        #expect(results.count == Repo.profile.rules.count)
+        let summary = try #require(object["summary"] as? [String: Int])
+        for status in Status.allCases {
+            #expect(summary[status.rawValue] == results.filter { $0["status"] as? String == status.rawValue }.count)
+        }
+        #expect(object["passed"] as? Bool == !report.failed)
+    }
+
+    @Test("JUnit validates against junit-10.xsd", arguments: trees)
+    func junitValidates(tree: String) throws {
+        let report = Engine.run(profile: Repo.profile, on: TreeNode(root: Repo.fixture(tree)))
+        let xml = JUnitReporter.render(report, options: RenderOptions())
+        let check = try validateJUnit(xml)
+        #expect(check.status == 0, "\(check.stderr)")
+        let doc = try XMLDocument(data: Data(xml.utf8))
+        let cases = try doc.nodes(forXPath: "//testcase")
+        #expect(cases.count == Repo.profile.rules.count)
+        #expect(try doc.nodes(forXPath: "//testcase/failure").count == report.summary[.fail])
+        #expect(try doc.nodes(forXPath: "//testcase/error").count == report.summary[.error])
+        #expect(try doc.nodes(forXPath: "//testcase/skipped").count == report.summary[.skip])
+        let suite = try #require(try doc.nodes(forXPath: "//testsuite").first as? XMLElement)
+        #expect(suite.attribute(forName: "failures")?.stringValue == String(report.summary[.fail]))
+        #expect(suite.attribute(forName: "name")?.stringValue == report.node.name)
+    }
+
+    /// A report whose every string is hostile: quotes, markup, control characters, non-ASCII.
+    func hostileReport(policy: FailurePolicy = .default) -> Report {
+        let nasty = "a\"b'c<d>e&f\u{01}g\u{1B}[31mh\ti\nj\\k 添加 \u{2028}"
+        let rule = Rule(
+            id: "demo.nasty", title: nasty, severity: .high, guide: [1], rationale: nasty, remediation: nasty,
+            check: .swapOff, tests: [])
+        let entries = Status.allCases.map { status in
+            Report.Entry(
+                rule: rule,
+                result: RuleResult(
+                    ruleID: rule.id, status: status, expected: nasty, actual: nasty, message: nasty,
+                    evidence: [SourceLocation(file: nasty, line: 3)]))
+        }
+        return Report(
+            toolVersion: "0.1.0", command: "preflight", profile: "p<&>", node: NodeIdentity(name: nasty, source: "tree:\(nasty)", distribution: nasty, kernel: nasty),
+            startedAt: (1_764_043_200, 5_000_000), durationSeconds: 0.0123, entries: entries, policy: policy)
+    }
+
+    @Test func hostileStringsStayValidJSONAndRoundTrip() throws {
+        let json = JSONReporter.render(hostileReport(), options: RenderOptions())
+        #expect(try validateReportJSON(json).status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let first = try #require((object["results"] as? [[String: Any]])?.first)
+        #expect(first["title"] as? String == "a\"b'c<d>e&f\u{01}g\u{1B}[31mh\ti\nj\\k 添加 \u{2028}")
+        #expect(object["started_at"] as? String == "2025-11-25T04:00:00.005Z")
+    }
+
+    @Test func hostileStringsStayValidJUnit() throws {
+        for policy in [FailurePolicy.default, FailurePolicy([.fail, .error, .warn])] {
+            let xml = JUnitReporter.render(hostileReport(policy: policy), options: RenderOptions())
+            let check = try validateJUnit(xml)
+            #expect(check.status == 0, "\(check.stderr)")
+            let doc = try XMLDocument(data: Data(xml.utf8))
+            let failure = try #require(try doc.nodes(forXPath: "//failure").first as? XMLElement)
+            // The control character is replaced; everything else survives escaping.
+            #expect(failure.stringValue?.contains("a\"b'c<d>e&f\u{FFFD}g\u{FFFD}[31mh") == true)
+            let failures = try doc.nodes(forXPath: "//failure").count
+            #expect(failures == (policy.isFailure(.warn) ? 2 : 1))
+        }
+    }
+
+    @Test func textPutsFailuresFirstAndColoursOnlyWhenAsked() {
+        let report = Engine.run(profile: Repo.profile, on: TreeNode(root: Repo.fixture("guide-sysctl-copy")))
+        let plain = TextReporter.render(report, options: RenderOptions(color: false))
+        #expect(!plain.contains("\u{1B}["))
+        let lines = plain.split(separator: "\n")
+        let statusLines = lines.filter { $0.hasPrefix("PASS ") || $0.hasPrefix("FAIL ") }
+        let firstPass = try? #require(statusLines.firstIndex { $0.hasPrefix("PASS") })
+        let lastFail = statusLines.lastIndex { $0.hasPrefix("FAIL ") }
+        #expect(lastFail! < firstPass!)
+        #expect(plain.contains("FAILED: 38 rules, 33 passed, 5 failed"))
+        let colored = TextReporter.render(report, options: RenderOptions(color: true))
+        #expect(colored.contains("\u{1B}[1;31mFAIL"))
+    }
+}
