@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+/// The live node against the real kernel, inside a private network namespace: network sysctls
+/// are per namespace, so the test sets them there and this machine's own settings never change.
+@Suite("Live node in a private network namespace")
+struct KernelNamespaceTests {
+    static let canUnshare: Bool = {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
+        return (try? run("/usr/bin/unshare", ["-n", "--", "/bin/true"]).status) == 0
+    }()
+
+    /// Runs kcheck in a new network namespace after writing `value` to a network sysctl there.
+    func kcheckInNamespace(key: String, value: String, _ arguments: [String]) throws -> Run {
+        let procPath = "/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")
+        // The shell script is a constant; the path and value travel as arguments, never as code.
+        let script = #"printf '%s\n' "$1" > "$2" && shift 2 && exec "$@""#
+        return try run("/usr/bin/unshare", ["-n", "--", "/bin/sh", "-c", script, "sh", value, procPath, Repo.kcheck] + arguments)
+    }
+
+    @Test(.enabled(if: canUnshare, "needs root and unshare(1)"))
+    func runningValueComesFromTheRealKernel() throws {
+        let host = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let other = host == "1" ? "0" : "1"
+        let r = try kcheckInNamespace(
+            key: "net.ipv4.ip_forward", value: other,
+            ["preflight", "--only", "sysctl.net.ipv4.ip_forward", "--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+        let result = try #require((object["results"] as? [[String: Any]])?.first)
+        #expect((result["actual"] as? String)?.hasPrefix("running \(other);") == true, "\(result)")
+        #expect(r.status == (result["status"] as? String == "pass" ? 0 : 1))
+        // The host's value is untouched.
+        let after = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(after == host)
+    }
+
+    @Test(.enabled(if: canUnshare, "needs root and unshare(1)"))
+    func aRightRunningValueStillFailsWhenNotPersisted() throws {
+        // In the namespace IPv6 is disabled now, but unless this machine's sysctl files say so, it
+        // will not be after a reboot: kcheck must say exactly that.
+        let r = try kcheckInNamespace(
+            key: "net.ipv6.conf.all.disable_ipv6", value: "1",
+            ["preflight", "--only", "sysctl.net.ipv6.conf.all.disable_ipv6", "--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+        let result = try #require((object["results"] as? [[String: Any]])?.first)
+        let actual = try #require(result["actual"] as? String)
+        #expect(actual.hasPrefix("running 1;"))
+        if actual.hasSuffix("after reboot not set in any sysctl file") {
+            #expect(result["status"] as? String == "fail")
+            #expect((result["message"] as? String)?.contains("lost at reboot") == true)
+            #expect(r.status == 1)
+        }
+    }
+}
