@@ -86,7 +86,7 @@ public enum Posix {
             if name != "." && name != ".." { names.append(name) }
         }
         if errno != 0 { return .failure(SystemError("readdir", path, code: errno)) }
-        return .success(names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        return .success(names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
     }
 
     /// Why a bounded read failed.
@@ -106,19 +106,25 @@ public enum Posix {
         guard fstat(fd, &st) == 0 else { return .failure(.system(SystemError("fstat", path, code: errno))) }
         guard st.st_mode & S_IFMT == S_IFREG else { return .failure(.notRegular(path: path)) }
         if Int64(st.st_size) > Int64(limit) { return .failure(.tooLarge(path: path, limit: limit)) }
-        var result: [UInt8] = []
-        result.reserveCapacity(max(Int(st.st_size), 256))
-        var chunk = [UInt8](repeating: 0, count: 16384)
+        // Read straight into a buffer of the reported size (plus one byte to see growth); files
+        // under /proc report 0 or 4096, so reading goes on past the size until end of file.
+        var result = [UInt8](repeating: 0, count: max(Int(st.st_size) + 1, 4096))
+        var used = 0
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if used == result.count {
+                if used >= limit { return .failure(.tooLarge(path: path, limit: limit)) }
+                result.append(contentsOf: repeatElement(0, count: min(result.count, limit + 1 - used)))
+            }
+            let n = result.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, $0.count - used) }
             if n < 0 {
                 if errno == EINTR { continue }
                 return .failure(.system(SystemError("read", path, code: errno)))
             }
             if n == 0 { break }
-            if result.count + n > limit { return .failure(.tooLarge(path: path, limit: limit)) }
-            result.append(contentsOf: chunk[0..<n])
+            used += n
+            if used > limit { return .failure(.tooLarge(path: path, limit: limit)) }
         }
+        result.removeSubrange(used...)
         return .success(result)
     }
 
@@ -217,4 +223,21 @@ extension Posix {
     public static func printError(_ text: String) { _ = writeAll(fd: 2, Array(text.utf8)) }
     /// Ends the process with a status code.
     public static func exitProcess(_ code: Int32) -> Never { exit(code) }
+}
+
+/// Line scanning over bytes with memchr, for large files (dpkg's status file).
+public enum Lines {
+    /// Calls `body` with the byte range of each line (without its newline).
+    public static func forEach(in bytes: [UInt8], _ body: (Range<Int>) -> Void) {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var start = 0
+            while start < buffer.count {
+                let found = memchr(base + start, 0x0A, buffer.count - start)
+                let end = found.map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base } ?? buffer.count
+                body(start..<end)
+                start = end + 1
+            }
+        }
+    }
 }

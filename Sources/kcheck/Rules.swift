@@ -4,12 +4,13 @@ import KCheckNative
 
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rules",
         abstract: "List the profile's rules, or show one.",
         subcommands: [List.self, Show.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the profile's rules: id, severity, title.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the profile's rules: id, severity, title.")
         @OptionGroup var node: NodeOptions
 
         func run() throws {
@@ -25,7 +26,7 @@ struct Rules: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one rule with its rationale and remediation.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one rule with its rationale and remediation.")
         @OptionGroup var node: NodeOptions
         @Argument(help: "The rule's id.") var id: String
 

@@ -243,3 +243,46 @@ struct RegexTests {
         #expect(try OpenSSL.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
+
+@Suite("dpkg status")
+struct DpkgStatusTests {
+    @Test func onlyInstalledPackagesCount() throws {
+        let tree = try TemporaryDirectory()
+        try tree.write("etc/os-release", "ID=debian\n")
+        try tree.write("var/lib/dpkg/status", """
+            Package: jq
+            Status: install ok installed
+            Version: 1.6
+
+            Package: ipset
+            Status: deinstall ok config-files
+
+            Package:   socat  \r
+            Status: install ok installed\r
+            \r
+            Package: half-installed
+            Status: install reinstreq half-installed
+            Package: chrony
+            Status: hold ok installed
+            """)
+        let rule = Rule(
+            id: "p", title: "p", severity: .low, guide: [], rationale: "", remediation: "",
+            check: .packages([DistroName("jq"), DistroName("ipset"), DistroName("socat"), DistroName("half-installed"), DistroName("chrony")]), tests: [])
+        let result = Evaluator(node: TreeNode(root: tree.path), rules: [rule]).evaluate(rule)
+        #expect(result.actual == "missing: ipset half-installed")
+    }
+}
+
+@Suite("The live node's file access")
+struct LiveFilesTests {
+    @Test func aFinalSymlinkIsFollowedOnTheLiveNode() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("real.conf", "vm.swappiness = 0\n")
+        try dir.symlink("99-link.conf", to: "real.conf")
+        try dir.symlink("abs-link.conf", to: dir.path + "/real.conf")
+        let node = LiveNode()
+        #expect(node.read(dir.path + "/99-link.conf", limit: 1024) == .content(Array("vm.swappiness = 0\n".utf8)))
+        #expect(node.read(dir.path + "/abs-link.conf", limit: 1024) == .content(Array("vm.swappiness = 0\n".utf8)))
+        #expect(node.read(dir.path + "/missing.conf", limit: 1024) == .missing)
+    }
+}

@@ -170,24 +170,42 @@ final class NodeFacts {
         }
     }()
 
-    /// Packages whose Status is "install ok installed" in dpkg's status file.
+    /// Packages whose Status is "install ok installed" in dpkg's status file. The file is large
+    /// (hundreds of KiB), so it is scanned as bytes and only package names become strings.
     static func parseDpkgStatus(_ bytes: [UInt8]) -> Set<String> {
-        var installed: Set<String> = []
-        var name: Substring?
+        let newline = UInt8(ascii: "\n")
+        let package = Array("Package:".utf8)
+        let status = Array("Status:".utf8)
+        let installed = Array(" installed".utf8)
+        var result: Set<String> = []
+        var name: Range<Int>?
         var ok = false
+        func startsWith(_ prefix: [UInt8], _ line: Range<Int>) -> Bool {
+            line.count >= prefix.count && bytes[line.lowerBound..<(line.lowerBound + prefix.count)].elementsEqual(prefix)
+        }
+        func trimmed(_ r: Range<Int>) -> Range<Int> {
+            var lo = r.lowerBound, hi = r.upperBound
+            while lo < hi, bytes[lo] == 32 || bytes[lo] == 9 { lo += 1 }
+            while hi > lo, bytes[hi - 1] == 32 || bytes[hi - 1] == 9 || bytes[hi - 1] == 13 { hi -= 1 }
+            return lo..<hi
+        }
         func flush() {
-            if let name, ok { installed.insert(String(name)) }
+            if let name, ok { result.insert(String(decoding: bytes[name], as: UTF8.self)) }
             name = nil
             ok = false
         }
-        let text = String(decoding: bytes, as: UTF8.self)
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.isEmpty { flush(); continue }
-            if line.hasPrefix("Package:") { name = line.dropFirst(8).trimmed }
-            else if line.hasPrefix("Status:") { ok = line.dropFirst(7).trimmed.hasSuffix(" installed") }
+        Lines.forEach(in: bytes) { line in
+            if trimmed(line).isEmpty {
+                flush()
+            } else if startsWith(package, line) {
+                name = trimmed((line.lowerBound + package.count)..<line.upperBound)
+            } else if startsWith(status, line) {
+                let value = trimmed((line.lowerBound + status.count)..<line.upperBound)
+                ok = value.count >= installed.count && bytes[(value.upperBound - installed.count)..<value.upperBound].elementsEqual(installed)
+            }
         }
         flush()
-        return installed
+        return result
     }
 
     // MARK: clock

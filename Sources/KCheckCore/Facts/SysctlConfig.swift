@@ -49,7 +49,7 @@ public struct SysctlConfig: Sendable {
             case .failure(let error): problems.append(error.description)
             }
         }
-        var files = chosen.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { chosen[$0]! }
+        var files = chosen.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { chosen[$0]! }
         files.append(legacyFile)
         var assignments: [SysctlAssignment] = []
         var malformed: [SourceLocation] = []

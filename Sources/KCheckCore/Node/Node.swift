@@ -72,6 +72,9 @@ public final class RootedFiles {
     /// Resolves a node path to a host path inside the root. With `followFinal` false the last
     /// component is not followed (lstat semantics).
     public func resolve(_ path: String, followFinal: Bool) -> Result<String, SystemError> {
+        // At "/" the kernel resolves the parents exactly as we would, and cheaper; a final
+        // symlink still needs resolving here, since reads open it with O_NOFOLLOW.
+        if root == "/" && !followFinal { return .success(path.hasPrefix("/") ? path : "/" + path) }
         var resolved: [String] = []
         var pending = Array(Self.components(path).reversed())
         var hops = 0
@@ -114,12 +117,20 @@ public final class RootedFiles {
     }
 
     public func read(_ path: String, limit: Int) -> FileRead {
-        let host: String
-        switch resolve(path, followFinal: true) {
-        case .success(let h): host = h
+        // Resolve the parents, then open without following the last component; only when it is
+        // a symlink (ELOOP) resolve it by hand too.
+        var outcome: Result<[UInt8], Posix.ReadError>
+        switch resolve(path, followFinal: false) {
+        case .success(let host): outcome = Posix.readFile(host, limit: limit)
         case .failure(let error): return .unreadable(error.description)
         }
-        switch Posix.readFile(host, limit: limit) {
+        if case .failure(.system(let error)) = outcome, error.code == 40 /* ELOOP */ {
+            switch resolve(path, followFinal: true) {
+            case .success(let host): outcome = Posix.readFile(host, limit: limit)
+            case .failure(let error): return .unreadable(error.relative(to: root, path: path).description)
+            }
+        }
+        switch outcome {
         case .success(let bytes): return .content(bytes)
         case .failure(.system(let error)) where error.isNotFound: return .missing
         case .failure(.system(let error)): return .unreadable(error.relative(to: root, path: path).description)
