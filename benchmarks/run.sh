@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times `kcheck preflight` (release build, static Swift stdlib, whole process) on the live node and
+# Times `kcheck preflight` (release build, fully static executable, whole process) on the live node and
 # on a fixture tree, side by side in the same run with benchmarks/baseline.sh doing the same 38
 # checks with cat, grep, sysctl and systemctl. Needs hyperfine (apt-get install hyperfine).
 #   benchmarks/run.sh [RUNS]      (default 300 runs each, after 20 warm-up runs)
@@ -10,7 +10,7 @@ runs=${1:-300}
 command -v hyperfine >/dev/null || { echo "benchmarks/run.sh: hyperfine is missing: apt-get install hyperfine" >&2; exit 2; }
 bin=.build/release/kcheck
 if [ ! -x "$bin" ] || [ -n "$(find Sources rules -newer "$bin" -print -quit)" ]; then
-  swift build -c release --static-swift-stdlib
+  swift build -c release -Xswiftc -static-executable
 fi
 tree=fixtures/nodes/centos7-prepared
 mkdir -p benchmarks/out

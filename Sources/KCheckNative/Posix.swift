@@ -106,25 +106,32 @@ public enum Posix {
         guard fstat(fd, &st) == 0 else { return .failure(.system(SystemError("fstat", path, code: errno))) }
         guard st.st_mode & S_IFMT == S_IFREG else { return .failure(.notRegular(path: path)) }
         if Int64(st.st_size) > Int64(limit) { return .failure(.tooLarge(path: path, limit: limit)) }
-        // Read straight into a buffer of the reported size (plus one byte to see growth); files
-        // under /proc report 0 or 4096, so reading goes on past the size until end of file.
-        var result = [UInt8](repeating: 0, count: max(Int(st.st_size) + 1, 4096))
-        var used = 0
+        // Read straight into uninitialised capacity of the reported size (plus one byte to see
+        // growth); files under /proc report 0 or 4096, so reading goes on until end of file.
+        var capacity = min(max(Int(st.st_size) + 1, 4096), limit + 1)
+        var result: [UInt8] = []
         while true {
-            if used == result.count {
-                if used >= limit { return .failure(.tooLarge(path: path, limit: limit)) }
-                result.append(contentsOf: repeatElement(0, count: min(result.count, limit + 1 - used)))
+            var failure: ReadError?
+            let previous = result
+            result = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                count = previous.count
+                if count > 0 { _ = previous.withUnsafeBytes { memcpy(buffer.baseAddress!, $0.baseAddress!, count) } }
+                while count < capacity {
+                    let n = read(fd, buffer.baseAddress! + count, capacity - count)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        failure = .system(SystemError("read", path, code: errno))
+                        return
+                    }
+                    if n == 0 { return }
+                    count += n
+                }
             }
-            let n = result.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, $0.count - used) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failure(.system(SystemError("read", path, code: errno)))
-            }
-            if n == 0 { break }
-            used += n
-            if used > limit { return .failure(.tooLarge(path: path, limit: limit)) }
+            if let failure { return .failure(failure) }
+            if result.count > limit { return .failure(.tooLarge(path: path, limit: limit)) }
+            if result.count < capacity { break }
+            capacity = min(capacity * 2, limit + 1)
         }
-        result.removeSubrange(used...)
         return .success(result)
     }
 

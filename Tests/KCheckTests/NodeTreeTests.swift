@@ -286,3 +286,26 @@ struct LiveFilesTests {
         #expect(node.read(dir.path + "/missing.conf", limit: 1024) == .missing)
     }
 }
+
+@Suite("Bounded reads")
+struct BoundedReadTests {
+    @Test(arguments: [0, 1, 4095, 4096, 4097, 65536, 100_000])
+    func filesOfEverySizeReadWhole(size: Int) throws {
+        let dir = try TemporaryDirectory()
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(FileManagerWrite.bytes(bytes, to: dir.path + "/f"))
+        #expect(try Posix.readFile(dir.path + "/f", limit: 100_000).get() == bytes)
+    }
+
+    @Test func oneByteOverTheLimitIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        #expect(FileManagerWrite.bytes([UInt8](repeating: 7, count: 5001), to: dir.path + "/f"))
+        #expect(Posix.readFile(dir.path + "/f", limit: 5000) == .failure(.tooLarge(path: dir.path + "/f", limit: 5000)))
+        #expect(try Posix.readFile(dir.path + "/f", limit: 5001).get().count == 5001)
+    }
+
+    @Test func procFilesReportingSizeZeroReadWhole() throws {
+        let bytes = try Posix.readFile("/proc/self/status", limit: 1 << 20).get()
+        #expect(String(decoding: bytes, as: UTF8.self).contains("\nPid:"))
+    }
+}

@@ -8,14 +8,21 @@ public final class Evaluator {
 
     public init(node: Node, rules: [Rule]) {
         var units: [String] = []
+        var packages: Set<String> = []
         for rule in rules {
-            if case .service(let service) = rule.check {
+            switch rule.check {
+            case .service(let service):
                 for name in [service.unit.rhel, service.unit.debian].compactMap({ $0 }) where !units.contains(name) {
                     units.append(name)
                 }
+            case .packages(let names):
+                for name in names { packages.formUnion([name.rhel, name.debian].compactMap { $0 }) }
+            case .sysctl, .swapOff, .fstabNoSwap, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
+                .rtcUTC, .kernelMinimum, .kernelModule, .path:
+                continue
             }
         }
-        self.facts = NodeFacts(node: node, wantedUnits: units.map(Self.unitName))
+        self.facts = NodeFacts(node: node, wantedUnits: units.map(Self.unitName), wantedPackages: packages)
     }
 
     /// Who is being checked.

@@ -6,9 +6,13 @@ final class NodeFacts {
     /// Units the profile asks about, queried in one go the first time any is needed.
     private let wantedUnits: [String]
 
-    init(node: Node, wantedUnits: [String]) {
+    /// Packages the profile asks about: the only names worth keeping from a package database.
+    private let wantedPackages: Set<String>?
+
+    init(node: Node, wantedUnits: [String], wantedPackages: Set<String>? = nil) {
         self.node = node
         self.wantedUnits = wantedUnits
+        self.wantedPackages = wantedPackages
     }
 
     // MARK: distribution
@@ -164,15 +168,18 @@ final class NodeFacts {
 
     private(set) lazy var installedPackages: Fact<Set<String>> = {
         switch node.read("/var/lib/dpkg/status", limit: 256 << 20) {
-        case .content(let bytes): return .available(Self.parseDpkgStatus(bytes))
+        case .content(let bytes): return .available(Self.parseDpkgStatus(bytes, wanted: wantedPackages))
         case .unreadable(let why): return .unavailable(why)
         case .missing: return node.packageNames()
         }
     }()
 
     /// Packages whose Status is "install ok installed" in dpkg's status file. The file is large
-    /// (hundreds of KiB), so it is scanned as bytes and only package names become strings.
-    static func parseDpkgStatus(_ bytes: [UInt8]) -> Set<String> {
+    /// (hundreds of KiB), so it is scanned as bytes, and only the names in `wanted` (all, when
+    /// nil) become strings.
+    static func parseDpkgStatus(_ bytes: [UInt8], wanted: Set<String>? = nil) -> Set<String> {
+        let wantedBytes = wanted.map { Set($0.map { Array($0.utf8) }) }
+        let wantedLengths = wantedBytes.map { Set($0.map(\.count)) }
         let newline = UInt8(ascii: "\n")
         let package = Array("Package:".utf8)
         let status = Array("Status:".utf8)
@@ -190,7 +197,15 @@ final class NodeFacts {
             return lo..<hi
         }
         func flush() {
-            if let name, ok { result.insert(String(decoding: bytes[name], as: UTF8.self)) }
+            if let name, ok {
+                if let wantedBytes, let wantedLengths {
+                    if wantedLengths.contains(name.count), wantedBytes.contains(Array(bytes[name])) {
+                        result.insert(String(decoding: bytes[name], as: UTF8.self))
+                    }
+                } else {
+                    result.insert(String(decoding: bytes[name], as: UTF8.self))
+                }
+            }
             name = nil
             ok = false
         }
