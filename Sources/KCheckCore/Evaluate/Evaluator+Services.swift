@@ -2,24 +2,20 @@ import KCheckNative
 
 extension Evaluator {
     /// The name a distribution uses, or an outcome saying why there is none.
-    func distroName(_ name: DistroName, expected: String) -> Result<String?, OutcomeError> {
-        if let common = name.common { return .success(common) }
+    func distroName(_ name: DistroName, expected: String) throws(OutcomeError) -> String? {
+        if let common = name.common { return common }
         switch facts.family {
-        case .unavailable(let why): return .failure(OutcomeError(outcome: unavailable(expected, why)))
-        case .available(let family): return .success(name.name(for: family))
+        case .unavailable(let why): throw OutcomeError(outcome: unavailable(expected, why))
+        case .available(let family): return name.name(for: family)
         }
     }
 
-    func service(_ check: ServiceCheck) -> Outcome {
+    func service(_ check: ServiceCheck) throws(OutcomeError) -> Outcome {
         let want = [
             check.running.map { $0 ? "running" : "stopped" }, check.enabled.map { $0 ? "enabled" : "disabled" },
         ].compactMap { $0 }.joined(separator: " and ")
-        let name: String
-        switch distroName(check.unit, expected: want) {
-        case .failure(let e): return e.outcome
-        case .success(nil):
+        guard let name = try distroName(check.unit, expected: want) else {
             return Outcome(status: .skip, expected: want, actual: "n/a", message: "Not used on this distribution.")
-        case .success(let n?): name = n
         }
         let unit = Self.unitName(name)
         let expected = "\(unit) \(want)"
@@ -110,13 +106,9 @@ extension Evaluator {
         }
     }
 
-    func rtcUTC() -> Outcome {
+    func rtcUTC() throws(OutcomeError) -> Outcome {
         let expected = "RTC in UTC"
-        let text: String?
-        switch readText("/etc/adjtime", expected: expected) {
-        case .failure(let e): return e.outcome
-        case .success(let t): text = t
-        }
+        let text = try readText("/etc/adjtime", expected: expected)
         guard let text else {
             return Outcome(status: .pass, expected: expected, actual: "UTC (no /etc/adjtime)", message: "")
         }
@@ -131,15 +123,11 @@ extension Evaluator {
             evidence: [SourceLocation(file: "/etc/adjtime", line: 3)])
     }
 
-    func packages(_ names: [DistroName]) -> Outcome {
+    func packages(_ names: [DistroName]) throws(OutcomeError) -> Outcome {
         let expected = "installed: " + names.map(\.description).joined(separator: ", ")
         var wanted: [String] = []
         for name in names {
-            switch distroName(name, expected: expected) {
-            case .failure(let e): return e.outcome
-            case .success(let n?): wanted.append(n)
-            case .success(nil): continue
-            }
+            if let n = try distroName(name, expected: expected) { wanted.append(n) }
         }
         let expectedHere = "installed: " + wanted.joined(separator: " ")
         switch facts.installedPackages {

@@ -1,13 +1,9 @@
 import KCheckNative
 
 extension Evaluator {
-    func swapOff() -> Outcome {
+    func swapOff() throws(OutcomeError) -> Outcome {
         let expected = "no active swap"
-        let text: String?
-        switch readText("/proc/swaps", expected: expected) {
-        case .failure(let e): return e.outcome
-        case .success(let t): text = t
-        }
+        let text = try readText("/proc/swaps", expected: expected)
         guard let text else { return unavailable(expected, "/proc/swaps is missing") }
         let devices = text.split(separator: "\n").dropFirst().compactMap { $0.fields.first.map(String.init) }
         if devices.isEmpty { return Outcome(status: .pass, expected: expected, actual: "no active swap", message: "") }
@@ -16,13 +12,9 @@ extension Evaluator {
             message: "Swap is on (\(devices.joined(separator: ", "))): kubelet refuses to start. Run swapoff -a.")
     }
 
-    func fstabNoSwap() -> Outcome {
+    func fstabNoSwap() throws(OutcomeError) -> Outcome {
         let expected = "no active swap line in /etc/fstab"
-        let text: String?
-        switch readText("/etc/fstab", expected: expected) {
-        case .failure(let e): return e.outcome
-        case .success(let t): text = t
-        }
+        let text = try readText("/etc/fstab", expected: expected)
         guard let text else { return Outcome(status: .pass, expected: expected, actual: "no /etc/fstab", message: "") }
         var found: [SourceLocation] = []
         var tabbed = false
@@ -46,17 +38,16 @@ extension Evaluator {
             message: message, evidence: found)
     }
 
-    func selinuxNotEnforcing() -> Outcome {
+    func selinuxNotEnforcing() throws(OutcomeError) -> Outcome {
         let expected = "not enforcing"
-        switch readText("/sys/fs/selinux/enforce", expected: expected) {
-        case .failure(let e): return e.outcome
-        case .success(let text?):
+        switch try readText("/sys/fs/selinux/enforce", expected: expected) {
+        case let text?:
             let mode = text.trimmed
             if mode == "0" { return Outcome(status: .pass, expected: expected, actual: "permissive", message: "") }
             return Outcome(
                 status: .fail, expected: expected, actual: mode == "1" ? "enforcing" : "enforce=\(mode)",
                 message: "SELinux is enforcing: kubelet's mounts fail with \"Permission denied\". Run setenforce 0.")
-        case .success(nil):
+        case nil:
             if case .success = facts.node.status("/etc/selinux/config") {
                 return Outcome(status: .pass, expected: expected, actual: "disabled", message: "SELinux is disabled in the running kernel.")
             }
@@ -64,13 +55,9 @@ extension Evaluator {
         }
     }
 
-    func selinuxConfig(_ mode: String) -> Outcome {
+    func selinuxConfig(_ mode: String) throws(OutcomeError) -> Outcome {
         let expected = "SELINUX=\(mode) in /etc/selinux/config"
-        let text: String?
-        switch readText("/etc/selinux/config", expected: expected) {
-        case .failure(let e): return e.outcome
-        case .success(let t): text = t
-        }
+        let text = try readText("/etc/selinux/config", expected: expected)
         guard let text else {
             return Outcome(status: .skip, expected: expected, actual: "no /etc/selinux/config", message: "SELinux is not installed on this node.")
         }

@@ -37,20 +37,24 @@ public final class Evaluator {
 
     public func evaluate(_ rule: Rule) -> RuleResult {
         let outcome: Outcome
-        switch rule.check {
-        case .sysctl(let check): outcome = sysctl(check)
-        case .swapOff: outcome = swapOff()
-        case .fstabNoSwap: outcome = fstabNoSwap()
-        case .selinuxNotEnforcing: outcome = selinuxNotEnforcing()
-        case .selinuxConfig(let mode): outcome = selinuxConfig(mode)
-        case .service(let check): outcome = service(check)
-        case .clockSynchronized: outcome = clockSynchronized()
-        case .timezone(let zone): outcome = timezone(zone)
-        case .rtcUTC: outcome = rtcUTC()
-        case .kernelMinimum(let minimum): outcome = kernelMinimum(minimum)
-        case .kernelModule(let check): outcome = kernelModule(check)
-        case .packages(let names): outcome = packages(names)
-        case .path(let check): outcome = path(check)
+        do throws(OutcomeError) {
+            switch rule.check {
+            case .sysctl(let check): outcome = sysctl(check)
+            case .swapOff: outcome = try swapOff()
+            case .fstabNoSwap: outcome = try fstabNoSwap()
+            case .selinuxNotEnforcing: outcome = try selinuxNotEnforcing()
+            case .selinuxConfig(let mode): outcome = try selinuxConfig(mode)
+            case .service(let check): outcome = try service(check)
+            case .clockSynchronized: outcome = clockSynchronized()
+            case .timezone(let zone): outcome = timezone(zone)
+            case .rtcUTC: outcome = try rtcUTC()
+            case .kernelMinimum(let minimum): outcome = kernelMinimum(minimum)
+            case .kernelModule(let check): outcome = kernelModule(check)
+            case .packages(let names): outcome = try packages(names)
+            case .path(let check): outcome = path(check)
+            }
+        } catch {
+            outcome = error.outcome
         }
         return RuleResult(
             ruleID: rule.id, status: outcome.status, expected: outcome.expected, actual: outcome.actual,
@@ -74,15 +78,16 @@ public final class Evaluator {
         Outcome(status: .error, expected: expected, actual: "unknown", message: "could not check: \(why)")
     }
 
-    /// Reads a file, turning "missing" into nil and unreadable into a could-not-check outcome.
-    func readText(_ path: String, expected: String) -> Result<String?, OutcomeError> {
+    /// Reads a file: nil when it is missing; unreadable ends the check as could-not-check.
+    func readText(_ path: String, expected: String) throws(OutcomeError) -> String? {
         switch facts.node.read(path, limit: defaultReadLimit) {
-        case .content(let bytes): return .success(String(decoding: bytes, as: UTF8.self))
-        case .missing: return .success(nil)
-        case .unreadable(let why): return .failure(OutcomeError(outcome: unavailable(expected, why)))
+        case .content(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .missing: return nil
+        case .unreadable(let why): throw OutcomeError(outcome: unavailable(expected, why))
         }
     }
 
+    /// Ends a check early with its outcome (a fact could not be had).
     struct OutcomeError: Error { let outcome: Outcome }
 
     func regex(_ pattern: String) -> Result<Regex, RegexError> {
