@@ -7,12 +7,12 @@ public enum Engine {
 
     public static func run(
         profile: Profile, on node: Node, command: String = "preflight", policy: FailurePolicy = .default,
-        only: Set<String>? = nil
+        only: Set<String>? = nil, inventory: Inventory? = nil
     ) -> Report {
         let started = Posix.wallClock()
         let clock = Posix.monotonicNanoseconds()
         let rules = only.map { ids in profile.rules.filter { ids.contains($0.id) } } ?? profile.rules
-        let evaluator = Evaluator(node: node, rules: rules)
+        let evaluator = Evaluator(node: node, rules: rules, inventory: inventory)
         let entries = rules.map { Report.Entry(rule: $0, result: evaluator.evaluate($0)) }
         let elapsed = Double(Posix.monotonicNanoseconds() - clock) / 1e9
         return Report(

@@ -10,7 +10,53 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(38)
+    rules.reserveCapacity(41)
+    rules.append(Rule(
+        id: "inventory.hostname",
+        title: "The hostname is this node's name in NODE_NAMES",
+        severity: .high,
+        guide: [1],
+        rationale: "Every node's hostname is its entry in NODE_NAMES at the index of its IP in NODE_IPS: etcd member names, certificates and kubelet node names are derived from it.",
+        remediation: "hostnamectl set-hostname NAME, with the NAME that environment.sh pairs with this node's address on IFACE.",
+        check: Check.hostnameInInventory,
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "hostname-wrong", status: .fail, message: "hostnamectl set-hostname k8s-node01"),
+            RuleTest(node: "iface-wrong", status: .fail, message: "IFACE is ens33, but this node has no such interface"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: "no inventory (pass --env FILE)")
+        ]
+    ))
+    rules.append(Rule(
+        id: "inventory.hosts",
+        title: "/etc/hosts maps every node as the inventory says",
+        severity: .high,
+        guide: [2],
+        rationale: "Nodes reach each other by name: /etc/hosts on every node maps each NODE_IPS[i] to NODE_NAMES[i], and a second line for a name (the guide's `cat >> /etc/hosts` run twice, then edited) silently loses to the first.",
+        remediation: "Keep exactly one line per node in /etc/hosts, `NODE_IPS[i] NODE_NAMES[i]`, the same on every node; remove older or duplicate lines.",
+        check: Check.hostsMatchInventory,
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "hosts-wrong", status: .fail, message: "192.168.7.201 is node02-old here; the inventory"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: nil)
+        ]
+    ))
+    rules.append(Rule(
+        id: "inventory.lint-clean",
+        title: "environment.sh passes kcheck lint",
+        severity: .high,
+        guide: [16, 30],
+        rationale: "Every step of the guide sources environment.sh: a wrong ETCD_NODES pairing, a token copied from the guide or an encryption key regenerated at every `source` break the cluster later, far from their cause.",
+        remediation: "Run `kcheck lint /opt/k8s/bin/environment.sh`, fix what it reports, and copy the file to every node.",
+        check: Check.inventoryLintClean,
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "env-guide-copy", status: .fail, message: "k8s-node01 is 192.168.7.200 in NODE_IPS"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: nil)
+        ]
+    ))
     rules.append(Rule(
         id: "layout.dir.opt-k8s-bin",
         title: "/opt/k8s/bin exists",

@@ -52,6 +52,9 @@ enum CheckDecoder {
         case .selinuxNotEnforcing: return try bare(.selinuxNotEnforcing)
         case .clockSynchronized: return try bare(.clockSynchronized)
         case .rtcUTC: return try bare(.rtcUTC)
+        case .hostnameInInventory: return try bare(.hostnameInInventory)
+        case .hostsMatchInventory: return try bare(.hostsMatchInventory)
+        case .inventoryLintClean: return try bare(.inventoryLintClean)
         case .selinuxConfig:
             let f = try fields(["mode"])
             let modeNode = try f.required("mode")

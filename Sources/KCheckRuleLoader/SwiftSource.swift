@@ -61,6 +61,9 @@ public enum SwiftSource {
         case .path(let p):
             let mode = p.modeAny.map { "0o" + String($0, radix: 8) } ?? "nil"
             return "Check.path(PathCheck(path: \(literal(p.path)), type: .\(p.type.rawValue), modeAny: \(mode), matches: \(optional(p.matches))))"
+        case .hostnameInInventory: return "Check.hostnameInInventory"
+        case .hostsMatchInventory: return "Check.hostsMatchInventory"
+        case .inventoryLintClean: return "Check.inventoryLintClean"
         }
     }
 

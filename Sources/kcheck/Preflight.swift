@@ -22,11 +22,14 @@ struct ReportOptions: ParsableArguments {
     var outputDir: String?
 
     @Option(
-        name: .long,
+        name: .customLong("fail-on"),
         help: ArgumentHelp(
-            "Statuses that make the run fail (exit 1), comma-separated from fail, error, warn; or none.",
+            "Statuses that make the run fail (exit 1), comma-separated from fail, error, warn; or none. Default: fail,error (lint: fail,error,warn).",
             valueName: "STATUSES"))
-    var failOn: String = "fail,error"
+    var failOnOption: String?
+
+    var failOn: String { failOnOption ?? "fail,error" }
+    var failOnWasSet: Bool { failOnOption != nil }
 
     @Option(name: .long, help: "Colour in the text table: auto (a terminal, and NO_COLOR unset), always or never.")
     var color: ColorChoice = .auto
@@ -119,6 +122,7 @@ struct Preflight: ParsableCommand {
             """)
 
     @OptionGroup var node: NodeOptions
+    @OptionGroup var inventory: InventoryOptions
     @OptionGroup var reports: ReportOptions
 
     @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"))
@@ -135,7 +139,8 @@ struct Preflight: ParsableCommand {
             }
             selection = ids
         }
-        let report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, only: selection)
+        let inv = try inventory.load(from: target)
+        let report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, only: selection, inventory: inv)
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
     }

@@ -7,14 +7,14 @@ struct CLITests {
     @Test func preparedTreeExitsZero() throws {
         let r = try kcheck("preflight", "--root", Repo.fixture("centos7-prepared"))
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        #expect(r.stdout.contains("PASSED: 38 rules, 38 passed, 0 failed"))
+        #expect(r.stdout.contains("PASSED: 41 rules, 41 passed, 0 failed"))
         #expect(!r.stdout.contains("\u{1B}["), "colour off a terminal")
     }
 
     @Test func failingTreeExitsOne() throws {
         let r = try kcheck("preflight", "--root", Repo.fixture("centos7-minimal"))
         #expect(r.status == 1)
-        #expect(r.stdout.hasPrefix("kcheck preflight · k8s-node01 (tree:"))
+        #expect(r.stdout.hasPrefix("kcheck preflight · localhost.localdomain (tree:"))
         let firstLine = r.stdout.split(separator: "\n").dropFirst().first { !$0.isEmpty }
         #expect(firstLine?.hasPrefix("FAIL") == true)
     }
@@ -125,7 +125,7 @@ struct CLITests {
         let list = try kcheck("rules")
         #expect(list.status == 0)
         #expect(list.stdout.contains("sysctl.net.ipv4.ip_forward"))
-        #expect(list.stdout.contains("38 rules in profile guide-node"))
+        #expect(list.stdout.contains("41 rules in profile guide-node"))
         let show = try kcheck("rules", "show", "sysctl.vm.overcommit_memory")
         #expect(show.status == 0)
         #expect(show.stdout.contains("where sysctl never sets it"))

@@ -87,7 +87,7 @@ struct NodeTreeTests {
         #expect(FileManagerWrite.bytes(junk, to: tree.path + "/etc/fstab"))
         let node = TreeNode(root: tree.path)
         let report = Engine.run(profile: Repo.profile, on: node)
-        let selinux = try #require(report.entries.first { $0.rule.id == "selinux.config-disabled" })
+        let selinux = try #require(report.entries.first { $0.subject.id == "selinux.config-disabled" })
         #expect(selinux.result.status == .fail)
         #expect(selinux.result.actual == "no SELINUX= line")
     }
@@ -103,7 +103,7 @@ struct NodeTreeTests {
         let tree = try TemporaryDirectory()
         let report = Engine.run(profile: Repo.profile, on: TreeNode(root: tree.path))
         #expect(report.failed)
-        #expect(report.summary[.pass] <= 4, "an empty tree passed: \(report.entries.filter { $0.result.status == .pass }.map(\.rule.id))")
+        #expect(report.summary[.pass] <= 4, "an empty tree passed: \(report.entries.filter { $0.result.status == .pass }.map(\.subject.id))")
     }
 }
 
@@ -124,7 +124,7 @@ struct FactsFileTests {
         #expect(throws: FactsFile.ParseError(line: 3, column: 21, message: "expected `unit NAME ACTIVE_STATE`")) {
             try FactsFile.parse(Array(text.utf8))
         }
-        #expect(throws: FactsFile.ParseError(line: 2, column: 1, message: "unknown fact `sytemd` (known: format, systemd, unit, clock, package)")) {
+        #expect(throws: FactsFile.ParseError(line: 2, column: 1, message: "unknown fact `sytemd` (known: format, systemd, unit, clock, package, address)")) {
             try FactsFile.parse(Array("format 1\nsytemd running\n".utf8))
         }
         #expect(throws: FactsFile.ParseError(line: 2, column: 7, message: "expected NAME=INTEGER, found `maxerror_us=lots`")) {

@@ -17,7 +17,7 @@ struct RuleFixtureTests {
         #expect(rule.tests.contains { $0.status == .fail }, "\(id) has no fixture where it fails")
         for test in rule.tests {
             let node = TreeNode(root: Repo.fixture(test.node))
-            let result = Evaluator(node: node, rules: [rule]).evaluate(rule)
+            let result = Evaluator(node: node, rules: [rule], inventory: Inventory.load(from: node)).evaluate(rule)
             #expect(
                 result.status == test.status,
                 "\(id) on \(test.node): expected \(test.status), got \(result.status): \(result.actual) — \(result.message)")
@@ -40,9 +40,10 @@ struct RuleFixtureTests {
     @Test("the prepared trees pass the whole profile; the fresh CentOS 7 install fails it")
     func wholeProfile() {
         for name in ["centos7-prepared", "debian12"] {
-            let report = Engine.run(profile: Repo.profile, on: TreeNode(root: Repo.fixture(name)))
+            let node = TreeNode(root: Repo.fixture(name))
+            let report = Engine.run(profile: Repo.profile, on: node, inventory: Inventory.load(from: node))
             let bad = report.entries.filter { report.policy.isFailure($0.result.status) || $0.result.status == .warn }
-            #expect(bad.isEmpty, "\(name): \(bad.map { "\($0.rule.id): \($0.result.message)" })")
+            #expect(bad.isEmpty, "\(name): \(bad.map { "\($0.subject.id): \($0.result.message)" })")
         }
         let minimal = Engine.run(profile: Repo.profile, on: TreeNode(root: Repo.fixture("centos7-minimal")))
         #expect(minimal.failed)

@@ -16,18 +16,9 @@ extension Evaluator {
         let expected = "no active swap line in /etc/fstab"
         let text = try readText("/etc/fstab", expected: expected)
         guard let text else { return Outcome(status: .pass, expected: expected, actual: "no /etc/fstab", message: "") }
-        var found: [SourceLocation] = []
-        var tabbed = false
-        for (number, line) in numberedLines(Array(text.utf8)) {
-            let trimmed = line.trimmed
-            guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
-            let fields = trimmed.fields
-            if fields.count >= 3 && fields[2] == "swap" {
-                found.append(SourceLocation(file: "/etc/fstab", line: number))
-                // The guide's `sed -i '/ swap / s/^/#/'` only matches " swap " between spaces.
-                if !line.contains(" swap ") { tabbed = true }
-            }
-        }
+        let swap = Fstab.activeSwap(Array(text.utf8))
+        let found = swap.map { SourceLocation(file: "/etc/fstab", line: $0.line) }
+        let tabbed = swap.contains { $0.tabbed }
         if found.isEmpty { return Outcome(status: .pass, expected: expected, actual: "none", message: "") }
         var message = "Swap will be on again after a reboot: comment out \(found.map(\.description).joined(separator: ", "))."
         if tabbed {

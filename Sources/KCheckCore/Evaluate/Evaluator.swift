@@ -6,7 +6,11 @@ public final class Evaluator {
     let facts: NodeFacts
     private var regexCache: [String: Result<Regex, RegexError>] = [:]
 
-    public init(node: Node, rules: [Rule]) {
+    /// The cluster's inventory (environment.sh), when there is one.
+    let inventory: Inventory?
+
+    public init(node: Node, rules: [Rule], inventory: Inventory? = nil) {
+        self.inventory = inventory
         var units: [String] = []
         var packages: Set<String> = []
         for rule in rules {
@@ -18,7 +22,7 @@ public final class Evaluator {
             case .packages(let names):
                 for name in names { packages.formUnion([name.rhel, name.debian].compactMap { $0 }) }
             case .sysctl, .swapOff, .fstabNoSwap, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
-                .rtcUTC, .kernelMinimum, .kernelModule, .path:
+                .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean:
                 continue
             }
         }
@@ -52,6 +56,9 @@ public final class Evaluator {
             case .kernelModule(let check): outcome = kernelModule(check)
             case .packages(let names): outcome = try packages(names)
             case .path(let check): outcome = path(check)
+            case .hostnameInInventory: outcome = try hostnameInInventory()
+            case .hostsMatchInventory: outcome = try hostsMatchInventory()
+            case .inventoryLintClean: outcome = inventoryLintClean()
             }
         } catch {
             outcome = error.outcome

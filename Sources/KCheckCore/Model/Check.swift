@@ -28,6 +28,12 @@ public enum Check: Equatable, Sendable {
     case packages([DistroName])
     /// A path exists with a type, mode bits, or content matching a pattern.
     case path(PathCheck)
+    /// The hostname is NODE_NAMES[i] where NODE_IPS[i] is an address of this node on IFACE.
+    case hostnameInInventory
+    /// /etc/hosts maps every NODE_IPS[i] to NODE_NAMES[i], and nothing in it contradicts that.
+    case hostsMatchInventory
+    /// The node's environment.sh is lint-clean.
+    case inventoryLintClean
 
     /// The kind's name as written in rule files.
     public var kind: Kind {
@@ -45,6 +51,9 @@ public enum Check: Equatable, Sendable {
         case .kernelModule: .kernelModule
         case .packages: .packages
         case .path: .path
+        case .hostnameInInventory: .hostnameInInventory
+        case .hostsMatchInventory: .hostsMatchInventory
+        case .inventoryLintClean: .inventoryLintClean
         }
     }
 
@@ -62,6 +71,9 @@ public enum Check: Equatable, Sendable {
         case kernelModule = "kernel_module"
         case packages
         case path
+        case hostnameInInventory = "hostname_in_inventory"
+        case hostsMatchInventory = "hosts_match_inventory"
+        case inventoryLintClean = "inventory_lint_clean"
     }
 }
 

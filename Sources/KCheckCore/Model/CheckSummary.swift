@@ -26,6 +26,9 @@ extension Check {
             if let mode = p.modeAny { s += " with any of mode bits 0\(String(mode, radix: 8))" }
             if let pattern = p.matches { s += " matching /\(pattern)/" }
             return s
+        case .hostnameInInventory: return "hostname is NODE_NAMES[i] where NODE_IPS[i] is an address on IFACE (environment.sh); IFACE exists"
+        case .hostsMatchInventory: return "/etc/hosts maps every NODE_IPS[i] to NODE_NAMES[i] and nothing contradicts it"
+        case .inventoryLintClean: return "/opt/k8s/bin/environment.sh passes `kcheck lint`"
         }
     }
 }

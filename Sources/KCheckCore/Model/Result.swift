@@ -100,14 +100,37 @@ public struct FailurePolicy: Equatable, Sendable {
 public struct Report: Sendable {
     public static let formatVersion = 1
 
+    /// What a result is about: a rule, or a lint check.
+    public struct Subject: Sendable, Equatable {
+        public let id: String
+        public let title: String
+        public let severity: Severity
+        public let guide: [Int]
+        public let remediation: String
+
+        public init(id: String, title: String, severity: Severity, guide: [Int], remediation: String) {
+            self.id = id
+            self.title = title
+            self.severity = severity
+            self.guide = guide
+            self.remediation = remediation
+        }
+
+        public init(_ rule: Rule) {
+            self.init(id: rule.id, title: rule.title, severity: rule.severity, guide: rule.guide, remediation: rule.remediation)
+        }
+    }
+
     public struct Entry: Sendable {
-        public let rule: Rule
+        public let subject: Subject
         public let result: RuleResult
 
-        public init(rule: Rule, result: RuleResult) {
-            self.rule = rule
+        public init(subject: Subject, result: RuleResult) {
+            self.subject = subject
             self.result = result
         }
+
+        public init(rule: Rule, result: RuleResult) { self.init(subject: Subject(rule), result: result) }
     }
 
     public let toolVersion: String
@@ -144,7 +167,7 @@ public struct Report: Sendable {
     public var entriesByAttention: [Entry] {
         entries.enumerated().sorted { a, b in
             if a.element.result.status != b.element.result.status { return a.element.result.status < b.element.result.status }
-            if a.element.rule.severity != b.element.rule.severity { return a.element.rule.severity < b.element.rule.severity }
+            if a.element.subject.severity != b.element.subject.severity { return a.element.subject.severity < b.element.subject.severity }
             return a.offset < b.offset
         }.map(\.element)
     }

@@ -1,3 +1,5 @@
+import KCheckNative
+
 /// The facts of a node that are not files (is systemd running, which units are active, the
 /// clock's state, installed packages), kept in one file inside a node tree: `.kcheck/facts`.
 /// The format is documented in docs/node-tree.md; a snapshot of a remote node writes the same.
@@ -9,6 +11,7 @@ public struct FactsFile: Equatable, Sendable {
     public var units: [String: String] = [:]
     public var clock: KernelClockStateRecord?
     public var packages: Set<String>?
+    public var addresses: [InterfaceAddress]?
 
     public init() {}
 
@@ -91,8 +94,15 @@ public struct FactsFile: Equatable, Sendable {
             case "package":
                 try expectCount(2, "package NAME")
                 facts.packages = (facts.packages ?? []).union([fields[1]])
+            case "address":
+                try expectCount(3, "address INTERFACE A.B.C.D/PREFIX")
+                let parts = fields[2].split(separator: "/").map(String.init)
+                guard parts.count == 2, IPv4(parts[0]) != nil, let prefix = Int(parts[1]), (0...32).contains(prefix) else {
+                    throw fail(2, "expected an IPv4 address with its prefix length, as 192.168.7.200/24, found `\(fields[2])`")
+                }
+                facts.addresses = (facts.addresses ?? []) + [InterfaceAddress(interface: fields[1], address: parts[0], prefix: prefix)]
             default:
-                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package)")
+                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address)")
             }
         }
         if !sawFormat && lineNumber > 0 && !facts.isEmpty {
@@ -101,7 +111,7 @@ public struct FactsFile: Equatable, Sendable {
         return facts
     }
 
-    var isEmpty: Bool { systemdRunning == nil && units.isEmpty && clock == nil && packages == nil }
+    var isEmpty: Bool { systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil }
 
     /// The file's text for these facts.
     public func rendered() -> String {
@@ -112,6 +122,7 @@ public struct FactsFile: Equatable, Sendable {
             lines.append("clock maxerror_us=\(maxError) status=\(status)")
         }
         for name in (packages ?? []).sorted() { lines.append("package \(name)") }
+        for a in addresses ?? [] { lines.append("address \(a.interface) \(a.address)/\(a.prefix)") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

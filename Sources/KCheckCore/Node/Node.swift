@@ -41,6 +41,8 @@ public protocol Node: AnyObject {
     /// Installed package names, where the node's package database is not a file kcheck parses
     /// itself (dpkg's status file is read directly on every node).
     func packageNames() -> Fact<Set<String>>
+    /// The node's IPv4 interface addresses.
+    func interfaceAddresses() -> Fact<[InterfaceAddress]>
 }
 
 /// The default bound for reading a configuration file: larger is not a configuration file.

@@ -59,6 +59,15 @@ public final class LiveNode: Node {
     }
 }
 
+extension LiveNode {
+    public func interfaceAddresses() -> Fact<[InterfaceAddress]> {
+        switch Posix.interfaceAddresses() {
+        case .success(let list): return .available(list)
+        case .failure(let error): return .unavailable(error.description)
+        }
+    }
+}
+
 /// A node tree: the node's files at their own paths under a directory, and its other facts in
 /// `.kcheck/facts` (see `FactsFile`). A snapshot of a remote node is a tree too.
 public final class TreeNode: Node {
@@ -134,6 +143,15 @@ public final class TreeNode: Node {
         case .success(let facts):
             guard let packages = facts.packages else { return .unavailable("\(FactsFile.path) records no packages") }
             return .available(packages)
+        }
+    }
+
+    public func interfaceAddresses() -> Fact<[InterfaceAddress]> {
+        switch facts() {
+        case .failure(let problem): return .unavailable(problem.reason)
+        case .success(let facts):
+            guard let addresses = facts.addresses else { return .unavailable("\(FactsFile.path) records no interface addresses") }
+            return .available(addresses)
         }
     }
 }

@@ -30,7 +30,7 @@ public enum JSONReporter: Reporter {
         w.endObject()
         w.beginArray("results")
         for entry in report.entries {
-            let rule = entry.rule
+            let rule = entry.subject
             let result = entry.result
             w.beginObject()
             w.string("id", rule.id)

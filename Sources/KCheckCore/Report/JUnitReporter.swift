@@ -29,7 +29,7 @@ public enum JUnitReporter: Reporter {
         }
         w.end()
         for entry in report.entries {
-            let rule = entry.rule
+            let rule = entry.subject
             let result = entry.result
             let classname = "kcheck.\(report.profile).\(rule.id.split(separator: ".").first ?? "rule")"
             w.begin("testcase", [("name", "\(rule.id): \(rule.title)"), ("classname", classname), ("time", "0")])
@@ -54,7 +54,7 @@ public enum JUnitReporter: Reporter {
         return w.text
     }
 
-    static func details(_ rule: Rule, _ result: RuleResult) -> String {
+    static func details(_ rule: Report.Subject, _ result: RuleResult) -> String {
         var lines = [
             result.message, "expected: \(result.expected)", "actual: \(result.actual)", "severity: \(rule.severity.rawValue)",
         ]

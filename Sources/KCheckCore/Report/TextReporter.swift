@@ -14,13 +14,13 @@ public enum TextReporter: Reporter {
             }
         }
         let entries = report.entriesByAttention
-        let idWidth = min(44, entries.map(\.rule.id.count).max() ?? 10)
+        let idWidth = min(44, entries.map(\.subject.id.count).max() ?? 10)
         let severityWidth = 8
         var out = "kcheck \(report.command) · \(report.node.name) (\(report.node.source)) · \(report.node.distribution) · kernel \(report.node.kernel) · profile \(report.profile)\n\n"
         for entry in entries {
-            let id = entry.rule.id.padded(to: idWidth)
-            let severity = entry.rule.severity.rawValue.padded(to: severityWidth)
-            out += "\(label(entry.result.status))  \(id)  \(severity)  \(entry.rule.title)\n"
+            let id = entry.subject.id.padded(to: idWidth)
+            let severity = entry.subject.severity.rawValue.padded(to: severityWidth)
+            out += "\(label(entry.result.status))  \(id)  \(severity)  \(entry.subject.title)\n"
             let indent = String(repeating: " ", count: 7)
             switch entry.result.status {
             case .pass:
@@ -31,13 +31,13 @@ public enum TextReporter: Reporter {
                 out += indent + "expected: \(entry.result.expected)\n"
                 out += indent + "actual:   \(entry.result.actual)\n"
                 if !entry.result.message.isEmpty { out += indent + entry.result.message + "\n" }
-                if entry.result.status != .error { out += indent + paint("fix: \(entry.rule.remediation)", "36") + "\n" }
+                if entry.result.status != .error { out += indent + paint("fix: \(entry.subject.remediation)", "36") + "\n" }
             }
         }
         let s = report.summary
         let verdict = report.failed ? paint("FAILED", "1;31") : paint("PASSED", "1;32")
         let millis = secondsText(report.durationSeconds)
-        out += "\n\(verdict): \(s.total) rules, \(s[.pass]) passed, \(s[.fail]) failed, \(s[.warn]) warnings, \(s[.error]) could not be checked, \(s[.skip]) not applicable (\(millis) s)\n"
+        out += "\n\(verdict): \(s.total) \(report.command == "lint" ? "results" : "rules"), \(s[.pass]) passed, \(s[.fail]) failed, \(s[.warn]) warnings, \(s[.error]) could not be checked, \(s[.skip]) not applicable (\(millis) s)\n"
         return out
     }
 }

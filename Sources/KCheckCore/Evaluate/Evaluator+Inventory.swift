@@ -1,0 +1,82 @@
+import KCheckNative
+
+extension Evaluator {
+    static let noInventory = "no inventory (pass --env FILE)"
+
+    func requireInventory(_ expected: String) throws(OutcomeError) -> Inventory {
+        guard let inventory else {
+            throw OutcomeError(outcome: Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory))
+        }
+        return inventory
+    }
+
+    /// The hostname is NODE_NAMES[i], where NODE_IPS[i] is an address of this node on IFACE.
+    func hostnameInInventory() throws(OutcomeError) -> Outcome {
+        let expected = "hostname = NODE_NAMES[i] for the NODE_IPS[i] on IFACE"
+        let inv = try requireInventory(expected)
+        let evidence = [inv.location("IFACE"), inv.location("NODE_NAMES")].compactMap { $0 }
+        guard let iface = inv.iface, !iface.isEmpty else {
+            return Outcome(status: .fail, expected: expected, actual: "no IFACE", message: "\(inv.path) sets no IFACE.", evidence: evidence)
+        }
+        guard case .success = facts.node.status("/sys/class/net/\(iface)") else {
+            return Outcome(
+                status: .fail, expected: expected, actual: "no interface \(iface)",
+                message: "IFACE is \(iface), but this node has no such interface (/sys/class/net/\(iface)).", evidence: evidence)
+        }
+        let addresses: [InterfaceAddress]
+        switch facts.node.interfaceAddresses() {
+        case .unavailable(let why): return unavailable(expected, why)
+        case .available(let list): addresses = list.filter { $0.interface == iface }
+        }
+        guard let index = inv.nodeIPs.firstIndex(where: { ip in addresses.contains { $0.address == ip } }) else {
+            let mine = addresses.map(\.address).joined(separator: ", ")
+            return Outcome(
+                status: .fail, expected: expected, actual: "\(iface): \(mine.isEmpty ? "no IPv4 address" : mine)",
+                message: "None of NODE_IPS (\(inv.nodeIPs.joined(separator: " "))) is an address of \(iface) on this node: this node is not in the inventory, or IFACE names the wrong interface.",
+                evidence: evidence)
+        }
+        let ip = inv.nodeIPs[index]
+        guard index < inv.nodeNames.count else {
+            return Outcome(
+                status: .fail, expected: expected, actual: "\(ip) has no name",
+                message: "\(ip) is NODE_IPS[\(index)], but NODE_NAMES has no entry at that position.", evidence: evidence)
+        }
+        let want = inv.nodeNames[index]
+        if facts.hostname == want {
+            return Outcome(status: .pass, expected: "hostname \(want) (\(ip) on \(iface))", actual: want, message: "", evidence: evidence)
+        }
+        return Outcome(
+            status: .fail, expected: "hostname \(want) (\(ip) on \(iface))", actual: facts.hostname,
+            message: "This node is \(ip) on \(iface), which the inventory names \(want): run hostnamectl set-hostname \(want).",
+            evidence: evidence)
+    }
+
+    /// /etc/hosts maps every node as the inventory says, and nothing in it contradicts that.
+    func hostsMatchInventory() throws(OutcomeError) -> Outcome {
+        let expected = "/etc/hosts maps every NODE_IPS[i] to NODE_NAMES[i]"
+        let inv = try requireInventory(expected)
+        guard let text = try readText("/etc/hosts", expected: expected) else {
+            return Outcome(status: .fail, expected: expected, actual: "no /etc/hosts", message: "/etc/hosts is missing.")
+        }
+        let findings = HostsFile.parse(Array(text.utf8)).findings(inventory: inv).filter { $0.status == .fail }
+        if findings.isEmpty { return Outcome(status: .pass, expected: expected, actual: "all \(inv.nodeNames.count) nodes", message: "") }
+        return Outcome(
+            status: .fail, expected: expected, actual: "\(findings.count) problem\(findings.count == 1 ? "" : "s")",
+            message: findings.map { "\($0.location): \($0.message)" }.joined(separator: "; "), evidence: findings.map(\.location))
+    }
+
+    /// The node's own environment.sh passes `kcheck lint`.
+    func inventoryLintClean() -> Outcome {
+        let expected = "\(Inventory.nodePath) lint-clean"
+        guard case .content(let bytes) = facts.node.read(Inventory.nodePath, limit: defaultReadLimit) else {
+            return Outcome(status: .skip, expected: expected, actual: "absent", message: "No \(Inventory.nodePath) on this node.")
+        }
+        let findings = EnvironmentLinter.lint(bytes, path: Inventory.nodePath)
+        if findings.isEmpty { return Outcome(status: .pass, expected: expected, actual: "no findings", message: "") }
+        let failing = findings.contains { $0.status == .fail }
+        return Outcome(
+            status: failing ? .fail : .warn, expected: expected, actual: "\(findings.count) finding\(findings.count == 1 ? "" : "s")",
+            message: findings.map { "\($0.place): \($0.message)" }.joined(separator: "; ") + ". See kcheck lint \(Inventory.nodePath).",
+            evidence: findings.map(\.location))
+    }
+}

@@ -1,0 +1,64 @@
+/// The operator's inventory: environment.sh (DOCUMENTED-STATE item 30), parsed, never executed.
+public struct Inventory: Sendable {
+    /// Where it was read from (a local path for --env, or the node's path).
+    public let path: String
+    public let shell: ShellFile
+
+    public static let nodePath = "/opt/k8s/bin/environment.sh"
+
+    public init(path: String, shell: ShellFile) {
+        self.path = path
+        self.shell = shell
+    }
+
+    /// Parses environment.sh text; a syntax error names path:line:col.
+    public static func parse(_ bytes: [UInt8], path: String) throws(InventoryError) -> Inventory {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw InventoryError(path: path, line: 1, column: 1, message: "not UTF-8 text")
+        }
+        do throws(ShellSyntaxError) {
+            return Inventory(path: path, shell: try ShellFile.parse(text))
+        } catch {
+            throw InventoryError(path: path, line: error.line, column: error.column, message: error.message)
+        }
+    }
+
+    public subscript(name: String) -> ShellAssignment? { shell[name] }
+
+    /// The node's own environment.sh, when it exists and parses.
+    public static func load(from node: Node) -> Inventory? {
+        guard case .content(let bytes) = node.read(nodePath, limit: defaultReadLimit) else { return nil }
+        return try? parse(bytes, path: nodePath)
+    }
+
+    public var nodeIPs: [String] { shell["NODE_IPS"]?.value.items ?? [] }
+    public var nodeNames: [String] { shell["NODE_NAMES"]?.value.items ?? [] }
+    public var iface: String? { shell["IFACE"]?.value.scalar }
+
+    /// The name for an address, pairing NODE_IPS and NODE_NAMES by index.
+    public func name(for address: String) -> String? {
+        guard let index = nodeIPs.firstIndex(of: address), index < nodeNames.count else { return nil }
+        return nodeNames[index]
+    }
+
+    public func location(_ name: String) -> SourceLocation? {
+        shell[name].map { SourceLocation(file: path, line: $0.line) }
+    }
+}
+
+/// environment.sh could not be read as bash.
+public struct InventoryError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let path: String
+    public let line: Int
+    public let column: Int
+    public let message: String
+
+    public init(path: String, line: Int, column: Int, message: String) {
+        self.path = path
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var description: String { "\(path):\(line):\(column): \(message)" }
+}

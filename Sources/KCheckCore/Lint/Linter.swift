@@ -1,0 +1,95 @@
+import KCheckNative
+
+/// The kinds of file `kcheck lint` knows.
+public enum FileKind: String, CaseIterable, Sendable {
+    case environment, sysctl, hosts, fstab
+    case caConfig = "ca-config"
+    case caCSR = "ca-csr"
+}
+
+/// Lints the files the guide has people write.
+public enum Linter {
+    /// The kind of a file from its name, then its content; nil when it cannot be told.
+    public static func detect(path: String, bytes: [UInt8]) -> FileKind? {
+        let name = String(path.split(separator: "/").last ?? "")
+        switch name {
+        case "environment.sh": return .environment
+        case "hosts": return .hosts
+        case "fstab": return .fstab
+        case "ca-config.json": return .caConfig
+        case "ca-csr.json": return .caCSR
+        case "sysctl.conf": return .sysctl
+        default: break
+        }
+        if path.contains("/sysctl.d/") && name.hasSuffix(".conf") { return .sysctl }
+        let text = String(decoding: bytes.prefix(64 << 10), as: UTF8.self)
+        if text.contains("NODE_IPS=") || text.contains("NODE_NAMES=") { return .environment }
+        if text.trimmed.hasPrefix("{") {
+            if text.contains("\"signing\"") { return .caConfig }
+            if text.contains("\"CN\"") { return .caCSR }
+            return nil
+        }
+        let lines = numberedLines(bytes.prefix(64 << 10).map { $0 }).map { $0.text.trimmed }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        guard !lines.isEmpty else { return nil }
+        if lines.allSatisfy({ line in
+            let first = line.fields.first ?? ""
+            return IPv4(first) != nil || HostsFile.isIPv6(String(first))
+        }) { return .hosts }
+        if lines.allSatisfy({ $0.fields.count >= 4 && ($0.fields[0].hasPrefix("/") || $0.fields[0].contains("=")) }) { return .fstab }
+        if lines.allSatisfy({ $0.contains("=") && ($0.split(separator: "=").first ?? "").contains(".") }) { return .sysctl }
+        return nil
+    }
+
+    public static func lint(path: String, bytes: [UInt8], kind: FileKind, node: Node?, inventory: Inventory?, profile: Profile) -> [Finding] {
+        switch kind {
+        case .environment: EnvironmentLinter.lint(bytes, path: path)
+        case .sysctl: SysctlLinter.lint(path: path, bytes: bytes, node: node, profile: profile)
+        case .hosts: HostsFile.parse(bytes, path: path).findings(inventory: inventory)
+        case .fstab: Fstab.findings(bytes, path: path)
+        case .caConfig, .caCSR: CAFileLinter.lint(bytes, path: path, kind: kind)
+        }
+    }
+
+    /// The node's own files the guide has people write, in the order they are linted when no
+    /// file is named.
+    public static func nodeFiles(_ node: Node) -> [(path: String, kind: FileKind)] {
+        var files: [(String, FileKind)] = [(Inventory.nodePath, .environment)]
+        if case .success(let names) = node.list("/etc/sysctl.d") {
+            for name in names where name.hasSuffix(".conf") { files.append(("/etc/sysctl.d/" + name, .sysctl)) }
+        }
+        files += [
+            (SysctlConfig.legacyFile, .sysctl), ("/etc/hosts", .hosts), ("/etc/fstab", .fstab),
+            ("/opt/k8s/work/ca-config.json", .caConfig), ("/opt/k8s/work/ca-csr.json", .caCSR),
+        ]
+        return files.filter { if case .content = node.read($0.0, limit: defaultReadLimit) { return true } else { return false } }
+    }
+
+    /// A report of lint findings: each finding an entry; a file without findings one passing entry.
+    public static func report(
+        files: [(path: String, kind: FileKind, findings: [Finding])], node: NodeIdentity, policy: FailurePolicy,
+        started: (seconds: Int64, nanoseconds: Int64), duration: Double
+    ) -> Report {
+        var entries: [Report.Entry] = []
+        for file in files {
+            if file.findings.isEmpty {
+                let subject = Report.Subject(
+                    id: LintCheck.clean.rawValue, title: "\(file.path) (\(file.kind.rawValue)) is lint-clean", severity: .low, guide: [],
+                    remediation: "")
+                entries.append(
+                    Report.Entry(subject: subject, result: RuleResult(ruleID: subject.id, status: .pass, expected: "no findings", actual: "no findings", message: "")))
+            }
+            for finding in file.findings {
+                let check = finding.check
+                entries.append(
+                    Report.Entry(
+                        subject: check.subject,
+                        result: RuleResult(
+                            ruleID: check.rawValue, status: finding.status, expected: check.title, actual: finding.place,
+                            message: finding.message, evidence: [finding.location])))
+            }
+        }
+        return Report(
+            toolVersion: Engine.version, command: "lint", profile: "lint", node: node, startedAt: started, durationSeconds: duration,
+            entries: entries, policy: policy)
+    }
+}

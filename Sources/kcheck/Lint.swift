@@ -1,0 +1,93 @@
+import ArgumentParser
+import KCheckCore
+import KCheckNative
+
+extension FileKind: ExpressibleByArgument {}
+
+struct Lint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lint",
+        abstract: "Lint the files the guide has people write: environment.sh, sysctl files, /etc/hosts, /etc/fstab, ca-config.json, ca-csr.json.",
+        discussion: """
+            Without FILE, lints the node's own files (under --root). The kind of each file is told \
+            from its name or content; --kind overrides. Exit status: 0 clean; 1 findings (by \
+            default warnings too; see --fail-on); 2 a usage error or a file that cannot be read \
+            or whose kind cannot be told.
+            """)
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var inventory: InventoryOptions
+    @OptionGroup var reports: ReportOptions
+
+    @Option(name: .long, help: ArgumentHelp("The kind of every FILE: \(FileKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "KIND"))
+    var kind: FileKind?
+
+    @Argument(help: ArgumentHelp("Files to lint, on this machine.", valueName: "FILE"))
+    var files: [String] = []
+
+    func run() throws {
+        let started = Posix.wallClock()
+        let clock = Posix.monotonicNanoseconds()
+        let profile = try node.profile()
+        let target = try node.node()
+        let inv = try inventory.load(from: target)
+        var inputs: [(path: String, kind: FileKind, bytes: [UInt8])] = []
+        if files.isEmpty {
+            for file in Linter.nodeFiles(target) {
+                guard case .content(let bytes) = target.read(file.path, limit: defaultReadLimit) else { continue }
+                inputs.append((file.path, kind ?? file.kind, bytes))
+            }
+        } else {
+            for path in files {
+                let bytes: [UInt8]
+                switch Posix.readFile(path, limit: defaultReadLimit) {
+                case .success(let b): bytes = b
+                case .failure(.system(let error)): throw CLIError.usage("\(path): \(error)")
+                case .failure(.tooLarge(_, let limit)): throw CLIError.usage("\(path): larger than \(limit) bytes")
+                case .failure(.notRegular): throw CLIError.usage("\(path): not a regular file")
+                }
+                guard let fileKind = kind ?? Linter.detect(path: path, bytes: bytes) else {
+                    throw CLIError.usage("\(path): cannot tell what kind of file this is; pass --kind (\(FileKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                inputs.append((path, fileKind, bytes))
+            }
+        }
+        let results = inputs.map { input in
+            (input.path, input.kind, Linter.lint(path: input.path, bytes: input.bytes, kind: input.kind, node: target, inventory: inv, profile: profile))
+        }
+        let identity = Evaluator(node: target, rules: []).identity
+        let policy = reports.failOnWasSet ? reports.policy : FailurePolicy([.fail, .warn, .error])
+        let report = Linter.report(
+            files: results, node: identity, policy: policy, started: started,
+            duration: Double(Posix.monotonicNanoseconds() - clock) / 1e9)
+        try reports.emit(report, command: "lint")
+        if report.failed { throw ExitCode(Exit.failed) }
+    }
+}
+
+/// --env: the cluster's inventory.
+struct InventoryOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The cluster's environment.sh (read as bash, never executed). Default: the node's /opt/k8s/bin/environment.sh when it exists.",
+            valueName: "FILE"))
+    var env: String?
+
+    /// The inventory: --env FILE (an error in it is a usage error), else the node's own file
+    /// (an error in it leaves no inventory; the lint-clean rule reports it).
+    func load(from node: Node) throws(CLIError) -> Inventory? {
+        if let env {
+            switch Posix.readFile(env, limit: defaultReadLimit) {
+            case .success(let bytes):
+                do throws(InventoryError) {
+                    return try Inventory.parse(bytes, path: env)
+                } catch {
+                    throw CLIError.configuration("\(error.path):\(error.line):\(error.column): error: \(error.message)")
+                }
+            case .failure(let error): throw CLIError.usage("--env \(env): \(error)")
+            }
+        }
+        return Inventory.load(from: node)
+    }
+}
