@@ -90,10 +90,18 @@ public enum Posix {
     }
 
     /// Why a bounded read failed.
-    public enum ReadError: Error, Equatable, Sendable {
+    public enum ReadError: Error, Equatable, Sendable, CustomStringConvertible {
         case system(SystemError)
         case tooLarge(path: String, limit: Int)
         case notRegular(path: String)
+
+        public var description: String {
+            switch self {
+            case .system(let error): error.description
+            case .tooLarge(let path, let limit): "\(path) is larger than \(limit) bytes"
+            case .notRegular(let path): "\(path) is not a regular file"
+            }
+        }
     }
 
     /// Reads a whole file, refusing more than `limit` bytes, without following a final symlink.

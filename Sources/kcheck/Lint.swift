@@ -42,9 +42,7 @@ struct Lint: ParsableCommand {
                 let bytes: [UInt8]
                 switch Posix.readFile(path, limit: defaultReadLimit) {
                 case .success(let b): bytes = b
-                case .failure(.system(let error)): throw CLIError.usage("\(path): \(error)")
-                case .failure(.tooLarge(_, let limit)): throw CLIError.usage("\(path): larger than \(limit) bytes")
-                case .failure(.notRegular): throw CLIError.usage("\(path): not a regular file")
+                case .failure(let error): throw CLIError.usage(error.description)
                 }
                 guard let fileKind = kind ?? Linter.detect(path: path, bytes: bytes) else {
                     throw CLIError.usage("\(path): cannot tell what kind of file this is; pass --kind (\(FileKind.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -85,7 +83,7 @@ struct InventoryOptions: ParsableArguments {
                 } catch {
                     throw CLIError.configuration("\(error.path):\(error.line):\(error.column): error: \(error.message)")
                 }
-            case .failure(let error): throw CLIError.usage("--env \(env): \(error)")
+            case .failure(let error): throw CLIError.usage("--env: \(error)")
             }
         }
         return Inventory.load(from: node)
