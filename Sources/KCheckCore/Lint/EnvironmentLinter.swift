@@ -42,8 +42,8 @@ public enum EnvironmentLinter {
         }
         for a in inv.shell.assignments where a.computed && a.name != "ENCRYPTION_KEY" {
             findings.append(
-                Finding(.envEncryptionKey, .warn, at: SourceLocation(file: path, line: a.line), column: a.column,
-                    "\(a.name) is computed each time the file is sourced (`\(a.source)`); kcheck does not run it"))
+                Finding(.envComputed, .warn, at: SourceLocation(file: path, line: a.line), column: a.column,
+                    "\(a.name) is computed each time the file is sourced, from \(a.source); kcheck does not run it"))
         }
 
         // Nodes.

@@ -50,8 +50,9 @@ public struct HostsFile: Sendable {
                 if distinct.count > 1 {
                     reported.insert(name)
                     let places = same.map { "\($0.address) (line \($0.line))" }.joined(separator: ", ")
+                    let conflicting = same.first { $0.address != same[0].address } ?? same[1]
                     findings.append(
-                        Finding(.hostsNameTwoAddresses, at: at(same[1].line),
+                        Finding(.hostsNameTwoAddresses, at: at(conflicting.line),
                             "\(name) maps to \(distinct.count) addresses: \(places); the resolver uses the first, \(same[0].address)"))
                 }
             }

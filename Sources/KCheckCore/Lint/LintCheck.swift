@@ -12,6 +12,7 @@ public enum LintCheck: String, CaseIterable, Sendable {
     case envAPIServer = "env.kube-apiserver"
     case envBootstrapToken = "env.bootstrap-token"
     case envEncryptionKey = "env.encryption-key"
+    case envComputed = "env.computed"
     case envPublishedSecret = "env.published-secret"
     case envRuntimeDirs = "env.runtime-dirs"
     case sysctlUnparsable = "sysctl.unparsable"
@@ -43,6 +44,7 @@ public enum LintCheck: String, CaseIterable, Sendable {
         case .envAPIServer: "KUBE_APISERVER is an https URL"
         case .envBootstrapToken: "BOOTSTRAP_TOKEN is 32 hex digits"
         case .envEncryptionKey: "ENCRYPTION_KEY is generated once and kept"
+        case .envComputed: "values are written out, not computed at every source"
         case .envPublishedSecret: "no secret is copied from the guide"
         case .envRuntimeDirs: "one of DOCKER_DIR and CONTAINERD_DIR"
         case .sysctlUnparsable: "every sysctl line is an assignment"
@@ -70,7 +72,7 @@ public enum LintCheck: String, CaseIterable, Sendable {
             .hostsInventory, .fstabSwap, .caConfig, .caCSR:
             .high
         case .envNodePortRange, .envDNSDomain, .sysctlUnparsable, .sysctlUnknownKey, .hostsSyntax: .medium
-        case .envRuntimeDirs, .clean: .low
+        case .envRuntimeDirs, .envComputed, .clean: .low
         }
     }
 
@@ -79,7 +81,7 @@ public enum LintCheck: String, CaseIterable, Sendable {
         switch self {
         case .envSyntax, .envMissing, .envNodeLists, .envEtcdEndpoints, .envEtcdNodes, .envServiceIPs, .envRanges,
             .envNodePortRange, .envDNSDomain, .envAPIServer, .envBootstrapToken, .envEncryptionKey, .envPublishedSecret,
-            .envRuntimeDirs:
+            .envRuntimeDirs, .envComputed:
             [30]
         case .sysctlUnparsable, .sysctlTwoSettings, .sysctlDuplicate, .sysctlUnknownKey, .sysctlProfileValue: [14]
         case .hostsSyntax, .hostsNameTwoAddresses, .hostsAddressTwoNames, .hostsInventory: [1, 2]
@@ -104,6 +106,7 @@ public enum LintCheck: String, CaseIterable, Sendable {
         case .envAPIServer: "Write it as https://HOST:PORT, as https://127.0.0.1:8443."
         case .envBootstrapToken: "Generate one: head -c 16 /dev/urandom | od -An -t x | tr -d ' '"
         case .envEncryptionKey: "Generate the key once (head -c 32 /dev/urandom | base64) and write the value itself into environment.sh, the same on every node."
+        case .envComputed: "Run the command once and write its output into environment.sh, so that every step and every node sees the same value."
         case .envPublishedSecret: "Generate a new value; the guide's is public."
         case .envRuntimeDirs: "Keep the one for the container runtime you install (containerd in the guide)."
         case .sysctlUnparsable: "Write key = value, or comment the line out with #."
