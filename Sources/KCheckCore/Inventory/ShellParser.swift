@@ -184,6 +184,10 @@ struct ShellParser {
                         }
                         if c == ")" { advance(); break }
                         if c == "#" { skipComment(); continue }
+                        if Self.endsWord(c) {
+                            // bash: "syntax error near unexpected token"
+                            throw error("unexpected `\(c)` inside the array that starts at \(startLine):\(startColumn)")
+                        }
                         let word = try parseWord()
                         items.append(word.text)
                         computed = computed || word.computed
