@@ -3,21 +3,7 @@ import KCheckNative
 import Yams
 
 /// A problem in a rule file, at file:line:col.
-public struct RuleFileError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let file: String
-    public let line: Int
-    public let column: Int
-    public let message: String
-
-    public init(file: String, line: Int, column: Int, message: String) {
-        self.file = file
-        self.line = line
-        self.column = column
-        self.message = message
-    }
-
-    public var description: String { "\(file):\(line):\(column): error: \(message)" }
-}
+public typealias RuleFileError = SourceError
 
 /// Reads rule files (YAML) into rules. Every error names file:line:col; unknown fields are
 /// refused with the nearest known name suggested.

@@ -78,10 +78,10 @@ struct InventoryOptions: ParsableArguments {
         if let env {
             switch Posix.readFile(env, limit: defaultReadLimit) {
             case .success(let bytes):
-                do throws(InventoryError) {
+                do throws(SourceError) {
                     return try Inventory.parse(bytes, path: env)
                 } catch {
-                    throw CLIError.configuration("\(error.path):\(error.line):\(error.column): error: \(error.message)")
+                    throw CLIError.configuration(error.description)
                 }
             case .failure(let error): throw CLIError.usage("--env: \(error)")
             }

@@ -121,13 +121,13 @@ struct FactsFileTests {
 
     @Test func errorsNameLineAndColumn() {
         let text = "format 1\nsystemd running\nunit chronyd.service\n"
-        #expect(throws: FactsFile.ParseError(line: 3, column: 21, message: "expected `unit NAME ACTIVE_STATE`")) {
+        #expect(throws: SourceError(file: FactsFile.path, line: 3, column: 21, message: "expected `unit NAME ACTIVE_STATE`")) {
             try FactsFile.parse(Array(text.utf8))
         }
-        #expect(throws: FactsFile.ParseError(line: 2, column: 1, message: "unknown fact `sytemd` (known: format, systemd, unit, clock, package, address)")) {
+        #expect(throws: SourceError(file: FactsFile.path, line: 2, column: 1, message: "unknown fact `sytemd` (known: format, systemd, unit, clock, package, address)")) {
             try FactsFile.parse(Array("format 1\nsytemd running\n".utf8))
         }
-        #expect(throws: FactsFile.ParseError(line: 2, column: 7, message: "expected NAME=INTEGER, found `maxerror_us=lots`")) {
+        #expect(throws: SourceError(file: FactsFile.path, line: 2, column: 7, message: "expected NAME=INTEGER, found `maxerror_us=lots`")) {
             try FactsFile.parse(Array("format 1\nclock maxerror_us=lots status=0\n".utf8))
         }
     }
@@ -142,7 +142,7 @@ struct FactsFileTests {
         // Not enabled is known from the unit files even so: that is a failure, with the reason
         // the running state is unknown.
         #expect(result.status == .fail)
-        #expect(result.message.contains("/.kcheck/facts:2:9: expected `running` or `absent`"), "\(result.message)")
+        #expect(result.message.contains("/.kcheck/facts:2:9: error: expected `running` or `absent`"), "\(result.message)")
     }
 }
 

@@ -66,7 +66,7 @@ struct ShellParserTests {
         ("# 中文注释\nA=\"中文 ${B", 2, 7, "unterminated `${`"),
     ])
     func syntaxErrorsNameLineAndColumn(text: String, line: Int, column: Int, message: String) {
-        #expect(throws: ShellSyntaxError(line: line, column: column, message: message)) { try ShellFile.parse(text) }
+        #expect(throws: SyntaxError(line: line, column: column, message: message)) { try ShellFile.parse(text) }
     }
 
     /// The proof that environment.sh is never executed: command substitutions that would create a
@@ -200,6 +200,6 @@ struct ParserFuzzTests {
 struct ShellParserRegressionTests {
     @Test(arguments: ["A=(a;b)", "A=(a & b)", "A=(a | b)", "A=(a < b)", "A=(a (b))"])
     func metacharactersInAnArrayAreAnErrorNotAHang(text: String) throws {
-        #expect(throws: ShellSyntaxError.self) { try ShellFile.parse(text) }
+        #expect(throws: SyntaxError.self) { try ShellFile.parse(text) }
     }
 }

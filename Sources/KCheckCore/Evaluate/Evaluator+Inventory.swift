@@ -68,10 +68,15 @@ extension Evaluator {
     /// The node's own environment.sh passes `kcheck lint`.
     func inventoryLintClean() -> Outcome {
         let expected = "\(Inventory.nodePath) lint-clean"
-        guard case .content(let bytes) = facts.node.read(Inventory.nodePath, limit: defaultReadLimit) else {
-            return Outcome(status: .skip, expected: expected, actual: "absent", message: "No \(Inventory.nodePath) on this node.")
+        let findings: [Finding]
+        if let inventory, inventory.path == Inventory.nodePath {
+            findings = EnvironmentLinter.lint(inventory)  // already read from this node: parse once
+        } else {
+            guard case .content(let bytes) = facts.node.read(Inventory.nodePath, limit: defaultReadLimit) else {
+                return Outcome(status: .skip, expected: expected, actual: "absent", message: "No \(Inventory.nodePath) on this node.")
+            }
+            findings = EnvironmentLinter.lint(bytes, path: Inventory.nodePath)
         }
-        let findings = EnvironmentLinter.lint(bytes, path: Inventory.nodePath)
         if findings.isEmpty { return Outcome(status: .pass, expected: expected, actual: "no findings", message: "") }
         let failing = findings.contains { $0.status == .fail }
         return Outcome(

@@ -12,14 +12,14 @@ public struct Inventory: Sendable {
     }
 
     /// Parses environment.sh text; a syntax error names path:line:col.
-    public static func parse(_ bytes: [UInt8], path: String) throws(InventoryError) -> Inventory {
+    public static func parse(_ bytes: [UInt8], path: String) throws(SourceError) -> Inventory {
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw InventoryError(path: path, line: 1, column: 1, message: "not UTF-8 text")
+            throw SourceError(file: path, line: 1, column: 1, message: "not UTF-8 text")
         }
-        do throws(ShellSyntaxError) {
+        do throws(SyntaxError) {
             return Inventory(path: path, shell: try ShellFile.parse(text))
         } catch {
-            throw InventoryError(path: path, line: error.line, column: error.column, message: error.message)
+            throw error.located(in: path)
         }
     }
 
@@ -46,19 +46,3 @@ public struct Inventory: Sendable {
     }
 }
 
-/// environment.sh could not be read as bash.
-public struct InventoryError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let path: String
-    public let line: Int
-    public let column: Int
-    public let message: String
-
-    public init(path: String, line: Int, column: Int, message: String) {
-        self.path = path
-        self.line = line
-        self.column = column
-        self.message = message
-    }
-
-    public var description: String { "\(path):\(line):\(column): \(message)" }
-}

@@ -35,21 +35,6 @@ public struct ShellAssignment: Equatable, Sendable {
     public let source: String
 }
 
-/// A bash syntax error, at line and column (1-based; columns count characters).
-public struct ShellSyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let line: Int
-    public let column: Int
-    public let message: String
-
-    public init(line: Int, column: Int, message: String) {
-        self.line = line
-        self.column = column
-        self.message = message
-    }
-
-    public var description: String { "\(line):\(column): \(message)" }
-}
-
 /// A bash file read as source: assignments (plain, `export`, `declare`/`readonly`/`local`), quoting,
 /// escapes, arrays across lines, `$VAR`/`${VAR}` references to earlier assignments. Nothing is
 /// ever executed: command substitutions are recorded, not run. Other commands are skipped (their
@@ -69,7 +54,7 @@ public struct ShellFile: Sendable {
 
     public subscript(name: String) -> ShellAssignment? { assignments.last { $0.name == name } }
 
-    public static func parse(_ text: String) throws(ShellSyntaxError) -> ShellFile {
+    public static func parse(_ text: String) throws(SyntaxError) -> ShellFile {
         var parser = ShellParser(Array(text.unicodeScalars))
         return try parser.parseFile()
     }
@@ -100,8 +85,8 @@ struct ShellParser {
         i += 1
     }
 
-    func error(_ message: String, line: Int? = nil, column: Int? = nil) -> ShellSyntaxError {
-        ShellSyntaxError(line: line ?? self.line, column: column ?? self.column, message: message)
+    func error(_ message: String, line: Int? = nil, column: Int? = nil) -> SyntaxError {
+        SyntaxError(line: line ?? self.line, column: column ?? self.column, message: message)
     }
 
     static func isNameStart(_ c: Unicode.Scalar) -> Bool { c == "_" || (c.isASCII && c.properties.isAlphabetic) }
@@ -123,7 +108,7 @@ struct ShellParser {
         while let c = current, c != "\n" { advance() }
     }
 
-    mutating func parseFile() throws(ShellSyntaxError) -> ShellFile {
+    mutating func parseFile() throws(SyntaxError) -> ShellFile {
         while !atEnd {
             skipBlanks()
             guard let c = current else { break }
@@ -145,7 +130,7 @@ struct ShellParser {
         return nil
     }
 
-    mutating func parseStatement() throws(ShellSyntaxError) {
+    mutating func parseStatement() throws(SyntaxError) {
         let statementLine = line
         var exported = false
         var sawCommand = false
@@ -235,7 +220,7 @@ struct ShellParser {
     }
 
     /// One shell word: unquoted text, quotes, escapes and expansions, up to a metacharacter.
-    mutating func parseWord() throws(ShellSyntaxError) -> Word {
+    mutating func parseWord() throws(SyntaxError) -> Word {
         var word = Word()
         while let c = current, !Self.endsWord(c) {
             switch c {
@@ -287,7 +272,7 @@ struct ShellParser {
     }
 
     /// `$NAME`, `${…}`, `$(…)`, `$((…))` or a backquoted command, at the current position.
-    mutating func parseExpansion(into word: inout Word) throws(ShellSyntaxError) {
+    mutating func parseExpansion(into word: inout Word) throws(SyntaxError) {
         let (l, col) = (line, column)
         let start = i
         if current == "`" {
@@ -357,7 +342,7 @@ struct ShellParser {
     }
 
     mutating func skipBalanced(open: Unicode.Scalar, close: Unicode.Scalar, what: String, line l: Int, column col: Int)
-        throws(ShellSyntaxError)
+        throws(SyntaxError)
     {
         var depth = 0
         while let c = current {

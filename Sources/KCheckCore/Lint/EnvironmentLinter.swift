@@ -12,7 +12,7 @@ public enum EnvironmentLinter {
     ]
 
     public static func lint(_ bytes: [UInt8], path: String) -> [Finding] {
-        switch Result(catching: { () throws(InventoryError) in try Inventory.parse(bytes, path: path) }) {
+        switch Result(catching: { () throws(SourceError) in try Inventory.parse(bytes, path: path) }) {
         case .failure(let error):
             return [Finding(.envSyntax, at: SourceLocation(file: path, line: error.line), column: error.column, error.message)]
         case .success(let inventory):

@@ -46,16 +46,9 @@ public struct JSONNode: Equatable, Sendable {
     }
 }
 
-public struct JSONSyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let line: Int
-    public let column: Int
-    public let message: String
-    public var description: String { "\(line):\(column): \(message)" }
-}
-
 /// A strict JSON (RFC 8259) parser over Unicode scalars, with line and column positions.
 public enum JSONDocument {
-    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONNode {
+    public static func parse(_ text: String) throws(SyntaxError) -> JSONNode {
         var p = JSONParser(Array(text.unicodeScalars))
         p.skipSpace()
         let value = try p.value(depth: 0)
@@ -73,8 +66,8 @@ struct JSONParser {
 
     init(_ s: [Unicode.Scalar]) { self.s = s }
 
-    func error(_ message: String) -> JSONSyntaxError {
-        JSONSyntaxError(line: line, column: i - lineStart + 1, message: message)
+    func error(_ message: String) -> SyntaxError {
+        SyntaxError(line: line, column: i - lineStart + 1, message: message)
     }
 
     mutating func skipSpace() {
@@ -87,14 +80,14 @@ struct JSONParser {
         }
     }
 
-    mutating func expect(_ c: Unicode.Scalar) throws(JSONSyntaxError) {
+    mutating func expect(_ c: Unicode.Scalar) throws(SyntaxError) {
         guard i < s.count, s[i] == c else {
             throw error(i < s.count ? "expected `\(c)`, found `\(s[i])`" : "expected `\(c)`, found the end of the file")
         }
         i += 1
     }
 
-    mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONNode {
+    mutating func value(depth: Int) throws(SyntaxError) -> JSONNode {
         guard depth < 256 else { throw error("nested too deeply") }
         let (l, c) = (line, i - lineStart + 1)
         guard i < s.count else { throw error("expected a value, found the end of the file") }
@@ -162,7 +155,7 @@ struct JSONParser {
         return JSONNode(value: v, line: l, column: c)
     }
 
-    mutating func string() throws(JSONSyntaxError) -> String {
+    mutating func string() throws(SyntaxError) -> String {
         i += 1
         var out = ""
         while true {
@@ -201,7 +194,7 @@ struct JSONParser {
         }
     }
 
-    mutating func number() throws(JSONSyntaxError) -> String {
+    mutating func number() throws(SyntaxError) -> String {
         let start = i
         if i < s.count, s[i] == "-" { i += 1 }
         var digits = 0

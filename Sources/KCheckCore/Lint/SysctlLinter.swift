@@ -132,7 +132,7 @@ public enum SysctlLinter {
 public enum CAFileLinter {
     public static func lint(_ bytes: [UInt8], path: String, kind: FileKind) -> [Finding] {
         let root: JSONNode
-        do throws(JSONSyntaxError) {
+        do throws(SyntaxError) {
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 return [Finding(.jsonSyntax, at: SourceLocation(file: path, line: 1), column: 1, "not UTF-8 text")]
             }

@@ -15,21 +15,7 @@ public struct FactsFile: Equatable, Sendable {
 
     public init() {}
 
-    /// A parse error with its line and column (1-based).
-    public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
-        public let line: Int
-        public let column: Int
-        public let message: String
-        public var description: String { "\(FactsFile.path):\(line):\(column): \(message)" }
-
-        public init(line: Int, column: Int, message: String) {
-            self.line = line
-            self.column = column
-            self.message = message
-        }
-    }
-
-    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> FactsFile {
+    public static func parse(_ bytes: [UInt8]) throws(SourceError) -> FactsFile {
         var facts = FactsFile()
         var sawFormat = false
         var lineNumber = 0
@@ -51,10 +37,10 @@ public struct FactsFile: Equatable, Sendable {
                 }
                 return line.count + 1
             }
-            func fail(_ field: Int, _ message: String) -> ParseError {
-                ParseError(line: lineNumber, column: column(ofField: field), message: message)
+            func fail(_ field: Int, _ message: String) -> SourceError {
+                SourceError(file: path, line: lineNumber, column: column(ofField: field), message: message)
             }
-            func expectCount(_ n: Int, _ usage: String) throws(ParseError) {
+            func expectCount(_ n: Int, _ usage: String) throws(SourceError) {
                 if fields.count != n { throw fail(min(fields.count, n), "expected `\(usage)`") }
             }
             switch keyword {
@@ -106,7 +92,7 @@ public struct FactsFile: Equatable, Sendable {
             }
         }
         if !sawFormat && lineNumber > 0 && !facts.isEmpty {
-            throw ParseError(line: 1, column: 1, message: "missing `format \(formatVersion)` line")
+            throw SourceError(file: path, line: 1, column: 1, message: "missing `format \(formatVersion)` line")
         }
         return facts
     }

@@ -97,7 +97,7 @@ public final class TreeNode: Node {
         case .missing: result = .failure(FactsFileProblem(reason: "the node tree has no \(FactsFile.path)"))
         case .unreadable(let why): result = .failure(FactsFileProblem(reason: why))
         case .content(let bytes):
-            do throws(FactsFile.ParseError) {
+            do throws(SourceError) {
                 result = .success(try FactsFile.parse(bytes))
             } catch {
                 result = .failure(FactsFileProblem(reason: error.description))
