@@ -52,3 +52,56 @@ struct KernelNamespaceTests {
         }
     }
 }
+
+/// The hostname rule on the live node, with a real interface: a private network, UTS and mount
+/// namespace holds a veth interface with a node's address, its own hostname and its own /sys.
+@Suite("Inventory rules on the live node in private namespaces")
+struct LiveInventoryNamespaceTests {
+    static let canCreateInterfaces: Bool = {
+        guard KernelNamespaceTests.canUnshare, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
+            || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+        else { return false }
+        let probe = try? run("/usr/bin/unshare", ["-n", "--", "/bin/sh", "-c", "ip link add kc0 type veth peer name kc1"])
+        return probe?.status == 0
+    }()
+
+    func hostnameRule(address: String, hostname: String) throws -> [String: Any] {
+        let dir = try TemporaryDirectory()
+        let env = try dir.write(
+            "environment.sh",
+            try String(contentsOfFile: Repo.root + "/fixtures/files/env/operator-clean.sh", encoding: .utf8)
+                .replacingOccurrences(of: "export IFACE=eth0", with: "export IFACE=kc0"))
+        // A constant script; interface, address and hostname travel as arguments.
+        let script = #"""
+            ip link add "$1" type veth peer name "$1p" && ip addr add "$2" dev "$1" && ip link set "$1" up \
+              && mount -t sysfs sysfs /sys && printf '%s\n' "$3" > /proc/sys/kernel/hostname && shift 3 && exec "$@"
+            """#
+        let r = try run(
+            "/usr/bin/unshare",
+            ["-n", "-u", "-m", "--", "/bin/sh", "-c", script, "sh", "kc0", address, hostname, Repo.kcheck,
+             "preflight", "--env", env, "--only", "inventory.hostname", "--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+        return try #require((object["results"] as? [[String: Any]])?.first)
+    }
+
+    @Test(.enabled(if: canCreateInterfaces, "needs root, unshare(1), ip(8) and veth"))
+    func theRightHostnamePasses() throws {
+        let result = try hostnameRule(address: "192.168.7.201/24", hostname: "k8s-node02")
+        #expect(result["status"] as? String == "pass", "\(result)")
+        #expect(result["expected"] as? String == "hostname k8s-node02 (192.168.7.201 on kc0)")
+    }
+
+    @Test(.enabled(if: canCreateInterfaces, "needs root, unshare(1), ip(8) and veth"))
+    func aWrongHostnameFailsWithTheFix() throws {
+        let result = try hostnameRule(address: "192.168.7.200/24", hostname: "localhost")
+        #expect(result["status"] as? String == "fail")
+        #expect((result["message"] as? String)?.contains("hostnamectl set-hostname k8s-node01") == true, "\(result)")
+    }
+
+    @Test(.enabled(if: canCreateInterfaces, "needs root, unshare(1), ip(8) and veth"))
+    func aNodeOutsideTheInventoryFails() throws {
+        let result = try hostnameRule(address: "10.9.9.9/24", hostname: "k8s-node01")
+        #expect(result["status"] as? String == "fail")
+        #expect(result["actual"] as? String == "kc0: 10.9.9.9")
+    }
+}
