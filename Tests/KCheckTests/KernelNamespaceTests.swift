@@ -69,7 +69,7 @@ struct LiveInventoryNamespaceTests {
         let dir = try TemporaryDirectory()
         let env = try dir.write(
             "environment.sh",
-            try String(contentsOfFile: Repo.root + "/fixtures/files/env/operator-clean.sh", encoding: .utf8)
+            try String(contentsOfFile: Repo.root + "/fixtures/files/../nodes/centos7-prepared/opt/k8s/bin/environment.sh", encoding: .utf8)
                 .replacingOccurrences(of: "export IFACE=eth0", with: "export IFACE=kc0"))
         // A constant script; interface, address and hostname travel as arguments.
         let script = #"""

@@ -86,7 +86,7 @@ struct LintCLITests {
     func fixture(_ name: String) -> String { Repo.root + "/fixtures/files/" + name }
 
     @Test func cleanFilesExitZeroAndFindingsExitOne() throws {
-        let clean = try kcheck("lint", "--root", Repo.fixture("centos7-prepared"), fixture("env/operator-clean.sh"), fixture("ca/ca-config.json"), fixture("ca/ca-csr.json"))
+        let clean = try kcheck("lint", "--root", Repo.fixture("centos7-prepared"), fixture("../nodes/centos7-prepared/opt/k8s/bin/environment.sh"), fixture("ca/ca-config.json"), fixture("ca/ca-csr.json"))
         #expect(clean.status == 0, "\(clean.stdout)")
         #expect(clean.stdout.contains("PASSED: 3 results"))
         let guide = try kcheck("lint", fixture("env/guide-environment.sh"))
@@ -96,7 +96,7 @@ struct LintCLITests {
 
     @Test func warningsFailUnlessFailOnSaysOtherwise() throws {
         let dir = try TemporaryDirectory()
-        let env = try dir.write("environment.sh", try String(contentsOfFile: fixture("env/operator-clean.sh"), encoding: .utf8)
+        let env = try dir.write("environment.sh", try String(contentsOfFile: fixture("../nodes/centos7-prepared/opt/k8s/bin/environment.sh"), encoding: .utf8)
             .replacingOccurrences(of: "export ENCRYPTION_KEY=\"GgQtyzzHnARQUJLh+D/ReqeFpRptTuvdw1CxdmZcynY=\"", with: "export ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)"))
         #expect(try kcheck("lint", env).status == 1)
         #expect(try kcheck("lint", "--fail-on", "fail", env).status == 0)

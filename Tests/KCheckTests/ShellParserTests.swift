@@ -76,7 +76,7 @@ struct ShellParserTests {
         let canary1 = dir.path + "/executed-dollar-paren"
         let canary2 = dir.path + "/executed-backtick"
         let canary3 = dir.path + "/executed-sourced"
-        let text = try String(contentsOfFile: Repo.root + "/fixtures/files/env/operator-clean.sh", encoding: .utf8)
+        let text = try String(contentsOfFile: Repo.root + "/fixtures/files/../nodes/centos7-prepared/opt/k8s/bin/environment.sh", encoding: .utf8)
             + "export ENCRYPTION_KEY=$(touch \(canary1); head -c 32 /dev/urandom | base64)\n"
             + "BOOTSTRAP_TOKEN=`touch \(canary2)`\n"
             + "source /dev/null; touch \(canary3)\n"
