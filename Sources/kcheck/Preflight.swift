@@ -37,8 +37,11 @@ struct ReportOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print nothing on standard output when reports go to files.")
     var quiet = false
 
+    /// --format values, repeated or comma-separated.
+    var formatNames: [String] { format.flatMap { $0.split(separator: ",").map { String($0.trimmed) } }.filter { !$0.isEmpty } }
+
     var formats: [ReportFormat] {
-        let names = format.flatMap { $0.split(separator: ",").map { String($0.trimmed) } }.filter { !$0.isEmpty }
+        let names = formatNames
         var result: [ReportFormat] = []
         for name in names { if let f = ReportFormat(rawValue: name), !result.contains(f) { result.append(f) } }
         return result.isEmpty ? [.text] : result
@@ -50,8 +53,7 @@ struct ReportOptions: ParsableArguments {
     }
 
     func validate() throws {
-        let names = format.flatMap { $0.split(separator: ",").map { String($0.trimmed) } }.filter { !$0.isEmpty }
-        for name in names where ReportFormat(rawValue: name) == nil {
+        for name in formatNames where ReportFormat(rawValue: name) == nil {
             throw ValidationError("unknown format '\(name)' (known: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if failOn != "none" {
@@ -143,14 +145,5 @@ struct Preflight: ParsableCommand {
         let report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, only: selection, inventory: inv)
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
-    }
-}
-
-extension StringProtocol {
-    var trimmed: Substring {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return s
     }
 }

@@ -50,7 +50,3 @@ struct Rules: ParsableCommand {
         }
     }
 }
-
-extension String {
-    func padded(to width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
-}

@@ -1,7 +1,12 @@
 /// Small text helpers for configuration files, free of Foundation.
 extension StringProtocol {
+    /// The text padded with spaces to `width` characters (never cut).
+    public func padded(to width: Int) -> String {
+        count >= width ? String(self) : String(self) + String(repeating: " ", count: width - count)
+    }
+
     /// The text without leading and trailing white space (spaces, tabs, CR, LF).
-    var trimmed: Substring {
+    public var trimmed: Substring {
         var s = Substring(self)
         while let first = s.first, first.isWhitespace { s.removeFirst() }
         while let last = s.last, last.isWhitespace { s.removeLast() }

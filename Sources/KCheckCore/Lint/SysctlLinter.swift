@@ -48,7 +48,8 @@ public enum SysctlLinter {
 
         // Across the node's whole set, with this file in its place.
         if let node {
-            let set = SysctlConfig.load(from: node)
+            let facts = NodeFacts(node: node, wantedUnits: [])
+            let set = facts.sysctlConfig
             let combined = placed(path: path, assignments: assignments, in: set)
             for key in order {
                 let all = combined.filter { $0.key == key }
@@ -68,10 +69,7 @@ public enum SysctlLinter {
             }
 
             // Keys the kernel does not have.
-            let kernel: KernelVersion? = {
-                guard case .content(let bytes) = node.read("/proc/sys/kernel/osrelease", limit: 4096) else { return nil }
-                return KernelVersion(parsing: String(String(decoding: bytes, as: UTF8.self).trimmed))
-            }()
+            let kernel: KernelVersion? = if case .available(let v) = facts.kernelVersion { v } else { nil }
             for key in order {
                 guard case .failure(let error) = node.status(SysctlConfig.procPath(key)), error.isNotFound else { continue }
                 let at = byKey[key]!.last!.location
@@ -81,7 +79,7 @@ public enum SysctlLinter {
                         Finding(.sysctlUnknownKey, .warn, at: at,
                             "\(key) was removed from the kernel in Linux \(removed) (this kernel is \(kernel)): systemd-sysctl logs an error for this line at every boot"))
                 } else if let module = check?.module ?? modulePrefixes.first(where: { key.hasPrefix($0.prefix) })?.module,
-                    case .failure = node.status("/sys/module/\(module)")
+                    !facts.isLoaded(module)
                 {
                     findings.append(
                         Finding(.sysctlUnknownKey, at: at,

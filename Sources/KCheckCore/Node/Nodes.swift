@@ -1,17 +1,24 @@
 import KCheckNative
 
-/// The machine kcheck runs on.
-public final class LiveNode: Node {
-    public let source = "live"
-    let files = RootedFiles(root: "/")
+/// A node whose files are read through `RootedFiles`: the live node at "/", a tree at DIR.
+protocol FileBackedNode: Node {
+    var files: RootedFiles { get }
+}
 
-    public init() {}
-
+extension FileBackedNode {
     public func read(_ path: String, limit: Int) -> FileRead { files.read(path, limit: limit) }
     public func status(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: false) }
     public func resolvedStatus(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: true) }
     public func list(_ path: String) -> Result<[String], SystemError> { files.list(path) }
     public func readLink(_ path: String) -> Result<String, SystemError> { files.readLink(path) }
+}
+
+/// The machine kcheck runs on.
+public final class LiveNode: FileBackedNode {
+    public let source = "live"
+    let files = RootedFiles(root: "/")
+
+    public init() {}
 
     /// One `systemctl show` for every unit, and only when systemd is PID 1 (as sd_booted judges).
     public func unitActiveStates(_ units: [String]) -> Fact<UnitActiveStates> {
@@ -70,7 +77,7 @@ extension LiveNode {
 
 /// A node tree: the node's files at their own paths under a directory, and its other facts in
 /// `.kcheck/facts` (see `FactsFile`). A snapshot of a remote node is a tree too.
-public final class TreeNode: Node {
+public final class TreeNode: FileBackedNode {
     public let root: String
     public var source: String { "tree:\(root)" }
     let files: RootedFiles
@@ -82,12 +89,6 @@ public final class TreeNode: Node {
         self.root = root
         self.files = RootedFiles(root: root)
     }
-
-    public func read(_ path: String, limit: Int) -> FileRead { files.read(path, limit: limit) }
-    public func status(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: false) }
-    public func resolvedStatus(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: true) }
-    public func list(_ path: String) -> Result<[String], SystemError> { files.list(path) }
-    public func readLink(_ path: String) -> Result<String, SystemError> { files.readLink(path) }
 
     /// The tree's facts file, parsed once. A tree without one has no non-file facts.
     func facts() -> Result<FactsFile, FactsFileProblem> {

@@ -41,9 +41,3 @@ public enum TextReporter: Reporter {
         return out
     }
 }
-
-extension String {
-    func padded(to width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
-}
