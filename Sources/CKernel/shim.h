@@ -1,5 +1,6 @@
 #ifndef KCHECK_CKERNEL_SHIM_H
 #define KCHECK_CKERNEL_SHIM_H
+#include <stddef.h>
 /* <sys/timex.h> is not part of Swift's Glibc module map. */
 #include <sys/timex.h>
 
@@ -16,5 +17,11 @@ static inline int kcheck_read_timex(long *maxerror_us, long *esterror_us, int *s
     *esterror_us = tx.esterror;
     *status = tx.status;
     return rc;
+}
+
+/* memmem is a GNU extension that Swift's Glibc module does not declare. */
+extern void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);
+static inline const void *kcheck_memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen) {
+    return memmem(haystack, haystacklen, needle, needlelen);
 }
 #endif

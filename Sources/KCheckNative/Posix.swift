@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CKernel
 
 /// A failed system call: which operation, on what, and the errno it returned.
 public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -238,6 +239,23 @@ extension Posix {
     public static func printError(_ text: String) { _ = writeAll(fd: 2, Array(text.utf8)) }
     /// Ends the process with a status code.
     public static func exitProcess(_ code: Int32) -> Never { exit(code) }
+}
+
+/// Substring search over bytes with memmem, for large files (dpkg's status file).
+public enum Bytes {
+    /// The offset of the first `needle` in `bytes[range]`, or nil.
+    public static func find(_ needle: [UInt8], in bytes: [UInt8], range: Range<Int>) -> Int? {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
+        guard !needle.isEmpty, range.count >= needle.count else { return nil }
+        return bytes.withUnsafeBufferPointer { haystack -> Int? in
+            needle.withUnsafeBufferPointer { n -> Int? in
+                guard let base = haystack.baseAddress, let nb = n.baseAddress,
+                    let found = kcheck_memmem(base + range.lowerBound, range.count, nb, n.count)
+                else { return nil }
+                return UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - base
+            }
+        }
+    }
 }
 
 /// Line scanning over bytes with memchr, for large files (dpkg's status file).

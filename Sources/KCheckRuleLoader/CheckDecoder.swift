@@ -1,10 +1,9 @@
 import KCheckCore
 import KCheckNative
-import Yams
 
 /// Decodes a rule's `check:` mapping: exactly one key, the kind, with that kind's fields.
 enum CheckDecoder {
-    static func decode(_ node: Yams.Node, file: String) throws(RuleFileError) -> Check {
+    static func decode(_ node: YAMLNode, file: String) throws(RuleFileError) -> Check {
         let outer = try Fields(node, file: file, what: "a check (`kind: {fields}`)")
         guard outer.pairs.count == 1, let pair = outer.pairs.first else {
             throw Fields.error(node, file: file, "a check has exactly one kind, found \(outer.pairs.count): \(outer.pairs.map(\.key).joined(separator: ", "))")
@@ -18,8 +17,8 @@ enum CheckDecoder {
         /// Kinds without fields accept `kind: {}`, `kind: true` or an empty value.
         func bare(_ check: Check) throws(RuleFileError) -> Check {
             switch body {
-            case .scalar(let s) where s.string.isEmpty || s.string == "true" || s.string == "~" || s.string == "null": return check
-            case .mapping(let m) where m.isEmpty: return check
+            case _ where body.isNull || body.bool == true: return check
+            case .mapping(let m, _) where m.isEmpty: return check
             default: throw Fields.error(body, file: file, "`\(pair.key)` takes no fields (write `\(pair.key): {}`)")
             }
         }
@@ -111,7 +110,7 @@ enum CheckDecoder {
                     _ = try Regex(pattern)
                 } catch {
                     throw RuleFileError(
-                        file: file, line: m.mark?.line ?? 1, column: m.mark?.column ?? 1,
+                        file: file, line: m.mark.line, column: m.mark.column,
                         message: "invalid pattern: \(error.message) at offset \(error.offset) of /\(pattern)/")
                 }
                 matches = pattern
@@ -122,7 +121,7 @@ enum CheckDecoder {
     }
 
     /// `name` or `{rhel: a, debian: b}` (a missing family: not used there).
-    static func distroName(_ node: Yams.Node, _ f: Fields) throws(RuleFileError) -> DistroName {
+    static func distroName(_ node: YAMLNode, _ f: Fields) throws(RuleFileError) -> DistroName {
         if case .scalar = node { return DistroName(try f.string(node)) }
         let m = try Fields(node, file: f.file, what: "a name, or names per distribution {rhel, debian}")
         try m.finish(allowed: DistroFamily.allCases.map(\.rawValue))

@@ -1,6 +1,5 @@
 import KCheckCore
 import KCheckNative
-import Yams
 
 /// A problem in a rule file, at file:line:col.
 public typealias RuleFileError = SourceError
@@ -46,43 +45,18 @@ public enum RuleLoader {
 
     /// Parses one rule file: a mapping with a `rules` sequence.
     public static func parse(yaml: String, file: String) throws(RuleFileError) -> [(rule: Rule, line: Int, column: Int)] {
-        let root: Yams.Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw translate(error, file: file)
-        } catch {
-            throw RuleFileError(file: file, line: 1, column: 1, message: "\(error)")
-        }
-        guard let root else { throw RuleFileError(file: file, line: 1, column: 1, message: "empty rule file (expected `rules:`)") }
+        guard let root = try YAML.parse(yaml, file: file) else { throw RuleFileError(file: file, line: 1, column: 1, message: "empty rule file (expected `rules:`)") }
         let top = try Fields(root, file: file, what: "a rule file")
         try top.finish(allowed: ["rules"])
         let list = try top.required("rules")
         guard let sequence = list.sequence else { throw Fields.error(list, file: file, "`rules` must be a list of rules") }
-        let rules = try sequence.map { node throws(RuleFileError) in (try rule(node, file: file), node.mark?.line ?? 1, node.mark?.column ?? 1) }
+        let rules = try sequence.map { node throws(RuleFileError) in (try rule(node, file: file), node.mark.line, node.mark.column) }
         return rules
-    }
-
-    static func translate(_ error: YamlError, file: String) -> RuleFileError {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let detail = context.map { "\(problem) (\($0.text))" } ?? problem
-            return RuleFileError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            return RuleFileError(
-                file: file, line: context.mark.line, column: context.mark.column,
-                message: "duplicate key \(duplicates.map { "`\($0)`" }.joined(separator: ", ")) in mapping")
-        case .reader(let problem, let offset, _, _):
-            return RuleFileError(file: file, line: 1, column: 1, message: "unreadable YAML: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
-        default:
-            return RuleFileError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
-        }
     }
 
     static let ruleFields = ["id", "title", "severity", "guide", "rationale", "remediation", "check", "tests"]
 
-    static func rule(_ node: Yams.Node, file: String) throws(RuleFileError) -> Rule {
+    static func rule(_ node: YAMLNode, file: String) throws(RuleFileError) -> Rule {
         let f = try Fields(node, file: file, what: "a rule")
         // A misspelt field is the likelier cause of a "missing" one: report it first.
         try f.finish(allowed: ruleFields)
@@ -125,15 +99,15 @@ public enum RuleLoader {
 
 /// A YAML mapping whose keys are consumed one by one; keys left over are errors.
 struct Fields {
-    let node: Yams.Node
+    let node: YAMLNode
     let file: String
-    let pairs: [(key: String, keyNode: Yams.Node, value: Yams.Node)]
+    let pairs: [(key: String, keyNode: YAMLNode, value: YAMLNode)]
 
-    init(_ node: Yams.Node, file: String, what: String) throws(RuleFileError) {
+    init(_ node: YAMLNode, file: String, what: String) throws(RuleFileError) {
         guard let mapping = node.mapping else { throw Fields.error(node, file: file, "expected \(what) (a mapping)") }
         self.node = node
         self.file = file
-        var pairs: [(String, Yams.Node, Yams.Node)] = []
+        var pairs: [(String, YAMLNode, YAMLNode)] = []
         for (key, value) in mapping {
             guard let name = key.scalar?.string else { throw Fields.error(key, file: file, "keys must be plain names") }
             pairs.append((name, key, value))
@@ -141,34 +115,31 @@ struct Fields {
         self.pairs = pairs
     }
 
-    static func error(_ node: Yams.Node, file: String, _ message: String) -> RuleFileError {
-        RuleFileError(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, message: message)
+    static func error(_ node: YAMLNode, file: String, _ message: String) -> RuleFileError {
+        RuleFileError(file: file, line: node.mark.line, column: node.mark.column, message: message)
     }
 
-    func optional(_ key: String) -> Yams.Node? {
-        guard let value = pairs.first(where: { $0.key == key })?.value else { return nil }
-        if case .scalar(let s) = value, s.tag.rawValue == "tag:yaml.org,2002:null" || (s.string.isEmpty && s.style == .plain) {
-            return nil
-        }
+    func optional(_ key: String) -> YAMLNode? {
+        guard let value = pairs.first(where: { $0.key == key })?.value, !value.isNull else { return nil }
         return value
     }
 
-    func required(_ key: String) throws(RuleFileError) -> Yams.Node {
+    func required(_ key: String) throws(RuleFileError) -> YAMLNode {
         guard let value = optional(key) else { throw Fields.error(node, file: file, "missing required field `\(key)`") }
         return value
     }
 
-    func string(_ node: Yams.Node) throws(RuleFileError) -> String {
-        guard case .scalar(let s) = node else { throw Fields.error(node, file: file, "expected a string") }
+    func string(_ node: YAMLNode) throws(RuleFileError) -> String {
+        guard let s = node.scalar else { throw Fields.error(node, file: file, "expected a string") }
         return s.string
     }
 
-    func bool(_ node: Yams.Node) throws(RuleFileError) -> Bool {
+    func bool(_ node: YAMLNode) throws(RuleFileError) -> Bool {
         guard let value = node.bool else { throw Fields.error(node, file: file, "expected true or false") }
         return value
     }
 
-    func enumeration<E: RawRepresentable & CaseIterable>(_ node: Yams.Node, _: E.Type) throws(RuleFileError) -> E where E.RawValue == String {
+    func enumeration<E: RawRepresentable & CaseIterable>(_ node: YAMLNode, _: E.Type) throws(RuleFileError) -> E where E.RawValue == String {
         let text = try string(node)
         if let value = E(rawValue: text) { return value }
         let names = E.allCases.map(\.rawValue)

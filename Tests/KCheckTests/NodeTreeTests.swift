@@ -246,6 +246,45 @@ struct RegexTests {
 
 @Suite("dpkg status")
 struct DpkgStatusTests {
+    /// dpkg's status file is scanned stanza by stanza: a field may come in any order, a
+    /// continuation line is not a field, only "install ok installed" counts, the last stanza may
+    /// lack its newline.
+    @Test func dpkgStatusStanzas() throws {
+        let tree = try TemporaryDirectory()
+        try tree.write("etc/os-release", "ID=debian\nVERSION_ID=12\n")
+        try tree.write(
+            "var/lib/dpkg/status",
+            """
+            Package: alpha
+            Status: install ok installed
+            Version: 1
+
+            Status: install ok installed
+            Package: beta
+            Description: first line
+             Package: gamma
+
+            Package: delta
+            Status: deinstall ok config-files
+
+
+            Package: epsilon
+            Status:   install ok installed\t
+            """)
+        let node = TreeNode(root: tree.path)
+        func status(_ names: [String]) -> (Status, String) {
+            let rule = Rule(
+                id: "p", title: "p", severity: .low, guide: [], rationale: "r", remediation: "m",
+                check: .packages(names.map { DistroName($0) }), tests: [])
+            let result = Engine.run(profile: Profile(name: "t", rules: [rule]), on: node).entries[0].result
+            return (result.status, result.message)
+        }
+        #expect(status(["alpha", "beta", "epsilon"]).0 == .pass)
+        #expect(status(["delta"]).0 == .fail)
+        #expect(status(["gamma"]).0 == .fail)
+        #expect(status(["alpha", "gamma", "delta"]).1.contains("gamma"))
+    }
+
     @Test func onlyInstalledPackagesCount() throws {
         let tree = try TemporaryDirectory()
         try tree.write("etc/os-release", "ID=debian\n")

@@ -37,9 +37,9 @@ struct RuleLoaderTests {
     @Test func malformedYAMLNamesLineAndColumn() throws {
         let e = try #require(error("rules:\n  - id: x\n    title: [unclosed\n"))
         #expect(e.file == "bad.yaml")
-        #expect(e.line == 4)
-        #expect(e.message.hasPrefix("invalid YAML"))
-        #expect(e.description.hasPrefix("bad.yaml:4:"))
+        #expect(e.line == 3 && e.column == 12)
+        #expect(e.message == "invalid YAML: unterminated [ (opened at line 3, column 12)")
+        #expect(e.description.hasPrefix("bad.yaml:3:12: "))
     }
 
     @Test func unknownRuleFieldSuggestsNearest() throws {

@@ -175,51 +175,53 @@ final class NodeFacts {
     }()
 
     /// Packages whose Status is "install ok installed" in dpkg's status file. The file is large
-    /// (hundreds of KiB), so it is scanned as bytes, and only the names in `wanted` (all, when
-    /// nil) become strings.
-    static func parseDpkgStatus(_ bytes: [UInt8], wanted: Set<String>? = nil) -> Set<String> {
+    /// (hundreds of KiB), so it is scanned as bytes, record by record with memmem, and only the
+    /// names in `wanted` (all, when nil) become strings. A record ends at a blank line, or where a
+    /// second Package field begins; fields may come in any order; CRLF line ends are read as LF.
+    static func parseDpkgStatus(_ input: [UInt8], wanted: Set<String>? = nil) -> Set<String> {
+        let bytes = Bytes.find([13], in: input, range: 0..<input.count) == nil ? input : input.filter { $0 != 13 }
         let wantedBytes = wanted.map { Set($0.map { Array($0.utf8) }) }
         let wantedLengths = wantedBytes.map { Set($0.map(\.count)) }
-        let newline = UInt8(ascii: "\n")
-        let package = Array("Package:".utf8)
-        let status = Array("Status:".utf8)
+        let package = Array("Package:".utf8), packageLine = Array("\nPackage:".utf8)
+        let status = Array("Status:".utf8), statusLine = Array("\nStatus:".utf8)
         let installed = Array(" installed".utf8)
-        var result: Set<String> = []
-        var name: Range<Int>?
-        var ok = false
-        func startsWith(_ prefix: [UInt8], _ line: Range<Int>) -> Bool {
-            line.count >= prefix.count && bytes[line.lowerBound..<(line.lowerBound + prefix.count)].elementsEqual(prefix)
+        /// Where field `name` starts in `r` (which starts at a line start): after its colon.
+        func find(_ name: [UInt8], _ line: [UInt8], in r: Range<Int>) -> Int? {
+            if r.count >= name.count, bytes[r.lowerBound..<(r.lowerBound + name.count)].elementsEqual(name) {
+                return r.lowerBound + name.count
+            }
+            return Bytes.find(line, in: bytes, range: r).map { $0 + line.count }
         }
-        func trimmed(_ r: Range<Int>) -> Range<Int> {
-            var lo = r.lowerBound, hi = r.upperBound
+        /// The value from `at` to the end of its line, spaces and tabs trimmed.
+        func value(from at: Int, in r: Range<Int>) -> Range<Int> {
+            var lo = at, hi = at
+            while hi < r.upperBound, bytes[hi] != 0x0A { hi += 1 }
             while lo < hi, bytes[lo] == 32 || bytes[lo] == 9 { lo += 1 }
-            while hi > lo, bytes[hi - 1] == 32 || bytes[hi - 1] == 9 || bytes[hi - 1] == 13 { hi -= 1 }
+            while hi > lo, bytes[hi - 1] == 32 || bytes[hi - 1] == 9 { hi -= 1 }
             return lo..<hi
         }
-        func flush() {
-            if let name, ok {
-                if let wantedBytes, let wantedLengths {
-                    if wantedLengths.contains(name.count), wantedBytes.contains(Array(bytes[name])) {
-                        result.insert(String(decoding: bytes[name], as: UTF8.self))
-                    }
-                } else {
-                    result.insert(String(decoding: bytes[name], as: UTF8.self))
-                }
+        var result: Set<String> = []
+        var start = 0
+        while start < bytes.count {
+            while start < bytes.count, bytes[start] == 0x0A { start += 1 }
+            guard start < bytes.count else { break }
+            var end = Bytes.find([0x0A, 0x0A], in: bytes, range: start..<bytes.count).map { $0 + 1 } ?? bytes.count
+            let name = find(package, packageLine, in: start..<end).map { value(from: $0, in: start..<end) }
+            if let name, let next = Bytes.find(packageLine, in: bytes, range: name.upperBound..<end) {
+                end = next + 1  // a second record without a blank line before it
             }
-            name = nil
-            ok = false
-        }
-        Lines.forEach(in: bytes) { line in
-            if trimmed(line).isEmpty {
-                flush()
-            } else if startsWith(package, line) {
-                name = trimmed((line.lowerBound + package.count)..<line.upperBound)
-            } else if startsWith(status, line) {
-                let value = trimmed((line.lowerBound + status.count)..<line.upperBound)
-                ok = value.count >= installed.count && bytes[(value.upperBound - installed.count)..<value.upperBound].elementsEqual(installed)
+            let record = start..<end
+            start = end
+            guard let name, let field = find(status, statusLine, in: record) else { continue }
+            let state = value(from: field, in: record)
+            guard state.count >= installed.count, bytes[(state.upperBound - installed.count)..<state.upperBound].elementsEqual(installed) else {
+                continue
             }
+            if let wantedBytes, let wantedLengths {
+                guard wantedLengths.contains(name.count), wantedBytes.contains(Array(bytes[name])) else { continue }
+            }
+            result.insert(String(decoding: bytes[name], as: UTF8.self))
         }
-        flush()
         return result
     }
 
