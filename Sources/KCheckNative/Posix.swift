@@ -206,6 +206,13 @@ public enum Posix {
     }
 
     /// Wall-clock time as seconds and nanoseconds since the epoch.
+    /// The working directory, or nil when it cannot be told.
+    public static func currentDirectory() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let ok = buffer.withUnsafeMutableBufferPointer { getcwd($0.baseAddress, $0.count) != nil }
+        return ok ? String(cString: buffer) : nil
+    }
+
     public static func wallClock() -> (seconds: Int64, nanoseconds: Int64) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

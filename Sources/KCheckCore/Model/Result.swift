@@ -124,10 +124,13 @@ public struct Report: Sendable {
     public struct Entry: Sendable {
         public let subject: Subject
         public let result: RuleResult
+        /// What `kcheck certs` read from the certificate this entry is about.
+        public let certificate: CertificateDetails?
 
-        public init(subject: Subject, result: RuleResult) {
+        public init(subject: Subject, result: RuleResult, certificate: CertificateDetails? = nil) {
             self.subject = subject
             self.result = result
+            self.certificate = certificate
         }
 
         public init(rule: Rule, result: RuleResult) { self.init(subject: Subject(rule), result: result) }

@@ -1,3 +1,5 @@
+import KCheckNative
+
 /// The versioned JSON report (schema: reports/kcheck-report.schema.json).
 public enum JSONReporter: Reporter {
     public static let fileExtension = "json"
@@ -50,10 +52,48 @@ public enum JSONReporter: Reporter {
                 w.endObject()
             }
             w.endArray()
+            if let certificate = entry.certificate { write(certificate, to: &w) }
             w.endObject()
         }
         w.endArray()
         w.endObject()
         return w.text + "\n"
+    }
+
+    private static func write(_ c: CertificateDetails, to w: inout JSONWriter) {
+        let info = c.info
+        func optional(_ key: String, _ value: String?) { if let value { w.string(key, value) } else { w.null(key) } }
+        func optional(_ key: String, _ value: [String]?) { if let value { w.strings(key, value) } else { w.null(key) } }
+        func name(_ key: String, _ attributes: [NameAttribute]) {
+            w.beginArray(key)
+            for a in attributes {
+                w.beginObject()
+                w.string("key", a.key)
+                w.string("value", a.value)
+                w.endObject()
+            }
+            w.endArray()
+        }
+        w.beginObject("certificate")
+        name("subject", info.subject)
+        name("issuer", info.issuer)
+        w.string("serial", info.serial)
+        w.string("not_before", iso8601((info.notBefore, 0)))
+        w.string("not_after", iso8601((info.notAfter, 0)))
+        w.number("days_left", c.daysLeft)
+        w.string("key_algorithm", info.keyAlgorithm)
+        w.number("key_bits", info.keyBits)
+        optional("curve", info.curve)
+        if let ca = info.isCA { w.bool("ca", ca) } else { w.null("ca") }
+        if let length = info.pathLength { w.number("path_length", length) } else { w.null("path_length") }
+        optional("key_usage", info.keyUsage)
+        optional("extended_key_usage", info.extendedKeyUsage)
+        w.strings("dns_names", info.dnsNames)
+        w.strings("ip_addresses", info.ipAddresses)
+        w.string("sha256_fingerprint", info.sha256Fingerprint)
+        w.string("role", c.role.rawValue)
+        optional("issuer_file", c.issuerFile)
+        optional("key_file", c.keyFile)
+        w.endObject()
     }
 }

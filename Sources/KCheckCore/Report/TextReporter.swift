@@ -22,6 +22,7 @@ public enum TextReporter: Reporter {
             let severity = entry.subject.severity.rawValue.padded(to: severityWidth)
             out += "\(label(entry.result.status))  \(id)  \(severity)  \(entry.subject.title)\n"
             let indent = String(repeating: " ", count: 7)
+            if let c = entry.certificate { out += certificateLines(c, indent: indent) }
             switch entry.result.status {
             case .pass:
                 continue
@@ -37,7 +38,31 @@ public enum TextReporter: Reporter {
         let s = report.summary
         let verdict = report.failed ? paint("FAILED", "1;31") : paint("PASSED", "1;32")
         let millis = secondsText(report.durationSeconds)
-        out += "\n\(verdict): \(s.total) \(report.command == "lint" ? "results" : "rules"), \(s[.pass]) passed, \(s[.fail]) failed, \(s[.warn]) warnings, \(s[.error]) could not be checked, \(s[.skip]) not applicable (\(millis) s)\n"
+        out += "\n\(verdict): \(s.total) \(report.command == "preflight" ? "rules" : "results"), \(s[.pass]) passed, \(s[.fail]) failed, \(s[.warn]) warnings, \(s[.error]) could not be checked, \(s[.skip]) not applicable (\(millis) s)\n"
         return out
+    }
+
+    /// What people want to see of a certificate, in two lines under its verdict.
+    static func certificateLines(_ c: CertificateDetails, indent: String) -> String {
+        let info = c.info
+        var key = "\(info.keyAlgorithm) \(info.keyBits)"
+        if let curve = info.curve { key += " \(curve)" }
+        var first = [
+            "issuer \(CertificateJudge.subjectText(info.issuer))",
+            "\(CertificateJudge.date(info.notBefore).prefix(10)) → \(CertificateJudge.date(info.notAfter).prefix(10)) (\(c.daysLeft) days left)",
+            key,
+        ]
+        if info.isCA == true { first.append(info.pathLength.map { "CA, path length \($0)" } ?? "CA") }
+        var second: [String] = []
+        if let ku = info.keyUsage { second.append("usage " + ku.joined(separator: ",")) }
+        if let eku = info.extendedKeyUsage { second.append("ext " + eku.joined(separator: ",")) }
+        let sans = info.dnsNames + info.ipAddresses
+        if !sans.isEmpty { second.append("SANs " + sans.joined(separator: ", ")) }
+        second.append("key " + (c.keyFile ?? "none found"))
+        second.append("issued by " + (c.issuerFile ?? "not found"))
+        return indent + "subject \(CertificateJudge.subjectText(info.subject)) · serial \(info.serial)\n"
+            + indent + first.joined(separator: " · ") + "\n"
+            + indent + second.joined(separator: " · ") + "\n"
+            + indent + "sha256 \(info.sha256Fingerprint)\n"
     }
 }

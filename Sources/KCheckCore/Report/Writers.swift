@@ -67,6 +67,11 @@ struct JSONWriter {
         text += value ? "true" : "false"
     }
 
+    mutating func null(_ key: String) {
+        self.key(key)
+        text += "null"
+    }
+
     mutating func numbers(_ key: String, _ values: [Int]) {
         self.key(key)
         text += "[" + values.map(String.init).joined(separator: ", ") + "]"

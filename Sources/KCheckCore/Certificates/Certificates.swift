@@ -1,0 +1,291 @@
+import KCheckNative
+
+/// A certificate found on a node: the file, its place in the file, and what it says.
+public struct FoundCertificate: Sendable {
+    public let path: String
+    /// 1-based position in its file (a bundle holds several).
+    public let index: Int
+    public let inBundle: Bool
+    public let certificate: X509Certificate
+    public var info: CertificateInfo { certificate.info }
+    /// The path, with `#n` for a certificate of a bundle.
+    public var label: String { inBundle ? "\(path)#\(index)" : path }
+}
+
+/// The certificates and private keys under some paths of a node, and the files that could not be
+/// read. Private keys are kept only as their public halves.
+public struct CertificateInventory: Sendable {
+    public var certificates: [FoundCertificate] = []
+    public var keys: [(path: String, publicKey: [UInt8])] = []
+    public var problems: [(path: String, line: Int, message: String)] = []
+    /// Files looked at.
+    public var files = 0
+
+    /// The guide's certificate directories.
+    public static let defaultPaths = ["/etc/kubernetes/cert", "/etc/etcd/cert"]
+
+    /// Extensions a file must be a certificate or key with; other files in a directory that are
+    /// neither PEM nor DER (ca-config.json, ca.csr's JSON) are passed over.
+    static let certificateExtensions = [".pem", ".crt", ".cer", ".der", ".key"]
+
+    /// Scans files and directories (recursively, to a depth of 8) on `node`. A path named here that
+    /// is missing is a problem; a missing default directory is not (`required: false`).
+    public static func scan(_ paths: [String], on node: Node, required: Bool = true) -> CertificateInventory {
+        var inventory = CertificateInventory()
+        for path in paths {
+            switch node.resolvedStatus(path) {
+            case .success(let st) where st.kind == .directory: inventory.walk(directory: path, on: node, depth: 0)
+            case .success: inventory.add(file: path, on: node, named: true)
+            case .failure(let error):
+                if required || !error.isNotFound { inventory.problems.append((path, 0, error.description)) }
+            }
+        }
+        return inventory
+    }
+
+    private mutating func walk(directory: String, on node: Node, depth: Int) {
+        guard depth < 8 else {
+            problems.append((directory, 0, "directories nested deeper than 8 levels are not scanned"))
+            return
+        }
+        let names: [String]
+        switch node.list(directory) {
+        case .success(let n): names = n
+        case .failure(let error):
+            problems.append((directory, 0, error.description))
+            return
+        }
+        for name in names {
+            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            switch node.resolvedStatus(path) {
+            case .success(let st) where st.kind == .directory: walk(directory: path, on: node, depth: depth + 1)
+            case .success(let st) where st.kind == .regular: add(file: path, on: node, named: false)
+            case .success: continue
+            case .failure(let error): problems.append((path, 0, error.description))
+            }
+        }
+    }
+
+    private mutating func add(file path: String, on node: Node, named: Bool) {
+        let bytes: [UInt8]
+        switch node.read(path, limit: defaultReadLimit) {
+        case .content(let b): bytes = b
+        case .missing: return problems.append((path, 0, "no such file"))
+        case .unreadable(let why): return problems.append((path, 0, why))
+        }
+        files += 1
+        let contents = X509Certificate.read(file: bytes)
+        if contents.unrecognised {
+            if named || Self.certificateExtensions.contains(where: { path.hasSuffix($0) }) {
+                problems.append((path, 0, "neither a PEM file nor a DER certificate"))
+            }
+            return
+        }
+        let count = contents.certificates.count
+        for (i, entry) in contents.certificates.enumerated() {
+            switch entry {
+            case .certificate(let c): certificates.append(FoundCertificate(path: path, index: i + 1, inBundle: count > 1, certificate: c))
+            case .error(let line, let message): problems.append((path, line, message))
+            }
+        }
+        for key in contents.privateKeys {
+            switch key {
+            case .success(let publicKey): keys.append((path, publicKey))
+            case .failure(let error): problems.append((path, 0, error.description))
+            }
+        }
+    }
+}
+
+/// What a certificate's file name says it is for, in the guide's naming (cfssl's `NAME.pem` and
+/// `NAME-key.pem`).
+public enum CertificateRole: String, Sendable {
+    case authority = "CA"
+    case server = "server"
+    case client = "client"
+    case peer = "server and client"
+    case unknown = "any"
+
+    public static func of(path: String) -> CertificateRole {
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        let base = file.split(separator: ".").first.map(String.init) ?? file
+        switch base {
+        case "ca": return .authority
+        case "etcd", "kubernetes", "kube-apiserver", "kubelet": return .peer
+        case "admin", "kube-proxy", "flanneld", "metrics-server", "aggregator-proxy", "proxy-client",
+            "kube-controller-manager", "kube-scheduler", "calico", "cilium":
+            return .client
+        default: return .unknown
+        }
+    }
+
+    var requiredExtendedKeyUsage: [String] {
+        switch self {
+        case .server: ["serverAuth"]
+        case .client: ["clientAuth"]
+        case .peer: ["serverAuth", "clientAuth"]
+        case .authority, .unknown: []
+        }
+    }
+}
+
+/// What `kcheck certs` shows of a certificate besides its verdict.
+public struct CertificateDetails: Sendable, Equatable {
+    public let info: CertificateInfo
+    public let role: CertificateRole
+    public let daysLeft: Int
+    /// The file of the certificate that issued it (itself for a self-signed CA), when found.
+    public let issuerFile: String?
+    /// The file of the private key that matches it, when one was found.
+    public let keyFile: String?
+}
+
+/// Judges every certificate of an inventory against the others: validity, issuer, usage, key,
+/// duplicate subjects.
+public struct CertificateJudge {
+    public var now: Int64
+    public var warnDays: Int
+    public var failDays: Int
+
+    public init(now: Int64, warnDays: Int = 30, failDays: Int = 7) {
+        self.now = now
+        self.warnDays = warnDays
+        self.failDays = failDays
+    }
+
+    public static func subjectText(_ attributes: [NameAttribute]) -> String {
+        attributes.isEmpty ? "(empty)" : attributes.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+    }
+
+    public static func date(_ seconds: Int64) -> String {
+        let c = Posix.utcCalendar(seconds)
+        func pad(_ n: Int, _ w: Int) -> String { String(repeating: "0", count: max(0, w - String(n).count)) + String(n) }
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2)) \(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)) UTC"
+    }
+
+    /// One entry per certificate and per unreadable file.
+    public func entries(_ inventory: CertificateInventory) -> [Report.Entry] {
+        var entries: [Report.Entry] = []
+        let all = inventory.certificates
+        var bySubject: [[NameAttribute]: [FoundCertificate]] = [:]
+        for c in all { bySubject[c.info.subject, default: []].append(c) }
+
+        for c in all {
+            let info = c.info
+            var failures: [String] = []
+            var warnings: [String] = []
+            let role = CertificateRole.of(path: c.path)
+            let daysLeft = Int((info.notAfter - now) / 86_400)
+
+            // Validity.
+            if info.notBefore > now {
+                failures.append("not valid until \(Self.date(info.notBefore)): the node's clock may be behind, or the certificate was made on a clock ahead")
+            } else if info.notAfter <= now {
+                failures.append("expired on \(Self.date(info.notAfter)) (\(-daysLeft) days ago)")
+            } else if daysLeft < failDays {
+                failures.append("expires in \(daysLeft) days (on \(Self.date(info.notAfter)); fail under \(failDays))")
+            } else if daysLeft < warnDays {
+                warnings.append("expires in \(daysLeft) days (on \(Self.date(info.notAfter)); warn under \(warnDays))")
+            }
+
+            // Issuer.
+            var issuerFile: String?
+            if info.selfSigned && info.subject == info.issuer {
+                issuerFile = c.label
+                if info.isCA != true && role != .unknown { warnings.append("self-signed, but not a CA") }
+            } else {
+                let named = all.filter { $0.info.subject == info.issuer && $0.info.isCA != false && $0.label != c.label }
+                if let issuer = named.first(where: { c.certificate.isIssued(by: $0.certificate) }) {
+                    issuerFile = issuer.label
+                    if info.notAfter > issuer.info.notAfter {
+                        warnings.append("outlives its CA \(issuer.label) (CA valid until \(Self.date(issuer.info.notAfter)))")
+                    }
+                } else if named.isEmpty {
+                    warnings.append("its issuer (\(Self.subjectText(info.issuer))) is not among the certificates scanned; not verified")
+                } else {
+                    failures.append("does not verify to \(named.map(\.label).joined(separator: ", ")), which has its issuer's name: signed by another CA")
+                }
+            }
+
+            // Key strength and usage for its role.
+            switch info.keyAlgorithm {
+            case "RSA" where info.keyBits < 2048: failures.append("RSA key of \(info.keyBits) bits (at least 2048)")
+            case "EC" where info.keyBits < 256: failures.append("EC key of \(info.keyBits) bits (at least 256)")
+            default: break
+            }
+            if role == .authority || info.isCA == true {
+                if info.isCA != true { failures.append("not a CA (basic constraints CA:TRUE missing)") }
+                if let ku = info.keyUsage, !ku.contains("keyCertSign") { failures.append("a CA without keyCertSign in its key usage") }
+            }
+            if let eku = info.extendedKeyUsage {
+                let missing = role.requiredExtendedKeyUsage.filter { !eku.contains($0) && !eku.contains("anyExtendedKeyUsage") }
+                if !missing.isEmpty {
+                    failures.append("a \(role.rawValue) certificate without \(missing.joined(separator: " and ")) (extended key usage: \(eku.isEmpty ? "none" : eku.joined(separator: ", ")))")
+                }
+            }
+
+            // Its private key: one beside it in the cfssl naming must match; any match is named.
+            let keyFile = inventory.keys.first { $0.publicKey == info.publicKey }?.path
+            let expectedKey = Self.keyPath(for: c.path)
+            if let expectedKey, inventory.keys.contains(where: { $0.path == expectedKey }), keyFile != expectedKey {
+                failures.append("\(expectedKey) does not match this certificate\(keyFile.map { " (\($0) does)" } ?? "")")
+            }
+
+            // Another certificate with the same subject.
+            let twins = (bySubject[info.subject] ?? []).filter { $0.label != c.label && $0.info.sha256Fingerprint != info.sha256Fingerprint }
+            if !twins.isEmpty {
+                failures.append("same subject as \(twins.map(\.label).joined(separator: ", ")): \(Self.subjectText(info.subject))")
+            }
+
+            let status: Status = !failures.isEmpty ? .fail : !warnings.isEmpty ? .warn : .pass
+            let cn = info.subject.first { $0.key == "CN" }?.value ?? Self.subjectText(info.subject)
+            let subject = Report.Subject(
+                id: c.label, title: "\(cn) (\(role == .unknown ? "certificate" : role.rawValue))",
+                severity: role == .authority || info.isCA == true ? .critical : .high, guide: [17, 18, 19, 20, 21],
+                remediation: Self.remediation(role: role, path: c.path))
+            let actual = (failures + warnings).isEmpty ? "valid until \(Self.date(info.notAfter)) (\(daysLeft) days)" : (failures + warnings).joined(separator: "; ")
+            let result = RuleResult(
+                ruleID: c.label, status: status,
+                expected: "valid for at least \(warnDays) days, issued by a CA among the scanned certificates, usages fit a \(role.rawValue) certificate, its key matches",
+                actual: actual, message: (failures + warnings).first ?? "")
+            let details = CertificateDetails(info: info, role: role, daysLeft: daysLeft, issuerFile: issuerFile, keyFile: keyFile)
+            entries.append(Report.Entry(subject: subject, result: result, certificate: details))
+        }
+        for problem in inventory.problems {
+            let id = problem.line > 0 ? "\(problem.path):\(problem.line)" : problem.path
+            let subject = Report.Subject(id: id, title: "unreadable certificate file", severity: .high, guide: [], remediation: "")
+            entries.append(
+                Report.Entry(
+                    subject: subject,
+                    result: RuleResult(
+                        ruleID: id, status: .error, expected: "a certificate or key in PEM or DER", actual: problem.message, message: problem.message,
+                        evidence: problem.line > 0 ? [SourceLocation(file: problem.path, line: problem.line)] : [])))
+        }
+        return entries
+    }
+
+    /// cfssl's key file for a certificate: NAME.pem → NAME-key.pem.
+    static func keyPath(for path: String) -> String? {
+        guard path.hasSuffix(".pem"), !path.hasSuffix("-key.pem") else { return nil }
+        return String(path.dropLast(4)) + "-key.pem"
+    }
+
+    static func remediation(role: CertificateRole, path: String) -> String {
+        switch role {
+        case .authority:
+            "Make the CA as the guide does: `cfssl gencert -initca ca-csr.json | cfssljson -bare ca` (or `openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 36500 -subj '/C=CN/ST=BeiJing/L=BeiJing/O=k8s/OU=opsnull/CN=kubernetes-ca' -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign'`), then re-issue every certificate it signed."
+        default:
+            "Re-issue it from the cluster's CA with its own subject: `cfssl gencert -ca=/etc/kubernetes/cert/ca.pem -ca-key=/etc/kubernetes/cert/ca-key.pem -config=/etc/kubernetes/cert/ca-config.json -profile=kubernetes NAME-csr.json | cfssljson -bare NAME`; check it with `openssl x509 -in \(path) -noout -text`."
+        }
+    }
+
+    /// The report of `kcheck certs`.
+    public func report(
+        _ inventory: CertificateInventory, node: NodeIdentity, policy: FailurePolicy, started: (seconds: Int64, nanoseconds: Int64),
+        duration: Double
+    ) -> Report {
+        Report(
+            toolVersion: Engine.version, command: "certs", profile: "certificates", node: node, startedAt: started, durationSeconds: duration,
+            entries: entries(inventory), policy: policy)
+    }
+}

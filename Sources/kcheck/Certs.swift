@@ -1,0 +1,56 @@
+import ArgumentParser
+import KCheckCore
+import KCheckNative
+
+struct Certs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certs",
+        abstract: "Inspect the cluster's certificates: validity, issuer, usages, SANs, keys, duplicate subjects.",
+        discussion: """
+            Reads every certificate (PEM, one or more per file, or DER) in the PATHs, on the node \
+            (under --root). Each certificate is judged against the others: it must verify to a CA \
+            among them, be valid now and for --warn-days more, fit its role's usages (told from its \
+            cfssl file name: ca, etcd, kubernetes, admin, kube-proxy, …), match NAME-key.pem beside \
+            it, and share its subject with no other certificate. Private key material is never \
+            printed. Exit status: 0 all pass; 1 a certificate fails or a file cannot be read (see \
+            --fail-on); 2 a usage error.
+            """)
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var reports: ReportOptions
+
+    @Option(name: .long, help: ArgumentHelp("Warn when a certificate has fewer days left than this.", valueName: "DAYS"))
+    var warnDays = 30
+
+    @Option(name: .long, help: ArgumentHelp("Fail when a certificate has fewer days left than this.", valueName: "DAYS"))
+    var failDays = 7
+
+    @Argument(help: ArgumentHelp("Certificate files or directories on the node. Default: /etc/kubernetes/cert and /etc/etcd/cert.", valueName: "PATH"))
+    var paths: [String] = []
+
+    func validate() throws {
+        guard warnDays >= 0, failDays >= 0 else { throw ValidationError("--warn-days and --fail-days cannot be negative") }
+        guard failDays <= warnDays else { throw ValidationError("--fail-days (\(failDays)) must not exceed --warn-days (\(warnDays))") }
+    }
+
+    func run() throws {
+        let started = Posix.wallClock()
+        let clock = Posix.monotonicNanoseconds()
+        let target = try node.node()
+        var scanPaths = paths
+        if node.root == nil {
+            // On the live node, a relative PATH is relative to the working directory.
+            let cwd = Posix.currentDirectory() ?? "/"
+            scanPaths = paths.map { $0.hasPrefix("/") ? $0 : (cwd.hasSuffix("/") ? cwd : cwd + "/") + $0 }
+        }
+        let inventory = scanPaths.isEmpty
+            ? CertificateInventory.scan(CertificateInventory.defaultPaths, on: target, required: false)
+            : CertificateInventory.scan(scanPaths, on: target)
+        let judge = CertificateJudge(now: started.seconds, warnDays: warnDays, failDays: failDays)
+        let identity = Evaluator(node: target, rules: []).identity
+        let report = judge.report(
+            inventory, node: identity, policy: reports.policy, started: started, duration: Double(Posix.monotonicNanoseconds() - clock) / 1e9)
+        try reports.emit(report, command: "certs")
+        if report.failed { throw ExitCode(Exit.failed) }
+    }
+}
