@@ -35,6 +35,12 @@ public struct FileStatus: Equatable, Sendable {
     public let gid: UInt32
     public let size: Int64
     public let modifiedSeconds: Int64
+
+    /// The same file with other permission bits and owner (what a node tree records in its facts,
+    /// since a checkout cannot keep them).
+    public func with(permissions: UInt32, uid: UInt32, gid: UInt32) -> FileStatus {
+        FileStatus(kind: kind, mode: (mode & ~0o7777) | (permissions & 0o7777), uid: uid, gid: gid, size: size, modifiedSeconds: modifiedSeconds)
+    }
 }
 
 private func followingStat(_ path: String, _ st: inout Glibc.stat) -> Int32 { stat(path, &st) }

@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(41)
+    rules.reserveCapacity(51)
     rules.append(Rule(
         id: "inventory.hostname",
         title: "The hostname is this node's name in NODE_NAMES",
@@ -154,6 +154,156 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "debian12", status: .pass, message: nil),
             RuleTest(node: "centos7-minimal", status: .fail, message: "epel-release conntrack-tools ipvsadm ipset jq"),
             RuleTest(node: "no-systemd", status: .fail, message: "missing: jq")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.ca-config",
+        title: "ca-config.json in /etc/kubernetes/cert is as documented",
+        severity: .high,
+        guide: [17, 20],
+        rationale: "Every certificate of the cluster is signed with ca-config.json's kubernetes profile: its usages decide whether a certificate can serve TLS, authenticate a client, or both, and its expiry how long the cluster runs before certificates lapse.",
+        remediation: "Write /opt/k8s/work/ca-config.json as the guide does (default expiry 87600h; profile kubernetes with usages signing, key encipherment, server auth, client auth and expiry 876000h), then copy it to /etc/kubernetes/cert on every node (`kcheck lint --kind ca-config FILE` checks it).",
+        check: Check.fileLintClean(FileLintCheck(path: "/etc/kubernetes/cert/ca-config.json", kind: .caConfig)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "signing.default.expiry is \"8760h\""),
+            RuleTest(node: "centos7-minimal", status: .fail, message: "is missing")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.ca-certificate",
+        title: "ca.pem is the cluster's root CA, as ca-csr.json asks",
+        severity: .critical,
+        guide: [18, 19, 20],
+        rationale: "Every component trusts exactly this CA; it must be allowed to sign certificates (CA:TRUE, keyCertSign), have a strong key, be valid now, and carry the subject ca-csr.json asks for, so that the same CA is on every node.",
+        remediation: "On the first node: `cd /opt/k8s/work && cfssl gencert -initca ca-csr.json | cfssljson -bare ca` (or `openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 36500 -subj '/C=CN/ST=BeiJing/L=BeiJing/O=k8s/OU=opsnull/CN=kubernetes-ca' -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign'`); copy ca.pem and ca-key.pem to /etc/kubernetes/cert on every node. Never make a second CA for a running cluster.",
+        check: Check.caCertificate(CACheck(certificate: "/etc/kubernetes/cert/ca.pem", key: "/etc/kubernetes/cert/ca-key.pem", csr: "/opt/k8s/work/ca-csr.json")),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "subject has O=k8s-lab; /opt/k8s/work/ca-csr.json asks O=k8s"),
+            RuleTest(node: "centos7-minimal", status: .fail, message: "root CA is not at /etc/kubernetes/cert/ca.pem")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.ca-key",
+        title: "ca-key.pem matches ca.pem and only root can read it",
+        severity: .critical,
+        guide: [19, 20],
+        rationale: "Whoever reads the CA's key can make certificates every component trusts, the cluster's administrator's included; a key that does not match ca.pem cannot sign anything the cluster accepts.",
+        remediation: "`chown root:root /etc/kubernetes/cert/ca-key.pem && chmod 0600 /etc/kubernetes/cert/ca-key.pem`; if it does not match (`openssl x509 -noout -pubkey -in ca.pem` and `openssl pkey -pubout -in ca-key.pem` differ), copy ca-key.pem from the first node, where the CA was made.",
+        check: Check.caKey(CACheck(certificate: "/etc/kubernetes/cert/ca.pem", key: "/etc/kubernetes/cert/ca-key.pem", csr: nil)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "mode 0644: group or others may read the CA key"),
+            RuleTest(node: "centos7-minimal", status: .fail, message: "not at /etc/kubernetes/cert/ca-key.pem")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.certificates-valid",
+        title: "Every certificate is valid now and for 30 more days",
+        severity: .critical,
+        guide: [17],
+        rationale: "An expired certificate stops the component that presents it; one not yet valid means a clock is wrong (etcd and the apiserver refuse it just the same).",
+        remediation: "Re-issue the certificate from the cluster's CA (`cfssl gencert -ca=/etc/kubernetes/cert/ca.pem -ca-key=/etc/kubernetes/cert/ca-key.pem -config=/etc/kubernetes/cert/ca-config.json -profile=kubernetes NAME-csr.json | cfssljson -bare NAME`) and restart what uses it; for one not yet valid, fix the clock first (chronyd).",
+        check: Check.certificates(CertificatesCheck(paths: ["/etc/kubernetes/cert", "/etc/etcd/cert"], aspect: .validity, warnDays: 30, failDays: 7)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "admin.pem: expired on 2021-01-01 00:00:00 UTC"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: "no certificates")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.certificates-issuer",
+        title: "Every certificate verifies to the cluster's CA",
+        severity: .critical,
+        guide: [19, 20],
+        rationale: "Components trust only ca.pem; a certificate signed by another CA (one made a second time, or on another node) is refused even when the issuer's name is the same.",
+        remediation: "Re-issue the certificate from the CA in /etc/kubernetes/cert (`cfssl gencert -ca=/etc/kubernetes/cert/ca.pem -ca-key=/etc/kubernetes/cert/ca-key.pem -config=/etc/kubernetes/cert/ca-config.json -profile=kubernetes NAME-csr.json | cfssljson -bare NAME`); check with `openssl verify -CAfile /etc/kubernetes/cert/ca.pem NAME.pem`.",
+        check: Check.certificates(CertificatesCheck(paths: ["/etc/kubernetes/cert", "/etc/etcd/cert"], aspect: .issuer, warnDays: 30, failDays: 7)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "flanneld.pem: does not verify to /etc/kubernetes/cert/ca.pem"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: nil)
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.certificates-usage",
+        title: "Every certificate's usages fit its role",
+        severity: .high,
+        guide: [17],
+        rationale: "A server certificate without serverAuth, or a client certificate without clientAuth, fails the TLS handshake; the CA must have CA:TRUE and keyCertSign. The role is told from the cfssl file name (etcd and kubernetes serve and connect; admin, kube-proxy, flanneld, the controller manager and the scheduler connect).",
+        remediation: "Re-issue it with ca-config.json's kubernetes profile, whose usages are signing, key encipherment, server auth and client auth; check with `openssl x509 -noout -ext keyUsage,extendedKeyUsage -in NAME.pem`.",
+        check: Check.certificates(CertificatesCheck(paths: ["/etc/kubernetes/cert", "/etc/etcd/cert"], aspect: .usage, warnDays: 30, failDays: 7)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "kube-controller-manager.pem: a client certificate without clientAuth"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: nil)
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.certificates-key",
+        title: "Every certificate has a strong key, and the key beside it matches",
+        severity: .high,
+        guide: [17],
+        rationale: "A component started with NAME.pem and NAME-key.pem that do not match fails at start; RSA keys under 2048 bits (EC under 256) are refused by current TLS libraries.",
+        remediation: "Re-issue the certificate and its key together (`cfssl gencert ... NAME-csr.json | cfssljson -bare NAME` writes both); compare `openssl x509 -noout -pubkey -in NAME.pem` with `openssl pkey -pubout -in NAME-key.pem`.",
+        check: Check.certificates(CertificatesCheck(paths: ["/etc/kubernetes/cert", "/etc/etcd/cert"], aspect: .key, warnDays: 30, failDays: 7)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "metrics-server.pem: RSA key of 1024 bits"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: nil)
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.unique-subjects",
+        title: "No two certificates share a subject",
+        severity: .high,
+        guide: [21],
+        rationale: "Certificates with the same subject (CN, C, ST, L, O, OU) make peers fail with \"certificate has an invalid signature\"; kube-apiserver takes CN as the user and O as the group, so a shared subject also shares permissions.",
+        remediation: "Give each certificate its own CN in its NAME-csr.json (the guide's names: admin, system:kube-proxy, flanneld, …) and re-issue the later one.",
+        check: Check.certificates(CertificatesCheck(paths: ["/etc/kubernetes/cert", "/etc/etcd/cert"], aspect: .uniqueSubject, warnDays: 30, failDays: 7)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "kube-proxy.pem: same subject as /etc/kubernetes/cert/admin.pem"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: nil)
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.etcd-sans",
+        title: "The etcd certificate covers 127.0.0.1 and every node's address",
+        severity: .critical,
+        guide: [3, 20],
+        rationale: "etcd members and clients reach each other at NODE_IPS and at 127.0.0.1; an address missing from the certificate's SANs fails TLS verification for that member.",
+        remediation: "List 127.0.0.1 and every NODE_IPS address under \"hosts\" in etcd-csr.json and re-issue etcd.pem (`cfssl gencert ... -profile=kubernetes etcd-csr.json | cfssljson -bare etcd`); check with `openssl x509 -noout -ext subjectAltName -in /etc/etcd/cert/etcd.pem`.",
+        check: Check.certificateSANs(SANCheck(path: "/etc/etcd/cert/etcd.pem", cover: ["127.0.0.1", "$NODE_IPS"], required: false)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "lack 192.168.7.202 (NODE_IPS[2])"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: "no inventory")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.apiserver-sans",
+        title: "The apiserver certificate covers the node addresses and the kubernetes service",
+        severity: .high,
+        guide: [3, 22],
+        rationale: "Clients reach kube-apiserver at the node addresses, at the kubernetes service's cluster IP (CLUSTER_KUBERNETES_SVC_IP) and by the name kubernetes.default.svc.CLUSTER_DNS_DOMAIN; each must be in kubernetes.pem's SANs.",
+        remediation: "List the node addresses, CLUSTER_KUBERNETES_SVC_IP and kubernetes, kubernetes.default, kubernetes.default.svc, kubernetes.default.svc.cluster, kubernetes.default.svc.CLUSTER_DNS_DOMAIN in kubernetes-csr.json's \"hosts\" and re-issue kubernetes.pem.",
+        check: Check.certificateSANs(SANCheck(path: "/etc/kubernetes/cert/kubernetes.pem", cover: ["$NODE_IPS", "$CLUSTER_KUBERNETES_SVC_IP", "kubernetes.default.svc.$CLUSTER_DNS_DOMAIN"], required: false)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "pki-wrong", status: .fail, message: "lack 10.254.0.1 (CLUSTER_KUBERNETES_SVC_IP), kubernetes.default.svc.cluster.local (CLUSTER_DNS_DOMAIN)"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: nil)
         ]
     ))
     rules.append(Rule(

@@ -117,7 +117,50 @@ enum CheckDecoder {
             }
             if type == .directory && (matches != nil) { throw Fields.error(body, file: file, "`matches` applies to files, not directories") }
             return .path(PathCheck(path: path, type: type, modeAny: modeAny, matches: matches))
+        case .fileLintClean:
+            let f = try fields(["path", "kind"])
+            return .fileLintClean(FileLintCheck(path: try absolute(try f.required("path"), f), kind: try f.enumeration(try f.required("kind"), FileKind.self)))
+        case .caCertificate, .caKey:
+            let f = try fields(["certificate", "key", "csr"])
+            let check = CACheck(
+                certificate: try absolute(try f.required("certificate"), f), key: try absolute(try f.required("key"), f),
+                csr: try f.optional("csr").map { n throws(RuleFileError) in try absolute(n, f) })
+            return kind == .caKey ? .caKey(check) : .caCertificate(check)
+        case .certificates:
+            let f = try fields(["paths", "aspect", "warn_days", "fail_days"])
+            var paths: [String] = []
+            let list = try f.required("paths")
+            for item in list.sequence ?? [] { paths.append(try absolute(item, f)) }
+            if paths.isEmpty { throw Fields.error(list, file: file, "`paths` must be a non-empty list of directories") }
+            let warnDays = try days(f.optional("warn_days"), f, default: 30)
+            let failDays = try days(f.optional("fail_days"), f, default: 7)
+            if failDays > warnDays { throw Fields.error(body, file: file, "`fail_days` (\(failDays)) must not exceed `warn_days` (\(warnDays))") }
+            return .certificates(
+                CertificatesCheck(paths: paths, aspect: try f.enumeration(try f.required("aspect"), CertificatesCheck.Aspect.self), warnDays: warnDays, failDays: failDays))
+        case .certificateSANs:
+            let f = try fields(["path", "cover", "required"])
+            let required = try f.optional("required").map { n throws(RuleFileError) in try f.bool(n) } ?? false
+            return .certificateSANs(SANCheck(path: try absolute(try f.required("path"), f), cover: try strings(try f.required("cover"), f, what: "cover"), required: required))
         }
+    }
+
+    static func strings(_ node: YAMLNode, _ f: Fields, what: String) throws(RuleFileError) -> [String] {
+        guard let items = node.sequence, !items.isEmpty else { throw Fields.error(node, file: f.file, "`\(what)` must be a non-empty list") }
+        var out: [String] = []
+        for item in items { out.append(try f.string(item)) }
+        return out
+    }
+
+    static func absolute(_ node: YAMLNode, _ f: Fields) throws(RuleFileError) -> String {
+        let path = try f.string(node)
+        guard path.hasPrefix("/") else { throw Fields.error(node, file: f.file, "paths on the node must be absolute") }
+        return path
+    }
+
+    static func days(_ node: YAMLNode?, _ f: Fields, default value: Int) throws(RuleFileError) -> Int {
+        guard let node else { return value }
+        guard let n = node.int, n >= 0 else { throw Fields.error(node, file: f.file, "expected a number of days") }
+        return n
     }
 
     /// `name` or `{rhel: a, debian: b}` (a missing family: not used there).

@@ -64,6 +64,38 @@ public enum SwiftSource {
         case .hostnameInInventory: return "Check.hostnameInInventory"
         case .hostsMatchInventory: return "Check.hostsMatchInventory"
         case .inventoryLintClean: return "Check.inventoryLintClean"
+        case .fileLintClean(let f): return "Check.fileLintClean(FileLintCheck(path: \(literal(f.path)), kind: .\(caseName(f.kind))))"
+        case .caCertificate(let c): return "Check.caCertificate(\(ca(c)))"
+        case .caKey(let c): return "Check.caKey(\(ca(c)))"
+        case .certificates(let c):
+            return "Check.certificates(CertificatesCheck(paths: [\(c.paths.map(literal).joined(separator: ", "))], aspect: .\(caseName(c.aspect)), warnDays: \(c.warnDays), failDays: \(c.failDays)))"
+        case .certificateSANs(let c):
+            return "Check.certificateSANs(SANCheck(path: \(literal(c.path)), cover: [\(c.cover.map(literal).joined(separator: ", "))], required: \(c.required)))"
+        }
+    }
+
+    static func ca(_ c: CACheck) -> String {
+        "CACheck(certificate: \(literal(c.certificate)), key: \(literal(c.key)), csr: \(optional(c.csr)))"
+    }
+
+    static func caseName(_ kind: FileKind) -> String {
+        switch kind {
+        case .environment: "environment"
+        case .sysctl: "sysctl"
+        case .hosts: "hosts"
+        case .fstab: "fstab"
+        case .caConfig: "caConfig"
+        case .caCSR: "caCSR"
+        }
+    }
+
+    static func caseName(_ aspect: CertificatesCheck.Aspect) -> String {
+        switch aspect {
+        case .validity: "validity"
+        case .issuer: "issuer"
+        case .usage: "usage"
+        case .key: "key"
+        case .uniqueSubject: "uniqueSubject"
         }
     }
 

@@ -7,7 +7,7 @@ struct CLITests {
     @Test func preparedTreeExitsZero() throws {
         let r = try kcheck("preflight", "--root", Repo.fixture("centos7-prepared"))
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        #expect(r.stdout.contains("PASSED: 41 rules, 41 passed, 0 failed"))
+        #expect(r.stdout.contains("PASSED: 51 rules, 51 passed, 0 failed"))
         #expect(!r.stdout.contains("\u{1B}["), "colour off a terminal")
     }
 
@@ -125,7 +125,7 @@ struct CLITests {
         let list = try kcheck("rules")
         #expect(list.status == 0)
         #expect(list.stdout.contains("sysctl.net.ipv4.ip_forward"))
-        #expect(list.stdout.contains("41 rules in profile guide-node"))
+        #expect(list.stdout.contains("51 rules in profile guide-node"))
         let show = try kcheck("rules", "show", "sysctl.vm.overcommit_memory")
         #expect(show.status == 0)
         #expect(show.stdout.contains("where sysctl never sets it"))

@@ -92,7 +92,7 @@ struct ReportTests {
         let firstPass = try? #require(statusLines.firstIndex { $0.hasPrefix("PASS") })
         let lastFail = statusLines.lastIndex { $0.hasPrefix("FAIL ") }
         #expect(lastFail! < firstPass!)
-        #expect(plain.contains("FAILED: 41 rules, 34 passed, 5 failed, 0 warnings, 0 could not be checked, 2 not applicable"))
+        #expect(plain.contains("FAILED: 51 rules, 42 passed, 5 failed, 0 warnings, 0 could not be checked, 4 not applicable"))
         let colored = TextReporter.render(report, options: RenderOptions(color: true))
         #expect(colored.contains("\u{1B}[1;31mFAIL"))
     }

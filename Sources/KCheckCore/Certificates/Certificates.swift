@@ -163,93 +163,112 @@ public struct CertificateJudge {
         return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2)) \(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)) UTC"
     }
 
-    /// One entry per certificate and per unreadable file.
-    public func entries(_ inventory: CertificateInventory) -> [Report.Entry] {
-        var entries: [Report.Entry] = []
+    /// Something wrong (or about to be) with a certificate, and which aspect it concerns.
+    public struct Finding: Sendable, Equatable {
+        public let aspect: CertificatesCheck.Aspect
+        public let failing: Bool
+        public let text: String
+    }
+
+    /// A certificate with what was found about it.
+    public struct Judged: Sendable {
+        public let found: FoundCertificate
+        public let details: CertificateDetails
+        public let findings: [Finding]
+    }
+
+    /// Judges every certificate of the inventory against the others.
+    public func judge(_ inventory: CertificateInventory) -> [Judged] {
         let all = inventory.certificates
         var bySubject: [[NameAttribute]: [FoundCertificate]] = [:]
         for c in all { bySubject[c.info.subject, default: []].append(c) }
-
-        for c in all {
+        return all.map { c in
             let info = c.info
-            var failures: [String] = []
-            var warnings: [String] = []
+            var findings: [Finding] = []
+            func fail(_ aspect: CertificatesCheck.Aspect, _ text: String) { findings.append(Finding(aspect: aspect, failing: true, text: text)) }
+            func warn(_ aspect: CertificatesCheck.Aspect, _ text: String) { findings.append(Finding(aspect: aspect, failing: false, text: text)) }
             let role = CertificateRole.of(path: c.path)
             let daysLeft = Int((info.notAfter - now) / 86_400)
 
-            // Validity.
             if info.notBefore > now {
-                failures.append("not valid until \(Self.date(info.notBefore)): the node's clock may be behind, or the certificate was made on a clock ahead")
+                fail(.validity, "not valid until \(Self.date(info.notBefore)): the node's clock may be behind, or the certificate was made on a clock ahead")
             } else if info.notAfter <= now {
-                failures.append("expired on \(Self.date(info.notAfter)) (\(-daysLeft) days ago)")
+                fail(.validity, "expired on \(Self.date(info.notAfter)) (\(-daysLeft) days ago)")
             } else if daysLeft < failDays {
-                failures.append("expires in \(daysLeft) days (on \(Self.date(info.notAfter)); fail under \(failDays))")
+                fail(.validity, "expires in \(daysLeft) days (on \(Self.date(info.notAfter)); fail under \(failDays))")
             } else if daysLeft < warnDays {
-                warnings.append("expires in \(daysLeft) days (on \(Self.date(info.notAfter)); warn under \(warnDays))")
+                warn(.validity, "expires in \(daysLeft) days (on \(Self.date(info.notAfter)); warn under \(warnDays))")
             }
 
-            // Issuer.
             var issuerFile: String?
             if info.selfSigned && info.subject == info.issuer {
                 issuerFile = c.label
-                if info.isCA != true && role != .unknown { warnings.append("self-signed, but not a CA") }
+                if info.isCA != true && role != .unknown { warn(.issuer, "self-signed, but not a CA") }
             } else {
                 let named = all.filter { $0.info.subject == info.issuer && $0.info.isCA != false && $0.label != c.label }
                 if let issuer = named.first(where: { c.certificate.isIssued(by: $0.certificate) }) {
                     issuerFile = issuer.label
-                    if info.notAfter > issuer.info.notAfter {
-                        warnings.append("outlives its CA \(issuer.label) (CA valid until \(Self.date(issuer.info.notAfter)))")
+                    // More than a day: the guide gives the CA and its leaves the same 876000h,
+                    // so every leaf outlives its CA by the moments between their signing.
+                    if info.notAfter > issuer.info.notAfter + 86_400 {
+                        warn(.issuer, "outlives its CA \(issuer.label) (CA valid until \(Self.date(issuer.info.notAfter)))")
                     }
                 } else if named.isEmpty {
-                    warnings.append("its issuer (\(Self.subjectText(info.issuer))) is not among the certificates scanned; not verified")
+                    warn(.issuer, "its issuer (\(Self.subjectText(info.issuer))) is not among the certificates scanned; not verified")
                 } else {
-                    failures.append("does not verify to \(named.map(\.label).joined(separator: ", ")), which has its issuer's name: signed by another CA")
+                    fail(.issuer, "does not verify to \(named.map(\.label).joined(separator: ", ")), which has its issuer's name: signed by another CA")
                 }
             }
 
-            // Key strength and usage for its role.
             switch info.keyAlgorithm {
-            case "RSA" where info.keyBits < 2048: failures.append("RSA key of \(info.keyBits) bits (at least 2048)")
-            case "EC" where info.keyBits < 256: failures.append("EC key of \(info.keyBits) bits (at least 256)")
+            case "RSA" where info.keyBits < 2048: fail(.key, "RSA key of \(info.keyBits) bits (at least 2048)")
+            case "EC" where info.keyBits < 256: fail(.key, "EC key of \(info.keyBits) bits (at least 256)")
             default: break
             }
             if role == .authority || info.isCA == true {
-                if info.isCA != true { failures.append("not a CA (basic constraints CA:TRUE missing)") }
-                if let ku = info.keyUsage, !ku.contains("keyCertSign") { failures.append("a CA without keyCertSign in its key usage") }
+                if info.isCA != true { fail(.usage, "not a CA (basic constraints CA:TRUE missing)") }
+                if let ku = info.keyUsage, !ku.contains("keyCertSign") { fail(.usage, "a CA without keyCertSign in its key usage") }
             }
             if let eku = info.extendedKeyUsage {
                 let missing = role.requiredExtendedKeyUsage.filter { !eku.contains($0) && !eku.contains("anyExtendedKeyUsage") }
                 if !missing.isEmpty {
-                    failures.append("a \(role.rawValue) certificate without \(missing.joined(separator: " and ")) (extended key usage: \(eku.isEmpty ? "none" : eku.joined(separator: ", ")))")
+                    fail(.usage, "a \(role.rawValue) certificate without \(missing.joined(separator: " and ")) (extended key usage: \(eku.isEmpty ? "none" : eku.joined(separator: ", ")))")
                 }
             }
 
-            // Its private key: one beside it in the cfssl naming must match; any match is named.
             let keyFile = inventory.keys.first { $0.publicKey == info.publicKey }?.path
-            let expectedKey = Self.keyPath(for: c.path)
-            if let expectedKey, inventory.keys.contains(where: { $0.path == expectedKey }), keyFile != expectedKey {
-                failures.append("\(expectedKey) does not match this certificate\(keyFile.map { " (\($0) does)" } ?? "")")
+            if let expected = Self.keyPath(for: c.path), inventory.keys.contains(where: { $0.path == expected }), keyFile != expected {
+                fail(.key, "\(expected) does not match this certificate\(keyFile.map { " (\($0) does)" } ?? "")")
             }
 
-            // Another certificate with the same subject.
             let twins = (bySubject[info.subject] ?? []).filter { $0.label != c.label && $0.info.sha256Fingerprint != info.sha256Fingerprint }
             if !twins.isEmpty {
-                failures.append("same subject as \(twins.map(\.label).joined(separator: ", ")): \(Self.subjectText(info.subject))")
+                fail(.uniqueSubject, "same subject as \(twins.map(\.label).joined(separator: ", ")): \(Self.subjectText(info.subject))")
             }
+            let details = CertificateDetails(info: info, role: role, daysLeft: daysLeft, issuerFile: issuerFile, keyFile: keyFile)
+            return Judged(found: c, details: details, findings: findings)
+        }
+    }
 
+    /// One entry per certificate and per unreadable file.
+    public func entries(_ inventory: CertificateInventory) -> [Report.Entry] {
+        var entries: [Report.Entry] = []
+        for judged in judge(inventory) {
+            let c = judged.found, info = c.info, role = judged.details.role
+            let failures = judged.findings.filter(\.failing).map(\.text), warnings = judged.findings.filter { !$0.failing }.map(\.text)
             let status: Status = !failures.isEmpty ? .fail : !warnings.isEmpty ? .warn : .pass
             let cn = info.subject.first { $0.key == "CN" }?.value ?? Self.subjectText(info.subject)
             let subject = Report.Subject(
                 id: c.label, title: "\(cn) (\(role == .unknown ? "certificate" : role.rawValue))",
                 severity: role == .authority || info.isCA == true ? .critical : .high, guide: [17, 18, 19, 20, 21],
                 remediation: Self.remediation(role: role, path: c.path))
-            let actual = (failures + warnings).isEmpty ? "valid until \(Self.date(info.notAfter)) (\(daysLeft) days)" : (failures + warnings).joined(separator: "; ")
+            let problems = failures + warnings
+            let actual = problems.isEmpty ? "valid until \(Self.date(info.notAfter)) (\(judged.details.daysLeft) days)" : problems.joined(separator: "; ")
             let result = RuleResult(
                 ruleID: c.label, status: status,
                 expected: "valid for at least \(warnDays) days, issued by a CA among the scanned certificates, usages fit a \(role.rawValue) certificate, its key matches",
-                actual: actual, message: (failures + warnings).first ?? "")
-            let details = CertificateDetails(info: info, role: role, daysLeft: daysLeft, issuerFile: issuerFile, keyFile: keyFile)
-            entries.append(Report.Entry(subject: subject, result: result, certificate: details))
+                actual: actual, message: problems.first ?? "")
+            entries.append(Report.Entry(subject: subject, result: result, certificate: judged.details))
         }
         for problem in inventory.problems {
             let id = problem.line > 0 ? "\(problem.path):\(problem.line)" : problem.path

@@ -22,7 +22,8 @@ public final class Evaluator {
             case .packages(let names):
                 for name in names { packages.formUnion([name.rhel, name.debian].compactMap { $0 }) }
             case .sysctl, .swapOff, .fstabNoSwap, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
-                .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean:
+                .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
+                .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs:
                 continue
             }
         }
@@ -59,6 +60,11 @@ public final class Evaluator {
             case .hostnameInInventory: outcome = try hostnameInInventory()
             case .hostsMatchInventory: outcome = try hostsMatchInventory()
             case .inventoryLintClean: outcome = inventoryLintClean()
+            case .fileLintClean(let check): outcome = try fileLintClean(check)
+            case .caCertificate(let check): outcome = try caCertificate(check)
+            case .caKey(let check): outcome = try caKey(check)
+            case .certificates(let check): outcome = certificates(check)
+            case .certificateSANs(let check): outcome = try certificateSANs(check)
             }
         } catch {
             outcome = error.outcome

@@ -164,6 +164,21 @@ final class NodeFacts {
 
     private(set) lazy var unitFiles = UnitFiles(node: node)
 
+    // MARK: certificates
+
+    /// The time validity is judged against, read once per run.
+    private(set) lazy var now: Int64 = Posix.wallClock().seconds
+
+    private var certificateInventories: [[String]: CertificateInventory] = [:]
+
+    /// The certificates and keys under `paths`, scanned once per run for each set of paths.
+    func certificates(_ paths: [String]) -> CertificateInventory {
+        if let cached = certificateInventories[paths] { return cached }
+        let scanned = CertificateInventory.scan(paths, on: node, required: false)
+        certificateInventories[paths] = scanned
+        return scanned
+    }
+
     // MARK: packages
 
     private(set) lazy var installedPackages: Fact<Set<String>> = {

@@ -34,6 +34,17 @@ public enum Check: Equatable, Sendable {
     case hostsMatchInventory
     /// The node's environment.sh is lint-clean.
     case inventoryLintClean
+    /// A file passes `kcheck lint` as its kind (ca-config.json, ca-csr.json, …).
+    case fileLintClean(FileLintCheck)
+    /// The root CA's certificate: a CA that may sign certificates, a strong key, valid now, and
+    /// the subject ca-csr.json asks for (when that file is present).
+    case caCertificate(CACheck)
+    /// The root CA's private key: matches the certificate, mode 0600 or stricter, owned by root.
+    case caKey(CACheck)
+    /// One aspect of every certificate under some directories, judged against the others.
+    case certificates(CertificatesCheck)
+    /// A certificate's subject alternative names cover addresses and names of the inventory.
+    case certificateSANs(SANCheck)
 
     /// The kind's name as written in rule files.
     public var kind: Kind {
@@ -54,6 +65,11 @@ public enum Check: Equatable, Sendable {
         case .hostnameInInventory: .hostnameInInventory
         case .hostsMatchInventory: .hostsMatchInventory
         case .inventoryLintClean: .inventoryLintClean
+        case .fileLintClean: .fileLintClean
+        case .caCertificate: .caCertificate
+        case .caKey: .caKey
+        case .certificates: .certificates
+        case .certificateSANs: .certificateSANs
         }
     }
 
@@ -74,6 +90,11 @@ public enum Check: Equatable, Sendable {
         case hostnameInInventory = "hostname_in_inventory"
         case hostsMatchInventory = "hosts_match_inventory"
         case inventoryLintClean = "inventory_lint_clean"
+        case fileLintClean = "file_lint_clean"
+        case caCertificate = "ca_certificate"
+        case caKey = "ca_key"
+        case certificates
+        case certificateSANs = "certificate_sans"
     }
 }
 
@@ -137,5 +158,71 @@ public struct PathCheck: Equatable, Sendable {
         self.type = type
         self.modeAny = modeAny
         self.matches = matches
+    }
+}
+
+public struct FileLintCheck: Equatable, Sendable {
+    public let path: String
+    public let kind: FileKind
+
+    public init(path: String, kind: FileKind) {
+        self.path = path
+        self.kind = kind
+    }
+}
+
+public struct CACheck: Equatable, Sendable {
+    public let certificate: String
+    public let key: String
+    /// The guide's ca-csr.json, whose CN and names the certificate's subject must carry.
+    public let csr: String?
+
+    public init(certificate: String, key: String, csr: String?) {
+        self.certificate = certificate
+        self.key = key
+        self.csr = csr
+    }
+}
+
+public struct CertificatesCheck: Equatable, Sendable {
+    /// What is judged of each certificate.
+    public enum Aspect: String, CaseIterable, Sendable {
+        /// Valid now, not within the warning or failing number of days of its end.
+        case validity
+        /// Verifies to a CA among the scanned certificates, and does not outlive it.
+        case issuer
+        /// Key usage and extended key usage fit its role (told from its file name).
+        case usage
+        /// A strong key, and the NAME-key.pem beside it matches.
+        case key
+        /// No other certificate has the same subject (CN, C, ST, L, O, OU).
+        case uniqueSubject = "unique_subject"
+    }
+
+    public let paths: [String]
+    public let aspect: Aspect
+    public let warnDays: Int
+    public let failDays: Int
+
+    public init(paths: [String], aspect: Aspect, warnDays: Int = 30, failDays: Int = 7) {
+        self.paths = paths
+        self.aspect = aspect
+        self.warnDays = warnDays
+        self.failDays = failDays
+    }
+}
+
+public struct SANCheck: Equatable, Sendable {
+    public let path: String
+    /// Addresses and names that must be SANs; `$NAME` is the inventory's variable NAME (each item
+    /// of an array).
+    public let cover: [String]
+    /// Whether a missing certificate fails (else the rule does not apply yet).
+    public let required: Bool
+
+    public init(path: String, cover: [String], required: Bool) {
+        self.path = path
+        self.cover = cover
+        self.required = required
     }
 }

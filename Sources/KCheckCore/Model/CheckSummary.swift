@@ -29,6 +29,21 @@ extension Check {
         case .hostnameInInventory: return "hostname is NODE_NAMES[i] where NODE_IPS[i] is an address on IFACE (environment.sh); IFACE exists"
         case .hostsMatchInventory: return "/etc/hosts maps every NODE_IPS[i] to NODE_NAMES[i] and nothing contradicts it"
         case .inventoryLintClean: return "/opt/k8s/bin/environment.sh passes `kcheck lint`"
+        case .fileLintClean(let f): return "\(f.path) passes `kcheck lint --kind \(f.kind.rawValue)`"
+        case .caCertificate(let c):
+            return "\(c.certificate) is a CA (CA:TRUE, keyCertSign), RSA >= 2048 or EC >= 256, valid now\(c.csr.map { ", subject as in \($0) when present" } ?? "")"
+        case .caKey(let c): return "\(c.key) matches \(c.certificate), mode 0600 or stricter, owned by root"
+        case .certificates(let c):
+            let what: String
+            switch c.aspect {
+            case .validity: what = "valid now and for \(c.warnDays) more days (fail under \(c.failDays))"
+            case .issuer: what = "verifies to a CA among them and does not outlive it"
+            case .usage: what = "key usage and extended key usage fit its role"
+            case .key: what = "a strong key, and NAME-key.pem beside it matches"
+            case .uniqueSubject: what = "a subject (CN, C, ST, L, O, OU) no other certificate has"
+            }
+            return "every certificate under \(c.paths.joined(separator: ", ")): \(what)"
+        case .certificateSANs(let c): return "\(c.path)'s SANs cover \(c.cover.joined(separator: ", "))\(c.required ? "" : " (when present)")"
         }
     }
 }

@@ -12,6 +12,8 @@ public struct FactsFile: Equatable, Sendable {
     public var clock: KernelClockStateRecord?
     public var packages: Set<String>?
     public var addresses: [InterfaceAddress]?
+    /// Permission bits and owner of files, by path: what a checkout of a tree cannot keep.
+    public var owners: [String: FileOwner] = [:]
 
     public init() {}
 
@@ -87,8 +89,15 @@ public struct FactsFile: Equatable, Sendable {
                     throw fail(2, "expected an IPv4 address with its prefix length, as 192.168.7.200/24, found `\(fields[2])`")
                 }
                 facts.addresses = (facts.addresses ?? []) + [InterfaceAddress(interface: fields[1], address: parts[0], prefix: prefix)]
+            case "owner":
+                try expectCount(5, "owner PATH MODE UID GID")
+                guard fields[1].hasPrefix("/") else { throw fail(1, "expected an absolute path on the node, found `\(fields[1])`") }
+                guard let mode = UInt32(fields[2], radix: 8), mode <= 0o7777 else { throw fail(2, "expected octal permission bits, as 0600, found `\(fields[2])`") }
+                guard let uid = UInt32(fields[3]) else { throw fail(3, "expected a numeric uid, found `\(fields[3])`") }
+                guard let gid = UInt32(fields[4]) else { throw fail(4, "expected a numeric gid, found `\(fields[4])`") }
+                facts.owners[fields[1]] = FileOwner(permissions: mode, uid: uid, gid: gid)
             default:
-                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address)")
+                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, owner)")
             }
         }
         if !sawFormat && lineNumber > 0 && !facts.isEmpty {
@@ -97,7 +106,7 @@ public struct FactsFile: Equatable, Sendable {
         return facts
     }
 
-    var isEmpty: Bool { systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil }
+    var isEmpty: Bool { systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil && owners.isEmpty }
 
     /// The file's text for these facts.
     public func rendered() -> String {
@@ -109,7 +118,23 @@ public struct FactsFile: Equatable, Sendable {
         }
         for name in (packages ?? []).sorted() { lines.append("package \(name)") }
         for a in addresses ?? [] { lines.append("address \(a.interface) \(a.address)/\(a.prefix)") }
+        for (path, o) in owners.sorted(by: { $0.key < $1.key }) {
+            lines.append("owner \(path) 0\(String(o.permissions, radix: 8)) \(o.uid) \(o.gid)")
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A file's permission bits and owner, as a facts file records them.
+public struct FileOwner: Equatable, Sendable {
+    public let permissions: UInt32
+    public let uid: UInt32
+    public let gid: UInt32
+
+    public init(permissions: UInt32, uid: UInt32, gid: UInt32) {
+        self.permissions = permissions
+        self.uid = uid
+        self.gid = gid
     }
 }
 

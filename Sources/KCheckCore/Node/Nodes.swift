@@ -108,6 +108,15 @@ public final class TreeNode: FileBackedNode {
         return result
     }
 
+    /// lstat in the tree, with the permission bits and owner its facts record for the path.
+    public func status(_ path: String) -> Result<FileStatus, SystemError> { owned(path, files.status(path, follow: false)) }
+    public func resolvedStatus(_ path: String) -> Result<FileStatus, SystemError> { owned(path, files.status(path, follow: true)) }
+
+    private func owned(_ path: String, _ status: Result<FileStatus, SystemError>) -> Result<FileStatus, SystemError> {
+        guard case .success(let st) = status, case .success(let facts) = facts(), let owner = facts.owners[path] else { return status }
+        return .success(st.with(permissions: owner.permissions, uid: owner.uid, gid: owner.gid))
+    }
+
     public func unitActiveStates(_ units: [String]) -> Fact<UnitActiveStates> {
         switch facts() {
         case .failure(let problem): return .unavailable(problem.reason)

@@ -1,0 +1,190 @@
+import KCheckNative
+
+/// The PKI rules (DOCUMENTED-STATE 17–21). OpenSSL is touched only when a certificate file exists.
+extension Evaluator {
+    /// The first certificate in a file: nil when the file is missing; a file that holds none is a
+    /// failed check, an unreadable one could-not-check.
+    func certificate(at path: String, expected: String) throws(OutcomeError) -> X509Certificate? {
+        let bytes: [UInt8]
+        switch facts.node.read(path, limit: defaultReadLimit) {
+        case .missing: return nil
+        case .unreadable(let why): throw OutcomeError(outcome: unavailable(expected, why))
+        case .content(let b): bytes = b
+        }
+        for entry in X509Certificate.read(file: bytes).certificates {
+            switch entry {
+            case .certificate(let c): return c
+            case .error(let line, let message):
+                throw OutcomeError(outcome: Outcome(
+                    status: .fail, expected: expected, actual: "\(path): \(message)", message: "\(path) holds no readable certificate",
+                    evidence: line > 0 ? [SourceLocation(file: path, line: line)] : []))
+            }
+        }
+        throw OutcomeError(outcome: Outcome(status: .fail, expected: expected, actual: "\(path) holds no certificate", message: "\(path) holds no certificate"))
+    }
+
+    func caCertificate(_ check: CACheck) throws(OutcomeError) -> Outcome {
+        let expected = "a CA certificate (CA:TRUE, keyCertSign), RSA >= 2048 or EC >= 256, valid now\(check.csr.map { ", subject as \($0) asks" } ?? "")"
+        guard let ca = try certificate(at: check.certificate, expected: expected) else {
+            return Outcome(
+                status: .fail, expected: expected, actual: "no \(check.certificate)",
+                message: "The cluster's root CA is not at \(check.certificate) (it is made once on the first node and copied to every node)")
+        }
+        let info = ca.info
+        var problems: [String] = []
+        if info.isCA != true { problems.append("basic constraints do not say CA:TRUE") }
+        if let ku = info.keyUsage, !ku.contains("keyCertSign") { problems.append("key usage lacks keyCertSign (\(ku.joined(separator: ", ")))") }
+        if info.keyAlgorithm == "RSA" && info.keyBits < 2048 { problems.append("RSA key of \(info.keyBits) bits") }
+        if info.keyAlgorithm == "EC" && info.keyBits < 256 { problems.append("EC key of \(info.keyBits) bits") }
+        let now = facts.now
+        if info.notBefore > now { problems.append("not valid until \(CertificateJudge.date(info.notBefore)) (is the clock behind?)") }
+        if info.notAfter <= now { problems.append("expired on \(CertificateJudge.date(info.notAfter))") }
+        var evidence: [SourceLocation] = []
+        if let csrPath = check.csr, let text = try readText(csrPath, expected: expected), let root = try? JSONDocument.parse(text) {
+            var wanted: [(String, String, JSONNode)] = []
+            if let cn = root["CN"], let value = cn.string { wanted.append(("CN", value, cn)) }
+            if let names = root["names"]?.array?.first {
+                for key in ["C", "ST", "L", "O", "OU"] {
+                    if let node = names[key], let value = node.string { wanted.append((key, value, node)) }
+                }
+            }
+            for (key, value, node) in wanted where !info.subject.contains(NameAttribute(key: key, value: value)) {
+                let has = info.subject.filter { $0.key == key }.map { "\(key)=\($0.value)" }
+                problems.append("subject \(has.isEmpty ? "has no \(key)" : "has \(has.joined(separator: ", "))"); \(csrPath) asks \(key)=\(value)")
+                evidence.append(SourceLocation(file: csrPath, line: node.line))
+            }
+        }
+        let actual = "\(CertificateJudge.subjectText(info.subject)); \(info.isCA == true ? "CA" : "not a CA"); \(info.keyAlgorithm) \(info.keyBits); valid until \(CertificateJudge.date(info.notAfter))"
+        return Outcome(
+            status: problems.isEmpty ? .pass : .fail, expected: expected, actual: problems.isEmpty ? actual : problems.joined(separator: "; "),
+            message: problems.first ?? "", evidence: evidence)
+    }
+
+    func caKey(_ check: CACheck) throws(OutcomeError) -> Outcome {
+        let expected = "\(check.key) matches \(check.certificate), mode 0600 or stricter, owned by root"
+        let bytes: [UInt8]
+        switch facts.node.read(check.key, limit: defaultReadLimit) {
+        case .missing:
+            return Outcome(status: .fail, expected: expected, actual: "no \(check.key)", message: "The CA's private key is not at \(check.key)")
+        case .unreadable(let why): return unavailable(expected, why)
+        case .content(let b): bytes = b
+        }
+        var problems: [String] = []
+        switch facts.node.resolvedStatus(check.key) {
+        case .success(let st):
+            if st.mode & 0o077 != 0 { problems.append("mode 0\(String(st.mode & 0o7777, radix: 8)): group or others may read the CA key") }
+            if st.uid != 0 { problems.append("owned by uid \(st.uid), not root") }
+        case .failure(let error): return unavailable(expected, error.description)
+        }
+        // Only the key's public half is kept; nothing of the private key reaches a message.
+        let keys = X509Certificate.read(file: bytes).privateKeys
+        guard let first = keys.first else {
+            return Outcome(status: .fail, expected: expected, actual: "\(check.key) holds no private key", message: "\(check.key) holds no private key")
+        }
+        switch first {
+        case .failure(let error): problems.append("cannot read the key: \(error.reason)")
+        case .success(let publicKey):
+            if let ca = try certificate(at: check.certificate, expected: expected) {
+                if ca.info.publicKey != publicKey { problems.append("it does not match \(check.certificate): a CA certificate and key from different runs") }
+            } else {
+                problems.append("there is no \(check.certificate) to match it with")
+            }
+        }
+        return Outcome(
+            status: problems.isEmpty ? .pass : .fail, expected: expected,
+            actual: problems.isEmpty ? "matches, mode 0600 or stricter, root" : problems.joined(separator: "; "), message: problems.first ?? "")
+    }
+
+    func fileLintClean(_ check: FileLintCheck) throws(OutcomeError) -> Outcome {
+        let expected = "\(check.path) passes `kcheck lint --kind \(check.kind.rawValue)`"
+        let bytes: [UInt8]
+        switch facts.node.read(check.path, limit: defaultReadLimit) {
+        case .missing: return Outcome(status: .fail, expected: expected, actual: "no \(check.path)", message: "\(check.path) is missing")
+        case .unreadable(let why): return unavailable(expected, why)
+        case .content(let b): bytes = b
+        }
+        let findings = Linter.lint(path: check.path, bytes: bytes, kind: check.kind, node: facts.node, inventory: inventory, profile: Profile(name: "", rules: []))
+        guard !findings.isEmpty else { return Outcome(status: .pass, expected: expected, actual: "no findings", message: "") }
+        let worst: Status = findings.contains { $0.status == .fail } ? .fail : .warn
+        return Outcome(
+            status: worst, expected: expected, actual: findings.map { "\($0.location): \($0.message)" }.joined(separator: "; "),
+            message: findings[0].message, evidence: findings.map(\.location))
+    }
+
+    func certificates(_ check: CertificatesCheck) -> Outcome {
+        let expected = Check.certificates(check).summary
+        let inventory = facts.certificates(check.paths)
+        guard !inventory.certificates.isEmpty || !inventory.problems.isEmpty else {
+            return Outcome(status: .skip, expected: expected, actual: "no certificates", message: "no certificates under \(check.paths.joined(separator: ", ")) yet")
+        }
+        let judged = CertificateJudge(now: facts.now, warnDays: check.warnDays, failDays: check.failDays).judge(inventory)
+        var failures: [String] = [], warnings: [String] = []
+        for j in judged {
+            for f in j.findings where f.aspect == check.aspect {
+                if f.failing { failures.append("\(j.found.label): \(f.text)") } else { warnings.append("\(j.found.label): \(f.text)") }
+            }
+        }
+        let problems = inventory.problems.map { "\($0.path)\($0.line > 0 ? ":\($0.line)" : ""): \($0.message)" }
+        if !failures.isEmpty {
+            return Outcome(status: .fail, expected: expected, actual: (failures + warnings).joined(separator: "; "), message: failures[0])
+        }
+        if !problems.isEmpty {
+            return Outcome(status: .error, expected: expected, actual: problems.joined(separator: "; "), message: "could not check: \(problems[0])")
+        }
+        if !warnings.isEmpty { return Outcome(status: .warn, expected: expected, actual: warnings.joined(separator: "; "), message: warnings[0]) }
+        return Outcome(status: .pass, expected: expected, actual: "\(judged.count) certificate\(judged.count == 1 ? "" : "s"), none with a finding", message: "")
+    }
+
+    func certificateSANs(_ check: SANCheck) throws(OutcomeError) -> Outcome {
+        let expected = Check.certificateSANs(check).summary
+        guard let inventory else {
+            return Outcome(status: .skip, expected: expected, actual: "no inventory", message: "no inventory (pass --env FILE)")
+        }
+        guard let cert = try certificate(at: check.path, expected: expected) else {
+            if check.required { return Outcome(status: .fail, expected: expected, actual: "no \(check.path)", message: "\(check.path) is missing") }
+            return Outcome(status: .skip, expected: expected, actual: "no \(check.path)", message: "no \(check.path) yet")
+        }
+        var wanted: [(value: String, from: String)] = []
+        var unset: [String] = []
+        for item in check.cover {
+            let expansions = Self.expand(item, inventory)
+            if expansions.isEmpty { unset.append(item) }
+            wanted += expansions
+        }
+        let info = cert.info
+        let missing = wanted.filter { w in
+            IPv4(w.value) != nil || w.value.contains(":") ? !info.ipAddresses.contains(w.value) : !info.dnsNames.contains { $0.lowercased() == w.value.lowercased() }
+        }
+        let sans = info.dnsNames + info.ipAddresses
+        var problems = missing.map { $0.from == $0.value ? $0.value : "\($0.value) (\($0.from))" }
+        if !unset.isEmpty { problems.append("the inventory does not set \(unset.joined(separator: ", "))") }
+        guard problems.isEmpty else {
+            return Outcome(
+                status: unset.isEmpty ? .fail : .error, expected: expected, actual: "SANs: \(sans.joined(separator: ", "))",
+                message: "\(check.path)'s SANs lack \(problems.joined(separator: ", "))")
+        }
+        return Outcome(status: .pass, expected: expected, actual: "SANs: \(sans.joined(separator: ", "))", message: "")
+    }
+
+    /// `$NAME` or `${NAME}` in `item` replaced by the inventory's NAME (one result per item of an
+    /// array); empty when a variable is unset.
+    static func expand(_ item: String, _ inventory: Inventory) -> [(value: String, from: String)] {
+        guard let dollar = item.firstIndex(of: "$") else { return [(item, item)] }
+        var rest = item[item.index(after: dollar)...]
+        let braced = rest.first == "{"
+        if braced { rest = rest.dropFirst() }
+        let name = String(rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+        var after = rest.dropFirst(name.count)
+        if braced {
+            guard after.first == "}" else { return [] }
+            after = after.dropFirst()
+        }
+        guard !name.isEmpty, let assignment = inventory[name] else { return [] }
+        let items = assignment.value.items
+        return items.enumerated().flatMap { index, value in
+            expand(String(item[..<dollar]) + value + String(after), inventory).map { expanded in
+                (expanded.value, items.count > 1 ? "\(name)[\(index)]" : name)
+            }
+        }
+    }
+}
