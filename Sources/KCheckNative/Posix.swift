@@ -159,11 +159,20 @@ public enum Posix {
 
     /// Writes all bytes to a file descriptor, retrying short writes and EINTR.
     public static func writeAll(fd: Int32, _ bytes: [UInt8]) -> Result<Void, SystemError> {
+        bytes.withUnsafeBytes { writeAll(fd: fd, raw: $0) }
+    }
+
+    /// Writes a string's UTF-8 to a file descriptor without copying it first (a report may be
+    /// tens of megabytes).
+    public static func writeAll(fd: Int32, text: String) -> Result<Void, SystemError> {
+        var text = text
+        return text.withUTF8 { writeAll(fd: fd, raw: UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func writeAll(fd: Int32, raw: UnsafeRawBufferPointer) -> Result<Void, SystemError> {
         var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in
-                write(fd, raw.baseAddress! + offset, raw.count - offset)
-            }
+        while offset < raw.count {
+            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 return .failure(SystemError("write", "fd \(fd)", code: errno))
@@ -173,12 +182,41 @@ public enum Posix {
         return .success(())
     }
 
-    /// Replaces `path` with `bytes` atomically: a temporary file in the same directory, fsync,
-    /// rename over the target, fsync of the directory. The target is never half-written, and a
-    /// symlink at the target is replaced, never followed.
+    /// Writes a report where the user asked: a character device or a FIFO (/dev/null,
+    /// /dev/stdout, a pipe) is written in place; anything else atomically, as
+    /// `writeFileAtomically` does.
+    public static func writeOutput(_ path: String, text: String) -> Result<Void, SystemError> {
+        var st = Glibc.stat()
+        if Glibc.lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFCHR || (st.st_mode & S_IFMT) == S_IFIFO {
+            let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { return .failure(SystemError("open", path, code: errno)) }
+            defer { close(fd) }
+            return writeAll(fd: fd, text: text).mapError { SystemError("write", path, code: $0.code) }
+        }
+        return writeFileAtomically(path, mode: 0o644) { writeAll(fd: $0, text: text) }
+    }
+
+    /// Replaces a regular file (or creates one) atomically: a temporary file in the same
+    /// directory, fsync, rename, fsync of the directory. The target is never half-written. A
+    /// symlink at the path is replaced, never followed; a device, a FIFO or a directory is
+    /// refused (rename would replace the device).
     public static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o644)
         -> Result<Void, SystemError>
     {
+        writeFileAtomically(path, mode: mode) { writeAll(fd: $0, bytes) }
+    }
+
+    private static func writeFileAtomically(
+        _ path: String, mode: UInt32, contents: (Int32) -> Result<Void, SystemError>
+    ) -> Result<Void, SystemError> {
+        var existing = Glibc.stat()
+        if Glibc.lstat(path, &existing) == 0 {
+            switch existing.st_mode & S_IFMT {
+            case S_IFREG, S_IFLNK: break
+            case S_IFDIR: return .failure(SystemError("write", path, code: EISDIR))
+            default: return .failure(SystemError("refusing to replace the special file", path, code: EINVAL))
+            }
+        }
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -191,7 +229,7 @@ public enum Posix {
             if !ok { unlink(temporary) }
         }
         defer { close(fd) }
-        if case .failure(let error) = writeAll(fd: fd, bytes) {
+        if case .failure(let error) = contents(fd) {
             return .failure(SystemError("write", temporary, code: error.code))
         }
         guard fchmod(fd, mode_t(mode)) == 0 else { return .failure(SystemError("chmod", temporary, code: errno)) }
@@ -247,9 +285,9 @@ public enum Posix {
 
 extension Posix {
     /// Writes text to standard output (fd 1), ignoring a closed pipe.
-    public static func printOut(_ text: String) { _ = writeAll(fd: 1, Array(text.utf8)) }
+    public static func printOut(_ text: String) { _ = writeAll(fd: 1, text: text) }
     /// Writes text to standard error (fd 2).
-    public static func printError(_ text: String) { _ = writeAll(fd: 2, Array(text.utf8)) }
+    public static func printError(_ text: String) { _ = writeAll(fd: 2, text: text) }
     /// Ends the process with a status code.
     public static func exitProcess(_ code: Int32) -> Never { exit(code) }
 }

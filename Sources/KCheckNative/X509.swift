@@ -173,16 +173,35 @@ public final class X509Certificate: @unchecked Sendable {
     }
 
     private static func publicKeyDER(_ key: OpaquePointer) throws(OpenSSLError) -> [UInt8] {
-        let length = i2d_PUBKEY(key, nil)
-        guard length > 0 else { throw OpenSSLError.lastError(operation: "i2d_PUBKEY") }
+        try encoded("i2d_PUBKEY") { i2d_PUBKEY(key, $0) }
+    }
+
+    /// The certificate's SubjectPublicKeyInfo as it is encoded in the certificate (i2d_PUBKEY
+    /// would re-encode it through OpenSSL 3's encoder lookup, which costs more than the rest of
+    /// reading a certificate).
+    private static func certificatePublicKeyDER(_ x: OpaquePointer) throws(OpenSSLError) -> [UInt8] {
+        guard let spki = X509_get_X509_PUBKEY(x) else { throw OpenSSLError.lastError(operation: "X509_get_X509_PUBKEY") }
+        return try encoded("i2d_X509_PUBKEY") { i2d_X509_PUBKEY(spki, $0) }
+    }
+
+    /// DER from one of OpenSSL's i2d functions: called once for the length, once to write.
+    private static func encoded(
+        _ operation: String, _ i2d: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32
+    ) throws(OpenSSLError) -> [UInt8] {
+        let length = i2d(nil)
+        guard length > 0 else { throw OpenSSLError.lastError(operation: operation) }
         var der = [UInt8](repeating: 0, count: Int(length))
         let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
             var cursor: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            return i2d_PUBKEY(key, &cursor)
+            return i2d(&cursor)
         }
-        guard written == length else { throw OpenSSLError.lastError(operation: "i2d_PUBKEY") }
+        guard written == length else { throw OpenSSLError.lastError(operation: operation) }
         return der
     }
+
+    /// SHA-256, fetched from the provider once: an implicit fetch per certificate is a name lookup
+    /// under a lock every time.
+    nonisolated(unsafe) private static let sha256: OpaquePointer? = EVP_MD_fetch(nil, "SHA2-256", nil)
 
     // MARK: - Fields
 
@@ -219,14 +238,16 @@ public final class X509Certificate: @unchecked Sendable {
         guard let notBefore = X509_get0_notBefore(x), let notAfter = X509_get0_notAfter(x) else {
             throw OpenSSLError(operation: "validity", reason: "missing")
         }
-        let selfSigned = X509_verify(x, key) == 1
+        // The signature check costs a public-key operation: only for a certificate that names
+        // itself as its issuer.
+        let selfSigned = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0 && X509_verify(x, key) == 1
         ERR_clear_error()
         return CertificateInfo(
             subject: name(X509_get_subject_name(x)), issuer: name(X509_get_issuer_name(x)), serial: try serial(x),
             notBefore: try epoch(notBefore), notAfter: try epoch(notAfter), keyAlgorithm: algorithm,
             keyBits: Int(EVP_PKEY_get_bits(key)), curve: curve, isCA: isCA, pathLength: pathLength >= 0 ? Int(pathLength) : nil,
             keyUsage: keyUsage, extendedKeyUsage: extendedKeyUsage, dnsNames: dns, ipAddresses: ips,
-            sha256Fingerprint: try fingerprint(x), publicKey: try publicKeyDER(key), selfSigned: selfSigned)
+            sha256Fingerprint: try fingerprint(x), publicKey: try certificatePublicKeyDER(x), selfSigned: selfSigned)
     }
 
     private static let keyUsageNames: [(bit: UInt32, name: String)] = [
@@ -283,7 +304,7 @@ public final class X509Certificate: @unchecked Sendable {
     private static func fingerprint(_ x: OpaquePointer) throws(OpenSSLError) -> String {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
-        let ok = digest.withUnsafeMutableBufferPointer { X509_digest(x, EVP_sha256(), $0.baseAddress, &length) }
+        let ok = digest.withUnsafeMutableBufferPointer { X509_digest(x, sha256 ?? EVP_sha256(), $0.baseAddress, &length) }
         guard ok == 1 else { throw OpenSSLError.lastError(operation: "X509_digest") }
         let hex = Array("0123456789ABCDEF".utf8)
         var text: [UInt8] = []

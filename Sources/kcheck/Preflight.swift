@@ -107,7 +107,7 @@ struct ReportOptions: ParsableArguments {
     }
 
     private func write(_ text: String, to path: String) throws(CLIError) {
-        if case .failure(let error) = Posix.writeFileAtomically(path, Array(text.utf8)) {
+        if case .failure(let error) = Posix.writeOutput(path, text: text) {
             throw CLIError.output("cannot write report: \(error)")
         }
     }

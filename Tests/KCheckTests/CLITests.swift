@@ -109,6 +109,21 @@ struct CLITests {
         #expect(leftovers.isEmpty)
     }
 
+    /// `-o /dev/null` as root must write to the device, not rename a file over it. Tried on a
+    /// device node of our own (mknod in a temporary directory), never on the machine's /dev/null.
+    @Test func outputToADeviceWritesInPlace() throws {
+        let dir = try TemporaryDirectory()
+        let device = dir.path + "/null"
+        let made = try run("/usr/bin/mknod", [device, "c", "1", "3"])
+        try #require(made.status == 0, "mknod needs root: \(made.stderr)")
+        let r = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--format", "json", "--output", device)
+        #expect(r.status == 0, "\(r.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: device)
+        #expect(attributes[.type] as? FileAttributeType == .typeCharacterSpecial)
+        let directory = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--format", "json", "--output", dir.path)
+        #expect(directory.status == 2 && directory.stderr.contains("Is a directory"), "\(directory.stderr)")
+    }
+
     @Test func unwritableOutputExitsTwo() throws {
         let r = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--format", "json", "--output", "/nonexistent/dir/r.json")
         #expect(r.status == 2)

@@ -189,6 +189,28 @@ struct CertificateTests {
         #expect(admin.result.status == .warn && admin.result.actual.contains("not among the certificates scanned"))
     }
 
+
+    /// Files are parsed in batches of 512 on every core, and a leaf's issuer is verified as soon as
+    /// both are parsed: 700 leaves scanned before their CA (its file sorts last, two batches later)
+    /// and one CA of the same name that signed none of them must still all be judged right.
+    @Test func issuersFoundAcrossBatchesWhateverTheOrder() throws {
+        let pki = try TestPKI()
+        let other = try TemporaryDirectory()
+        try pki.makeCA("zz-ca", in: other.path)
+        try pki.makeLeaf("etcd", cn: "etcd", ca: "zz-ca", caDirectory: other.path)
+        try pki.makeCA("aa-impostor")  // the guide's subject too, another key: sorts first, verifies nothing
+        let leaf = try Data(contentsOf: URL(fileURLWithPath: pki.dir + "/etcd.pem"))
+        for i in 0..<700 { try leaf.write(to: URL(fileURLWithPath: pki.dir + "/leaf-\(String(format: "%03d", i)).pem")) }
+        try FileManager.default.copyItem(atPath: other.path + "/zz-ca.pem", toPath: pki.dir + "/zz-ca.pem")
+        let entries = pki.scan()
+        let leaves = entries.filter { $0.subject.id.contains("/leaf-") }
+        #expect(leaves.count == 700)
+        let unverified = leaves.filter { $0.certificate?.issuerFile != c + "zz-ca.pem" || $0.result.status != .pass }
+        let unverifiedCount = unverified.count
+        #expect(unverifiedCount == 0, "\(unverified.prefix(3).map { "\($0.subject.id): \($0.certificate?.issuerFile ?? "none") \($0.result.actual)" })")
+        // Two CAs share the guide's subject: each fails as a duplicate, naming the other.
+        #expect(TestPKI.entry(entries, c + "zz-ca.pem")?.result.actual.contains("same subject as \(c)aa-impostor.pem") == true)
+    }
     @Test func aKeyBesideTheWrongCertificateFails() throws {
         let pki = try TestPKI()
         try pki.makeCA()

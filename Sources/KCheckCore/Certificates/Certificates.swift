@@ -6,8 +6,10 @@ public struct FoundCertificate: Sendable {
     /// 1-based position in its file (a bundle holds several).
     public let index: Int
     public let inBundle: Bool
-    public let certificate: X509Certificate
-    public var info: CertificateInfo { certificate.info }
+    public let info: CertificateInfo
+    /// The label of the scanned certificate whose key verifies this one's signature (not for a
+    /// self-signed one), found while scanning.
+    public fileprivate(set) var verifiedIssuer: String?
     /// The path, with `#n` for a certificate of a bundle.
     public var label: String { inBundle ? "\(path)#\(index)" : path }
 }
@@ -16,6 +18,12 @@ public struct FoundCertificate: Sendable {
 /// read. Private keys are kept only as their public halves.
 public struct CertificateInventory: Sendable {
     public var certificates: [FoundCertificate] = []
+    /// Certificates that may have issued others (CA:TRUE, or no basic constraints), by subject,
+    /// with their OpenSSL objects. A leaf's OpenSSL object is freed as soon as its issuer is
+    /// verified: 10,000 leaves would otherwise hold ~10 KB each until the end of the scan.
+    private var issuers: [[NameAttribute]: [(label: String, certificate: X509Certificate)]] = [:]
+    /// Certificates whose issuer has not been verified yet (index into `certificates`).
+    private var unverified: [(index: Int, certificate: X509Certificate)] = []
     public var keys: [(path: String, publicKey: [UInt8])] = []
     public var problems: [(path: String, line: Int, message: String)] = []
     /// Files looked at.
@@ -30,20 +38,54 @@ public struct CertificateInventory: Sendable {
 
     /// Scans files and directories (recursively, to a depth of 8) on `node`. A path named here that
     /// is missing is a problem; a missing default directory is not (`required: false`).
-    public static func scan(_ paths: [String], on node: Node, required: Bool = true) -> CertificateInventory {
+    /// Files in `parsed` were read and parsed already (by path on the node).
+    public static func scan(
+        _ paths: [String], on node: Node, required: Bool = true, parsed: [String: X509Certificate.FileContents] = [:]
+    ) -> CertificateInventory {
         var inventory = CertificateInventory()
+        var found: [(path: String, named: Bool)] = []
         for path in paths {
             switch node.resolvedStatus(path) {
-            case .success(let st) where st.kind == .directory: inventory.walk(directory: path, on: node, depth: 0)
-            case .success: inventory.add(file: path, on: node, named: true)
+            case .success(let st) where st.kind == .directory: inventory.walk(directory: path, on: node, depth: 0, into: &found)
+            case .success: found.append((path, true))
             case .failure(let error):
                 if required || !error.isNotFound { inventory.problems.append((path, 0, error.description)) }
+            }
+        }
+        // Files are read here, in order, and parsed on every core a batch at a time: OpenSSL 3
+        // spends most of a certificate's parse decoding its public key. A batch bounds how many
+        // parsed certificates wait for their issuer at once.
+        var start = 0
+        while start < found.count {
+            let batch = found[start..<min(start + 512, found.count)]
+            start = batch.endIndex
+            // Each file of the batch, in order: parsed already, read now (an index into `contents`),
+            // or a problem recorded.
+            var contents: [[UInt8]] = []
+            var slots: [(path: String, named: Bool, parsed: X509Certificate.FileContents?, index: Int?)] = []
+            for file in batch {
+                if let done = parsed[file.path] {
+                    slots.append((file.path, file.named, done, nil))
+                    continue
+                }
+                switch node.read(file.path, limit: defaultReadLimit) {
+                case .content(let bytes):
+                    slots.append((file.path, file.named, nil, contents.count))
+                    contents.append(bytes)
+                case .missing: inventory.problems.append((file.path, 0, "no such file"))
+                case .unreadable(let why): inventory.problems.append((file.path, 0, why))
+                }
+            }
+            let results = Parallel.map(contents) { X509Certificate.read(file: $0) }
+            for slot in slots {
+                guard let contents = slot.parsed ?? slot.index.map({ results[$0] }) else { continue }
+                inventory.add(contents, of: slot.path, named: slot.named)
             }
         }
         return inventory
     }
 
-    private mutating func walk(directory: String, on node: Node, depth: Int) {
+    private mutating func walk(directory: String, on node: Node, depth: Int, into found: inout [(path: String, named: Bool)]) {
         guard depth < 8 else {
             problems.append((directory, 0, "directories nested deeper than 8 levels are not scanned"))
             return
@@ -58,23 +100,16 @@ public struct CertificateInventory: Sendable {
         for name in names {
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             switch node.resolvedStatus(path) {
-            case .success(let st) where st.kind == .directory: walk(directory: path, on: node, depth: depth + 1)
-            case .success(let st) where st.kind == .regular: add(file: path, on: node, named: false)
+            case .success(let st) where st.kind == .directory: walk(directory: path, on: node, depth: depth + 1, into: &found)
+            case .success(let st) where st.kind == .regular: found.append((path, false))
             case .success: continue
             case .failure(let error): problems.append((path, 0, error.description))
             }
         }
     }
 
-    private mutating func add(file path: String, on node: Node, named: Bool) {
-        let bytes: [UInt8]
-        switch node.read(path, limit: defaultReadLimit) {
-        case .content(let b): bytes = b
-        case .missing: return problems.append((path, 0, "no such file"))
-        case .unreadable(let why): return problems.append((path, 0, why))
-        }
+    private mutating func add(_ contents: X509Certificate.FileContents, of path: String, named: Bool) {
         files += 1
-        let contents = X509Certificate.read(file: bytes)
         if contents.unrecognised {
             if named || Self.certificateExtensions.contains(where: { path.hasSuffix($0) }) {
                 problems.append((path, 0, "neither a PEM file nor a DER certificate"))
@@ -84,7 +119,7 @@ public struct CertificateInventory: Sendable {
         let count = contents.certificates.count
         for (i, entry) in contents.certificates.enumerated() {
             switch entry {
-            case .certificate(let c): certificates.append(FoundCertificate(path: path, index: i + 1, inBundle: count > 1, certificate: c))
+            case .certificate(let c): add(FoundCertificate(path: path, index: i + 1, inBundle: count > 1, info: c.info), c)
             case .error(let line, let message): problems.append((path, line, message))
             }
         }
@@ -93,6 +128,32 @@ public struct CertificateInventory: Sendable {
             case .success(let publicKey): keys.append((path, publicKey))
             case .failure(let error): problems.append((path, 0, error.description))
             }
+        }
+    }
+}
+
+extension CertificateInventory {
+    /// Records a certificate, verifies it against the possible issuers seen so far, and verifies
+    /// the unverified ones seen so far against it when it may be an issuer.
+    fileprivate mutating func add(_ found: FoundCertificate, _ certificate: X509Certificate) {
+        let info = found.info, label = found.label
+        certificates.append(found)
+        let index = certificates.count - 1
+        if info.isCA != false {
+            issuers[info.subject, default: []].append((label, certificate))
+            unverified.removeAll { pending in
+                let c = certificates[pending.index]
+                guard c.info.issuer == info.subject, c.label != label, pending.certificate.isIssued(by: certificate) else { return false }
+                certificates[pending.index].verifiedIssuer = label
+                return true
+            }
+        }
+        if info.selfSigned && info.subject == info.issuer { return }
+        let candidates = issuers[info.issuer] ?? []
+        if let issuer = candidates.first(where: { $0.label != label && certificate.isIssued(by: $0.certificate) }) {
+            certificates[index].verifiedIssuer = issuer.label
+        } else {
+            unverified.append((index, certificate))
         }
     }
 }
@@ -182,6 +243,9 @@ public struct CertificateJudge {
         let all = inventory.certificates
         var bySubject: [[NameAttribute]: [FoundCertificate]] = [:]
         for c in all { bySubject[c.info.subject, default: []].append(c) }
+        var keysByPublicKey: [[UInt8]: String] = [:]
+        for key in inventory.keys where keysByPublicKey[key.publicKey] == nil { keysByPublicKey[key.publicKey] = key.path }
+        let keyPaths = Set(inventory.keys.map(\.path))
         return all.map { c in
             let info = c.info
             var findings: [Finding] = []
@@ -205,8 +269,8 @@ public struct CertificateJudge {
                 issuerFile = c.label
                 if info.isCA != true && role != .unknown { warn(.issuer, "self-signed, but not a CA") }
             } else {
-                let named = all.filter { $0.info.subject == info.issuer && $0.info.isCA != false && $0.label != c.label }
-                if let issuer = named.first(where: { c.certificate.isIssued(by: $0.certificate) }) {
+                let named = (bySubject[info.issuer] ?? []).filter { $0.info.isCA != false && $0.label != c.label }
+                if let verified = c.verifiedIssuer, let issuer = named.first(where: { $0.label == verified }) {
                     issuerFile = issuer.label
                     // More than a day: the guide gives the CA and its leaves the same 876000h,
                     // so every leaf outlives its CA by the moments between their signing.
@@ -236,8 +300,8 @@ public struct CertificateJudge {
                 }
             }
 
-            let keyFile = inventory.keys.first { $0.publicKey == info.publicKey }?.path
-            if let expected = Self.keyPath(for: c.path), inventory.keys.contains(where: { $0.path == expected }), keyFile != expected {
+            let keyFile = keysByPublicKey[info.publicKey]
+            if let expected = Self.keyPath(for: c.path), keyPaths.contains(expected), keyFile != expected {
                 fail(.key, "\(expected) does not match this certificate\(keyFile.map { " (\($0) does)" } ?? "")")
             }
 

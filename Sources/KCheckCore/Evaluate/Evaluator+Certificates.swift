@@ -5,13 +5,13 @@ extension Evaluator {
     /// The first certificate in a file: nil when the file is missing; a file that holds none is a
     /// failed check, an unreadable one could-not-check.
     func certificate(at path: String, expected: String) throws(OutcomeError) -> X509Certificate? {
-        let bytes: [UInt8]
-        switch facts.node.read(path, limit: defaultReadLimit) {
+        let contents: X509Certificate.FileContents
+        switch facts.certificateFile(path) {
         case .missing: return nil
         case .unreadable(let why): throw OutcomeError(outcome: unavailable(expected, why))
-        case .content(let b): bytes = b
+        case .content(let c): contents = c
         }
-        for entry in X509Certificate.read(file: bytes).certificates {
+        for entry in contents.certificates {
             switch entry {
             case .certificate(let c): return c
             case .error(let line, let message):
@@ -62,12 +62,12 @@ extension Evaluator {
 
     func caKey(_ check: CACheck) throws(OutcomeError) -> Outcome {
         let expected = "\(check.key) matches \(check.certificate), mode 0600 or stricter, owned by root"
-        let bytes: [UInt8]
-        switch facts.node.read(check.key, limit: defaultReadLimit) {
+        let contents: X509Certificate.FileContents
+        switch facts.certificateFile(check.key) {
         case .missing:
             return Outcome(status: .fail, expected: expected, actual: "no \(check.key)", message: "The CA's private key is not at \(check.key)")
         case .unreadable(let why): return unavailable(expected, why)
-        case .content(let b): bytes = b
+        case .content(let c): contents = c
         }
         var problems: [String] = []
         switch facts.node.resolvedStatus(check.key) {
@@ -77,7 +77,7 @@ extension Evaluator {
         case .failure(let error): return unavailable(expected, error.description)
         }
         // Only the key's public half is kept; nothing of the private key reaches a message.
-        let keys = X509Certificate.read(file: bytes).privateKeys
+        let keys = contents.privateKeys
         guard let first = keys.first else {
             return Outcome(status: .fail, expected: expected, actual: "\(check.key) holds no private key", message: "\(check.key) holds no private key")
         }

@@ -170,13 +170,34 @@ final class NodeFacts {
     private(set) lazy var now: Int64 = Posix.wallClock().seconds
 
     private var certificateInventories: [[String]: CertificateInventory] = [:]
+    private var certificateFiles: [String: X509Certificate.FileContents] = [:]
 
-    /// The certificates and keys under `paths`, scanned once per run for each set of paths.
+    /// The certificates and keys under `paths`, scanned once per run for each set of paths; files
+    /// already parsed for another rule (ca.pem, ca-key.pem) are not parsed again.
     func certificates(_ paths: [String]) -> CertificateInventory {
         if let cached = certificateInventories[paths] { return cached }
-        let scanned = CertificateInventory.scan(paths, on: node, required: false)
+        let scanned = CertificateInventory.scan(paths, on: node, required: false, parsed: certificateFiles)
         certificateInventories[paths] = scanned
         return scanned
+    }
+
+    /// What a file holds of certificates and keys, parsed once per run.
+    enum CertificateFile {
+        case content(X509Certificate.FileContents)
+        case missing
+        case unreadable(String)
+    }
+
+    func certificateFile(_ path: String) -> CertificateFile {
+        if let cached = certificateFiles[path] { return .content(cached) }
+        switch node.read(path, limit: defaultReadLimit) {
+        case .missing: return .missing
+        case .unreadable(let why): return .unreadable(why)
+        case .content(let bytes):
+            let contents = X509Certificate.read(file: bytes)
+            certificateFiles[path] = contents
+            return .content(contents)
+        }
     }
 
     // MARK: packages

@@ -6,6 +6,12 @@ public enum JSONReporter: Reporter {
 
     public static func render(_ report: Report, options: RenderOptions) -> String {
         var w = JSONWriter()
+        // Sized once, roughly: a report of 10,000 certificates is ~26 MB, and growing a string
+        // by doubling would hold the old and the new buffer at once.
+        w.reserve(report.entries.reduce(4096) { total, entry in
+            total + 700 + entry.result.expected.utf8.count + entry.result.actual.utf8.count + entry.result.message.utf8.count
+                + entry.subject.remediation.utf8.count + entry.subject.title.utf8.count + (entry.certificate == nil ? 0 : 1800)
+        })
         w.beginObject()
         w.string("format", "kcheck-report")
         w.number("format_version", Report.formatVersion)
@@ -57,7 +63,8 @@ public enum JSONReporter: Reporter {
         }
         w.endArray()
         w.endObject()
-        return w.text + "\n"
+        w.end()
+        return w.text
     }
 
     private static func write(_ c: CertificateDetails, to w: inout JSONWriter) {

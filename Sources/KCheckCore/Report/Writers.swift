@@ -3,19 +3,30 @@ struct JSONWriter {
     private(set) var text = ""
     private var needsComma: [Bool] = [false]
 
+    mutating func reserve(_ bytes: Int) { text.reserveCapacity(bytes) }
+
+    /// Ends the document with a newline.
+    mutating func end() { text += "\n" }
+
     private mutating func separate() {
         if needsComma[needsComma.count - 1] { text += "," }
         needsComma[needsComma.count - 1] = true
     }
 
+    private static let indents = (0..<16).map { "\n" + String(repeating: "  ", count: $0) }
+
     private mutating func newline() {
-        text += "\n" + String(repeating: "  ", count: needsComma.count - 1)
+        let depth = needsComma.count - 1
+        text += depth < Self.indents.count ? Self.indents[depth] : "\n" + String(repeating: "  ", count: depth)
     }
 
     mutating func beginObject(_ key: String? = nil) {
         separate()
         if needsComma.count > 1 { newline() }
-        if let key { text += Self.quoted(key) + ": " }
+        if let key {
+            appendQuoted(key)
+            text += ": "
+        }
         text += "{"
         needsComma.append(false)
     }
@@ -29,7 +40,8 @@ struct JSONWriter {
     mutating func beginArray(_ key: String) {
         separate()
         newline()
-        text += Self.quoted(key) + ": ["
+        appendQuoted(key)
+        text += ": ["
         needsComma.append(false)
     }
 
@@ -44,12 +56,28 @@ struct JSONWriter {
     private mutating func key(_ key: String) {
         separate()
         newline()
-        text += Self.quoted(key) + ": "
+        appendQuoted(key)
+        text += ": "
     }
 
     mutating func string(_ key: String, _ value: String) {
         self.key(key)
-        text += Self.quoted(value)
+        appendQuoted(value)
+    }
+
+    /// Appends a quoted string; most need no escape and are copied whole.
+    private mutating func appendQuoted(_ value: String) {
+        if Self.isPlain(value) {
+            text += "\""
+            text += value
+            text += "\""
+        } else {
+            text += Self.quoted(value)
+        }
+    }
+
+    private static func isPlain(_ value: String) -> Bool {
+        value.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 != 0xE2 }
     }
 
     mutating func number(_ key: String, _ value: Int) {
@@ -83,6 +111,7 @@ struct JSONWriter {
     }
 
     static func quoted(_ value: String) -> String {
+        if isPlain(value) { return "\"" + value + "\"" }
         var out = "\""
         for scalar in value.unicodeScalars {
             switch scalar {
