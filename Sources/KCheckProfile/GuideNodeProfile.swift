@@ -64,7 +64,7 @@ private func makeRules() -> [Rule] {
         guide: [15],
         rationale: "The guide installs every binary and environment.sh into /opt/k8s/bin.",
         remediation: "mkdir -p /opt/k8s/bin",
-        check: Check.path(PathCheck(path: "/opt/k8s/bin", type: .directory, modeAny: nil, matches: nil)),
+        check: Check.path(PathCheck(path: "/opt/k8s/bin", type: .directory, modeAny: nil, matches: nil, append: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -78,7 +78,7 @@ private func makeRules() -> [Rule] {
         guide: [15],
         rationale: "The guide's working directory for certificates and configuration files it generates.",
         remediation: "mkdir -p /opt/k8s/work",
-        check: Check.path(PathCheck(path: "/opt/k8s/work", type: .directory, modeAny: nil, matches: nil)),
+        check: Check.path(PathCheck(path: "/opt/k8s/work", type: .directory, modeAny: nil, matches: nil, append: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "centos7-minimal", status: .fail, message: nil)
@@ -91,7 +91,7 @@ private func makeRules() -> [Rule] {
         guide: [15],
         rationale: "Every node keeps the cluster CA and component certificates in /etc/kubernetes/cert.",
         remediation: "mkdir -p /etc/kubernetes/cert",
-        check: Check.path(PathCheck(path: "/etc/kubernetes/cert", type: .directory, modeAny: nil, matches: nil)),
+        check: Check.path(PathCheck(path: "/etc/kubernetes/cert", type: .directory, modeAny: nil, matches: nil, append: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "centos7-minimal", status: .fail, message: nil)
@@ -104,7 +104,7 @@ private func makeRules() -> [Rule] {
         guide: [15],
         rationale: "etcd's certificates live in /etc/etcd/cert.",
         remediation: "mkdir -p /etc/etcd/cert",
-        check: Check.path(PathCheck(path: "/etc/etcd/cert", type: .directory, modeAny: nil, matches: nil)),
+        check: Check.path(PathCheck(path: "/etc/etcd/cert", type: .directory, modeAny: nil, matches: nil, append: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "centos7-minimal", status: .fail, message: nil),
@@ -118,7 +118,7 @@ private func makeRules() -> [Rule] {
         guide: [16],
         rationale: "Every step of the guide sources /opt/k8s/bin/environment.sh, the cluster's inventory, on every node. kcheck reads it but never executes it.",
         remediation: "Copy environment.sh from the first node to /opt/k8s/bin/ on every node and chmod +x /opt/k8s/bin/environment.sh",
-        check: Check.path(PathCheck(path: "/opt/k8s/bin/environment.sh", type: .file, modeAny: 0o111, matches: nil)),
+        check: Check.path(PathCheck(path: "/opt/k8s/bin/environment.sh", type: .file, modeAny: 0o111, matches: nil, append: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -133,7 +133,7 @@ private func makeRules() -> [Rule] {
         guide: [4],
         rationale: "The guide runs its binaries (cfssl, kubectl, etcdctl) by name from /opt/k8s/bin.",
         remediation: "echo 'PATH=/opt/k8s/bin:$PATH' >> /root/.bashrc",
-        check: Check.path(PathCheck(path: "/root/.bashrc", type: .file, modeAny: nil, matches: "^[ \\t]*(export[ \\t]+)?PATH=\"?([^#\\n]*:)?/opt/k8s/bin/?(:|\"|[ \\t]*$)")),
+        check: Check.path(PathCheck(path: "/root/.bashrc", type: .file, modeAny: nil, matches: "^[ \\t]*(export[ \\t]+)?PATH=\"?([^#\\n]*:)?/opt/k8s/bin/?(:|\"|[ \\t]*$)", append: "export PATH=/opt/k8s/bin:$PATH")),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),

@@ -91,7 +91,7 @@ enum CheckDecoder {
             for item in items { names.append(try distroName(item, f)) }
             return .packages(names)
         case .path:
-            let f = try fields(["path", "type", "mode_any", "matches"])
+            let f = try fields(["path", "type", "mode_any", "matches", "append"])
             let pathNode = try f.required("path")
             let path = try f.string(pathNode)
             guard path.hasPrefix("/") else { throw Fields.error(pathNode, file: file, "`path` must be absolute") }
@@ -116,7 +116,22 @@ enum CheckDecoder {
                 matches = pattern
             }
             if type == .directory && (matches != nil) { throw Fields.error(body, file: file, "`matches` applies to files, not directories") }
-            return .path(PathCheck(path: path, type: type, modeAny: modeAny, matches: matches))
+            var append: String?
+            if let a = f.optional("append") {
+                let line = try f.string(a)
+                guard matches != nil, !line.contains("\n"), !line.isEmpty else {
+                    throw Fields.error(a, file: file, "`append` is one line that `matches` matches, added by kcheck fix")
+                }
+                var matched = false
+                if let pattern = matches {
+                    do throws(RegexError) { matched = try Regex(pattern).matches(line) } catch { matched = false }
+                }
+                if !matched {
+                    throw Fields.error(a, file: file, "`append` does not match `matches`: kcheck fix would append it and the rule would still fail")
+                }
+                append = line
+            }
+            return .path(PathCheck(path: path, type: type, modeAny: modeAny, matches: matches, append: append))
         case .fileLintClean:
             let f = try fields(["path", "kind"])
             return .fileLintClean(FileLintCheck(path: try absolute(try f.required("path"), f), kind: try f.enumeration(try f.required("kind"), FileKind.self)))

@@ -60,7 +60,7 @@ public enum SwiftSource {
             return "Check.packages([\(names.map(distro).joined(separator: ", "))])"
         case .path(let p):
             let mode = p.modeAny.map { "0o" + String($0, radix: 8) } ?? "nil"
-            return "Check.path(PathCheck(path: \(literal(p.path)), type: .\(p.type.rawValue), modeAny: \(mode), matches: \(optional(p.matches))))"
+            return "Check.path(PathCheck(path: \(literal(p.path)), type: .\(p.type.rawValue), modeAny: \(mode), matches: \(optional(p.matches)), append: \(optional(p.append))))"
         case .hostnameInInventory: return "Check.hostnameInInventory"
         case .hostsMatchInventory: return "Check.hostsMatchInventory"
         case .inventoryLintClean: return "Check.inventoryLintClean"

@@ -88,6 +88,28 @@ struct RuleLoaderTests {
         #expect(e.line == 8)
     }
 
+    /// `append` is the line kcheck fix adds: it must be one line that `matches` matches, or the
+    /// fix would never make the rule pass.
+    @Test func appendMustMatchItsPattern() throws {
+        func rule(_ path: String) -> String {
+            """
+            rules:
+              - id: demo.path
+                title: t
+                severity: low
+                rationale: r
+                remediation: m
+                check:
+                  \(path)
+            """
+        }
+        let wrong = try #require(error(rule("path: {path: /root/.bashrc, matches: '^export PATH=/opt', append: 'PATH=/usr/bin'}")))
+        #expect(wrong.message.contains("`append` does not match `matches`") && wrong.line == 8 && wrong.column == 73, "\(wrong)")
+        let alone = try #require(error(rule("path: {path: /root/.bashrc, append: 'export PATH=/opt'}")))
+        #expect(alone.message.contains("`append` is one line that `matches` matches"), "\(alone)")
+        #expect(error(rule("path: {path: /root/.bashrc, matches: '^export PATH=/opt', append: 'export PATH=/opt:$PATH'}")) == nil)
+    }
+
     @Test func twoKindsInOneCheckIsAnError() throws {
         let e = try #require(error(Self.valid.replacingOccurrences(of: "      sysctl:", with: "      swap_off: {}\n      sysctl:")))
         #expect(e.message.contains("exactly one kind"))

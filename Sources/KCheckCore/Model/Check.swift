@@ -152,12 +152,15 @@ public struct PathCheck: Equatable, Sendable {
     public let modeAny: UInt32?
     /// A PCRE2 pattern (multiline) the file's content must match.
     public let matches: String?
+    /// The line `kcheck fix` appends when no line matches (it must match `matches`).
+    public let append: String?
 
-    public init(path: String, type: FileType, modeAny: UInt32? = nil, matches: String? = nil) {
+    public init(path: String, type: FileType, modeAny: UInt32? = nil, matches: String? = nil, append: String? = nil) {
         self.path = path
         self.type = type
         self.modeAny = modeAny
         self.matches = matches
+        self.append = append
     }
 }
 
