@@ -21,7 +21,7 @@ struct KCheck: ParsableCommand {
             (bad flag, unreadable or invalid rule file, unwritable report).
             """,
         version: "kcheck \(Engine.version)",
-        subcommands: [Preflight.self, Lint.self, Certs.self, Rules.self, Version.self])
+        subcommands: [Preflight.self, Fix.self, Undo.self, Runs.self, Lint.self, Certs.self, Rules.self, Version.self])
 }
 
 /// Options every command that reads a node and its rules shares.
@@ -41,7 +41,10 @@ struct NodeOptions: ParsableArguments {
         }
     }
 
-    func node() throws(CLIError) -> Node {
+    func node() throws(CLIError) -> Node { try Self.node(root: root) }
+
+    /// The live node, or the node tree at `root`.
+    static func node(root: String?) throws(CLIError) -> Node {
         guard let root else { return LiveNode() }
         switch Posix.stat(root) {
         case .success(let st) where st.kind == .directory: return TreeNode(root: root)

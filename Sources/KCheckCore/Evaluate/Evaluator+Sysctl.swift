@@ -1,3 +1,15 @@
+extension SysctlCheck {
+    /// Whether a value (running, or written in a file) is the one this check wants, as the
+    /// kernel keeps it: for a numeric key, its leading number.
+    func accepts(_ raw: String) -> Bool {
+        guard isNumeric(value) else { return raw.fields == value.fields }
+        let want = value.fields
+        if want.count == 1 { return leadingInteger(Substring(raw)) == leadingInteger(want[0]) }
+        let got = raw.fields
+        return got.count == want.count && zip(got, want).allSatisfy { leadingInteger($0) == leadingInteger($1) }
+    }
+}
+
 extension Evaluator {
     /// A kernel parameter is right when its running value and the value that will hold after a
     /// reboot (the last assignment systemd-sysctl applies, as the kernel keeps it) both match.
@@ -7,13 +19,7 @@ extension Evaluator {
         let decider = config.effective(check.key)
         let numeric = isNumeric(check.value)
 
-        func matches(_ raw: String) -> Bool {
-            guard numeric else { return raw.fields == check.value.fields }
-            let want = check.value.fields
-            if want.count == 1 { return leadingInteger(Substring(raw)) == leadingInteger(want[0]) }
-            let got = raw.fields
-            return got.count == want.count && zip(got, want).allSatisfy { leadingInteger($0) == leadingInteger($1) }
-        }
+        func matches(_ raw: String) -> Bool { check.accepts(raw) }
 
         /// What the kernel keeps of a persisted value.
         func kept(_ raw: String) -> String {

@@ -59,3 +59,11 @@ func isNumeric(_ text: String) -> Bool {
         return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
     }
 }
+
+/// A text file's lines, without their newlines (a final newline ends the last line, it does not
+/// start another).
+func splitLines(_ bytes: [UInt8]) -> [String] {
+    var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    if lines.last == "" { lines.removeLast() }
+    return lines
+}

@@ -30,6 +30,12 @@ final class UnitFiles {
 
     /// The unit file that defines `unit`, following aliases, with its [Install] names.
     private func definition(of unit: String) -> (path: String, aliases: [String], installable: Bool)? {
+        install(of: unit).map { ($0.path, $0.aliases, !$0.wantedBy.isEmpty) }
+    }
+
+    /// The unit file that defines `unit`, its names, and the targets that `systemctl enable`
+    /// links it into (WantedBy=, RequiredBy=, UpheldBy=, by the directory suffix each uses).
+    func install(of unit: String) -> (path: String, aliases: [String], wantedBy: [(target: String, suffix: String)])? {
         for directory in Self.systemDirectories where listing(directory).contains(unit) {
             let path = directory + "/" + unit
             var names = [unit]
@@ -38,8 +44,8 @@ final class UnitFiles {
                 let targetName = String(target.split(separator: "/").last ?? "")
                 if !targetName.isEmpty && targetName != unit { names.append(targetName) }
             }
-            guard case .content(let bytes) = node.read(path, limit: 1 << 20) else { return (path, names, false) }
-            var installable = false
+            guard case .content(let bytes) = node.read(path, limit: 1 << 20) else { return (path, names, []) }
+            var wantedBy: [(String, String)] = []
             var inInstall = false
             for (_, line) in numberedLines(bytes) {
                 let text = line.trimmed
@@ -49,11 +55,13 @@ final class UnitFiles {
                 let values = text[text.index(after: equals)...].fields.map(String.init)
                 switch key {
                 case "Alias": names.append(contentsOf: values)
-                case "WantedBy", "RequiredBy", "UpheldBy": installable = installable || !values.isEmpty
+                case "WantedBy": wantedBy += values.map { ($0, ".wants") }
+                case "RequiredBy": wantedBy += values.map { ($0, ".requires") }
+                case "UpheldBy": wantedBy += values.map { ($0, ".upholds") }
                 default: continue
                 }
             }
-            return (path, names, installable)
+            return (path, names, wantedBy)
         }
         return nil
     }

@@ -1,0 +1,85 @@
+import KCheckNative
+
+/// One change `kcheck fix` makes to a node. A closed set: describing, applying and undoing are
+/// exhaustive switches, so a new kind of change does not compile until each of them handles it.
+/// Actions carry data only; they never hold a shell string.
+public enum Action: Equatable, Sendable {
+    /// Replace a file's content, or create it (mode for a new file; an existing one keeps its own).
+    case writeFile(path: String, content: [UInt8], mode: UInt32)
+    /// Make a directory (and its missing parents).
+    case makeDirectory(path: String, mode: UInt32)
+    /// Make `path` a symlink to `target` (/etc/localtime).
+    case symlink(path: String, target: String)
+    /// Set a kernel parameter now: write its /proc/sys file.
+    case sysctl(key: String, value: String)
+    /// Load a kernel module now.
+    case loadModule(String)
+    /// Turn off the active swap devices.
+    case swapOff
+    /// SELinux permissive now, as `setenforce 0` does: write 0 to /sys/fs/selinux/enforce.
+    case selinuxPermissive
+    /// A systemd unit: enable or disable it, start or stop it (nil: leave as it is).
+    case service(unit: String, enable: Bool?, start: Bool?)
+
+    /// What the action does, for the plan.
+    public var summary: String {
+        switch self {
+        case .writeFile(let path, _, _): "write \(path)"
+        case .makeDirectory(let path, let mode): "make directory \(path) (mode 0\(String(mode, radix: 8)))"
+        case .symlink(let path, let target): "link \(path) -> \(target)"
+        case .sysctl(let key, let value): "set \(key) = \(value) now (\(SysctlConfig.procPath(key)))"
+        case .loadModule(let name): "load kernel module \(name) now (modprobe \(name))"
+        case .swapOff: "turn off active swap (swapoff)"
+        case .selinuxPermissive: "set SELinux permissive now (setenforce 0)"
+        case .service(let unit, let enable, let start):
+            [enable.map { $0 ? "enable \(unit)" : "disable \(unit)" }, start.map { $0 ? "start \(unit)" : "stop \(unit)" }]
+                .compactMap { $0 }.joined(separator: ", ")
+        }
+    }
+}
+
+/// An action with the rules it serves and what the node needs besides it.
+public struct PlannedAction: Equatable, Sendable {
+    public let action: Action
+    /// The ids of the rules this action serves.
+    public let rules: [String]
+    /// Why it is done this way (which file wins and why, what the guide gets wrong).
+    public let note: String?
+    /// Takes full effect only after a reboot.
+    public let needsReboot: Bool
+
+    public init(_ action: Action, rules: [String], note: String? = nil, needsReboot: Bool = false) {
+        self.action = action
+        self.rules = rules
+        self.note = note
+        self.needsReboot = needsReboot
+    }
+}
+
+/// What `kcheck fix` will do: typed actions in order, and what stays for a person to do.
+public struct Plan: Sendable {
+    public let actions: [PlannedAction]
+    /// Failing rules without an automated remediation, with what to do by hand.
+    public let manual: [(rule: String, instructions: String)]
+
+    public var isEmpty: Bool { actions.isEmpty }
+}
+
+/// How an applied action ended.
+public enum ActionOutcome: Equatable, Sendable {
+    case applied
+    /// The node already was as the action would make it: nothing was written.
+    case alreadyInPlace
+    case failed(String)
+    /// Applied; full effect after a reboot.
+    case needsReboot
+
+    public var label: String {
+        switch self {
+        case .applied: "applied"
+        case .alreadyInPlace: "already in place"
+        case .failed(let why): "failed: \(why)"
+        case .needsReboot: "applied, needs reboot"
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import KCheckNative
+
+/// What was on a node before `kcheck fix` changed it: enough to put it back. Each record is
+/// written (and synced) before the change it covers is made.
+public enum JournalRecord: Equatable, Sendable {
+    /// A path as it was: a file's bytes (kept in the run's `files/` directory), a symlink, a
+    /// directory, or nothing.
+    case path(String, SafeWriter.Entry)
+    /// A kernel interface file's old content (/proc/sys, /sys/fs/selinux/enforce), written back
+    /// in place.
+    case runtime(String, [UInt8])
+    /// A module kcheck loaded (undo unloads it).
+    case moduleLoaded(String)
+    /// Swap devices that were active (undo turns them on again).
+    case swapDevices([String])
+    /// A unit's state before: enabled (by its unit files) and running.
+    case service(unit: String, enabled: Bool, running: Bool?)
+    /// An action finished (its 1-based number in the plan).
+    case done(Int, String)
+}
+
+/// A run's journal: `/var/lib/kcheck/runs/ID/` on the node (under --root for a tree), mode 0700,
+/// with `journal` (one record a line) and `files/N` (original bytes). The journal file is replaced
+/// atomically at every record, so it is always whole.
+public final class Journal {
+    public static let directory = "/var/lib/kcheck/runs"
+    public static let lockPath = "/var/lib/kcheck/lock"
+
+    public let id: String
+    let writer: SafeWriter
+    public private(set) var records: [JournalRecord] = []
+    private var blobs = 0
+    /// Lines of the header: when, where, what.
+    private let header: [String]
+
+    public var path: String { Self.directory + "/" + id }
+
+    init(id: String, writer: SafeWriter, header: [String]) {
+        self.id = id
+        self.writer = writer
+        self.header = header
+    }
+
+    /// Starts a run's journal on the node.
+    public static func create(id: String, writer: SafeWriter, command: String) -> Result<Journal, SafeWriter.Failure> {
+        let journal = Journal(id: id, writer: writer, header: ["kcheck-journal 1", "command " + Self.escape(command)])
+        if case .failure(let f) = writer.makeDirectory(Self.directory, mode: 0o700) { return .failure(f) }
+        if case .failure(let f) = writer.makeDirectory(journal.path, mode: 0o700) { return .failure(f) }
+        if case .failure(let f) = writer.makeDirectory(journal.path + "/files", mode: 0o700) { return .failure(f) }
+        return journal.save().map { journal }
+    }
+
+    /// Appends a record and makes it durable before returning.
+    func record(_ record: JournalRecord) -> Result<Void, SafeWriter.Failure> {
+        records.append(record)
+        return save()
+    }
+
+    private func save() -> Result<Void, SafeWriter.Failure> {
+        var lines = header
+        var blobIndex = 0
+        for record in records {
+            switch record {
+            case .path(let path, let entry):
+                switch entry {
+                case .absent: lines.append("path \(Self.escape(path)) absent")
+                case .directory(let mode): lines.append("path \(Self.escape(path)) directory \(String(mode, radix: 8))")
+                case .symlink(let target): lines.append("path \(Self.escape(path)) symlink \(Self.escape(target))")
+                case .file(let bytes, let mode, let uid, let gid):
+                    blobIndex += 1
+                    let blob = "\(self.path)/files/\(blobIndex)"
+                    if blobIndex > blobs {
+                        if case .failure(let f) = writer.writeFile(blob, bytes, mode: 0o600) { return .failure(f) }
+                        blobs = blobIndex
+                    }
+                    lines.append("path \(Self.escape(path)) file \(String(mode, radix: 8)) \(uid) \(gid) \(blobIndex)")
+                }
+            case .runtime(let path, let bytes):
+                lines.append("runtime \(Self.escape(path)) \(Self.escape(String(decoding: bytes, as: UTF8.self)))")
+            case .moduleLoaded(let name): lines.append("module \(Self.escape(name))")
+            case .swapDevices(let devices): lines.append((["swap"] + devices.map(Self.escape)).joined(separator: " "))
+            case .service(let unit, let enabled, let running):
+                lines.append("service \(Self.escape(unit)) \(enabled ? "enabled" : "disabled") \(running.map { $0 ? "running" : "stopped" } ?? "unknown")")
+            case .done(let n, let outcome): lines.append("done \(n) \(Self.escape(outcome))")
+            }
+        }
+        return writer.writeFile(path + "/journal", Array((lines.joined(separator: "\n") + "\n").utf8), mode: 0o600)
+    }
+
+    /// Reads a run's journal back, with its original file bytes.
+    public static func load(id: String, writer: SafeWriter) -> Result<Journal, SafeWriter.Failure> {
+        let base = directory + "/" + id
+        guard id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }), !id.isEmpty else {
+            return .failure(SafeWriter.Failure(path: base, reason: "not a run id"))
+        }
+        guard case .success(.file(let bytes, _, _, _)) = writer.entry(base + "/journal") else {
+            return .failure(SafeWriter.Failure(path: base + "/journal", reason: "no such run"))
+        }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard lines.first == "kcheck-journal 1" else { return .failure(SafeWriter.Failure(path: base + "/journal", reason: "not a kcheck journal")) }
+        let journal = Journal(id: id, writer: writer, header: Array(lines.prefix(2)))
+        for (n, line) in lines.enumerated().dropFirst(2) {
+            let f = line.split(separator: " ").map { unescape(String($0)) }
+            func bad() -> Result<Journal, SafeWriter.Failure> {
+                .failure(SafeWriter.Failure(path: base + "/journal", reason: "line \(n + 1) is not a journal record"))
+            }
+            switch (f.first, f.count) {
+            case ("path", 3) where f[2] == "absent": journal.records.append(.path(f[1], .absent))
+            case ("path", 4) where f[2] == "directory": journal.records.append(.path(f[1], .directory(mode: UInt32(f[3], radix: 8) ?? 0o755)))
+            case ("path", 4) where f[2] == "symlink": journal.records.append(.path(f[1], .symlink(target: f[3])))
+            case ("path", 7) where f[2] == "file":
+                guard let mode = UInt32(f[3], radix: 8), let uid = UInt32(f[4]), let gid = UInt32(f[5]),
+                    case .success(.file(let original, _, _, _)) = writer.entry(base + "/files/" + f[6])
+                else { return bad() }
+                journal.records.append(.path(f[1], .file(bytes: original, mode: mode, uid: uid, gid: gid)))
+                journal.blobs += 1
+            case ("runtime", 3): journal.records.append(.runtime(f[1], Array(f[2].utf8)))
+            case ("module", 2): journal.records.append(.moduleLoaded(f[1]))
+            case ("swap", _): journal.records.append(.swapDevices(Array(f.dropFirst())))
+            case ("service", 4): journal.records.append(.service(unit: f[1], enabled: f[2] == "enabled", running: f[3] == "unknown" ? nil : f[3] == "running"))
+            case ("done", 3): journal.records.append(.done(Int(f[1]) ?? 0, f[2]))
+            default: return bad()
+            }
+        }
+        return .success(journal)
+    }
+
+    /// Removes the journal of a run that changed nothing ("a fix that changes nothing records no
+    /// run").
+    public static func discard(_ journal: Journal) {
+        for n in stride(from: journal.blobs, through: 1, by: -1) { _ = journal.writer.remove(journal.path + "/files/\(n)") }
+        _ = journal.writer.remove(journal.path + "/files", directory: true)
+        _ = journal.writer.remove(journal.path + "/journal")
+        _ = journal.writer.remove(journal.path, directory: true)
+    }
+
+    /// Marks a run undone, so that `kcheck undo` without a run id goes to the one before.
+    public static func markUndone(_ journal: Journal) {
+        _ = journal.writer.writeFile(journal.path + "/undone", Array("undone\n".utf8), mode: 0o600)
+    }
+
+    /// One line per record, for people: what undo will put back.
+    public func describe() -> [String] {
+        records.reversed().compactMap { record in
+            switch record {
+            case .path(let path, .absent): "remove \(path) (it did not exist)"
+            case .path(let path, .directory): "keep directory \(path)"
+            case .path(let path, .symlink(let target)): "link \(path) -> \(target) again"
+            case .path(let path, .file(let bytes, let mode, let uid, let gid)):
+                "restore \(path) (\(bytes.count) bytes, mode 0\(String(mode, radix: 8)), owner \(uid):\(gid))"
+            case .runtime(let path, let bytes): "write \(String(decoding: bytes, as: UTF8.self).trimmed) to \(path)"
+            case .moduleLoaded(let name): "unload \(name) (modprobe -r)"
+            case .swapDevices(let devices): "swapon \(devices.joined(separator: " "))"
+            case .service(let unit, let enabled, let running):
+                "\(enabled ? "enable" : "disable") \(unit)\(running.map { $0 ? ", start it" : ", stop it" } ?? "")"
+            case .done: nil
+            }
+        }
+    }
+
+    /// The command line the run was made with.
+    public var command: String { header.count > 1 ? Self.unescape(String(header[1].dropFirst("command ".count))) : "" }
+
+    /// Fields are separated by spaces: a space, %, a control character or an empty field is
+    /// %-escaped.
+    static func escape(_ text: String) -> String {
+        if text.isEmpty { return "%00" }
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            if byte == 0x20 || byte == 0x25 || byte < 0x20 || byte == 0x7F {
+                let hex = Array(String(byte, radix: 16, uppercase: true).utf8)
+                bytes.append(0x25)
+                if hex.count == 1 { bytes.append(0x30) }
+                bytes.append(contentsOf: hex)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func unescape(_ field: String) -> String {
+        if field == "%00" { return "" }
+        guard field.contains("%") else { return field }
+        var bytes: [UInt8] = []
+        var input = Array(field.utf8)[...]
+        while let byte = input.popFirst() {
+            if byte == 0x25, input.count >= 2, let value = UInt8(String(decoding: input.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                input = input.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The runs on a node, oldest first, with whether each was undone.
+    public static func runs(writer: SafeWriter, node: Node) -> [(id: String, undone: Bool)] {
+        guard case .success(let names) = node.list(directory) else { return [] }
+        return names.filter { !$0.hasPrefix(".") }.map { name in
+            let undone: Bool
+            if case .success(.file) = writer.entry(directory + "/" + name + "/undone") { undone = true } else { undone = false }
+            return (name, undone)
+        }
+    }
+}

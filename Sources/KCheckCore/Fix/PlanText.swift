@@ -1,0 +1,48 @@
+/// The plan and the outcome of applying it, as text for people: each action with the rules it
+/// serves, a unified diff for every file it changes, old → new for runtime values, and what needs
+/// a reboot; then what stays for a person.
+public enum PlanText {
+    public static func render(_ plan: Plan, remediator: Remediator, node: String) -> String {
+        var out = ""
+        if plan.actions.isEmpty {
+            out += "Nothing to change on \(node)"
+            out += plan.manual.isEmpty ? ".\n" : " automatically.\n"
+        } else {
+            out += "Plan for \(node): \(plan.actions.count) action\(plan.actions.count == 1 ? "" : "s")\n"
+        }
+        for (i, planned) in plan.actions.enumerated() {
+            out += "\n\(i + 1). \(planned.action.summary)\(planned.needsReboot ? "  [takes full effect after a reboot]" : "")\n"
+            out += "   for: \(planned.rules.joined(separator: ", "))\n"
+            if let note = planned.note { out += "   why: \(note)\n" }
+            if let change = remediator.runtimeChange(planned.action) { out += "   change: \(change)\n" }
+            if case .writeFile(let path, _, _) = planned.action, let diff = remediator.fileChange(planned.action) {
+                if diff.old == diff.new {
+                    out += "   (already as planned)\n"
+                } else {
+                    for line in UnifiedDiff.render(path: path, old: diff.old, new: diff.new).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                        out += "   " + line + "\n"
+                    }
+                }
+            }
+        }
+        if !plan.manual.isEmpty {
+            out += "\nBy hand (kcheck does not change these):\n"
+            for item in plan.manual { out += "- \(item.rule): \(item.instructions)\n" }
+        }
+        return out
+    }
+
+    public static func render(_ results: [Remediator.Result], run: String?) -> String {
+        var out = run.map { "\nRun \($0):\n" } ?? "\n"
+        for (i, result) in results.enumerated() {
+            if case .failed(let why) = result.outcome {
+                out += "\(i + 1). \("failed".padded(to: 22)) \(result.planned.action.summary)\n   \(why)\n"
+            } else {
+                out += "\(i + 1). \(result.outcome.label.padded(to: 22)) \(result.planned.action.summary)\n"
+            }
+            if let change = result.change { out += "   \(change)\n" }
+            for argv in result.commands { out += "   command: \(argv.joined(separator: " "))\n" }
+        }
+        return out
+    }
+}

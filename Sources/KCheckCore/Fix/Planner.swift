@@ -1,0 +1,320 @@
+import KCheckNative
+
+/// Builds the plan that brings a node to the documented state from a run's results: one
+/// exhaustive switch over the check kinds, so a new kind does not compile until it says whether
+/// and how it is fixed.
+public struct Planner {
+    let evaluator: Evaluator
+    var facts: NodeFacts { evaluator.facts }
+
+    /// The name kcheck gives its sysctl.d file when no other file sorts after it.
+    public static let sysctlFileName = "zz-kcheck-kubernetes.conf"
+    /// The modules-load.d file kcheck writes for modules it loads at boot.
+    public static let modulesFile = "/etc/modules-load.d/kcheck-kubernetes.conf"
+    /// The markers of the /etc/hosts block kcheck owns.
+    public static let hostsBegin = "# BEGIN kcheck: cluster nodes from the inventory (kcheck fix owns this block)"
+    public static let hostsEnd = "# END kcheck"
+
+    public init(evaluator: Evaluator) { self.evaluator = evaluator }
+
+    /// The plan for the failing (and warning) results of `report`, whose rules are in `profile`.
+    public func plan(_ report: Report, profile: Profile) -> Plan {
+        var state = State()
+        for entry in report.entries where entry.result.status == .fail || entry.result.status == .warn {
+            guard let rule = profile.rule(id: entry.subject.id) else { continue }
+            add(rule, entry.result, to: &state)
+        }
+        return state.finish(self)
+    }
+
+    /// What the plan gathers before it is put in order.
+    struct State {
+        var sysctl: [(rule: String, check: SysctlCheck)] = []
+        var modulesNow: [(rule: String, name: String)] = []
+        var modulesAtBoot: [(rule: String, name: String)] = []
+        var actions: [PlannedAction] = []
+        var manual: [(rule: String, instructions: String)] = []
+
+        mutating func moduleNow(_ name: String, _ rule: String) { modulesNow.append((rule, name)) }
+        mutating func moduleAtBoot(_ name: String, _ rule: String) { modulesAtBoot.append((rule, name)) }
+
+        /// Actions in the order they must run: modules before the keys they create, files before
+        /// the runtime values that must match them, then everything else in rule order.
+        func finish(_ planner: Planner) -> Plan {
+            var ordered: [PlannedAction] = []
+            var loaded: [String: [String]] = [:]
+            var order: [String] = []
+            for (rule, name) in modulesNow {
+                if loaded[name] == nil { order.append(name) }
+                loaded[name, default: []].append(rule)
+            }
+            for name in order { ordered.append(PlannedAction(.loadModule(name), rules: loaded[name]!)) }
+            if !modulesAtBoot.isEmpty, let action = planner.modulesLoadFile(modulesAtBoot) { ordered.append(action) }
+            ordered.append(contentsOf: planner.sysctlActions(sysctl))
+            ordered.append(contentsOf: actions)
+            return Plan(actions: ordered, manual: manual)
+        }
+    }
+
+    func add(_ rule: Rule, _ result: RuleResult, to state: inout State) {
+        func manual(_ why: String?) { state.manual.append((rule.id, (why.map { $0 + " " } ?? "") + rule.remediation)) }
+        switch rule.check {
+        case .sysctl(let check):
+            state.sysctl.append((rule.id, check))
+            if let module = check.module, !facts.isLoaded(module), !facts.isBuiltIn(module) { state.moduleNow(module, rule.id) }
+            if let module = check.module, check.moduleAtBoot, facts.bootModules.names[module.replacingDashes] == nil, !facts.isBuiltIn(module) {
+                state.moduleAtBoot(module, rule.id)
+            }
+        case .swapOff:
+            state.actions.append(PlannedAction(.swapOff, rules: [rule.id]))
+        case .fstabNoSwap:
+            if let action = fstabAction(rule.id) { state.actions.append(action) }
+        case .selinuxNotEnforcing:
+            state.actions.append(PlannedAction(.selinuxPermissive, rules: [rule.id]))
+        case .selinuxConfig(let mode):
+            if let action = selinuxConfigAction(mode, rule: rule.id) { state.actions.append(action) }
+        case .service(let check):
+            if let action = serviceAction(check, rule: rule.id) { state.actions.append(action) } else { manual(nil) }
+        case .timezone(let zone):
+            guard case .success = facts.node.status("/usr/share/zoneinfo/\(zone)") else {
+                return manual("/usr/share/zoneinfo/\(zone) is missing: install tzdata.")
+            }
+            state.actions.append(PlannedAction(.symlink(path: "/etc/localtime", target: "../usr/share/zoneinfo/\(zone)"), rules: [rule.id]))
+        case .rtcUTC:
+            if let action = adjtimeAction(rule.id) { state.actions.append(action) }
+        case .kernelModule(let check):
+            switch check.when {
+            case .now: state.moduleNow(check.name, rule.id)
+            case .boot: state.moduleAtBoot(check.name, rule.id)
+            }
+        case .path(let check):
+            switch (check.type, check.append) {
+            case (.directory, _):
+                // Something else at the path is a person's to move: kcheck never deletes it.
+                if case .success(let st) = facts.node.status(check.path), st.kind != .directory {
+                    return manual("\(check.path) exists and is not a directory: move it away, then")
+                }
+                state.actions.append(PlannedAction(.makeDirectory(path: check.path, mode: 0o755), rules: [rule.id]))
+            case (.file, let line?):
+                if let action = appendAction(check.path, line: line, rule: rule.id) { state.actions.append(action) } else { manual(nil) }
+            case (.file, nil):
+                manual(nil)
+            }
+        case .hostsMatchInventory:
+            hostsActions(rule, into: &state)
+        case .clockSynchronized, .kernelMinimum, .packages, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
+            .caCertificate, .caKey, .certificates, .certificateSANs:
+            manual(nil)
+        }
+    }
+
+    // MARK: - Files
+
+    /// The current bytes of a file on the node: nil when it is missing or unreadable.
+    func bytes(_ path: String) -> [UInt8]? {
+        if case .content(let b) = facts.node.read(path, limit: defaultReadLimit) { return b }
+        return nil
+    }
+
+    func lines(_ bytes: [UInt8]) -> [String] { splitLines(bytes) }
+
+    func joined(_ lines: [String]) -> [UInt8] { Array((lines.joined(separator: "\n") + "\n").utf8) }
+
+    func fstabAction(_ rule: String) -> PlannedAction? {
+        guard let old = bytes("/etc/fstab") else { return nil }
+        let swap = Set(Fstab.activeSwap(old).map(\.line))
+        guard !swap.isEmpty else { return nil }
+        let new = lines(old).enumerated().map { swap.contains($0.offset + 1) ? "#" + $0.element : $0.element }
+        return PlannedAction(
+            .writeFile(path: "/etc/fstab", content: joined(new), mode: 0o644), rules: [rule],
+            note: "comments out \(swap.count) swap line\(swap.count == 1 ? "" : "s"), tab-separated ones too (the guide's sed misses them)")
+    }
+
+    func selinuxConfigAction(_ mode: String, rule: String) -> PlannedAction? {
+        let path = "/etc/selinux/config"
+        guard let old = bytes(path) else { return nil }
+        var new = lines(old)
+        if let last = new.lastIndex(where: { $0.trimmed.hasPrefix("SELINUX=") }) {
+            new[last] = "SELINUX=\(mode)"
+        } else {
+            new.append("SELINUX=\(mode)")
+        }
+        return PlannedAction(.writeFile(path: path, content: joined(new), mode: 0o644), rules: [rule], needsReboot: true)
+    }
+
+    func adjtimeAction(_ rule: String) -> PlannedAction? {
+        guard let old = bytes("/etc/adjtime") else { return nil }
+        var new = lines(old)
+        while new.count < 3 { new.append(new.count == 1 ? "0" : "0.0 0 0.0") }
+        new[2] = "UTC"
+        return PlannedAction(.writeFile(path: "/etc/adjtime", content: joined(new), mode: 0o644), rules: [rule])
+    }
+
+    func appendAction(_ path: String, line: String, rule: String) -> PlannedAction? {
+        guard case .content(let old) = facts.node.read(path, limit: defaultReadLimit) else {
+            if case .missing = facts.node.read(path, limit: defaultReadLimit) {
+                return PlannedAction(.writeFile(path: path, content: Array((line + "\n").utf8), mode: 0o644), rules: [rule])
+            }
+            return nil
+        }
+        var new = old
+        if let last = new.last, last != 0x0A { new.append(0x0A) }
+        new.append(contentsOf: Array((line + "\n").utf8))
+        return PlannedAction(.writeFile(path: path, content: new, mode: 0o644), rules: [rule])
+    }
+
+    // MARK: - Modules and kernel parameters
+
+    func modulesLoadFile(_ wanted: [(rule: String, name: String)]) -> PlannedAction? {
+        let old = bytes(Self.modulesFile)
+        var new = old.map(lines) ?? ["# Written by kcheck fix: kernel modules the guide needs at boot (DOCUMENTED-STATE 14)."]
+        var added = false
+        for (_, name) in wanted where !new.contains(where: { $0.trimmed == name }) {
+            new.append(name)
+            added = true
+        }
+        guard added else { return nil }
+        return PlannedAction(
+            .writeFile(path: Self.modulesFile, content: joined(new), mode: 0o644), rules: unique(wanted.map(\.rule)),
+            note: "systemd-modules-load loads them at boot, before systemd-sysctl applies the keys they create")
+    }
+
+    /// The sysctl.d file's name: one that sorts after every other file that sets these keys, so
+    /// its values win at boot (systemd-sysctl applies files in lexical order of their names; the
+    /// last assignment wins). The guide's unnumbered kubernetes.conf sorts after every 99-*.conf.
+    func sysctlFileName(for keys: Set<String>) -> String {
+        let config = facts.sysctlConfig
+        let others = config.assignments
+            .filter { keys.contains($0.key) && $0.location.file != SysctlConfig.legacyFile }
+            .map { String($0.location.file.split(separator: "/").last ?? "") }
+            .filter { !$0.hasSuffix(Self.sysctlFileName) }
+        var name = Self.sysctlFileName
+        while others.contains(where: { !$0.utf8.lexicographicallyPrecedes(name.utf8) }) { name = "z" + name }
+        return name
+    }
+
+    func sysctlActions(_ wanted: [(rule: String, check: SysctlCheck)]) -> [PlannedAction] {
+        guard !wanted.isEmpty else { return [] }
+        let config = facts.sysctlConfig
+        var actions: [PlannedAction] = []
+        // Persisted: every key whose deciding assignment is wrong goes into kcheck's file.
+        let persist = wanted.filter { item in !(config.effective(item.check.key).map { item.check.accepts($0.value) } ?? false) }
+        if !persist.isEmpty {
+            let keys = Set(persist.map(\.check.key))
+            let name = sysctlFileName(for: keys)
+            let path = "/etc/sysctl.d/" + name
+            var new = bytes(path).map(lines) ?? [
+                "# Written by kcheck fix: the kernel parameters the guide documents (DOCUMENTED-STATE 14).",
+                "# One setting per line. This file's name sorts after every other sysctl.d file that sets",
+                "# these keys, so its values are the ones applied at boot.",
+            ]
+            for (_, check) in persist {
+                let line = "\(check.key) = \(check.value)"
+                if let at = new.firstIndex(where: { SysctlConfig.normalize(Substring($0.split(separator: "=").first?.trimmed ?? "")) == check.key && !$0.trimmed.hasPrefix("#") }) {
+                    new[at] = line
+                } else {
+                    new.append(line)
+                }
+            }
+            let deciding = persist.compactMap { config.effective($0.check.key)?.location.file }.filter { $0 != SysctlConfig.legacyFile }
+            var note = "\(path) sorts after every other file that sets these keys"
+            if !deciding.isEmpty { note += " (\(unique(deciding).joined(separator: ", ")))" }
+            note += ", so it decides them at boot"
+            actions.append(PlannedAction(.writeFile(path: path, content: joined(new), mode: 0o644), rules: persist.map(\.rule), note: note))
+            // /etc/sysctl.conf is applied after every sysctl.d file: a wrong value there still wins.
+            if let legacy = bytes(SysctlConfig.legacyFile) {
+                var legacyLines = lines(legacy)
+                var commented: [String] = []
+                for assignment in config.assignments where assignment.location.file == SysctlConfig.legacyFile {
+                    guard let item = persist.first(where: { $0.check.key == assignment.key }), !item.check.accepts(assignment.value) else { continue }
+                    legacyLines[assignment.location.line - 1] = "# kcheck: " + legacyLines[assignment.location.line - 1]
+                    commented.append(item.rule)
+                }
+                if !commented.isEmpty {
+                    actions.append(
+                        PlannedAction(
+                            .writeFile(path: SysctlConfig.legacyFile, content: joined(legacyLines), mode: 0o644), rules: unique(commented),
+                            note: "/etc/sysctl.conf is applied after every sysctl.d file: its wrong values are commented out"))
+                }
+            }
+        }
+        // Running: every key whose /proc/sys value is wrong (or absent until its module loads).
+        for (rule, check) in wanted {
+            switch facts.node.read(SysctlConfig.procPath(check.key), limit: 64 << 10) {
+            case .content(let bytes) where check.accepts(String(decoding: bytes, as: UTF8.self)): continue
+            case .missing where check.module == nil: continue  // removed from this kernel: nothing to set
+            default: actions.append(PlannedAction(.sysctl(key: check.key, value: check.value), rules: [rule]))
+            }
+        }
+        return actions
+    }
+
+    // MARK: - Services
+
+    func serviceAction(_ check: ServiceCheck, rule: String) -> PlannedAction? {
+        let name: String?
+        if let common = check.unit.common {
+            name = common
+        } else if case .available(let family) = facts.family {
+            name = check.unit.name(for: family)
+        } else {
+            name = nil
+        }
+        guard let name else { return nil }
+        let unit = Evaluator.unitName(name)
+        let fileState = facts.unitFiles.state(of: unit)
+        guard fileState != .notFound else { return nil }  // the package that provides it is missing
+        var enable: Bool?
+        if let wanted = check.enabled, (fileState == .enabled) != wanted, fileState != .static { enable = wanted }
+        var start: Bool?
+        if let wanted = check.running, case .available(let state) = facts.activeState(of: unit) {
+            let running = state == "active" || state == "activating" || state == "reloading"
+            if running != wanted { start = wanted }
+        }
+        guard enable != nil || start != nil else { return nil }
+        return PlannedAction(.service(unit: unit, enable: enable, start: start), rules: [rule])
+    }
+
+    // MARK: - /etc/hosts
+
+    func hostsActions(_ rule: Rule, into state: inout State) {
+        guard let inventory = evaluator.inventory else { return }
+        let old = bytes("/etc/hosts") ?? []
+        var kept: [String] = []
+        var inBlock = false
+        for line in lines(old) {
+            if line == Self.hostsBegin { inBlock = true; continue }
+            if inBlock { if line == Self.hostsEnd { inBlock = false }; continue }
+            kept.append(line)
+        }
+        // The block holds only the nodes that no line outside it already maps right: never a
+        // second copy of a correct line.
+        let outsideHosts = HostsFile.parse(joined(kept))
+        let needed = zip(inventory.nodeIPs, inventory.nodeNames).filter { ip, name in
+            outsideHosts.entries.first { $0.names.contains(name) && !$0.address.contains(":") }?.address != ip
+        }
+        let block = needed.isEmpty ? [] : [Self.hostsBegin] + needed.map { "\($0) \($1)" } + [Self.hostsEnd]
+        let new = kept + block
+        let content = joined(new)
+        // Lines outside the block that contradict the inventory are a person's to change.
+        let outside = outsideHosts.findings(inventory: inventory).filter {
+            $0.status == .fail && !$0.message.hasSuffix(" is missing")
+        }
+        if content != old {
+            state.actions.append(
+                PlannedAction(
+                    .writeFile(path: "/etc/hosts", content: content, mode: 0o644), rules: [rule.id],
+                    note: "replaces kcheck's own block (between its markers) and touches no other line; never appends twice"))
+        }
+        if !outside.isEmpty {
+            state.manual.append(
+                (rule.id, "Lines outside kcheck's block contradict the inventory; kcheck does not change them: "
+                    + outside.map { "\($0.location): \($0.message)" }.joined(separator: "; ")))
+        }
+    }
+}
+
+func unique(_ items: [String]) -> [String] {
+    var seen: Set<String> = []
+    return items.filter { seen.insert($0).inserted }
+}

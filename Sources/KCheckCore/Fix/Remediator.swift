@@ -1,0 +1,311 @@
+import KCheckNative
+
+/// Applies a plan to a node, journaling what was there before each change, and undoes a run from
+/// its journal. On the live node runtime changes go to the kernel and to systemd (commands run as
+/// argv, never through a shell); on a node tree every change is a file of the tree (its /proc/sys
+/// files, /proc/swaps, /sys/module, unit symlinks and `.kcheck/facts`), and the commands the live
+/// node would run are reported instead.
+public final class Remediator {
+    public let writer: SafeWriter
+    public let live: Bool
+    let node: Node
+    let facts: NodeFacts
+    /// Called at every point a fault-injection test may stop the process: before and after each
+    /// journal record.
+    public var faultPoint: (() -> Void)?
+
+    /// What one action did.
+    public struct Result: Sendable {
+        public let planned: PlannedAction
+        public let outcome: ActionOutcome
+        /// old → new, for runtime changes.
+        public let change: String?
+        /// Commands run (live) or that the live node would run (tree).
+        public let commands: [[String]]
+    }
+
+    public init(node: Node, root: String?) {
+        self.node = node
+        self.facts = NodeFacts(node: node, wantedUnits: [], wantedPackages: [])
+        self.writer = SafeWriter(root: root ?? "/")
+        self.live = root == nil
+    }
+
+    // MARK: - Reading the state an action changes
+
+    /// What a change to a file would be: the old content (nil when absent) and the new.
+    public func fileChange(_ action: Action) -> (old: [UInt8]?, new: [UInt8])? {
+        guard case .writeFile(let path, let content, _) = action else { return nil }
+        if case .success(.file(let bytes, _, _, _)) = writer.entry(path) { return (bytes, content) }
+        return (nil, content)
+    }
+
+    /// The runtime value an action changes, "old → new", for the plan.
+    public func runtimeChange(_ action: Action) -> String? {
+        switch action {
+        case .sysctl(let key, let value):
+            let old: String
+            switch node.read(SysctlConfig.procPath(key), limit: 64 << 10) {
+            case .content(let b): old = String(String(decoding: b, as: UTF8.self).fields.joined(separator: " "))
+            case .missing: old = "absent"
+            case .unreadable: old = "unreadable"
+            }
+            return "\(key): \(old) → \(value)"
+        case .selinuxPermissive: return "SELinux: enforcing → permissive"
+        case .swapOff: return "swap: \(swapDevices().joined(separator: ", ")) → off"
+        case .loadModule(let name): return "\(name): not loaded → loaded"
+        case .service(let unit, let enable, let start):
+            var parts: [String] = []
+            if let enable { parts.append(enable ? "disabled → enabled" : "enabled → disabled") }
+            if let start { parts.append(start ? "stopped → running" : "running → stopped") }
+            return "\(unit): " + parts.joined(separator: ", ")
+        case .writeFile, .makeDirectory, .symlink: return nil
+        }
+    }
+
+    func swapDevices() -> [String] {
+        guard case .content(let bytes) = node.read("/proc/swaps", limit: 1 << 20) else { return [] }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst().compactMap { $0.fields.first.map(String.init) }
+    }
+
+    // MARK: - Applying
+
+    /// Applies every action in order, each journaled before it changes anything. An action that
+    /// fails is reported and the others still run.
+    public func apply(_ plan: Plan, journal: Journal) -> [Result] {
+        plan.actions.enumerated().map { index, planned in
+            var commands: [[String]] = []
+            let change = runtimeChange(planned.action)
+            var outcome = apply(planned.action, journal: journal, commands: &commands)
+            if outcome == .applied && planned.needsReboot { outcome = .needsReboot }
+            faultPoint?()
+            _ = journal.record(.done(index + 1, outcome.label))
+            return Result(planned: planned, outcome: outcome, change: outcome == .alreadyInPlace ? nil : change, commands: commands)
+        }
+    }
+
+    /// Records what is at `path` (and every missing directory above it) before it changes.
+    private func remember(_ path: String, _ journal: Journal) -> SafeWriter.Failure? {
+        var missing: [String] = []
+        var parent = path
+        while let slash = parent.lastIndex(of: "/"), slash != parent.startIndex {
+            parent = String(parent[..<slash])
+            guard case .success(.absent) = writer.entry(parent) else { break }
+            missing.insert(parent, at: 0)
+        }
+        for directory in missing {
+            if let failure = record(.path(directory, .absent), journal) { return failure }
+        }
+        switch writer.entry(path) {
+        case .success(let entry): return record(.path(path, entry), journal)
+        case .failure(let failure): return failure
+        }
+    }
+
+    private func record(_ record: JournalRecord, _ journal: Journal) -> SafeWriter.Failure? {
+        faultPoint?()
+        if case .failure(let failure) = journal.record(record) { return failure }
+        faultPoint?()
+        return nil
+    }
+
+    private func outcome(_ result: Swift.Result<Void, SafeWriter.Failure>) -> ActionOutcome {
+        switch result {
+        case .success: .applied
+        case .failure(let failure): .failed(failure.description)
+        }
+    }
+
+    /// Writes a file (journaled) unless it already holds `content`.
+    private func write(_ path: String, _ content: [UInt8], mode: UInt32, _ journal: Journal) -> ActionOutcome {
+        switch writer.entry(path) {
+        case .success(.file(let bytes, _, _, _)) where bytes == content: return .alreadyInPlace
+        case .failure(let failure): return .failed(failure.description)
+        default: break
+        }
+        if let failure = remember(path, journal) { return .failed(failure.description) }
+        return outcome(writer.writeFile(path, content, mode: mode))
+    }
+
+    /// Runs a command on the live node (argv, no shell); on a tree only records it.
+    private func run(_ argv: [String], _ commands: inout [[String]]) -> String? {
+        commands.append(argv)
+        guard live else { return nil }
+        switch Posix.run(argv) {
+        case .failure(let error): return "\(argv.joined(separator: " ")): \(error)"
+        case .success(let output) where output.status != 0: return "\(argv.joined(separator: " ")) exited with status \(output.status)"
+        case .success: return nil
+        }
+    }
+
+    private func apply(_ action: Action, journal: Journal, commands: inout [[String]]) -> ActionOutcome {
+        switch action {
+        case .writeFile(let path, let content, let mode):
+            return write(path, content, mode: mode, journal)
+
+        case .makeDirectory(let path, let mode):
+            switch writer.entry(path) {
+            case .success(.directory): return .alreadyInPlace
+            case .failure(let failure): return .failed(failure.description)
+            default: break
+            }
+            if let failure = remember(path, journal) { return .failed(failure.description) }
+            return outcome(writer.makeDirectory(path, mode: mode))
+
+        case .symlink(let path, let target):
+            if case .success(.symlink(target)) = writer.entry(path) { return .alreadyInPlace }
+            if let failure = remember(path, journal) { return .failed(failure.description) }
+            return outcome(writer.writeSymlink(path, target: target))
+
+        case .sysctl(let key, let value):
+            let path = SysctlConfig.procPath(key)
+            let check = SysctlCheck(key: key, value: value)
+            if case .content(let bytes) = node.read(path, limit: 64 << 10), check.accepts(String(decoding: bytes, as: UTF8.self)) {
+                return .alreadyInPlace
+            }
+            guard live else { return write(path, Array((value + "\n").utf8), mode: 0o644, journal) }
+            guard case .content(let old) = node.read(path, limit: 64 << 10) else { return .failed("\(path) does not exist on this kernel") }
+            if let failure = record(.runtime(path, old), journal) { return .failed(failure.description) }
+            return outcome(writer.writeInPlace(path, Array((value + "\n").utf8)))
+
+        case .loadModule(let name):
+            if case .success(.directory) = writer.entry("/sys/module/\(name)") { return .alreadyInPlace }
+            if live {
+                if let failure = record(.moduleLoaded(name), journal) { return .failed(failure.description) }
+                if let why = run(["modprobe", "--", name], &commands) { return .failed(why) }
+                return .applied
+            }
+            _ = run(["modprobe", "--", name], &commands)
+            if let failure = remember("/sys/module/\(name)", journal) { return .failed(failure.description) }
+            return outcome(writer.makeDirectory("/sys/module/\(name)"))
+
+        case .swapOff:
+            let devices = swapDevices()
+            if devices.isEmpty { return .alreadyInPlace }
+            if live {
+                if let failure = record(.swapDevices(devices), journal) { return .failed(failure.description) }
+                for device in devices {
+                    if let why = run(["swapoff", "--", device], &commands) { return .failed(why) }
+                }
+                return .applied
+            }
+            for device in devices { _ = run(["swapoff", "--", device], &commands) }
+            return write("/proc/swaps", Array("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".utf8), mode: 0o444, journal)
+
+        case .selinuxPermissive:
+            let path = "/sys/fs/selinux/enforce"
+            guard case .content(let old) = node.read(path, limit: 64) else { return .alreadyInPlace }
+            if old.first == 0x30 { return .alreadyInPlace }
+            guard live else {
+                _ = run(["setenforce", "0"], &commands)
+                return write(path, Array("0".utf8), mode: 0o644, journal)
+            }
+            if let failure = record(.runtime(path, old), journal) { return .failed(failure.description) }
+            return outcome(writer.writeInPlace(path, Array("0".utf8)))
+
+        case .service(let unit, let enable, let start):
+            return service(unit, enable: enable, start: start, journal: journal, commands: &commands)
+        }
+    }
+
+    private func service(_ unit: String, enable: Bool?, start: Bool?, journal: Journal, commands: inout [[String]]) -> ActionOutcome {
+        let enabledNow = facts.unitFiles.state(of: unit) == .enabled
+        var runningNow: Bool?
+        if case .available(let state) = facts.activeState(of: unit) { runningNow = state == "active" || state == "activating" || state == "reloading" }
+        let doEnable = enable.flatMap { $0 == enabledNow ? nil : $0 }
+        let doStart = start.flatMap { $0 == runningNow ? nil : $0 }
+        if doEnable == nil && doStart == nil { return .alreadyInPlace }
+        if live {
+            if let failure = record(.service(unit: unit, enabled: enabledNow, running: runningNow), journal) { return .failed(failure.description) }
+            if let doEnable, let why = run(["systemctl", doEnable ? "enable" : "disable", "--", unit], &commands) { return .failed(why) }
+            if let doStart {
+                guard runningNow != nil else { return .failed("systemd is not running: cannot \(doStart ? "start" : "stop") \(unit)") }
+                if let why = run(["systemctl", doStart ? "start" : "stop", "--", unit], &commands) { return .failed(why) }
+            }
+            return .applied
+        }
+        // A tree: enablement is the unit's symlinks, the running state a line of its facts file.
+        if let doEnable {
+            _ = run(["systemctl", doEnable ? "enable" : "disable", "--", unit], &commands)
+            guard let install = facts.unitFiles.install(of: unit) else { return .failed("\(unit) has no unit file") }
+            if doEnable {
+                guard !install.wantedBy.isEmpty else { return .failed("\(unit) has no [Install] section to enable it by") }
+                for (target, suffix) in install.wantedBy {
+                    let link = "/etc/systemd/system/\(target)\(suffix)/\(unit)"
+                    if let failure = remember(link, journal) { return .failed(failure.description) }
+                    if case .failure(let failure) = writer.writeSymlink(link, target: install.path) { return .failed(failure.description) }
+                }
+            } else {
+                let names = Set(install.aliases)
+                for directory in UnitFiles.enableDirectories {
+                    guard case .success(let entries) = node.list(directory) else { continue }
+                    for entry in entries where entry.hasSuffix(".wants") || entry.hasSuffix(".requires") || entry.hasSuffix(".upholds") {
+                        guard case .success(let links) = node.list(directory + "/" + entry) else { continue }
+                        for link in links where names.contains(link) {
+                            let path = "\(directory)/\(entry)/\(link)"
+                            if let failure = remember(path, journal) { return .failed(failure.description) }
+                            if case .failure(let failure) = writer.remove(path) { return .failed(failure.description) }
+                        }
+                    }
+                }
+            }
+        }
+        if let doStart {
+            _ = run(["systemctl", doStart ? "start" : "stop", "--", unit], &commands)
+            let old: [UInt8]
+            switch writer.entry(FactsFile.path) {
+            case .success(.file(let bytes, _, _, _)): old = bytes
+            default: return .failed("the tree has no \(FactsFile.path) to record \(unit)'s state in")
+            }
+            var lines = splitLines(old)
+            let line = "unit \(unit) \(doStart ? "active" : "inactive")"
+            if let at = lines.firstIndex(where: { $0.fields.count >= 2 && $0.fields[0] == "unit" && $0.fields[1] == Substring(unit) }) {
+                lines[at] = line
+            } else {
+                lines.append(line)
+            }
+            let outcome = write(FactsFile.path, Array((lines.joined(separator: "\n") + "\n").utf8), mode: 0o644, journal)
+            if case .failed = outcome { return outcome }
+        }
+        return .applied
+    }
+
+    // MARK: - Undoing
+
+    /// Puts back everything a run's journal recorded, newest first. Every record is restored even
+    /// when one fails; the failures are returned.
+    public func undo(_ journal: Journal) -> [String] {
+        var failures: [String] = []
+        var commands: [[String]] = []
+        for record in journal.records.reversed() {
+            switch record {
+            case .path(let path, let entry):
+                let result: Swift.Result<Void, SafeWriter.Failure>
+                switch entry {
+                case .absent:
+                    if case .success(.directory) = writer.entry(path) { result = writer.remove(path, directory: true) } else { result = writer.remove(path) }
+                case .directory(let mode): result = writer.makeDirectory(path, mode: mode)
+                case .symlink(let target):
+                    if case .success(.symlink(target)) = writer.entry(path) { continue }
+                    result = writer.writeSymlink(path, target: target)
+                case .file(let bytes, let mode, let uid, let gid):
+                    if case .success(.file(bytes, mode, uid, gid)) = writer.entry(path) { continue }
+                    result = writer.restoreFile(path, bytes, mode: mode, owner: (uid, gid))
+                }
+                if case .failure(let failure) = result { failures.append(failure.description) }
+            case .runtime(let path, let bytes):
+                if case .failure(let failure) = writer.writeInPlace(path, bytes) { failures.append(failure.description) }
+            case .moduleLoaded(let name):
+                if let why = run(["modprobe", "-r", "--", name], &commands) { failures.append(why) }
+            case .swapDevices(let devices):
+                for device in devices { if let why = run(["swapon", "--", device], &commands) { failures.append(why) } }
+            case .service(let unit, let enabled, let running):
+                if let why = run(["systemctl", enabled ? "enable" : "disable", "--", unit], &commands) { failures.append(why) }
+                if let running, let why = run(["systemctl", running ? "start" : "stop", "--", unit], &commands) { failures.append(why) }
+            case .done:
+                continue
+            }
+        }
+        return failures
+    }
+}

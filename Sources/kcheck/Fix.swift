@@ -1,0 +1,207 @@
+import ArgumentParser
+import KCheckCore
+import KCheckNative
+
+/// Options of the commands that change a node.
+struct ChangeOptions: ParsableArguments {
+    @Flag(name: .long, help: "Apply without asking. Required when standard input is not a terminal.")
+    var yes = false
+
+    /// Asks on a terminal; off a terminal, --yes is required (exit 2 otherwise).
+    func confirm(_ question: String) throws {
+        if yes { return }
+        guard Posix.isTerminal(0) else {
+            throw CLIError.usage("standard input is not a terminal: pass --yes to apply (or --dry-run to only show the plan); nothing was changed")
+        }
+        Posix.printOut(question + " [y/N] ")
+        guard let answer = readLine(), ["y", "yes"].contains(answer.trimmed.lowercased()) else {
+            Posix.printOut("Nothing was changed.\n")
+            throw ExitCode(Exit.passed)
+        }
+    }
+
+    /// The test hook of the fault-injection tests: KCHECK_TEST_KILL_AT=N stops the process with
+    /// SIGKILL at the N-th point where a fault can be injected (before and after each journal
+    /// record, and in the middle of every file write). Never set it on a real node.
+    static func installFaultHook(on remediator: Remediator) {
+        guard let text = Posix.environment("KCHECK_TEST_KILL_AT"), let target = Int(text), target > 0 else { return }
+        let counter = Counter(target: target)
+        remediator.faultPoint = { counter.tick() }
+        SafeWriter.midWriteHook = { counter.tick() }
+    }
+
+    final class Counter: @unchecked Sendable {
+        let target: Int
+        var count = 0
+        init(target: Int) { self.target = target }
+        func tick() {
+            count += 1
+            if count == target { Posix.killSelf() }
+        }
+    }
+
+    /// The lock that stops two runs that change the node at once.
+    static func lock(_ writer: SafeWriter) throws -> FileLock {
+        switch FileLock.acquire(writer, path: Journal.lockPath) {
+        case .success(let lock): return lock
+        case .failure(let failure): throw CLIError.usage("cannot take the lock \(failure)")
+        }
+    }
+}
+
+struct Fix: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fix",
+        abstract: "Bring this node (or a node tree) to the documented state, with a journal to undo it.",
+        discussion: """
+            Evaluates the profile, builds a plan of typed actions for the failing rules that have \
+            an automated remediation, shows it (a unified diff for every file, old → new for every \
+            runtime value, what needs a reboot) and asks before applying; --dry-run only shows it. \
+            Before anything changes, every file's original bytes and every runtime value go into \
+            a journal under /var/lib/kcheck/runs/ID (kcheck runs, kcheck undo). Files are written \
+            atomically and never through a symlink. Exit status: 0 the node is compliant \
+            afterwards (pending reboots are named); 1 it is not; 2 a usage error, or no --yes off \
+            a terminal.
+            """)
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var inventory: InventoryOptions
+    @OptionGroup var reports: ReportOptions
+    @OptionGroup var change: ChangeOptions
+
+    @Option(name: .long, help: ArgumentHelp("Fix only these rules (comma-separated ids).", valueName: "IDS"))
+    var only: String?
+
+    @Option(name: .long, help: ArgumentHelp("Leave these rules alone (comma-separated ids).", valueName: "IDS"))
+    var skip: String?
+
+    @Flag(name: .long, help: "Show the plan and change nothing.")
+    var dryRun = false
+
+    func run() throws {
+        let profile = try node.profile()
+        let target = try node.node()
+        let inv = try inventory.load(from: target)
+        let selection = try selectedRules(profile)
+        let (report, evaluator) = Engine.evaluate(
+            profile: profile, on: target, command: "fix", policy: reports.policy, only: selection, inventory: inv)
+        let plan = Planner(evaluator: evaluator).plan(report, profile: profile)
+        let remediator = Remediator(node: target, root: node.root)
+        let name = "\(report.node.name) (\(report.node.source))"
+        Posix.printOut(PlanText.render(plan, remediator: remediator, node: name))
+        if plan.isEmpty || dryRun {
+            if dryRun && !plan.isEmpty { Posix.printOut("\n--dry-run: nothing was changed.\n") }
+            if report.failed { throw ExitCode(Exit.failed) }
+            return
+        }
+        try change.confirm("\nApply these \(plan.actions.count) actions to \(name)?")
+        let lock = try ChangeOptions.lock(remediator.writer)
+        let id = Posix.runID()
+        let journal: Journal
+        switch Journal.create(id: id, writer: remediator.writer, command: CommandLine.arguments.joined(separator: " ")) {
+        case .success(let j): journal = j
+        case .failure(let failure): throw CLIError.output("cannot write the journal: \(failure)")
+        }
+        ChangeOptions.installFaultHook(on: remediator)
+        let results = remediator.apply(plan, journal: journal)
+        let changed = journal.records.contains { if case .done = $0 { false } else { true } }
+        if !changed { Journal.discard(journal) }
+        Posix.printOut(PlanText.render(results, run: changed ? "\(id) (undo with: kcheck undo \(id))" : nil))
+        withExtendedLifetime(lock) {}
+        // Re-evaluate a fresh view of the node: nothing read before the changes is reused.
+        let after = Engine.run(
+            profile: profile, on: try node.node(), command: "fix", policy: reports.policy, only: selection, inventory: inv)
+        Posix.printOut("\n")
+        try reports.emit(after, command: "fix")
+        let reboot = results.filter { $0.outcome == .needsReboot }
+        if !reboot.isEmpty {
+            Posix.printOut("Reboot to finish: \(reboot.map(\.planned.action.summary).joined(separator: "; ")).\n")
+        }
+        if after.failed || results.contains(where: { if case .failed = $0.outcome { true } else { false } }) {
+            throw ExitCode(Exit.failed)
+        }
+    }
+
+    /// --only and --skip, checked against the profile.
+    func selectedRules(_ profile: Profile) throws(CLIError) -> Set<String>? {
+        func ids(_ text: String, _ option: String) throws(CLIError) -> Set<String> {
+            let ids = Set(text.split(separator: ",").map { String($0.trimmed) })
+            for id in ids where profile.rule(id: id) == nil {
+                throw CLIError.usage("\(option): no rule '\(id)' in profile \(profile.name) (see `kcheck rules`)")
+            }
+            return ids
+        }
+        var selection = try only.map { t throws(CLIError) in try ids(t, "--only") }
+        if let skip {
+            let skipped = try ids(skip, "--skip")
+            selection = (selection ?? Set(profile.rules.map(\.id))).subtracting(skipped)
+        }
+        return selection
+    }
+}
+
+struct Undo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "undo",
+        abstract: "Put back what a kcheck fix run changed: every file byte for byte, and the runtime values it recorded.",
+        discussion: "Without RUN, the last run that was not undone yet. Exit status: 0 restored; 1 something could not be restored; 2 a usage error.")
+
+    @Option(name: .long, help: ArgumentHelp("Undo on a node tree.", valueName: "DIR"))
+    var root: String?
+
+    @OptionGroup var change: ChangeOptions
+
+    @Argument(help: ArgumentHelp("The run to undo (see kcheck runs).", valueName: "RUN"))
+    var runID: String?
+
+    func run() throws {
+        let target = try NodeOptions.node(root: root)
+        let remediator = Remediator(node: target, root: root)
+        let runs = Journal.runs(writer: remediator.writer, node: target)
+        guard let id = runID ?? runs.last(where: { !$0.undone })?.id else {
+            Posix.printOut("No run to undo.\n")
+            return
+        }
+        let journal: Journal
+        switch Journal.load(id: id, writer: remediator.writer) {
+        case .success(let j): journal = j
+        case .failure(let failure): throw CLIError.usage("\(failure)")
+        }
+        Posix.printOut("Run \(id): \(journal.command)\n")
+        for line in journal.describe() { Posix.printOut("  " + line + "\n") }
+        try change.confirm("Restore these?")
+        let lock = try ChangeOptions.lock(remediator.writer)
+        let failures = remediator.undo(journal)
+        withExtendedLifetime(lock) {}
+        if failures.isEmpty {
+            Journal.markUndone(journal)
+            Posix.printOut("Restored run \(id).\n")
+        } else {
+            Posix.printError(failures.map { "kcheck: could not restore \($0)\n" }.joined())
+            throw ExitCode(Exit.failed)
+        }
+    }
+}
+
+struct Runs: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "runs", abstract: "List the kcheck fix runs journaled on this node (or a node tree).")
+
+    @Option(name: .long, help: ArgumentHelp("A node tree.", valueName: "DIR"))
+    var root: String?
+
+    func run() throws {
+        let target = try NodeOptions.node(root: root)
+        let writer = SafeWriter(root: root ?? "/")
+        let runs = Journal.runs(writer: writer, node: target)
+        if runs.isEmpty { Posix.printOut("No runs.\n") }
+        for (id, undone) in runs {
+            switch Journal.load(id: id, writer: writer) {
+            case .success(let journal):
+                let done = journal.records.filter { if case .done = $0 { true } else { false } }.count
+                Posix.printOut("\(id.padded(to: 28)) \(undone ? "undone " : "applied") \(done) action\(done == 1 ? "" : "s")  \(journal.command)\n")
+            case .failure(let failure):
+                Posix.printOut("\(id.padded(to: 28)) unreadable: \(failure)\n")
+            }
+        }
+    }
+}

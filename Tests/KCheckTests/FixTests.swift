@@ -1,0 +1,221 @@
+import Foundation
+import KCheckCore
+import KCheckNative
+import KCheckProfile
+import Testing
+
+/// A node tree as a map from relative path to what is there: type, permission bits, owner, bytes
+/// or link target, and modification time. kcheck's own journal (var/lib/kcheck) is left out.
+struct TreeSnapshot: Equatable {
+    struct Item: Equatable {
+        let kind: String
+        let mode: Int
+        let owner: Int
+        let content: Data?
+        let link: String?
+        let modified: Date?
+    }
+
+    let items: [String: Item]
+
+    init(_ root: String, mtimes: Bool = true) throws {
+        var items: [String: Item] = [:]
+        let fm = FileManager.default
+        for relative in try fm.subpathsOfDirectory(atPath: root) where !relative.hasPrefix("var/lib/kcheck") {
+            let path = root + "/" + relative
+            let attributes = try fm.attributesOfItem(atPath: path)
+            let type = attributes[.type] as? FileAttributeType
+            let kind = type == .typeSymbolicLink ? "link" : type == .typeDirectory ? "dir" : "file"
+            items[relative] = Item(
+                kind: kind, mode: (attributes[.posixPermissions] as? Int) ?? -1, owner: (attributes[.ownerAccountID] as? Int) ?? -1,
+                content: kind == "file" ? fm.contents(atPath: path) : nil,
+                link: kind == "link" ? try fm.destinationOfSymbolicLink(atPath: path) : nil,
+                modified: mtimes && kind == "file" ? attributes[.modificationDate] as? Date : nil)
+        }
+        self.items = items
+    }
+
+    /// Paths whose entries differ. The journal's parents (var, var/lib) may exist on one side
+    /// only: the journal made them.
+    func differences(_ other: TreeSnapshot) -> [String] {
+        Set(items.keys).union(other.items.keys).filter { path in
+            if ["var", "var/lib"].contains(path) && (items[path] == nil || other.items[path] == nil) { return false }
+            return items[path] != other.items[path]
+        }.sorted()
+    }
+
+    static func == (a: TreeSnapshot, b: TreeSnapshot) -> Bool { a.differences(b).isEmpty }
+}
+
+/// A copy of a fixture tree in a temporary directory.
+func copyOfFixture(_ name: String) throws -> (dir: TemporaryDirectory, root: String) {
+    let dir = try TemporaryDirectory()
+    let root = dir.path + "/node"
+    let copy = try run("/bin/cp", ["-a", Repo.fixture(name), root])
+    guard copy.status == 0 else { throw TestFailure("cp: \(copy.stderr)") }
+    return (dir, root)
+}
+
+/// The rules a plan for the tree at `root` would serve (what `kcheck fix` can make pass).
+func plannedRules(_ root: String) -> Set<String> {
+    let node = TreeNode(root: root)
+    let (report, evaluator) = Engine.evaluate(profile: Profile.guideNode, on: node, inventory: Inventory.load(from: node))
+    return Set(Planner(evaluator: evaluator).plan(report, profile: Profile.guideNode).actions.flatMap(\.rules))
+}
+
+func statuses(_ root: String) -> [String: Status] {
+    let node = TreeNode(root: root)
+    let report = Engine.run(profile: Profile.guideNode, on: node, inventory: Inventory.load(from: node))
+    return Dictionary(uniqueKeysWithValues: report.entries.map { ($0.subject.id, $0.result.status) })
+}
+
+@Suite("kcheck fix and undo on copies of the fixture trees")
+struct FixTests {
+    static let trees = [
+        "centos7-minimal", "services-wrong", "sysctl-shadowed", "guide-sysctl-copy", "fstab-tabs", "selinux-permissive",
+        "br-netfilter-not-at-boot", "sysctl-runtime-only", "layout-wrong", "clock-wrong", "no-br-netfilter", "no-systemd",
+    ]
+
+    /// Dry-run changes nothing; fix makes every rule it plans for pass; a second fix changes not a
+    /// byte nor a modification time and records no run; undo restores the original tree.
+    @Test(arguments: trees)
+    func fixThenFixAgainThenUndo(tree: String) throws {
+        let (dir, root) = try copyOfFixture(tree)
+        _ = dir
+        let original = try TreeSnapshot(root)
+        let planned = plannedRules(root)
+        try #require(!planned.isEmpty, "\(tree): nothing to fix, so this tree tests nothing")
+
+        let dry = try kcheck("fix", "--root", root, "--dry-run")
+        #expect(dry.stdout.contains("--dry-run: nothing was changed"), "\(dry.stdout)")
+        let afterDry = try TreeSnapshot(root)
+        #expect(afterDry == original, "dry-run changed \(afterDry.differences(original))")
+        #expect(!FileManager.default.fileExists(atPath: root + "/var/lib/kcheck"))
+
+        let fix = try kcheck("fix", "--root", root, "--yes")
+        #expect(fix.stderr.isEmpty, "\(fix.stderr)")
+        let after = statuses(root)
+        // Planned rules pass; one that also asks whether a service runs is "could not check"
+        // where the tree records no running systemd, never a failure.
+        for id in planned.sorted() {
+            #expect(after[id] != nil && after[id] != .fail && after[id] != .warn, "\(tree): \(id) is \(after[id].map(\.rawValue) ?? "missing") after fix\n\(fix.stdout)")
+        }
+        let runs = try kcheck("runs", "--root", root)
+        #expect(runs.stdout.split(separator: "\n").count == 1 && runs.stdout.contains("applied"), "\(runs.stdout)")
+
+        let fixed = try TreeSnapshot(root)
+        let again = try kcheck("fix", "--root", root, "--yes")
+        #expect(again.stdout.hasPrefix("Nothing to change"), "\(again.stdout)")
+        let afterAgain = try TreeSnapshot(root)
+        #expect(afterAgain == fixed, "the second fix changed \(afterAgain.differences(fixed))")
+        #expect(try kcheck("runs", "--root", root).stdout.split(separator: "\n").count == 1, "a fix that changed nothing recorded a run")
+
+        let undo = try kcheck("undo", "--root", root, "--yes")
+        #expect(undo.status == 0 && undo.stdout.contains("Restored run"), "\(undo.stdout)\(undo.stderr)")
+        let restored = try TreeSnapshot(root, mtimes: false)
+        let want = try TreeSnapshot(Repo.fixture(tree), mtimes: false)
+        #expect(restored.differences(want).isEmpty, "\(tree): undo left \(restored.differences(want))")
+        #expect(try kcheck("runs", "--root", root).stdout.contains("undone"))
+        #expect(try kcheck("undo", "--root", root, "--yes").stdout == "No run to undo.\n")
+    }
+
+    /// /etc/hosts: kcheck adds a block it owns for the nodes no line maps right, replaces that
+    /// block when the inventory changes, never appends a second copy, and touches no other line.
+    @Test func hostsBlockIsOwnedAndReplaced() throws {
+        let (dir, root) = try copyOfFixture("debian12")
+        _ = dir
+        let others = "127.0.0.1\tlocalhost\n# a comment that stays\n192.168.7.201 k8s-node02\n"
+        try others.write(toFile: root + "/etc/hosts", atomically: false, encoding: .utf8)
+        #expect(statuses(root)["inventory.hosts"] == .fail)
+        let first = try kcheck("fix", "--root", root, "--yes", "--only", "inventory.hosts")
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let hosts = try String(contentsOfFile: root + "/etc/hosts", encoding: .utf8)
+        #expect(hosts.hasPrefix(others))
+        #expect(hosts.contains("192.168.7.200 k8s-node01\n192.168.7.202 k8s-node03\n# END kcheck\n"))
+        #expect(!hosts.dropFirst(others.count).contains("k8s-node02"), "a second copy of a right line:\n\(hosts)")
+        #expect(statuses(root)["inventory.hosts"] == .pass)
+
+        // The inventory moves k8s-node03: the block is rewritten in place, not appended again.
+        let env = root + "/opt/k8s/bin/environment.sh"
+        let text = try String(contentsOfFile: env, encoding: .utf8).replacingOccurrences(of: "192.168.7.202", with: "192.168.7.212")
+        try text.write(toFile: env, atomically: false, encoding: .utf8)
+        let second = try kcheck("fix", "--root", root, "--yes", "--only", "inventory.hosts")
+        #expect(second.status == 0, "\(second.stdout)")
+        let rewritten = try String(contentsOfFile: root + "/etc/hosts", encoding: .utf8)
+        #expect(rewritten.components(separatedBy: "# BEGIN kcheck").count == 2 && rewritten.contains("192.168.7.212 k8s-node03"))
+        #expect(!rewritten.contains("192.168.7.202"))
+        #expect(rewritten.hasPrefix(others))
+    }
+
+    /// A write never follows a symlink: one planted where kcheck would write (pointing out of the
+    /// tree) makes that action fail with the path named; nothing outside the tree changes.
+    @Test func symlinksOutOfTheTreeAreRefused() throws {
+        let (dir, root) = try copyOfFixture("fstab-tabs")
+        // ../../outside/fstab from the tree's /etc: outside the tree for the host (dir/outside);
+        // inside it for kcheck's reads, where ".." stops at the tree's top (node/outside).
+        let outside = dir.path + "/outside"
+        let bait = "/dev/sdz1 swap swap defaults 0 0\n"
+        for place in [outside, root + "/outside"] {
+            try FileManager.default.createDirectory(atPath: place, withIntermediateDirectories: true)
+            try bait.write(toFile: place + "/fstab", atomically: false, encoding: .utf8)
+        }
+        try FileManager.default.removeItem(atPath: root + "/etc/fstab")
+        try FileManager.default.createSymbolicLink(atPath: root + "/etc/fstab", withDestinationPath: "../../outside/fstab")
+        let r = try kcheck("fix", "--root", root, "--yes", "--only", "swap.fstab")
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("/etc/fstab: is a symlink; kcheck never writes through a symlink"), "\(r.stdout)")
+        #expect(try String(contentsOfFile: outside + "/fstab", encoding: .utf8) == bait)
+        #expect(try String(contentsOfFile: root + "/outside/fstab", encoding: .utf8) == bait)
+
+        // A symlinked directory on the way: /etc/sysctl.d -> an absolute path outside.
+        let (dir2, root2) = try copyOfFixture("guide-sysctl-copy")
+        let elsewhere = dir2.path + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: root2 + "/etc/sysctl.d", toPath: elsewhere + "/sysctl.d")
+        try FileManager.default.createSymbolicLink(atPath: root2 + "/etc/sysctl.d", withDestinationPath: elsewhere + "/sysctl.d")
+        let before = try TreeSnapshot(elsewhere)
+        let r2 = try kcheck("fix", "--root", root2, "--yes")
+        #expect(r2.status == 1 && r2.stdout.contains("/etc/sysctl.d is a symlink or not a directory"), "\(r2.stdout)")
+        #expect(try TreeSnapshot(elsewhere) == before)
+    }
+
+    /// Off a terminal, fix and undo need --yes: exit 2 and not a byte changed.
+    @Test func noTerminalNoYesChangesNothing() throws {
+        let (dir, root) = try copyOfFixture("services-wrong")
+        _ = dir
+        let before = try TreeSnapshot(root)
+        let r = try kcheck("fix", "--root", root)
+        #expect(r.status == 2 && r.stderr.contains("pass --yes"), "\(r.stderr)")
+        #expect(try TreeSnapshot(root) == before)
+        #expect(!FileManager.default.fileExists(atPath: root + "/var/lib/kcheck"))
+        _ = try kcheck("fix", "--root", root, "--yes")
+        let fixed = try TreeSnapshot(root)
+        let u = try kcheck("undo", "--root", root)
+        #expect(u.status == 2 && u.stderr.contains("pass --yes"))
+        #expect(try TreeSnapshot(root) == fixed)
+    }
+
+    /// --only and --skip choose rules; an unknown id is a usage error.
+    @Test func onlyAndSkipSelectRules() throws {
+        let (dir, root) = try copyOfFixture("services-wrong")
+        _ = dir
+        let r = try kcheck("fix", "--root", root, "--yes", "--only", "service.firewalld,service.chronyd", "--skip", "service.chronyd")
+        #expect(r.stdout.contains("disable firewalld.service") && !r.stdout.contains("chronyd.service:"), "\(r.stdout)")
+        let after = statuses(root)
+        #expect(after["service.firewalld"] == .pass && after["service.chronyd"] == .fail)
+        let bad = try kcheck("fix", "--root", root, "--yes", "--skip", "service.nope")
+        #expect(bad.status == 2 && bad.stderr.contains("--skip: no rule 'service.nope'"))
+    }
+
+    /// Two runs that change a node never overlap: while the lock is held, fix exits 2.
+    @Test func aSecondRunWaitsForNoOne() throws {
+        let (dir, root) = try copyOfFixture("services-wrong")
+        _ = dir
+        let lock = try #require(try? FileLock.acquire(SafeWriter(root: root), path: Journal.lockPath).get())
+        let before = try TreeSnapshot(root)
+        let r = try kcheck("fix", "--root", root, "--yes")
+        #expect(r.status == 2 && r.stderr.contains("another kcheck fix or undo holds this lock"), "\(r.stderr)")
+        #expect(try TreeSnapshot(root) == before)
+        withExtendedLifetime(lock) {}
+    }
+}
