@@ -245,6 +245,14 @@ public struct SafeWriter: Sendable {
             return .failure(failure)
         case .success(let parent):
             defer { close(parent.fd) }
+            if directory {
+                // A killed run's temporary files would keep the directory from being removed.
+                let fd = openat(parent.fd, parent.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if fd >= 0 {
+                    removeStaleTemporaries(in: fd, for: nil)
+                    close(fd)
+                }
+            }
             if unlinkat(parent.fd, parent.name, directory ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT {
                 return .failure(Failure(path: path, reason: Self.reason(errno)))
             }
@@ -271,20 +279,31 @@ public struct SafeWriter: Sendable {
     /// Removes temporary files a killed run left beside `name` (".NAME.kcheck-PID-N"): the
     /// target itself was never touched by them, and no later run would finish them.
     private func removeStaleTemporaries(_ parent: (fd: Int32, name: String)) {
-        let copy = dup(parent.fd)
+        removeStaleTemporaries(in: parent.fd, for: parent.name)
+    }
+
+    /// Removes killed runs' temporary files in a directory: those beside `name`, or all of them.
+    private func removeStaleTemporaries(in directory: Int32, for target: String?) {
+        let copy = dup(directory)
         guard copy >= 0, let dir = fdopendir(copy) else {
             if copy >= 0 { close(copy) }
             return
         }
         defer { closedir(dir) }
-        let prefix = ".\(parent.name).kcheck-"
         let mine = "-\(getpid())-"
         var stale: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix(prefix) && !name.dropFirst(prefix.count - 1).hasPrefix(mine) { stale.append(name) }
+            // ".TARGET.kcheck-PID-N"
+            let bytes = Array(name.utf8), marker = Array(".kcheck-".utf8)
+            guard bytes.first == 0x2E, bytes.count > marker.count + 1,
+                let at = (1...(bytes.count - marker.count)).reversed().first(where: { Array(bytes[$0..<($0 + marker.count)]) == marker })
+            else { continue }
+            if let target, Array(bytes[1..<at]) != Array(target.utf8) { continue }
+            let rest = String(decoding: bytes[(at + marker.count - 1)...], as: UTF8.self)
+            if !rest.hasPrefix(mine) { stale.append(name) }
         }
-        for name in stale { unlinkat(parent.fd, name, 0) }
+        for name in stale { unlinkat(directory, name, 0) }
     }
 
     private func replace(

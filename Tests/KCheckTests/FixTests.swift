@@ -219,3 +219,67 @@ struct FixTests {
         withExtendedLifetime(lock) {}
     }
 }
+
+/// Fault injection: kcheck fix stopped by SIGKILL at every point where a fault can be injected
+/// (before and after each journal record, in the middle of every file write, the journal's own
+/// included), through the KCHECK_TEST_KILL_AT hook. Every file of the tree must then be wholly
+/// old or wholly new; the next fix converges; undo, run for each run, restores the original tree.
+@Suite("kcheck fix killed at every fault point")
+struct FaultInjectionTests {
+    /// The contents of every file and link of a tree, outside kcheck's journal.
+    static func contents(_ root: String) throws -> [String: String] {
+        try TreeSnapshot(root, mtimes: false).items.compactMapValues { item in
+            item.kind == "dir" ? "dir" : item.link.map { "link:" + $0 } ?? item.content.map { "file:" + $0.base64EncodedString() }
+        }
+    }
+
+    @Test(arguments: [("services-wrong", 1), ("sysctl-shadowed", 1), ("fstab-tabs", 1), ("centos7-minimal", 5)])
+    func killedAnywhereLeavesOldOrNew(tree: String, stride: Int) throws {
+        let original = try Self.contents(Repo.fixture(tree))
+        let (refDir, reference) = try copyOfFixture(tree)
+        _ = refDir
+        _ = try kcheck("fix", "--root", reference, "--yes")
+        let fixed = try Self.contents(reference)
+        let planned = plannedRules(Repo.fixture(tree))
+        var point = 1
+        var killedRuns = 0
+        while true {
+            let (dir, root) = try copyOfFixture(tree)
+            _ = dir
+            let r = try kcheck("fix", "--root", root, "--yes", environment: ["KCHECK_TEST_KILL_AT": String(point)])
+            if r.status != 9 {
+                // The run got past every fault point: it completed.
+                #expect(r.status == 0 || r.status == 1, "\(r.stderr)")
+                break
+            }
+            killedRuns += 1
+            for (path, now) in try Self.contents(root) {
+                if path.split(separator: "/").last?.hasPrefix(".") == true && path.contains(".kcheck-") { continue }  // a killed write's temporary file
+                if path == ".kcheck/facts", now != original[path], now != fixed[path] {
+                    // Each service action rewrites the facts file whole, one unit's line at a time:
+                    // between two actions every line is old or new.
+                    let lines = { (text: String?) in Set(Data(base64Encoded: String(text?.dropFirst(5) ?? "")).map { String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init) } ?? []) }
+                    #expect(lines(now).isSubset(of: lines(original[path]).union(lines(fixed[path]))), "\(tree), killed at point \(point): a facts line is neither old nor new")
+                    continue
+                }
+                #expect(now == original[path] || now == fixed[path], "\(tree), killed at point \(point): \(path) is neither old nor new")
+            }
+            let again = try kcheck("fix", "--root", root, "--yes")
+            #expect(again.status == 0 || again.status == 1, "\(again.stderr)")
+            let after = statuses(root)
+            for id in planned { #expect(after[id] != .fail && after[id] != .warn, "\(tree), killed at \(point): \(id) did not converge") }
+            #expect(try Self.contents(root).keys.allSatisfy { !$0.contains(".kcheck-") }, "the next fix left a killed run's temporary file")
+            while try kcheck("runs", "--root", root).stdout.contains("applied") {
+                let undo = try kcheck("undo", "--root", root, "--yes")
+                try #require(undo.status == 0, "\(tree), killed at \(point): undo failed: \(undo.stdout)\(undo.stderr)")
+            }
+            let restored = try Self.contents(root)
+            let wrong = Set(restored.keys).union(original.keys).filter { path in
+                restored[path] != original[path] && !(["var", "var/lib"].contains(path) && original[path] == nil)
+            }
+            #expect(wrong.isEmpty, "\(tree), killed at \(point): undo left \(wrong.sorted())")
+            point += stride
+        }
+        #expect(killedRuns >= 3, "the hook stopped no run: it tests nothing")
+    }
+}

@@ -195,10 +195,14 @@ public final class Journal {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The runs on a node, oldest first, with whether each was undone.
+    /// The runs on a node, oldest first, with whether each was undone. A directory without a
+    /// journal (a run stopped before its first record) holds nothing to undo and is left out.
     public static func runs(writer: SafeWriter, node: Node) -> [(id: String, undone: Bool)] {
         guard case .success(let names) = node.list(directory) else { return [] }
-        return names.filter { !$0.hasPrefix(".") }.map { name in
+        return names.filter { name in
+            guard !name.hasPrefix("."), case .success(.file) = writer.entry(directory + "/" + name + "/journal") else { return false }
+            return true
+        }.map { name in
             let undone: Bool
             if case .success(.file) = writer.entry(directory + "/" + name + "/undone") { undone = true } else { undone = false }
             return (name, undone)
