@@ -283,3 +283,55 @@ struct FaultInjectionTests {
         #expect(killedRuns >= 3, "the hook stopped no run: it tests nothing")
     }
 }
+
+/// A full disk: the tree on a small tmpfs (in a private mount namespace) with only a few pages
+/// left. kcheck fix must stop with errors that say so, leave every file old or new, converge once
+/// there is room, and undo to the original.
+@Suite("kcheck fix on a full disk")
+struct FullDiskTests {
+    static let canMount: Bool = {
+        (try? run("/usr/bin/unshare", ["-m", "--", "/bin/sh", "-c", "mount -t tmpfs kcheck-probe /mnt"]).status) == 0
+    }()
+
+    @Test(.enabled(if: canMount, "needs root, unshare(1) and mount"), arguments: [8, 24, 64])
+    func aFullDiskLeavesOldOrNew(freeKiB: Int) throws {
+        let tree = "centos7-minimal"
+        let out = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: out.path + "/mnt", withIntermediateDirectories: true)
+        let script = #"""
+            set -e
+            kcheck=$1 fixture=$2 out=$3 free=$4
+            mount -t tmpfs -o size=2m kcheck-full "$out/mnt"
+            cp -a "$fixture" "$out/mnt/node"
+            dd if=/dev/zero of="$out/mnt/fill" bs=4k 2>/dev/null || true
+            truncate -s -"$free"k "$out/mnt/fill"
+            "$kcheck" fix --root "$out/mnt/node" --yes > "$out/fix.txt" 2>&1 || echo "exit $?" >> "$out/fix.txt"
+            cp -a "$out/mnt/node" "$out/full"
+            rm "$out/mnt/fill"
+            "$kcheck" fix --root "$out/mnt/node" --yes > "$out/fix2.txt" 2>&1 || echo "exit $?" >> "$out/fix2.txt"
+            cp -a "$out/mnt/node" "$out/converged"
+            while "$kcheck" runs --root "$out/mnt/node" | grep -q applied; do "$kcheck" undo --root "$out/mnt/node" --yes >> "$out/undo.txt" 2>&1; done
+            cp -a "$out/mnt/node" "$out/undone"
+            """#
+        let r = try run("/usr/bin/unshare", ["-m", "--", "/bin/sh", "-c", script, "sh", Repo.kcheck, Repo.fixture(tree), out.path, String(freeKiB)])
+        try #require(r.status == 0, "\(r.stderr)")
+        let fix = try String(contentsOfFile: out.path + "/fix.txt", encoding: .utf8)
+        #expect(fix.contains("No space left on device"), "\(freeKiB) KiB free: \(fix)")
+        #expect(fix.contains("exit 1") || fix.contains("exit 2"), "\(fix)")
+
+        let original = try FaultInjectionTests.contents(Repo.fixture(tree))
+        let (refDir, reference) = try copyOfFixture(tree)
+        _ = refDir
+        _ = try kcheck("fix", "--root", reference, "--yes")
+        let fixed = try FaultInjectionTests.contents(reference)
+        for (path, now) in try FaultInjectionTests.contents(out.path + "/full") where !path.contains(".kcheck-") {
+            #expect(now == original[path] || now == fixed[path], "\(freeKiB) KiB free: \(path) is neither old nor new")
+        }
+        let planned = plannedRules(Repo.fixture(tree))
+        let after = statuses(out.path + "/converged")
+        for id in planned { #expect(after[id] != .fail && after[id] != .warn, "\(id) did not converge once there was room") }
+        let undone = try FaultInjectionTests.contents(out.path + "/undone")
+        let wrong = Set(undone.keys).union(original.keys).filter { undone[$0] != original[$0] && !(["var", "var/lib"].contains($0) && original[$0] == nil) }
+        #expect(wrong.isEmpty, "undo left \(wrong.sorted())")
+    }
+}

@@ -105,3 +105,62 @@ struct LiveInventoryNamespaceTests {
         #expect(result["actual"] as? String == "kc0: 10.9.9.9")
     }
 }
+
+/// `kcheck fix` and `kcheck undo` on the live node against the real kernel: in private network
+/// and mount namespaces, where the network sysctls are the namespace's own and /etc/sysctl.d and
+/// /var/lib are empty tmpfs mounts, so nothing of this machine changes.
+@Suite("kcheck fix on the real kernel in private namespaces")
+struct LiveFixNamespaceTests {
+    static let canUnshare: Bool = {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
+        return (try? run("/usr/bin/unshare", ["-n", "-m", "--", "/bin/sh", "-c", "mount -t tmpfs kcheck-probe /mnt"]).status) == 0
+    }()
+
+    static let rules = "sysctl.net.ipv4.ip_forward,sysctl.net.ipv6.conf.all.disable_ipv6"
+
+    @Test(.enabled(if: canUnshare, "needs root, unshare(1) and mount"))
+    func fixWritesTheNamespacesKernelAndUndoRestoresIt() throws {
+        let hostValues = try ["net/ipv4/ip_forward", "net/ipv6/conf/all/disable_ipv6"].map {
+            try String(contentsOfFile: "/proc/sys/" + $0, encoding: .utf8)
+        }
+        let hostSysctlD = try FileManager.default.contentsOfDirectory(atPath: "/etc/sysctl.d").sorted()
+        let hostState = FileManager.default.fileExists(atPath: "/var/lib/kcheck")
+        let out = try TemporaryDirectory()
+        // A constant script; kcheck's path, the rules and the output directory travel as arguments.
+        let script = #"""
+            set -e
+            kcheck=$1 rules=$2 out=$3
+            mount -t tmpfs kcheck-sysctl.d /etc/sysctl.d
+            mount -t tmpfs kcheck-var-lib /var/lib
+            if [ -e /etc/sysctl.conf ]; then cp /etc/sysctl.conf "$out/sysctl.conf"; mount --bind "$out/sysctl.conf" /etc/sysctl.conf; fi
+            echo 0 > /proc/sys/net/ipv4/ip_forward
+            echo 0 > /proc/sys/net/ipv6/conf/all/disable_ipv6
+            "$kcheck" fix --yes --only "$rules" > "$out/fix.txt" 2>&1 || echo "exit $?" >> "$out/fix.txt"
+            cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/disable_ipv6 > "$out/after-fix"
+            cat /etc/sysctl.d/* > "$out/sysctl.d"
+            "$kcheck" fix --yes --only "$rules" > "$out/fix2.txt" 2>&1 || echo "exit $?" >> "$out/fix2.txt"
+            "$kcheck" undo --yes > "$out/undo.txt" 2>&1 || echo "exit $?" >> "$out/undo.txt"
+            cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/disable_ipv6 > "$out/after-undo"
+            ls -A /etc/sysctl.d > "$out/sysctl.d-after-undo"
+            "$kcheck" preflight --only "$rules" --format json > "$out/preflight.json" || true
+            """#
+        let r = try run("/usr/bin/unshare", ["-n", "-m", "--", "/bin/sh", "-c", script, "sh", Repo.kcheck, Self.rules, out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        func read(_ name: String) throws -> String { try String(contentsOfFile: out.path + "/" + name, encoding: .utf8) }
+        let fix = try read("fix.txt")
+        #expect(!fix.contains("exit "), "\(fix)")
+        #expect(fix.contains("net.ipv4.ip_forward: 0 → 1") && fix.contains("net.ipv6.conf.all.disable_ipv6: 0 → 1"), "\(fix)")
+        #expect(try read("after-fix") == "1\n1\n")
+        #expect(try read("sysctl.d").contains("net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.disable_ipv6 = 1\n"))
+        let fix2 = try read("fix2.txt"), undo = try read("undo.txt")
+        #expect(fix2.hasPrefix("Nothing to change"), "\(fix2)")
+        #expect(undo.contains("Restored run"), "\(undo)")
+        #expect(try read("after-undo") == "0\n0\n")
+        #expect(try read("sysctl.d-after-undo") == "")
+        // This machine: the same kernel values, sysctl files and state directory as before.
+        let after = try ["net/ipv4/ip_forward", "net/ipv6/conf/all/disable_ipv6"].map { try String(contentsOfFile: "/proc/sys/" + $0, encoding: .utf8) }
+        #expect(after == hostValues)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/etc/sysctl.d").sorted() == hostSysctlD)
+        #expect(FileManager.default.fileExists(atPath: "/var/lib/kcheck") == hostState)
+    }
+}

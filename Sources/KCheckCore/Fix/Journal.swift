@@ -53,7 +53,10 @@ public final class Journal {
     /// Appends a record and makes it durable before returning.
     func record(_ record: JournalRecord) -> Result<Void, SafeWriter.Failure> {
         records.append(record)
-        return save()
+        let saved = save()
+        // What could not be written is not in the journal: the change it covers is not made.
+        if case .failure = saved { records.removeLast() }
+        return saved
     }
 
     private func save() -> Result<Void, SafeWriter.Failure> {

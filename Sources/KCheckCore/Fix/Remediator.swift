@@ -80,7 +80,12 @@ public final class Remediator {
             if outcome == .applied && planned.needsReboot { outcome = .needsReboot }
             faultPoint?()
             _ = journal.record(.done(index + 1, outcome.label))
-            return Result(planned: planned, outcome: outcome, change: outcome == .alreadyInPlace ? nil : change, commands: commands)
+            var shown = change
+            switch outcome {
+            case .alreadyInPlace, .failed: shown = nil
+            case .applied, .needsReboot: break
+            }
+            return Result(planned: planned, outcome: outcome, change: shown, commands: commands)
         }
     }
 
