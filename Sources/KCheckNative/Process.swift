@@ -11,7 +11,8 @@ public struct ProcessOutput: Sendable {
 extension Posix {
     /// Runs `argv` directly (posix_spawn, no shell, PATH searched for argv[0]), with standard input
     /// from /dev/null and standard error discarded; collects at most `limit` bytes of output.
-    public static func run(_ argv: [String], limit: Int = 4 << 20) -> Result<ProcessOutput, SystemError> {
+    /// `environment` entries (NAME=value) are added to the inherited environment.
+    public static func run(_ argv: [String], environment: [String] = [], limit: Int = 4 << 20) -> Result<ProcessOutput, SystemError> {
         precondition(!argv.isEmpty, "argv must name a program")
         var pipeFDs: [Int32] = [-1, -1]
         guard pipe(&pipeFDs) == 0 else { return .failure(SystemError("pipe", "", code: errno)) }
@@ -31,7 +32,16 @@ extension Posix {
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
         var pid = pid_t()
-        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, environ)
+        var cEnvironment: [UnsafeMutablePointer<CChar>?] = []
+        var index = 0
+        while let entry = environ[index] {
+            cEnvironment.append(strdup(entry))
+            index += 1
+        }
+        cEnvironment += environment.map { strdup($0) }
+        cEnvironment.append(nil)
+        defer { for p in cEnvironment { free(p) } }
+        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, cEnvironment)
         close(pipeFDs[1])
         guard rc == 0 else {
             close(pipeFDs[0])

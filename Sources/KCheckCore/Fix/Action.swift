@@ -20,6 +20,8 @@ public enum Action: Equatable, Sendable {
     case selinuxPermissive
     /// A systemd unit: enable or disable it, start or stop it (nil: leave as it is).
     case service(unit: String, enable: Bool?, start: Bool?)
+    /// Install packages with the distribution's package manager.
+    case installPackages(PackageManager, [String])
 
     /// What the action does, for the plan.
     public var summary: String {
@@ -31,9 +33,31 @@ public enum Action: Equatable, Sendable {
         case .loadModule(let name): "load kernel module \(name) now (modprobe \(name))"
         case .swapOff: "turn off active swap (swapoff)"
         case .selinuxPermissive: "set SELinux permissive now (setenforce 0)"
+        case .installPackages(let manager, let names): "install \(names.joined(separator: " ")) (\(manager.install(names).joined(separator: " ")))"
         case .service(let unit, let enable, let start):
             [enable.map { $0 ? "enable \(unit)" : "disable \(unit)" }, start.map { $0 ? "start \(unit)" : "stop \(unit)" }]
                 .compactMap { $0 }.joined(separator: ", ")
+        }
+    }
+}
+
+/// The package managers kcheck drives, always as argv and never through a shell.
+public enum PackageManager: String, Equatable, Sendable {
+    case yum, dnf, apt
+
+    public func install(_ names: [String]) -> [String] {
+        switch self {
+        case .yum: ["yum", "install", "-y", "--"] + names
+        case .dnf: ["dnf", "install", "-y", "--"] + names
+        case .apt: ["apt-get", "install", "-y", "--"] + names
+        }
+    }
+
+    public func remove(_ names: [String]) -> [String] {
+        switch self {
+        case .yum: ["yum", "remove", "-y", "--"] + names
+        case .dnf: ["dnf", "remove", "-y", "--"] + names
+        case .apt: ["apt-get", "remove", "-y", "--"] + names
         }
     }
 }

@@ -112,7 +112,10 @@ public struct Planner {
             }
         case .hostsMatchInventory:
             hostsActions(rule, into: &state)
-        case .clockSynchronized, .kernelMinimum, .packages, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
+        case .packages(let names):
+            let actions = packageActions(names, rule: rule.id)
+            if actions.isEmpty { manual(nil) } else { state.actions.append(contentsOf: actions) }
+        case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
             .caCertificate, .caKey, .certificates, .certificateSANs:
             manual(nil)
         }
@@ -257,6 +260,27 @@ public struct Planner {
             }
         }
         return actions
+    }
+
+    // MARK: - Packages
+
+    /// The missing packages, installed with the node's package manager: epel-release first on
+    /// CentOS/RHEL, since the guide's jq and others come from EPEL.
+    func packageActions(_ names: [DistroName], rule: String) -> [PlannedAction] {
+        guard case .available(let family) = facts.family, case .available(let installed) = facts.installedPackages else { return [] }
+        let missing = names.compactMap { $0.name(for: family) }.filter { !installed.contains($0) }
+        guard !missing.isEmpty else { return [] }
+        switch family {
+        case .debian:
+            return [PlannedAction(.installPackages(.apt, missing), rules: [rule])]
+        case .rhel:
+            let manager: PackageManager
+            if case .success = facts.node.status("/usr/bin/dnf") { manager = .dnf } else { manager = .yum }
+            let epel = missing.filter { $0 == "epel-release" }
+            let rest = missing.filter { $0 != "epel-release" }
+            return (epel.isEmpty ? [] : [PlannedAction(.installPackages(manager, epel), rules: [rule], note: "EPEL provides jq and others the guide installs")])
+                + (rest.isEmpty ? [] : [PlannedAction(.installPackages(manager, rest), rules: [rule])])
+        }
     }
 
     // MARK: - Services

@@ -59,6 +59,7 @@ public final class Remediator {
             if let enable { parts.append(enable ? "disabled → enabled" : "enabled → disabled") }
             if let start { parts.append(start ? "stopped → running" : "running → stopped") }
             return "\(unit): " + parts.joined(separator: ", ")
+        case .installPackages(_, let names): return "packages: \(names.joined(separator: " ")) missing → installed"
         case .writeFile, .makeDirectory, .symlink: return nil
         }
     }
@@ -136,7 +137,8 @@ public final class Remediator {
     private func run(_ argv: [String], _ commands: inout [[String]]) -> String? {
         commands.append(argv)
         guard live else { return nil }
-        switch Posix.run(argv) {
+        // apt-get and dpkg must never wait for an answer.
+        switch Posix.run(argv, environment: argv.first == "apt-get" ? ["DEBIAN_FRONTEND=noninteractive"] : []) {
         case .failure(let error): return "\(argv.joined(separator: " ")): \(error)"
         case .success(let output) where output.status != 0: return "\(argv.joined(separator: " ")) exited with status \(output.status)"
         case .success: return nil
@@ -210,7 +212,47 @@ public final class Remediator {
 
         case .service(let unit, let enable, let start):
             return service(unit, enable: enable, start: start, journal: journal, commands: &commands)
+
+        case .installPackages(let manager, let names):
+            return installPackages(manager, names, journal: journal, commands: &commands)
         }
+    }
+
+    private func installPackages(_ manager: PackageManager, _ names: [String], journal: Journal, commands: inout [[String]]) -> ActionOutcome {
+        guard case .available(let installed) = facts.installedPackages else { return .failed("the installed packages cannot be read") }
+        let missing = names.filter { !installed.contains($0) }
+        if missing.isEmpty { return .alreadyInPlace }
+        if let failure = record(.packagesInstalled(manager, missing), journal) { return .failed(failure.description) }
+        if live {
+            if let why = run(manager.install(missing), &commands) {
+                return .failed(why + (manager == .apt ? " (run apt-get update if the package lists are old)" : ""))
+            }
+            return .applied
+        }
+        // A tree: dpkg's status file gains the packages' records, or the facts file their lines.
+        _ = run(manager.install(missing), &commands)
+        switch writer.entry("/var/lib/dpkg/status") {
+        case .success(.file(let bytes, _, _, _)):
+            var status = bytes
+            if let last = status.last, last != 0x0A { status.append(0x0A) }
+            if !status.isEmpty && !status.suffix(2).elementsEqual([0x0A, 0x0A]) { status.append(0x0A) }
+            for name in missing {
+                status += Array("Package: \(name)\nStatus: install ok installed\nVersion: 0-kcheck-tree\n\n".utf8)
+            }
+            return write("/var/lib/dpkg/status", status, mode: 0o644, journal)
+        default:
+            return editFacts(journal) { lines in lines += missing.map { "package \($0)" } }
+        }
+    }
+
+    /// Rewrites the tree's facts file with `edit` applied to its lines (journaled).
+    private func editFacts(_ journal: Journal, _ edit: (inout [String]) -> Void) -> ActionOutcome {
+        guard case .success(.file(let old, _, _, _)) = writer.entry(FactsFile.path) else {
+            return .failed("the tree has no \(FactsFile.path)")
+        }
+        var lines = splitLines(old)
+        edit(&lines)
+        return write(FactsFile.path, Array((lines.joined(separator: "\n") + "\n").utf8), mode: 0o644, journal)
     }
 
     private func service(_ unit: String, enable: Bool?, start: Bool?, journal: Journal, commands: inout [[String]]) -> ActionOutcome {
@@ -257,19 +299,14 @@ public final class Remediator {
         }
         if let doStart {
             _ = run(["systemctl", doStart ? "start" : "stop", "--", unit], &commands)
-            let old: [UInt8]
-            switch writer.entry(FactsFile.path) {
-            case .success(.file(let bytes, _, _, _)): old = bytes
-            default: return .failed("the tree has no \(FactsFile.path) to record \(unit)'s state in")
+            let outcome = editFacts(journal) { lines in
+                let line = "unit \(unit) \(doStart ? "active" : "inactive")"
+                if let at = lines.firstIndex(where: { $0.fields.count >= 2 && $0.fields[0] == "unit" && $0.fields[1] == Substring(unit) }) {
+                    lines[at] = line
+                } else {
+                    lines.append(line)
+                }
             }
-            var lines = splitLines(old)
-            let line = "unit \(unit) \(doStart ? "active" : "inactive")"
-            if let at = lines.firstIndex(where: { $0.fields.count >= 2 && $0.fields[0] == "unit" && $0.fields[1] == Substring(unit) }) {
-                lines[at] = line
-            } else {
-                lines.append(line)
-            }
-            let outcome = write(FactsFile.path, Array((lines.joined(separator: "\n") + "\n").utf8), mode: 0o644, journal)
             if case .failed = outcome { return outcome }
         }
         return .applied
@@ -307,6 +344,8 @@ public final class Remediator {
             case .service(let unit, let enabled, let running):
                 if let why = run(["systemctl", enabled ? "enable" : "disable", "--", unit], &commands) { failures.append(why) }
                 if let running, let why = run(["systemctl", running ? "start" : "stop", "--", unit], &commands) { failures.append(why) }
+            case .packagesInstalled(let manager, let names):
+                if let why = run(manager.remove(names), &commands) { failures.append(why) }
             case .done:
                 continue
             }
