@@ -335,3 +335,71 @@ struct FullDiskTests {
         #expect(wrong.isEmpty, "undo left \(wrong.sorted())")
     }
 }
+
+/// The root CA, made with OpenSSL as the guide's cfssl does, only on the first node and only
+/// where neither file exists; its key is never printed or journaled.
+@Suite("kcheck fix makes the root CA")
+struct FixCATests {
+    static let cert = "/etc/kubernetes/cert"
+
+    func openssl(_ arguments: [String]) throws -> String {
+        let r = try run("/usr/bin/openssl", arguments)
+        guard r.status == 0 else { throw TestFailure("openssl \(arguments): \(r.stderr)") }
+        return r.stdout
+    }
+
+    @Test func madeOnTheFirstNodeAsDocumented() throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        _ = dir
+        for name in ["ca.pem", "ca-key.pem", "admin.pem", "admin-key.pem", "kubernetes.pem", "kubernetes-key.pem"] {
+            try FileManager.default.removeItem(atPath: root + Self.cert + "/" + name)
+        }
+        try FileManager.default.removeItem(atPath: root + "/etc/etcd/cert")
+        try FileManager.default.createDirectory(atPath: root + "/etc/etcd/cert", withIntermediateDirectories: false)
+        let fix = try kcheck("fix", "--root", root, "--yes")
+        #expect(fix.status == 0, "\(fix.stdout)\(fix.stderr)")
+        #expect(fix.stdout.contains("for: pki.ca-certificate, pki.ca-key"), "\(fix.stdout)")
+        #expect(!fix.stdout.contains("PRIVATE KEY") && !fix.stderr.contains("PRIVATE KEY"))
+        let ca = root + Self.cert + "/ca.pem", key = root + Self.cert + "/ca-key.pem"
+        let text = try openssl(["x509", "-in", ca, "-noout", "-subject", "-issuer", "-ext", "basicConstraints,keyUsage", "-enddate"])
+        #expect(text.contains("subject=C = CN, ST = BeiJing, L = BeiJing, O = k8s, OU = opsnull, CN = kubernetes-ca"), "\(text)")
+        #expect(text.contains("issuer=C = CN, ST = BeiJing, L = BeiJing, O = k8s, OU = opsnull, CN = kubernetes-ca"))
+        #expect(text.contains("X509v3 Basic Constraints: critical\n    CA:TRUE") && text.contains("Certificate Sign, CRL Sign"), "\(text)")
+        // 876000 hours from now: the year is 100 later.
+        let year = Calendar(identifier: .gregorian).component(.year, from: Date())
+        #expect(text.contains("\(year + 99) GMT") || text.contains("\(year + 100) GMT"), "\(text)")
+        #expect(try openssl(["x509", "-in", ca, "-noout", "-pubkey"]) == (try openssl(["pkey", "-in", key, "-pubout"])))
+        #expect(try openssl(["verify", "-CAfile", ca, ca]).contains("OK"))
+        let mode = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        // The journal says only that the files were absent.
+        let journalHasKey = try run("/bin/grep", ["-r", "-l", "PRIVATE KEY", root + "/var/lib/kcheck"])
+        #expect(journalHasKey.stdout.isEmpty)
+        let after = statuses(root)
+        #expect(after["pki.ca-certificate"] == .pass && after["pki.ca-key"] == .pass)
+        // Never made twice, never replaced: a second fix plans nothing for it; undo removes both.
+        let before = try Data(contentsOf: URL(fileURLWithPath: key))
+        #expect(try kcheck("fix", "--root", root, "--yes").stdout.hasPrefix("Nothing to change"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: key)) == before)
+        #expect(try kcheck("undo", "--root", root, "--yes").status == 0)
+        #expect(!FileManager.default.fileExists(atPath: ca) && !FileManager.default.fileExists(atPath: key))
+    }
+
+    @Test func neverOnAnotherNodeAndNeverOverAnExistingFile() throws {
+        let (dir, root) = try copyOfFixture("debian12")  // k8s-node02: the CA comes from the first node
+        _ = dir
+        try? FileManager.default.removeItem(atPath: root + Self.cert + "/ca.pem")
+        try? FileManager.default.removeItem(atPath: root + Self.cert + "/ca-key.pem")
+        let r = try kcheck("fix", "--root", root, "--dry-run", "--only", "pki.ca-certificate,pki.ca-key")
+        #expect(!r.stdout.contains("make the root CA") && r.stdout.contains("This is not the first node (192.168.7.200)"), "\(r.stdout)")
+
+        let (dir2, first) = try copyOfFixture("centos7-prepared")
+        _ = dir2
+        try FileManager.default.removeItem(atPath: first + Self.cert + "/ca-key.pem")
+        let kept = try Data(contentsOf: URL(fileURLWithPath: first + Self.cert + "/ca.pem"))
+        let r2 = try kcheck("fix", "--root", first, "--yes", "--only", "pki.ca-certificate,pki.ca-key")
+        #expect(r2.stdout.contains("/etc/kubernetes/cert/ca.pem exists: kcheck never replaces a CA's certificate or key"), "\(r2.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first + Self.cert + "/ca.pem")) == kept)
+        #expect(!FileManager.default.fileExists(atPath: first + Self.cert + "/ca-key.pem"))
+    }
+}

@@ -22,6 +22,8 @@ public enum Action: Equatable, Sendable {
     case service(unit: String, enable: Bool?, start: Bool?)
     /// Install packages with the distribution's package manager.
     case installPackages(PackageManager, [String])
+    /// Make the cluster's root CA (key and self-signed certificate) where neither file exists.
+    case makeCA(certificate: String, key: String, subject: [NameAttribute], validHours: Int)
 
     /// What the action does, for the plan.
     public var summary: String {
@@ -33,6 +35,8 @@ public enum Action: Equatable, Sendable {
         case .loadModule(let name): "load kernel module \(name) now (modprobe \(name))"
         case .swapOff: "turn off active swap (swapoff)"
         case .selinuxPermissive: "set SELinux permissive now (setenforce 0)"
+        case .makeCA(let certificate, let key, let subject, let hours):
+            "make the root CA \(certificate) and \(key) (RSA 2048, \(CertificateJudge.subjectText(subject)), \(hours)h), as cfssl gencert -initca does"
         case .installPackages(let manager, let names): "install \(names.joined(separator: " ")) (\(manager.install(names).joined(separator: " ")))"
         case .service(let unit, let enable, let start):
             [enable.map { $0 ? "enable \(unit)" : "disable \(unit)" }, start.map { $0 ? "start \(unit)" : "stop \(unit)" }]

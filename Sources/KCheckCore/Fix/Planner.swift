@@ -44,6 +44,7 @@ public struct Planner {
         var modulesAtBoot: [(rule: String, name: String)] = []
         var actions: [PlannedAction] = []
         var manual: [(rule: String, instructions: String)] = []
+        var caAction: Int?
 
         mutating func moduleNow(_ name: String, _ rule: String) { modulesNow.append((rule, name)) }
         mutating func moduleAtBoot(_ name: String, _ rule: String) { modulesAtBoot.append((rule, name)) }
@@ -115,8 +116,21 @@ public struct Planner {
         case .packages(let names):
             let actions = packageActions(names, rule: rule.id)
             if actions.isEmpty { manual(nil) } else { state.actions.append(contentsOf: actions) }
+        case .caCertificate(let check), .caKey(let check):
+            // One CA for both rules: the second joins the first's action.
+            if let at = state.caAction {
+                let planned = state.actions[at]
+                state.actions[at] = PlannedAction(planned.action, rules: planned.rules + [rule.id], note: planned.note, needsReboot: planned.needsReboot)
+                break
+            }
+            switch caAction(check, rules: [rule.id]) {
+            case .success(let action):
+                state.caAction = state.actions.count
+                state.actions.append(action)
+            case .failure(let why): manual(why.message)
+            }
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
-            .caCertificate, .caKey, .certificates, .certificateSANs:
+            .certificates, .certificateSANs:
             manual(nil)
         }
     }
@@ -260,6 +274,45 @@ public struct Planner {
             }
         }
         return actions
+    }
+
+    // MARK: - The root CA
+
+    struct NotPlanned: Error { let message: String }
+
+    /// The root CA, made only where neither its certificate nor its key exists, and only on the
+    /// inventory's first node (NODE_IPS[0] is an address of this node): it is made once, and every
+    /// other node gets a copy of it. The subject and expiry come from ca-csr.json when present.
+    func caAction(_ check: CACheck, rules: [String]) -> Result<PlannedAction, NotPlanned> {
+        for path in [check.certificate, check.key] {
+            if case .success = facts.node.status(path) {
+                return .failure(NotPlanned(message: "\(path) exists: kcheck never replaces a CA's certificate or key."))
+            }
+        }
+        guard let inventory = evaluator.inventory, let first = inventory.nodeIPs.first else {
+            return .failure(NotPlanned(message: "Without an inventory (--env) kcheck cannot tell whether this is the first node, where the CA is made once."))
+        }
+        guard case .available(let addresses) = facts.node.interfaceAddresses(), addresses.contains(where: { $0.address == first }) else {
+            return .failure(NotPlanned(message: "This is not the first node (\(first)): copy ca.pem and ca-key.pem from there."))
+        }
+        var subject = [("C", "CN"), ("ST", "BeiJing"), ("L", "BeiJing"), ("O", "k8s"), ("OU", "opsnull"), ("CN", "kubernetes-ca")]
+            .map { NameAttribute(key: $0.0, value: $0.1) }
+        var hours = 876_000
+        if let csrPath = check.csr, let bytes = bytes(csrPath), let root = try? JSONDocument.parse(String(decoding: bytes, as: UTF8.self)) {
+            var fromCSR: [NameAttribute] = []
+            if let names = root["names"]?.array?.first {
+                for key in ["C", "ST", "L", "O", "OU"] {
+                    if let value = names[key]?.string { fromCSR.append(NameAttribute(key: key, value: value)) }
+                }
+            }
+            if let cn = root["CN"]?.string { fromCSR.append(NameAttribute(key: "CN", value: cn)) }
+            if !fromCSR.isEmpty { subject = fromCSR }
+            if let expiry = root["ca"]?["expiry"]?.string, expiry.hasSuffix("h"), let h = Int(expiry.dropLast()), h > 0 { hours = h }
+        }
+        return .success(
+            PlannedAction(
+                .makeCA(certificate: check.certificate, key: check.key, subject: subject, validHours: hours), rules: rules,
+                note: "this is the inventory's first node (\(first)) and neither file exists; copy both to every other node"))
     }
 
     // MARK: - Packages

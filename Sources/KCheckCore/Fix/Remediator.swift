@@ -59,6 +59,7 @@ public final class Remediator {
             if let enable { parts.append(enable ? "disabled → enabled" : "enabled → disabled") }
             if let start { parts.append(start ? "stopped → running" : "running → stopped") }
             return "\(unit): " + parts.joined(separator: ", ")
+        case .makeCA: return nil
         case .installPackages(_, let names): return "packages: \(names.joined(separator: " ")) missing → installed"
         case .writeFile, .makeDirectory, .symlink: return nil
         }
@@ -215,6 +216,22 @@ public final class Remediator {
 
         case .installPackages(let manager, let names):
             return installPackages(manager, names, journal: journal, commands: &commands)
+
+        case .makeCA(let certificate, let key, let subject, let hours):
+            // Never replace a CA: both files must be absent now, not only when planned.
+            for path in [certificate, key] {
+                guard case .success(.absent) = writer.entry(path) else { return .failed("\(path) exists: a CA is never replaced") }
+            }
+            let made: CertificateAuthority.Made
+            do throws(OpenSSLError) {
+                made = try CertificateAuthority.make(subject: subject, validSeconds: Int64(hours) * 3600)
+            } catch {
+                return .failed(error.description)
+            }
+            if let failure = remember(key, journal) ?? remember(certificate, journal) { return .failed(failure.description) }
+            // The key first, root's alone; the certificate, which names it, last.
+            if case .failure(let failure) = writer.writeFile(key, made.keyPEM, mode: 0o600, owner: (0, 0)) { return .failed(failure.description) }
+            return outcome(writer.writeFile(certificate, made.certificatePEM, mode: 0o644, owner: (0, 0)))
         }
     }
 
