@@ -109,8 +109,10 @@ struct Fix: ParsableCommand {
         Posix.printOut(PlanText.render(results, run: changed ? "\(id) (undo with: kcheck undo \(id))" : nil))
         withExtendedLifetime(lock) {}
         // Re-evaluate a fresh view of the node: nothing read before the changes is reused.
-        let after = Engine.run(
+        var after = Engine.run(
             profile: profile, on: try node.node(), command: "fix", policy: reports.policy, only: selection, inventory: inv)
+        after.actions = results.map(\.record)
+        after.run = changed ? id : nil
         Posix.printOut("\n")
         try reports.emit(after, command: "fix")
         let reboot = results.filter { $0.outcome == .needsReboot }

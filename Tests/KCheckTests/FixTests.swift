@@ -403,3 +403,38 @@ struct FixCATests {
         #expect(!FileManager.default.fileExists(atPath: first + Self.cert + "/ca-key.pem"))
     }
 }
+
+/// kcheck fix reports in the preflight formats, with every action's outcome: the JSON validates
+/// against the report schema, the JUnit against junit-10.xsd (a testsuite of actions beside the
+/// node's), and both agree with what was done.
+@Suite("kcheck fix reports")
+struct FixReportTests {
+    @Test func jsonAndJUnitCarryTheActions() throws {
+        let (dir, root) = try copyOfFixture("services-wrong")
+        let out = dir.path + "/reports"
+        // An action that fails: a symlinked unit directory where enabling chronyd writes.
+        let wants = root + "/etc/systemd/system/multi-user.target.wants"
+        try FileManager.default.moveItem(atPath: wants, toPath: dir.path + "/wants-elsewhere")
+        try FileManager.default.createSymbolicLink(atPath: wants, withDestinationPath: dir.path + "/wants-elsewhere")
+        let r = try kcheck("fix", "--root", root, "--yes", "--format", "json,junit", "--output-dir", out)
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let json = try String(contentsOfFile: out + "/kcheck-fix.json", encoding: .utf8)
+        let valid = try validateReportJSON(json)
+        #expect(valid.stdout.contains("valid"), "\(valid.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let actions = try #require(object["actions"] as? [[String: Any]])
+        #expect(actions.count == 4)
+        let outcomes = actions.map { $0["outcome"] as? String ?? "" }
+        #expect(outcomes.contains("failed") && outcomes.contains("applied"), "\(outcomes)")
+        let failed = try #require(actions.first { $0["outcome"] as? String == "failed" })
+        #expect((failed["reason"] as? String)?.contains("symlink") == true, "\(failed)")
+        #expect((object["run"] as? String)?.isEmpty == false)
+        let stop = try #require(actions.first { ($0["action"] as? String)?.hasPrefix("stop firewalld") == true })
+        #expect((stop["commands"] as? [[String]])?.contains(["systemctl", "stop", "--", "firewalld.service"]) == true, "\(stop)")
+
+        let xml = try String(contentsOfFile: out + "/kcheck-fix.xml", encoding: .utf8)
+        let junit = try validateJUnit(xml)
+        #expect(junit.status == 0, "\(junit.stderr)")
+        #expect(xml.contains("kcheck fix actions\" tests=\"4\" failures=\"1\""), "\(xml)")
+    }
+}

@@ -22,6 +22,19 @@ public final class Remediator {
         public let change: String?
         /// Commands run (live) or that the live node would run (tree).
         public let commands: [[String]]
+
+        /// The action as reports show it.
+        public var record: Report.ActionRecord {
+            let (name, reason): (String, String?) =
+                switch outcome {
+                case .applied: ("applied", nil)
+                case .alreadyInPlace: ("already-in-place", nil)
+                case .failed(let why): ("failed", why)
+                case .needsReboot: ("needs-reboot", nil)
+                }
+            return Report.ActionRecord(
+                summary: planned.action.summary, rules: planned.rules, outcome: name, reason: reason, change: change, commands: commands)
+        }
     }
 
     public init(node: Node, root: String?) {

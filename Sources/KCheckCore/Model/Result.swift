@@ -145,6 +145,33 @@ public struct Report: Sendable {
     public let durationSeconds: Double
     public let entries: [Entry]
     public let policy: FailurePolicy
+    /// What `kcheck fix` did before this evaluation, in plan order (empty for other commands).
+    public var actions: [ActionRecord] = []
+    /// The fix run's id, when it changed something (`kcheck undo RUN`).
+    public var run: String?
+
+    /// One applied action, as reports show it.
+    public struct ActionRecord: Sendable, Equatable {
+        public let summary: String
+        public let rules: [String]
+        /// applied, already-in-place, failed or needs-reboot.
+        public let outcome: String
+        /// Why it failed.
+        public let reason: String?
+        /// old → new, for a runtime change.
+        public let change: String?
+        /// Commands run (live) or that the live node would run (tree), as argv.
+        public let commands: [[String]]
+
+        public init(summary: String, rules: [String], outcome: String, reason: String?, change: String?, commands: [[String]]) {
+            self.summary = summary
+            self.rules = rules
+            self.outcome = outcome
+            self.reason = reason
+            self.change = change
+            self.commands = commands
+        }
+    }
 
     public init(
         toolVersion: String, command: String, profile: String, node: NodeIdentity,

@@ -62,6 +62,23 @@ public enum JSONReporter: Reporter {
             w.endObject()
         }
         w.endArray()
+        if let run = report.run { w.string("run", run) }
+        if !report.actions.isEmpty {
+            w.beginArray("actions")
+            for action in report.actions {
+                w.beginObject()
+                w.string("action", action.summary)
+                w.strings("rules", action.rules)
+                w.string("outcome", action.outcome)
+                if let reason = action.reason { w.string("reason", reason) }
+                if let change = action.change { w.string("change", change) }
+                w.beginArray("commands")
+                for argv in action.commands { w.stringsItem(argv) }
+                w.endArray()
+                w.endObject()
+            }
+            w.endArray()
+        }
         w.endObject()
         w.end()
         return w.text

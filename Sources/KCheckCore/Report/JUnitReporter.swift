@@ -50,8 +50,32 @@ public enum JUnitReporter: Reporter {
             w.end()
         }
         w.end()
+        if !report.actions.isEmpty { actions(report, into: &w) }
         w.end()
         return w.text
+    }
+
+    /// `kcheck fix`'s actions: a testsuite of their own, a failed action a <failure>.
+    static func actions(_ report: Report, into w: inout XMLWriter) {
+        let failed = report.actions.filter { $0.outcome == "failed" }.count
+        w.begin("testsuite", [
+            ("name", "\(report.node.name): kcheck fix actions"), ("tests", String(report.actions.count)), ("failures", String(failed)),
+            ("errors", "0"), ("skipped", "0"), ("time", "0"), ("timestamp", iso8601(report.startedAt)), ("hostname", report.node.name),
+            ("package", "kcheck.fix"),
+        ])
+        for (i, action) in report.actions.enumerated() {
+            w.begin("testcase", [("name", "\(i + 1). \(action.summary)"), ("classname", "kcheck.fix"), ("time", "0")])
+            var lines = ["outcome: \(action.outcome)", "rules: \(action.rules.joined(separator: ", "))"]
+            if let change = action.change { lines.append("change: \(change)") }
+            lines += action.commands.map { "command: " + $0.joined(separator: " ") }
+            if action.outcome == "failed" {
+                w.element("failure", [("type", "action"), ("message", action.reason ?? "failed")], content: lines.joined(separator: "\n"))
+            } else {
+                w.element("system-out", content: lines.joined(separator: "\n"))
+            }
+            w.end()
+        }
+        w.end()
     }
 
     static func details(_ rule: Report.Subject, _ result: RuleResult) -> String {

@@ -105,6 +105,13 @@ struct JSONWriter {
         text += "[" + values.map(String.init).joined(separator: ", ") + "]"
     }
 
+    /// An array of strings as an item of the enclosing array.
+    mutating func stringsItem(_ values: [String]) {
+        separate()
+        newline()
+        text += "[" + values.map(Self.quoted).joined(separator: ", ") + "]"
+    }
+
     mutating func strings(_ key: String, _ values: [String]) {
         self.key(key)
         text += "[" + values.map(Self.quoted).joined(separator: ", ") + "]"
