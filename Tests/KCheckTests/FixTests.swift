@@ -438,3 +438,39 @@ struct FixReportTests {
         #expect(xml.contains("kcheck fix actions\" tests=\"4\" failures=\"1\""), "\(xml)")
     }
 }
+
+/// On a terminal, fix shows the plan and asks; only "y" or "yes" applies it.
+@Suite("kcheck fix asks on a terminal")
+struct FixPromptTests {
+    static let hasScript = FileManager.default.isExecutableFile(atPath: "/usr/bin/script")
+
+    /// Runs kcheck under script(1), which gives it a pseudo-terminal, typing `answer`.
+    func onTerminal(_ arguments: [String], typing answer: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        // The command line is built from the test's own paths (no spaces), never from input.
+        process.arguments = ["-q", "-e", "-c", ([Repo.kcheck] + arguments).joined(separator: " "), "/dev/null"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(answer.utf8))
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: hasScript, "needs script(1)"))
+    func noChangesNothingYesApplies() throws {
+        let (dir, root) = try copyOfFixture("services-wrong")
+        _ = dir
+        let before = try TreeSnapshot(root)
+        let no = try onTerminal(["fix", "--root", root, "--color", "never"], typing: "n\n")
+        #expect(no.output.contains("Apply these 4 actions to k8s-node01") && no.output.contains("Nothing was changed."), "\(no.output)")
+        #expect(try TreeSnapshot(root) == before)
+        let yes = try onTerminal(["fix", "--root", root, "--color", "never"], typing: "y\n")
+        #expect(yes.status == 0 && yes.output.contains("Run "), "\(yes.output)")
+        #expect(statuses(root)["service.chronyd"] == .pass)
+    }
+}
