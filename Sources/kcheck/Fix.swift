@@ -88,9 +88,12 @@ struct Fix: ParsableCommand {
         let plan = Planner(evaluator: evaluator).plan(report, profile: profile)
         let remediator = Remediator(node: target, root: node.root)
         let name = "\(report.node.name) (\(report.node.source))"
-        Posix.printOut(PlanText.render(plan, remediator: remediator, node: name))
+        // --quiet with reports in files and --yes: nothing on standard output (cron, automation).
+        let quiet = reports.quiet && (reports.output != nil || reports.outputDir != nil) && change.yes
+        let say: (String) -> Void = { if !quiet { Posix.printOut($0) } }
+        say(PlanText.render(plan, remediator: remediator, node: name))
         if plan.isEmpty || dryRun {
-            if dryRun && !plan.isEmpty { Posix.printOut("\n--dry-run: nothing was changed.\n") }
+            if dryRun && !plan.isEmpty { say("\n--dry-run: nothing was changed.\n") }
             if report.failed { throw ExitCode(Exit.failed) }
             return
         }
@@ -106,18 +109,18 @@ struct Fix: ParsableCommand {
         let results = remediator.apply(plan, journal: journal)
         let changed = journal.records.contains { if case .done = $0 { false } else { true } }
         if !changed { Journal.discard(journal) }
-        Posix.printOut(PlanText.render(results, run: changed ? "\(id) (undo with: kcheck undo \(id))" : nil))
+        say(PlanText.render(results, run: changed ? "\(id) (undo with: kcheck undo \(id))" : nil))
         withExtendedLifetime(lock) {}
         // Re-evaluate a fresh view of the node: nothing read before the changes is reused.
         var after = Engine.run(
             profile: profile, on: try node.node(), command: "fix", policy: reports.policy, only: selection, inventory: inv)
         after.actions = results.map(\.record)
         after.run = changed ? id : nil
-        Posix.printOut("\n")
+        say("\n")
         try reports.emit(after, command: "fix")
         let reboot = results.filter { $0.outcome == .needsReboot }
         if !reboot.isEmpty {
-            Posix.printOut("Reboot to finish: \(reboot.map(\.planned.action.summary).joined(separator: "; ")).\n")
+            say("Reboot to finish: \(reboot.map(\.planned.action.summary).joined(separator: "; ")).\n")
         }
         if after.failed || results.contains(where: { if case .failed = $0.outcome { true } else { false } }) {
             throw ExitCode(Exit.failed)
