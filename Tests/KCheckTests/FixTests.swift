@@ -196,6 +196,13 @@ struct FixTests {
     }
 
     /// --only and --skip choose rules; an unknown id is a usage error.
+    @Test func quietWithReportsInFilesPrintsNothing() throws {
+        let (dir, root) = try copyOfFixture("services-wrong")
+        let r = try kcheck("fix", "--root", root, "--yes", "--quiet", "--format", "json", "--output", dir.path + "/fix.json")
+        #expect(r.status == 0 && r.stdout.isEmpty, "\(r.stdout)")
+        #expect(try String(contentsOfFile: dir.path + "/fix.json", encoding: .utf8).contains("\"actions\""))
+    }
+
     @Test func onlyAndSkipSelectRules() throws {
         let (dir, root) = try copyOfFixture("services-wrong")
         _ = dir
@@ -331,6 +338,41 @@ struct FullDiskTests {
         let after = statuses(out.path + "/converged")
         for id in planned { #expect(after[id] != .fail && after[id] != .warn, "\(id) did not converge once there was room") }
         let undone = try FaultInjectionTests.contents(out.path + "/undone")
+        let wrong = Set(undone.keys).union(original.keys).filter { undone[$0] != original[$0] && !(["var", "var/lib"].contains($0) && original[$0] == nil) }
+        #expect(wrong.isEmpty, "undo left \(wrong.sorted())")
+    }
+
+    /// A read-only /etc (a read-only bind mount): the actions that write there fail and say so,
+    /// the others apply, nothing is half-written; once /etc is writable the next fix converges
+    /// and undo restores everything.
+    @Test(.enabled(if: canMount, "needs root, unshare(1) and mount"))
+    func aReadOnlyEtcFailsCleanly() throws {
+        let tree = "centos7-minimal"
+        let (dir, root) = try copyOfFixture(tree)
+        let out = dir.path
+        let script = #"""
+            set -e
+            kcheck=$1 root=$2 out=$3
+            mount --bind "$root/etc" "$root/etc"
+            mount -o remount,bind,ro "$root/etc"
+            "$kcheck" fix --root "$root" --yes > "$out/fix.txt" 2>&1 || echo "exit $?" >> "$out/fix.txt"
+            cp -a "$root" "$out/readonly"
+            umount "$root/etc"
+            "$kcheck" fix --root "$root" --yes > "$out/fix2.txt" 2>&1 || echo "exit $?" >> "$out/fix2.txt"
+            cp -a "$root" "$out/converged"
+            while "$kcheck" runs --root "$root" | grep -q applied; do "$kcheck" undo --root "$root" --yes >> "$out/undo.txt" 2>&1; done
+            """#
+        let r = try run("/usr/bin/unshare", ["-m", "--", "/bin/sh", "-c", script, "sh", Repo.kcheck, root, out])
+        try #require(r.status == 0, "\(r.stderr)")
+        let fix = try String(contentsOfFile: out + "/fix.txt", encoding: .utf8)
+        #expect(fix.contains("Read-only file system") && fix.contains("exit 1"), "\(fix)")
+        #expect(fix.contains("applied                set net.ipv4.ip_forward = 1 now"), "the actions outside /etc still apply: \(fix)")
+        let original = try FaultInjectionTests.contents(Repo.fixture(tree))
+        let readonly = try FaultInjectionTests.contents(out + "/readonly")
+        for (path, now) in readonly where path.hasPrefix("etc/") { #expect(now == original[path], "\(path) changed on a read-only /etc") }
+        let after = statuses(out + "/converged")
+        for id in plannedRules(Repo.fixture(tree)) { #expect(after[id] != .fail && after[id] != .warn, "\(id) did not converge") }
+        let undone = try FaultInjectionTests.contents(root)
         let wrong = Set(undone.keys).union(original.keys).filter { undone[$0] != original[$0] && !(["var", "var/lib"].contains($0) && original[$0] == nil) }
         #expect(wrong.isEmpty, "undo left \(wrong.sorted())")
     }
