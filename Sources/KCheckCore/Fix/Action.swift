@@ -20,6 +20,9 @@ public enum Action: Equatable, Sendable {
     case selinuxPermissive
     /// A systemd unit: enable or disable it, start or stop it (nil: leave as it is).
     case service(unit: String, enable: Bool?, start: Bool?)
+    /// The hardware clock keeps UTC: `/etc/adjtime` says so and, on the live node, the RTC is
+    /// written from the system clock in UTC (else it would be read as UTC while holding local time).
+    case rtcUTC(adjtime: [UInt8])
     /// Install packages with the distribution's package manager.
     case installPackages(PackageManager, [String])
     /// Make the cluster's root CA (key and self-signed certificate) where neither file exists.
@@ -35,6 +38,7 @@ public enum Action: Equatable, Sendable {
         case .loadModule(let name): "load kernel module \(name) now (modprobe \(name))"
         case .swapOff: "turn off active swap (swapoff)"
         case .selinuxPermissive: "set SELinux permissive now (setenforce 0)"
+        case .rtcUTC: "keep the hardware clock in UTC (/etc/adjtime, hwclock --systohc --utc)"
         case .makeCA(let certificate, let key, let subject, let hours):
             "make the root CA \(certificate) and \(key) (RSA 2048, \(CertificateJudge.subjectText(subject)), \(hours)h), as cfssl gencert -initca does"
         case .installPackages(let manager, let names): "install \(names.joined(separator: " ")) (\(manager.install(names).joined(separator: " ")))"

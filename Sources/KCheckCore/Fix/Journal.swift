@@ -15,6 +15,8 @@ public enum JournalRecord: Equatable, Sendable {
     case swapDevices([String])
     /// A unit's state before: enabled (by its unit files) and running.
     case service(unit: String, enabled: Bool, running: Bool?)
+    /// The hardware clock kept local time (undo writes it back in local time).
+    case rtcWasLocal
     /// Packages kcheck installed (undo removes them).
     case packagesInstalled(PackageManager, [String])
     /// An action finished (its 1-based number in the plan).
@@ -86,6 +88,7 @@ public final class Journal {
             case .swapDevices(let devices): lines.append((["swap"] + devices.map(Self.escape)).joined(separator: " "))
             case .service(let unit, let enabled, let running):
                 lines.append("service \(Self.escape(unit)) \(enabled ? "enabled" : "disabled") \(running.map { $0 ? "running" : "stopped" } ?? "unknown")")
+            case .rtcWasLocal: lines.append("rtc local")
             case .packagesInstalled(let manager, let names): lines.append((["packages", manager.rawValue] + names.map(Self.escape)).joined(separator: " "))
             case .done(let n, let outcome): lines.append("done \(n) \(Self.escape(outcome))")
             }
@@ -126,6 +129,7 @@ public final class Journal {
             case ("service", 4): journal.records.append(.service(unit: f[1], enabled: f[2] == "enabled", running: f[3] == "unknown" ? nil : f[3] == "running"))
             case ("packages", _) where f.count >= 3 && PackageManager(rawValue: f[1]) != nil:
                 journal.records.append(.packagesInstalled(PackageManager(rawValue: f[1])!, Array(f.dropFirst(2))))
+            case ("rtc", 2) where f[1] == "local": journal.records.append(.rtcWasLocal)
             case ("done", 3): journal.records.append(.done(Int(f[1]) ?? 0, f[2]))
             default: return bad()
             }
@@ -161,6 +165,7 @@ public final class Journal {
             case .swapDevices(let devices): "swapon \(devices.joined(separator: " "))"
             case .service(let unit, let enabled, let running):
                 "\(enabled ? "enable" : "disable") \(unit)\(running.map { $0 ? ", start it" : ", stop it" } ?? "")"
+            case .rtcWasLocal: "write the hardware clock in local time again (hwclock --systohc --localtime)"
             case .packagesInstalled(let manager, let names): "remove the packages it installed: \(manager.remove(names).joined(separator: " "))"
             case .done: nil
             }

@@ -15,11 +15,11 @@ public enum PlanText {
             out += "   for: \(planned.rules.joined(separator: ", "))\n"
             if let note = planned.note { out += "   why: \(note)\n" }
             if let change = remediator.runtimeChange(planned.action) { out += "   change: \(change)\n" }
-            if case .writeFile(let path, _, _) = planned.action, let diff = remediator.fileChange(planned.action) {
+            if let diff = remediator.fileChange(planned.action) {
                 if diff.old == diff.new {
                     out += "   (already as planned)\n"
                 } else {
-                    for line in UnifiedDiff.render(path: path, old: diff.old, new: diff.new).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                    for line in UnifiedDiff.render(path: diff.path, old: diff.old, new: diff.new).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
                         out += "   " + line + "\n"
                     }
                 }

@@ -174,7 +174,9 @@ public struct Planner {
         var new = lines(old)
         while new.count < 3 { new.append(new.count == 1 ? "0" : "0.0 0 0.0") }
         new[2] = "UTC"
-        return PlannedAction(.writeFile(path: "/etc/adjtime", content: joined(new), mode: 0o644), rules: [rule])
+        return PlannedAction(
+            .rtcUTC(adjtime: joined(new)), rules: [rule],
+            note: "only saying UTC in /etc/adjtime would make the next boot read local time as UTC: the RTC is rewritten too")
     }
 
     func appendAction(_ path: String, line: String, rule: String) -> PlannedAction? {

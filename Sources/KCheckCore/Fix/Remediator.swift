@@ -47,10 +47,15 @@ public final class Remediator {
     // MARK: - Reading the state an action changes
 
     /// What a change to a file would be: the old content (nil when absent) and the new.
-    public func fileChange(_ action: Action) -> (old: [UInt8]?, new: [UInt8])? {
-        guard case .writeFile(let path, let content, _) = action else { return nil }
-        if case .success(.file(let bytes, _, _, _)) = writer.entry(path) { return (bytes, content) }
-        return (nil, content)
+    public func fileChange(_ action: Action) -> (path: String, old: [UInt8]?, new: [UInt8])? {
+        let path: String, content: [UInt8]
+        switch action {
+        case .writeFile(let p, let c, _): (path, content) = (p, c)
+        case .rtcUTC(let adjtime): (path, content) = ("/etc/adjtime", adjtime)
+        case .makeDirectory, .symlink, .sysctl, .loadModule, .swapOff, .selinuxPermissive, .service, .installPackages, .makeCA: return nil
+        }
+        if case .success(.file(let bytes, _, _, _)) = writer.entry(path) { return (path, bytes, content) }
+        return (path, nil, content)
     }
 
     /// The runtime value an action changes, "old → new", for the plan.
@@ -72,6 +77,7 @@ public final class Remediator {
             if let enable { parts.append(enable ? "disabled → enabled" : "enabled → disabled") }
             if let start { parts.append(start ? "stopped → running" : "running → stopped") }
             return "\(unit): " + parts.joined(separator: ", ")
+        case .rtcUTC: return "hardware clock: local time → UTC"
         case .makeCA: return nil
         case .installPackages(_, let names): return "packages: \(names.joined(separator: " ")) missing → installed"
         case .writeFile, .makeDirectory, .symlink: return nil
@@ -230,6 +236,17 @@ public final class Remediator {
         case .installPackages(let manager, let names):
             return installPackages(manager, names, journal: journal, commands: &commands)
 
+        case .rtcUTC(let adjtime):
+            if case .success(.file(adjtime, _, _, _)) = writer.entry("/etc/adjtime") { return .alreadyInPlace }
+            guard live else {
+                _ = run(["hwclock", "--systohc", "--utc"], &commands)
+                return write("/etc/adjtime", adjtime, mode: 0o644, journal)
+            }
+            // hwclock writes the RTC from the system clock and /etc/adjtime's UTC line itself.
+            if let failure = remember("/etc/adjtime", journal) ?? record(.rtcWasLocal, journal) { return .failed(failure.description) }
+            if let why = run(["hwclock", "--systohc", "--utc"], &commands) { return .failed(why) }
+            return .applied
+
         case .makeCA(let certificate, let key, let subject, let hours):
             // Never replace a CA: both files must be absent now, not only when planned.
             for path in [certificate, key] {
@@ -376,6 +393,8 @@ public final class Remediator {
                 if let running, let why = run(["systemctl", running ? "start" : "stop", "--", unit], &commands) { failures.append(why) }
             case .packagesInstalled(let manager, let names):
                 if let why = run(manager.remove(names), &commands) { failures.append(why) }
+            case .rtcWasLocal:
+                if let why = run(["hwclock", "--systohc", "--localtime"], &commands) { failures.append(why) }
             case .done:
                 continue
             }
