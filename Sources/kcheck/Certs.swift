@@ -4,7 +4,7 @@ import KCheckNative
 
 struct Certs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "certs",
+        commandName: "certs", _superCommandName: "kcheck",
         abstract: "Inspect the cluster's certificates: validity, issuer, usages, SANs, keys, duplicate subjects.",
         discussion: """
             Reads every certificate (PEM, one or more per file, or DER) in the PATHs, on the node \

@@ -51,7 +51,7 @@ struct ChangeOptions: ParsableArguments {
 
 struct Fix: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "fix",
+        commandName: "fix", _superCommandName: "kcheck",
         abstract: "Bring this node (or a node tree) to the documented state, with a journal to undo it.",
         discussion: """
             Evaluates the profile, builds a plan of typed actions for the failing rules that have \
@@ -147,7 +147,7 @@ struct Fix: ParsableCommand {
 
 struct Undo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "undo",
+        commandName: "undo", _superCommandName: "kcheck",
         abstract: "Put back what a kcheck fix run changed: every file byte for byte, and the runtime values it recorded.",
         discussion: "Without RUN, the last run that was not undone yet. Exit status: 0 restored; 1 something could not be restored; 2 a usage error.")
 
@@ -189,7 +189,7 @@ struct Undo: ParsableCommand {
 }
 
 struct Runs: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "runs", abstract: "List the kcheck fix runs journaled on this node (or a node tree).")
+    static let configuration = CommandConfiguration(commandName: "runs", _superCommandName: "kcheck", abstract: "List the kcheck fix runs journaled on this node (or a node tree).")
 
     @Option(name: .long, help: ArgumentHelp("A node tree.", valueName: "DIR"))
     var root: String?

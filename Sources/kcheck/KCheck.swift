@@ -70,7 +70,7 @@ enum CLIError: Error {
 }
 
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print kcheck's version and the libraries it runs with.")
+    static let configuration = CommandConfiguration(commandName: "version", _superCommandName: "kcheck", abstract: "Print kcheck's version and the libraries it runs with.")
 
     func run() {
         Posix.printOut("kcheck \(Engine.version)\n\(OpenSSL.versionText)\n\(PCRE2Info.versionText)\n")

@@ -6,7 +6,7 @@ extension FileKind: ExpressibleByArgument {}
 
 struct Lint: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "lint",
+        commandName: "lint", _superCommandName: "kcheck",
         abstract: "Lint the files the guide has people write: environment.sh, sysctl files, /etc/hosts, /etc/fstab, ca-config.json, ca-csr.json.",
         discussion: """
             Without FILE, lints the node's own files (under --root). The kind of each file is told \

@@ -115,7 +115,7 @@ struct ReportOptions: ParsableArguments {
 
 struct Preflight: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "preflight",
+        commandName: "preflight", _superCommandName: "kcheck",
         abstract: "Check this node (or a node tree) against the documented state.",
         discussion: """
             Exit status: 0 every rule passed; 1 a rule's status is in --fail-on (default: fail \

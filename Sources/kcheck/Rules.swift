@@ -4,7 +4,7 @@ import KCheckNative
 
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rules",
+        commandName: "rules", _superCommandName: "kcheck",
         abstract: "List the profile's rules, or show one.",
         subcommands: [List.self, Show.self],
         defaultSubcommand: List.self)

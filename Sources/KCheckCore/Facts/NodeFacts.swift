@@ -203,61 +203,58 @@ final class NodeFacts {
     // MARK: packages
 
     private(set) lazy var installedPackages: Fact<Set<String>> = {
-        switch node.read("/var/lib/dpkg/status", limit: 256 << 20) {
-        case .content(let bytes): return .available(Self.parseDpkgStatus(bytes, wanted: wantedPackages))
+        switch node.map("/var/lib/dpkg/status", limit: 256 << 20) {
+        case .mapped(let file):
+            // CRLF line ends are read as LF: a copy without the CRs (rare).
+            if file.contains(13) { return .available(Self.parseDpkgStatus(LineArray(file.bytes(0..<file.count).filter { $0 != 13 }), wanted: wantedPackages)) }
+            return .available(Self.parseDpkgStatus(file, wanted: wantedPackages))
         case .unreadable(let why): return .unavailable(why)
         case .missing: return node.packageNames()
         }
     }()
 
     /// Packages whose Status is "install ok installed" in dpkg's status file. The file is large
-    /// (hundreds of KiB), so it is scanned as bytes, record by record with memmem, and only the
-    /// names in `wanted` (all, when nil) become strings. A record ends at a blank line, or where a
-    /// second Package field begins; fields may come in any order; CRLF line ends are read as LF.
-    static func parseDpkgStatus(_ input: [UInt8], wanted: Set<String>? = nil) -> Set<String> {
-        let bytes = Bytes.find([13], in: input, range: 0..<input.count) == nil ? input : input.filter { $0 != 13 }
+    /// (hundreds of KiB), so it is read in one pass from line start to line start with memchr, and
+    /// only the names in `wanted` (all, when nil) become strings. A record ends at a blank line, or
+    /// where a second Package field begins; fields may come in any order; continuation lines
+    /// (starting with a space) are not fields; CRLF line ends are read as LF.
+    static func parseDpkgStatus(_ bytes: some LineBytes, wanted: Set<String>? = nil) -> Set<String> {
         let wantedBytes = wanted.map { Set($0.map { Array($0.utf8) }) }
         let wantedLengths = wantedBytes.map { Set($0.map(\.count)) }
-        let package = Array("Package:".utf8), packageLine = Array("\nPackage:".utf8)
-        let status = Array("Status:".utf8), statusLine = Array("\nStatus:".utf8)
-        let installed = Array(" installed".utf8)
-        /// Where field `name` starts in `r` (which starts at a line start): after its colon.
-        func find(_ name: [UInt8], _ line: [UInt8], in r: Range<Int>) -> Int? {
-            if r.count >= name.count, bytes[r.lowerBound..<(r.lowerBound + name.count)].elementsEqual(name) {
-                return r.lowerBound + name.count
-            }
-            return Bytes.find(line, in: bytes, range: r).map { $0 + line.count }
+        let package = Array("Package:".utf8), status = Array("Status:".utf8), installed = Array(" installed".utf8)
+        func starts(_ line: Range<Int>, with prefix: [UInt8]) -> Bool {
+            line.count >= prefix.count && bytes.matches(prefix, at: line.lowerBound)
         }
-        /// The value from `at` to the end of its line, spaces and tabs trimmed.
-        func value(from at: Int, in r: Range<Int>) -> Range<Int> {
-            var lo = at, hi = at
-            while hi < r.upperBound, bytes[hi] != 0x0A { hi += 1 }
+        /// A field's value: after its name, spaces and tabs trimmed.
+        func value(_ line: Range<Int>, after prefix: [UInt8]) -> Range<Int> {
+            var lo = line.lowerBound + prefix.count, hi = line.upperBound
             while lo < hi, bytes[lo] == 32 || bytes[lo] == 9 { lo += 1 }
             while hi > lo, bytes[hi - 1] == 32 || bytes[hi - 1] == 9 { hi -= 1 }
             return lo..<hi
         }
         var result: Set<String> = []
-        var start = 0
-        while start < bytes.count {
-            while start < bytes.count, bytes[start] == 0x0A { start += 1 }
-            guard start < bytes.count else { break }
-            var end = Bytes.find([0x0A, 0x0A], in: bytes, range: start..<bytes.count).map { $0 + 1 } ?? bytes.count
-            let name = find(package, packageLine, in: start..<end).map { value(from: $0, in: start..<end) }
-            if let name, let next = Bytes.find(packageLine, in: bytes, range: name.upperBound..<end) {
-                end = next + 1  // a second record without a blank line before it
+        var name: Range<Int>?
+        var state: Range<Int>?
+        func finish() {
+            defer { (name, state) = (nil, nil) }
+            guard let name, let state, state.count >= installed.count, bytes.matches(installed, at: state.upperBound - installed.count) else {
+                return
             }
-            let record = start..<end
-            start = end
-            guard let name, let field = find(status, statusLine, in: record) else { continue }
-            let state = value(from: field, in: record)
-            guard state.count >= installed.count, bytes[(state.upperBound - installed.count)..<state.upperBound].elementsEqual(installed) else {
-                continue
-            }
-            if let wantedBytes, let wantedLengths {
-                guard wantedLengths.contains(name.count), wantedBytes.contains(Array(bytes[name])) else { continue }
-            }
-            result.insert(String(decoding: bytes[name], as: UTF8.self))
+            if let wantedLengths, !wantedLengths.contains(name.count) { return }
+            let nameBytes = bytes.bytes(name)
+            if let wantedBytes, !wantedBytes.contains(nameBytes) { return }
+            result.insert(String(decoding: nameBytes, as: UTF8.self))
         }
+        bytes.forEachLine { line in
+            guard let first = line.first.map({ bytes[$0] }) else { return finish() }
+            if first == 0x50, starts(line, with: package) {  // "P"
+                if name != nil { finish() }  // a second record without a blank line before it
+                name = value(line, after: package)
+            } else if first == 0x53, starts(line, with: status) {  // "S"
+                state = value(line, after: status)
+            }
+        }
+        finish()
         return result
     }
 

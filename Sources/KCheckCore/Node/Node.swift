@@ -8,6 +8,13 @@ public enum FileRead: Equatable, Sendable {
     case unreadable(String)
 }
 
+/// The outcome of mapping a large file on a node.
+public enum FileMapping {
+    case mapped(MappedFile)
+    case missing
+    case unreadable(String)
+}
+
 /// A fact that is not a file may be unavailable on a node (no systemd, no clock state recorded).
 public enum Fact<Value: Sendable>: Sendable {
     case available(Value)
@@ -25,6 +32,8 @@ public protocol Node: AnyObject {
 
     /// Reads a file at its path on the node, at most `limit` bytes.
     func read(_ path: String, limit: Int) -> FileRead
+    /// Maps a large file instead of copying it (dpkg's status file), at most `limit` bytes.
+    func map(_ path: String, limit: Int) -> FileMapping
     /// lstat of a path on the node (its parents resolved, the final component not followed).
     func status(_ path: String) -> Result<FileStatus, SystemError>
     /// stat of a path on the node, following symlinks (inside the node).
@@ -118,26 +127,48 @@ public final class RootedFiles {
         return .success(hostPath(resolved[...]))
     }
 
+    /// As `read`, without copying the file.
+    public func map(_ path: String, limit: Int) -> FileMapping {
+        switch open(path, { MappedFile.map($0, limit: limit) }) {
+        case .success(let file): .mapped(file)
+        case .failure(.missing): .missing
+        case .failure(.unreadable(let why)): .unreadable(why)
+        }
+    }
+
     public func read(_ path: String, limit: Int) -> FileRead {
-        // Resolve the parents, then open without following the last component; only when it is
-        // a symlink (ELOOP) resolve it by hand too.
-        var outcome: Result<[UInt8], Posix.ReadError>
+        switch open(path, { Posix.readFile($0, limit: limit) }) {
+        case .success(let bytes): .content(bytes)
+        case .failure(.missing): .missing
+        case .failure(.unreadable(let why)): .unreadable(why)
+        }
+    }
+
+    enum OpenProblem: Error {
+        case missing
+        case unreadable(String)
+    }
+
+    /// Resolves the parents, then opens without following the last component; only when it is a
+    /// symlink (ELOOP) is it resolved by hand too.
+    private func open<T>(_ path: String, _ opener: (String) -> Result<T, Posix.ReadError>) -> Result<T, OpenProblem> {
+        var outcome: Result<T, Posix.ReadError>
         switch resolve(path, followFinal: false) {
-        case .success(let host): outcome = Posix.readFile(host, limit: limit)
-        case .failure(let error): return .unreadable(error.description)
+        case .success(let host): outcome = opener(host)
+        case .failure(let error): return .failure(.unreadable(error.description))
         }
         if case .failure(.system(let error)) = outcome, error.code == 40 /* ELOOP */ {
             switch resolve(path, followFinal: true) {
-            case .success(let host): outcome = Posix.readFile(host, limit: limit)
-            case .failure(let error): return .unreadable(error.relative(to: root, path: path).description)
+            case .success(let host): outcome = opener(host)
+            case .failure(let error): return .failure(.unreadable(error.relative(to: root, path: path).description))
             }
         }
         switch outcome {
-        case .success(let bytes): return .content(bytes)
-        case .failure(.system(let error)) where error.isNotFound: return .missing
-        case .failure(.system(let error)): return .unreadable(error.relative(to: root, path: path).description)
-        case .failure(.tooLarge(_, let limit)): return .unreadable("\(path) is larger than \(limit) bytes")
-        case .failure(.notRegular): return .unreadable("\(path) is not a regular file")
+        case .success(let value): return .success(value)
+        case .failure(.system(let error)) where error.isNotFound: return .failure(.missing)
+        case .failure(.system(let error)): return .failure(.unreadable(error.relative(to: root, path: path).description))
+        case .failure(.tooLarge(_, let limit)): return .failure(.unreadable("\(path) is larger than \(limit) bytes"))
+        case .failure(.notRegular): return .failure(.unreadable("\(path) is not a regular file"))
         }
     }
 

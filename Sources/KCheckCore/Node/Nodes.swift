@@ -7,6 +7,7 @@ protocol FileBackedNode: Node {
 
 extension FileBackedNode {
     public func read(_ path: String, limit: Int) -> FileRead { files.read(path, limit: limit) }
+    public func map(_ path: String, limit: Int) -> FileMapping { files.map(path, limit: limit) }
     public func status(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: false) }
     public func resolvedStatus(_ path: String) -> Result<FileStatus, SystemError> { files.status(path, follow: true) }
     public func list(_ path: String) -> Result<[String], SystemError> { files.list(path) }
