@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <openssl/rsa.h>
 
 /* OPENSSL_free is a macro over CRYPTO_free that records file and line. */
 static inline void kcheck_openssl_free(void *p) { OPENSSL_free(p); }
@@ -47,5 +48,43 @@ static int kcheck_no_passphrase(char *buf, int size, int rwflag, void *u) {
 }
 static inline EVP_PKEY *kcheck_read_private_key(BIO *bio) {
     return PEM_read_bio_PrivateKey(bio, NULL, kcheck_no_passphrase, NULL);
+}
+/* The DER SubjectPublicKeyInfo of an unencrypted RSA private key (PKCS#1, or PKCS#8 when pkcs8
+ * is set) through OpenSSL's legacy RSA code. OpenSSL 3.0 reads a key through its provider
+ * decoders and writes a public key through its encoders, building a context for each, which
+ * costs more than the rest of reading a node's certificates. Returns the length of *out
+ * (OPENSSL_malloc'd; the caller frees it), or 0 when the key is not RSA or not read this way: the
+ * caller then takes the general path. The private key is freed (and cleansed) before returning. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+static inline int kcheck_rsa_public_der(const unsigned char *der, long length, int pkcs8, unsigned char **out) {
+    const unsigned char *cursor = der;
+    RSA *rsa = NULL;
+    *out = NULL;
+    if (pkcs8) {
+        PKCS8_PRIV_KEY_INFO *info = d2i_PKCS8_PRIV_KEY_INFO(NULL, &cursor, length);
+        if (info == NULL) { ERR_clear_error(); return 0; }
+        const ASN1_OBJECT *algorithm = NULL;
+        const unsigned char *key = NULL;
+        int keyLength = 0;
+        if (PKCS8_pkey_get0(&algorithm, &key, &keyLength, NULL, info) == 1 && OBJ_obj2nid(algorithm) == NID_rsaEncryption) {
+            rsa = d2i_RSAPrivateKey(NULL, &key, keyLength);
+        }
+        PKCS8_PRIV_KEY_INFO_free(info);
+    } else {
+        rsa = d2i_RSAPrivateKey(NULL, &cursor, length);
+    }
+    if (rsa == NULL) { ERR_clear_error(); return 0; }
+    int written = i2d_RSA_PUBKEY(rsa, out);
+    RSA_free(rsa);
+    if (written <= 0) { ERR_clear_error(); return 0; }
+    return written;
+}
+#pragma clang diagnostic pop
+/* PEM_read_bio's name, header and data, freed; the data (key material) cleansed first. */
+static inline void kcheck_pem_free(char *name, char *header, unsigned char *data, long length) {
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_clear_free(data, (size_t)length);
 }
 #endif

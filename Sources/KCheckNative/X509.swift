@@ -151,7 +151,8 @@ public final class X509Certificate: @unchecked Sendable {
     /// The DER public key of a PEM private key. The private key is freed before this returns and
     /// nothing of it is kept, printed or put in an error.
     private static func publicKeyOfPrivateKey(_ block: PEMBlock) -> Result<[UInt8], OpenSSLError> {
-        withMemoryBIO(block.bytes) { bio -> Result<[UInt8], OpenSSLError> in
+        if block.label == "PRIVATE KEY" || block.label == "RSA PRIVATE KEY", let fast = rsaPublicKey(block) { return .success(fast) }
+        return withMemoryBIO(block.bytes) { bio -> Result<[UInt8], OpenSSLError> in
             guard let key = kcheck_read_private_key(bio) else {
                 ERR_clear_error()
                 let why = block.label == "ENCRYPTED PRIVATE KEY" ? "encrypted (kcheck never asks for a passphrase)" : "malformed"
@@ -159,6 +160,25 @@ public final class X509Certificate: @unchecked Sendable {
             }
             defer { EVP_PKEY_free(key) }
             do throws(OpenSSLError) { return .success(try publicKeyDER(key)) } catch { return .failure(error) }
+        }
+    }
+
+    /// An RSA key's public half through the legacy RSA code (see kcheck_rsa_public_der); nil
+    /// for another kind of key, which the general path reads.
+    private static func rsaPublicKey(_ block: PEMBlock) -> [UInt8]? {
+        withMemoryBIO(block.bytes) { bio -> [UInt8]? in
+            var name: UnsafeMutablePointer<CChar>?, header: UnsafeMutablePointer<CChar>?, data: UnsafeMutablePointer<UInt8>?
+            var length = 0
+            guard PEM_read_bio(bio, &name, &header, &data, &length) == 1, let data else {
+                ERR_clear_error()
+                return nil
+            }
+            defer { kcheck_pem_free(name, header, data, length) }
+            var out: UnsafeMutablePointer<UInt8>?
+            let written = kcheck_rsa_public_der(data, length, block.label == "PRIVATE KEY" ? 1 : 0, &out)
+            guard written > 0, let out else { return nil }
+            defer { kcheck_openssl_free(out) }
+            return Array(UnsafeBufferPointer(start: out, count: Int(written)))
         }
     }
 
