@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The baseline kcheck is measured against: the guide node profile's 38 checks written as a plain
-# shell script, the way an operator would, with cat, grep, sysctl and systemctl. It only reads.
+# The baseline kcheck is measured against: the guide node profile's 51 checks written as a plain
+# shell script, the way an operator would, with cat, grep, sysctl, systemctl and openssl. It only
+# reads (environment.sh is read with sed, never sourced).
 #   ROOT unset: the live node (sysctl, systemctl, dpkg-query/rpm);  ROOT=DIR: a node tree (cat, grep).
 # It prints one PASS/FAIL line per check and exits 1 if any failed.
 set -u
@@ -65,6 +66,49 @@ done
 for d in /opt/k8s/bin /opt/k8s/work /etc/kubernetes/cert /etc/etcd/cert; do [ -d "$R$d" ] && check "dir $d" ok || check "dir $d" no; done
 [ -x "$R/opt/k8s/bin/environment.sh" ] && check environment.sh ok || check environment.sh no
 grep -qE '^[[:space:]]*(export[[:space:]]+)?PATH=.*/opt/k8s/bin' "$R/root/.bashrc" 2>/dev/null && check root-path ok || check root-path no
+
+# The inventory (environment.sh, read with sed, never sourced; arrays on one line or several).
+env="$R/opt/k8s/bin/environment.sh"
+array() { sed -n "/^export $1=(/,/)/{s/#.*//; s/.*(//; s/).*//; p}" "$env" | tr -s ' \n\t' '   '; }
+ips="" names=""
+if [ -f "$env" ]; then
+  ips=$(array NODE_IPS); names=$(array NODE_NAMES)
+  if [ -z "$R" ]; then host=$(hostname); else host=$(cat "$R/proc/sys/kernel/hostname"); fi
+  echo " $names " | grep -q " $host " && check inventory.hostname ok || check inventory.hostname no
+  hosts=ok; set -- $names
+  for ip in $ips; do grep -qE "^$ip[[:space:]]+$1([[:space:]]|\$)" "$R/etc/hosts" || hosts=no; shift; done
+  check inventory.hosts $hosts
+  bash -n "$env" 2>/dev/null && check inventory.lint-clean ok || check inventory.lint-clean no
+fi
+
+# The root CA and the certificates: one openssl x509 per certificate for all it prints (dates,
+# subject, usages, SANs, public key), one openssl verify, one openssl pkey per key.
+c=$R/etc/kubernetes/cert
+pubkey() { sed -n '/BEGIN PUBLIC KEY/,/END PUBLIC KEY/p'; }
+if [ -f "$c/ca.pem" ]; then
+  grep -q '"876000h"' "$c/ca-config.json" && grep -q 'server auth' "$c/ca-config.json" && check pki.ca-config ok || check pki.ca-config no
+  ca=$(openssl x509 -in "$c/ca.pem" -noout -checkend 0 -subject -ext basicConstraints,keyUsage -pubkey 2>/dev/null) && ca_valid=ok || ca_valid=no
+  { [ $ca_valid = ok ] && echo "$ca" | grep -q 'CA:TRUE' && echo "$ca" | grep -q 'CN = kubernetes-ca'; } && check pki.ca-certificate ok || check pki.ca-certificate no
+  { [ "$(echo "$ca" | pubkey)" = "$(openssl pkey -in "$c/ca-key.pem" -pubout)" ] && [ "$(stat -c %a "$c/ca-key.pem")" = 600 ]; } &&
+    check pki.ca-key ok || check pki.ca-key no
+  valid=ok issuer=ok usage=ok keys=ok subjects="" etcd_sans="" api_sans=""
+  for f in "$c"/*.pem "$R"/etc/etcd/cert/*.pem; do
+    case "$f" in *-key.pem) continue ;; esac
+    info=$(openssl x509 -in "$f" -noout -checkend 2592000 -subject -ext extendedKeyUsage,subjectAltName -pubkey 2>/dev/null) || valid=no
+    openssl verify -CAfile "$c/ca.pem" "$f" >/dev/null 2>&1 || issuer=no
+    case "$f" in */ca.pem) ;; *) echo "$info" | grep -q 'Auth' || usage=no ;; esac
+    k=${f%.pem}-key.pem
+    if [ -f "$k" ]; then [ "$(echo "$info" | pubkey)" = "$(openssl pkey -in "$k" -pubout)" ] || keys=no; fi
+    subjects="$subjects$(echo "$info" | grep '^subject=')
+"
+    case "$f" in */etcd.pem) etcd_sans=$info ;; */kubernetes.pem) api_sans=$info ;; esac
+  done
+  check pki.certificates-valid $valid; check pki.certificates-issuer $issuer; check pki.certificates-usage $usage
+  check pki.certificates-key $keys
+  [ -z "$(printf '%s' "$subjects" | sort | uniq -d)" ] && check pki.unique-subjects ok || check pki.unique-subjects no
+  sans=ok; for ip in 127.0.0.1 $ips; do echo "$etcd_sans" | grep -q "IP Address:$ip\(,\|\$\)" || sans=no; done; check pki.etcd-sans $sans
+  sans=ok; for ip in $ips; do [ -z "$api_sans" ] || echo "$api_sans" | grep -q "IP Address:$ip\(,\|\$\)" || sans=no; done; check pki.apiserver-sans $sans
+fi
 
 echo "$fails failed"
 [ $fails = 0 ]

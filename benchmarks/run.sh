@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times `kcheck preflight` (release build, fully static executable, whole process) on the live node and
-# on a fixture tree, side by side in the same run with benchmarks/baseline.sh doing the same 38
-# checks with cat, grep, sysctl and systemctl. Needs hyperfine (apt-get install hyperfine).
+# on a fixture tree, side by side in the same run with benchmarks/baseline.sh doing the same 51
+# checks with cat, grep, sysctl, systemctl and openssl. Needs hyperfine (apt-get install hyperfine).
 #   benchmarks/run.sh [RUNS]      (default 300 runs each, after 20 warm-up runs)
 # Prints a table of medians and the speed-up; hyperfine's JSON goes to benchmarks/out/.
 set -euo pipefail

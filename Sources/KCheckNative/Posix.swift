@@ -84,16 +84,20 @@ public enum Posix {
         guard let dir = opendir(path) else { return .failure(SystemError("opendir", path, code: errno)) }
         defer { closedir(dir) }
         var names: [String] = []
+        var ascii = true
         errno = 0
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String in
                 let bytes = raw.prefix { $0 != 0 }
+                if ascii && bytes.contains(where: { $0 >= 0x80 }) { ascii = false }
                 return String(decoding: bytes, as: UTF8.self)
             }
             if name != "." && name != ".." { names.append(name) }
         }
         if errno != 0 { return .failure(SystemError("readdir", path, code: errno)) }
-        return .success(names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        // String's own order is bytewise for ASCII and much faster; other names by their UTF-8.
+        if ascii { names.sort() } else { names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+        return .success(names)
     }
 
     /// Why a bounded read failed.

@@ -97,7 +97,7 @@ final class NodeFacts {
     private(set) lazy var bootModules: (names: [String: SourceLocation], problems: [String]) = {
         var chosen: [String: String] = [:]
         var problems: [String] = []
-        for directory in ["/etc/modules-load.d", "/run/modules-load.d", "/usr/local/lib/modules-load.d", "/usr/lib/modules-load.d", "/lib/modules-load.d"] {
+        for directory in node.distinctDirectories(["/etc/modules-load.d", "/run/modules-load.d", "/usr/local/lib/modules-load.d", "/usr/lib/modules-load.d", "/lib/modules-load.d"]) {
             switch node.list(directory) {
             case .success(let names):
                 for name in names where name.hasSuffix(".conf") && chosen[name] == nil { chosen[name] = directory + "/" + name }

@@ -39,7 +39,7 @@ public struct SysctlConfig: Sendable {
     static func load(from node: Node) -> SysctlConfig {
         var chosen: [String: String] = [:]
         var problems: [String] = []
-        for directory in directories {
+        for directory in node.distinctDirectories(directories) {
             switch node.list(directory) {
             case .success(let names):
                 for name in names where name.hasSuffix(".conf") && chosen[name] == nil {

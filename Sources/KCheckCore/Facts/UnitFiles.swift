@@ -19,7 +19,13 @@ final class UnitFiles {
     let node: Node
     private var listings: [String: [String]] = [:]
 
-    init(node: Node) { self.node = node }
+    /// The system directories of this node, without a merged-/usr duplicate.
+    private let directories: [String]
+
+    init(node: Node) {
+        self.node = node
+        self.directories = node.distinctDirectories(Self.systemDirectories)
+    }
 
     private func listing(_ directory: String) -> [String] {
         if let cached = listings[directory] { return cached }
@@ -36,7 +42,7 @@ final class UnitFiles {
     /// The unit file that defines `unit`, its names, and the targets that `systemctl enable`
     /// links it into (WantedBy=, RequiredBy=, UpheldBy=, by the directory suffix each uses).
     func install(of unit: String) -> (path: String, aliases: [String], wantedBy: [(target: String, suffix: String)])? {
-        for directory in Self.systemDirectories where listing(directory).contains(unit) {
+        for directory in directories where listing(directory).contains(unit) {
             let path = directory + "/" + unit
             var names = [unit]
             if case .success(let target) = node.readLink(path) {

@@ -54,6 +54,16 @@ public protocol Node: AnyObject {
     func interfaceAddresses() -> Fact<[InterfaceAddress]>
 }
 
+extension Node {
+    /// The directories of a search path that are not the same directory twice: on a merged-/usr
+    /// system (/lib a link to usr/lib, as on Debian 12 and CentOS 7) "/lib/X" is "/usr/lib/X",
+    /// already searched.
+    func distinctDirectories(_ directories: [String]) -> [String] {
+        guard case .success(let target) = readLink("/lib"), target == "usr/lib" || target == "/usr/lib" else { return directories }
+        return directories.filter { !($0.hasPrefix("/lib/") && directories.contains("/usr" + $0)) }
+    }
+}
+
 /// The default bound for reading a configuration file: larger is not a configuration file.
 public let defaultReadLimit = 4 << 20
 
