@@ -64,3 +64,96 @@ extension Posix {
         return .success(ProcessOutput(status: exitCode, standardOutput: output))
     }
 }
+
+/// What a finished child process printed on both streams and how it ended.
+public struct ProcessResult: Sendable {
+    public let status: Int32
+    public let standardOutput: [UInt8]
+    public let standardError: [UInt8]
+    /// The process was killed for running past its time limit.
+    public let timedOut: Bool
+}
+
+extension Posix {
+    /// Runs `argv` directly (posix_spawnp, no shell) with `input` on its standard input, collecting
+    /// at most `limit` bytes of standard output and 64 KiB of standard error, and killing it after
+    /// `timeoutSeconds`. Both streams are read as they come (poll), so neither can block the child.
+    public static func run(
+        _ argv: [String], input: [UInt8], limit: Int = 256 << 20, timeoutSeconds: Int = 120
+    ) -> Result<ProcessResult, SystemError> {
+        precondition(!argv.isEmpty, "argv must name a program")
+        var stdinPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1]
+        guard pipe(&stdinPipe) == 0 else { return .failure(SystemError("pipe", "", code: errno)) }
+        guard pipe(&stdoutPipe) == 0 else {
+            close(stdinPipe[0]); close(stdinPipe[1])
+            return .failure(SystemError("pipe", "", code: errno))
+        }
+        guard pipe(&stderrPipe) == 0 else {
+            for fd in stdinPipe + stdoutPipe { close(fd) }
+            return .failure(SystemError("pipe", "", code: errno))
+        }
+        for fd in stdinPipe + stdoutPipe + stderrPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        guard posix_spawn_file_actions_init(&actions) == 0 else {
+            for fd in stdinPipe + stdoutPipe + stderrPipe { close(fd) }
+            return .failure(SystemError("posix_spawn_file_actions_init", "", code: errno))
+        }
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArgs.append(nil)
+        defer { for p in cArgs { free(p) } }
+        var pid = pid_t()
+        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, environ)
+        close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
+        guard rc == 0 else {
+            close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
+            return .failure(SystemError("spawn", argv[0], code: rc))
+        }
+        // The input first: a closed or full pipe (the child exited) ends the writing, not the run.
+        signal(SIGPIPE, SIG_IGN)
+        _ = writeAll(fd: stdinPipe[1], input)
+        close(stdinPipe[1])
+        var output: [UInt8] = [], errors: [UInt8] = []
+        var open: [Int32] = [stdoutPipe[0], stderrPipe[0]]
+        let deadline = monotonicNanoseconds() + UInt64(timeoutSeconds) * 1_000_000_000
+        var timedOut = false
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while !open.isEmpty {
+            let now = monotonicNanoseconds()
+            if now >= deadline {
+                timedOut = true
+                kill(pid, SIGKILL)
+                break
+            }
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&fds, nfds_t(fds.count), Int32(min((deadline - now) / 1_000_000, 1000)))
+            if ready < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for entry in fds where entry.revents != 0 {
+                let n = chunk.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    open.removeAll { $0 == entry.fd }
+                    continue
+                }
+                if entry.fd == stdoutPipe[0] {
+                    if output.count < limit { output.append(contentsOf: chunk[0..<min(n, limit - output.count)]) }
+                } else if errors.count < 65536 {
+                    errors.append(contentsOf: chunk[0..<min(n, 65536 - errors.count)])
+                }
+            }
+        }
+        close(stdoutPipe[0]); close(stderrPipe[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return .failure(SystemError("waitpid", argv[0], code: errno)) }
+        }
+        let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return .success(ProcessResult(status: exitCode, standardOutput: output, standardError: errors, timedOut: timedOut))
+    }
+}

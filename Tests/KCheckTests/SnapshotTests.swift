@@ -1,0 +1,55 @@
+import Foundation
+import KCheckCore
+import KCheckNative
+import KCheckProfile
+import Testing
+
+/// The snapshot collector (a POSIX sh script kcheck generates) run by a real sh on a fixture tree
+/// (KCHECK_ROOT), unpacked into a new tree: every rule must judge the snapshot as it judges the
+/// tree itself.
+@Suite("Snapshots: the collector script and the unpacker")
+struct SnapshotTests {
+    static func snapshot(of tree: String, into dir: String) throws {
+        let script = SnapshotScript.render(profile: Profile.guideNode)
+        let result = try Posix.run(["/usr/bin/env", "KCHECK_ROOT=" + tree, "/bin/sh", "-s"], input: Array(script.utf8)).get()
+        #expect(result.status == 0, "\(String(decoding: result.standardError, as: UTF8.self))")
+        try Snapshot.unpack(result.standardOutput, into: dir)
+    }
+
+    @Test(arguments: ["centos7-prepared", "centos7-minimal", "debian12", "services-wrong", "sysctl-shadowed", "pki-wrong", "hosts-wrong", "br-netfilter-not-at-boot"])
+    func aSnapshotIsJudgedAsTheTreeItself(tree: String) throws {
+        let dir = try TemporaryDirectory()
+        try Self.snapshot(of: Repo.fixture(tree), into: dir.path)
+        func results(_ root: String) -> [String: String] {
+            let node = TreeNode(root: root)
+            let report = Engine.run(profile: Profile.guideNode, on: node, inventory: Inventory.load(from: node))
+            return Dictionary(uniqueKeysWithValues: report.entries.map { ($0.subject.id, "\($0.result.status.rawValue): \($0.result.actual)") })
+        }
+        let original = results(Repo.fixture(tree)), copy = results(dir.path)
+        for (id, result) in original.sorted(by: { $0.key < $1.key }) {
+            #expect(copy[id] == result, "\(tree) \(id): the tree says \(result), its snapshot \(copy[id] ?? "nothing")")
+        }
+    }
+
+    @Test func hostileArchivesAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        #expect(throws: Snapshot.Problem.self) { try Snapshot.unpack(Array("hello\n".utf8), into: dir.path) }
+        #expect(throws: Snapshot.Problem.self) { try Snapshot.unpack(Array("kcheck-snapshot 1\n== values\n../../etc/passwd\tx\n== tar\n".utf8), into: dir.path) }
+        #expect(throws: Snapshot.Problem.self) { try Snapshot.unpack(Array("kcheck-snapshot 1\n== values\n".utf8), into: dir.path) }
+        // A tar whose first member is a symlink out of the tree and whose second writes through it.
+        let work = try TemporaryDirectory()
+        let outside = try TemporaryDirectory()
+        try FileManager.default.createSymbolicLink(atPath: work.path + "/etc", withDestinationPath: outside.path)
+        let tar = try run("/bin/tar", ["-C", work.path, "-cf", work.path + "/a.tar", "etc"])
+        try #require(tar.status == 0)
+        try FileManager.default.removeItem(atPath: work.path + "/etc")
+        try FileManager.default.createDirectory(atPath: work.path + "/etc", withIntermediateDirectories: false)
+        try "pwned\n".write(toFile: work.path + "/etc/passwd", atomically: false, encoding: .utf8)
+        let tar2 = try run("/bin/tar", ["-C", work.path, "-rf", work.path + "/a.tar", "etc/passwd"])
+        try #require(tar2.status == 0)
+        let archive = try Data(contentsOf: URL(fileURLWithPath: work.path + "/a.tar"))
+        let stream = Array("kcheck-snapshot 1\n== facts\nformat 1\n== tar\n".utf8) + Array(archive)
+        #expect(throws: Snapshot.Problem.self) { try Snapshot.unpack(stream, into: dir.path) }
+        #expect(!FileManager.default.fileExists(atPath: outside.path + "/passwd"))
+    }
+}
