@@ -329,3 +329,27 @@ public enum Lines {
         }
     }
 }
+
+extension Posix {
+    /// A new directory (mode 0700) under $TMPDIR or /tmp.
+    public static func makeTemporaryDirectory(prefix: String) -> Result<String, SystemError> {
+        let base = environment("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
+        guard made else { return .failure(SystemError("mkdtemp in", base, code: errno)) }
+        return .success(String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// Removes a directory and everything under it, never following a symlink (a link is removed,
+    /// not what it points to).
+    public static func removeTree(_ path: String) {
+        var st = Glibc.stat()
+        guard Glibc.lstat(path, &st) == 0 else { return }
+        if st.st_mode & S_IFMT == S_IFDIR, case .success(let names) = listDirectory(path) {
+            for name in names { removeTree(path + "/" + name) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+}

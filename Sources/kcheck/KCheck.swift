@@ -21,7 +21,7 @@ struct KCheck: ParsableCommand {
             (bad flag, unreadable or invalid rule file, unwritable report).
             """,
         version: "kcheck \(Engine.version)",
-        subcommands: [Preflight.self, Fix.self, Undo.self, Runs.self, Lint.self, Certs.self, Rules.self, Version.self])
+        subcommands: [Preflight.self, Fix.self, Undo.self, Runs.self, SnapshotCommand.self, Lint.self, Certs.self, Rules.self, Version.self])
 }
 
 /// Options every command that reads a node and its rules shares.
@@ -32,7 +32,10 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Load the rules from the YAML files in DIR instead of the built-in guide profile.", valueName: "DIR"))
     var rules: String?
 
-    func profile() throws(CLIError) -> Profile {
+    func profile() throws(CLIError) -> Profile { try Self.profile(rules: rules) }
+
+    /// The built-in guide profile, or the rule files in `rules`.
+    static func profile(rules: String?) throws(CLIError) -> Profile {
         guard let rules else { return Profile.guideNode }
         do throws(RuleFileError) {
             return try RuleLoader.loadProfile(directory: rules)

@@ -1,0 +1,142 @@
+import Foundation
+import KCheckCore
+import KCheckProfile
+import Testing
+
+/// Real sshd instances on loopback addresses (127.0.0.2, 127.0.0.3, …), each in a private mount
+/// namespace (its privilege-separation directory on a tmpfs over /run, so this machine's /run is
+/// untouched), each serving a fixture tree through sshd's SetEnv KCHECK_ROOT. The client is the
+/// system's ssh with an ssh_config of the test's own (-F): keys, known hosts and ports are set
+/// there, never taken from root's home.
+final class TestSSHCluster {
+    struct NodeSpec {
+        let alias: String
+        let address: String
+        let tree: String
+        /// No sshd listens (unreachable).
+        var stopped = false
+        /// known_hosts holds another key for it.
+        var wrongHostKey = false
+        /// Its sshd accepts another client key only.
+        var refusesKey = false
+    }
+
+    let dir: TemporaryDirectory
+    let config: String
+    private var pidFiles: [String] = []
+
+    static let available: Bool = FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd")
+        && FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh") && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+
+    init(_ nodes: [NodeSpec]) throws {
+        dir = try TemporaryDirectory()
+        let d = dir.path
+        for key in ["hostkey", "otherhostkey", "id", "otherid"] {
+            let r = try run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", key, "-f", "\(d)/\(key)"])
+            guard r.status == 0 else { throw TestFailure("ssh-keygen: \(r.stderr)") }
+        }
+        func publicKey(_ name: String) throws -> String {
+            try String(contentsOfFile: "\(d)/\(name).pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try (publicKey("id") + "\n").write(toFile: "\(d)/authorized_keys", atomically: false, encoding: .utf8)
+        try (publicKey("otherid") + "\n").write(toFile: "\(d)/other_authorized_keys", atomically: false, encoding: .utf8)
+        var clientConfig = ""
+        var knownHosts = ""
+        for (i, node) in nodes.enumerated() {
+            let port = 20000 + Int.random(in: 0..<20000)
+            clientConfig += "Host \(node.alias)\n  HostName \(node.address)\n  Port \(port)\n"
+            knownHosts += "[\(node.address)]:\(port) \(try publicKey(node.wrongHostKey ? "otherhostkey" : "hostkey"))\n"
+            guard !node.stopped else { continue }
+            let sshdConfig = """
+                ListenAddress \(node.address):\(port)
+                HostKey \(d)/hostkey
+                PidFile \(d)/sshd-\(i).pid
+                AuthorizedKeysFile \(d)/\(node.refusesKey ? "other_authorized_keys" : "authorized_keys")
+                PermitRootLogin prohibit-password
+                PasswordAuthentication no
+                KbdInteractiveAuthentication no
+                UsePAM no
+                StrictModes no
+                SetEnv KCHECK_ROOT=\(node.tree)
+
+                """
+            try sshdConfig.write(toFile: "\(d)/sshd-\(i).conf", atomically: false, encoding: .utf8)
+            // sshd daemonises (no -D): the process started here ends at once, and no Foundation
+            // Process is left waiting on a daemon (its child monitor then blocks other waits).
+            let started = try run("/usr/bin/unshare", [
+                "-m", "--", "/bin/sh", "-c",
+                "mount -t tmpfs kcheck-test-run /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -E \"$2\" -f \"$1\"",
+                "sh", "\(d)/sshd-\(i).conf", "\(d)/sshd-\(i).log",
+            ])
+            guard started.status == 0 else { throw TestFailure("sshd: \(started.stderr)") }
+            pidFiles.append("\(d)/sshd-\(i).pid")
+            // Ready when the port accepts a connection (at most 5 s).
+            var ready = false
+            for _ in 0..<100 {
+                if (try? run("/bin/bash", ["-c", "exec 3<>/dev/tcp/\(node.address)/\(port)"]).status) == 0 { ready = true; break }
+                usleep(50_000)
+            }
+            guard ready else { throw TestFailure("sshd on \(node.address):\(port) did not start: \((try? String(contentsOfFile: "\(d)/sshd-\(i).log", encoding: .utf8)) ?? "")") }
+        }
+        clientConfig += """
+            Host *
+              User root
+              IdentityFile \(d)/id
+              IdentitiesOnly yes
+              UserKnownHostsFile \(d)/known_hosts
+              GlobalKnownHostsFile /dev/null
+              StrictHostKeyChecking yes
+
+            """
+        config = try dir.write("ssh_config", clientConfig)
+        try dir.write("known_hosts", knownHosts)
+    }
+
+    deinit {
+        for file in pidFiles {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(pid, SIGTERM)
+            }
+        }
+    }
+}
+
+@Suite("Nodes over SSH, with real sshd on loopback", .serialized)
+struct SSHTests {
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func snapshotOverSSHIsJudgedAsTheTree() throws {
+        let cluster = try TestSSHCluster([.init(alias: "node1", address: "127.0.0.2", tree: Repo.fixture("centos7-prepared"))])
+        let out = try TemporaryDirectory()
+        let r = try kcheck("snapshot", "node1", "-o", out.path + "/node1", "--ssh-config", cluster.config)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        func results(_ root: String) -> [String: String] {
+            let node = TreeNode(root: root)
+            let report = Engine.run(profile: Profile.guideNode, on: node, inventory: Inventory.load(from: node))
+            return Dictionary(uniqueKeysWithValues: report.entries.map { ($0.subject.id, "\($0.result.status.rawValue): \($0.result.actual)") })
+        }
+        let want = results(Repo.fixture("centos7-prepared")), got = results(out.path + "/node1")
+        for (id, result) in want { #expect(got[id] == result, "\(id): \(got[id] ?? "nothing") over SSH, \(result) on the tree") }
+    }
+
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func unreachableWrongHostKeyAndRefusedKeyAreErrorsWithTheReason() throws {
+        let tree = Repo.fixture("debian12")
+        let cluster = try TestSSHCluster([
+            .init(alias: "down", address: "127.0.0.3", tree: tree, stopped: true),
+            .init(alias: "impostor", address: "127.0.0.4", tree: tree, wrongHostKey: true),
+            .init(alias: "locked", address: "127.0.0.5", tree: tree, refusesKey: true),
+        ])
+        let out = try TemporaryDirectory()
+        for (alias, reason) in [("down", "Connection refused"), ("impostor", "Host key verification failed"), ("locked", "Permission denied")] {
+            let r = try kcheck("snapshot", alias, "-o", out.path + "/" + alias, "--ssh-config", cluster.config)
+            #expect(r.status == 1 && r.stderr.contains(reason), "\(alias): \(r.stderr)")
+        }
+        // Option injection: refused before ssh runs, whether the parser or kcheck's own check sees it.
+        let marker = out.path + "/injected"
+        let bad = try kcheck("snapshot", "-o", out.path + "/x", "--", "-oProxyCommand=touch \(marker)")
+        #expect(bad.status == 2 && bad.stderr.contains("begins with '-'"), "\(bad.stderr)")
+        let spaced = try kcheck("snapshot", "-o", out.path + "/y", "node1;touch \(marker)")
+        #expect(spaced.status == 2 && spaced.stderr.contains("is not a host name or address"), "\(spaced.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
+}
