@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Work spread over the machine's cores.
 public enum Parallel {
@@ -11,6 +14,35 @@ public enum Parallel {
         let slots = Slots<U>(count: items.count)
         DispatchQueue.concurrentPerform(iterations: items.count) { i in slots.set(i, transform(items[i])) }
         return slots.values()
+    }
+}
+
+extension Parallel {
+    /// `transform` applied to every item by at most `width` threads at once (work that waits, as
+    /// SSH does, rather than computes); results in the items' order.
+    public static func map<T: Sendable, U: Sendable>(_ items: [T], width: Int, _ transform: @Sendable (T) -> U) -> [U] {
+        if items.count < 2 || width < 2 { return items.map(transform) }
+        let slots = Slots<U>(count: items.count)
+        let next = Counter()
+        DispatchQueue.concurrentPerform(iterations: min(width, items.count)) { _ in
+            while let i = next.take(below: items.count) { slots.set(i, transform(items[i])) }
+        }
+        return slots.values()
+    }
+}
+
+/// The next index to work on, shared by the workers.
+private final class Counter: @unchecked Sendable {
+    private var value = 0
+    private var lock = pthread_mutex_t()
+    init() { pthread_mutex_init(&lock, nil) }
+    deinit { pthread_mutex_destroy(&lock) }
+    func take(below limit: Int) -> Int? {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
     }
 }
 

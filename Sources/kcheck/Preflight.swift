@@ -83,26 +83,35 @@ struct ReportOptions: ParsableArguments {
     /// Writes the report in every requested format; the text table also goes to standard
     /// output when reports go to files (unless --quiet or text itself went to a file).
     func emit(_ report: Report, command: String) throws(CLIError) {
+        try emit(command: command) { format, options in format.reporter.render(report, options: options) }
+    }
+
+    /// A cluster run's report, in the same places.
+    func emit(_ report: ClusterReport, command: String) throws(CLIError) {
+        try emit(command: command) { format, options in ClusterReporters.render(report, format: format, options: options) }
+    }
+
+    private func emit(command: String, _ render: (ReportFormat, RenderOptions) -> String) throws(CLIError) {
         let formats = self.formats
         if output == nil && outputDir == nil {
             let format = formats[0]
-            Posix.printOut(format.reporter.render(report, options: RenderOptions(color: format == .text && useColor)))
+            Posix.printOut(render(format, RenderOptions(color: format == .text && useColor)))
             return
         }
         var textWritten = false
         if let output {
-            try write(formats[0].reporter.render(report, options: RenderOptions()), to: output)
+            try write(render(formats[0], RenderOptions()), to: output)
             textWritten = formats[0] == .text
         } else if let outputDir {
             if case .failure(let error) = Posix.makeDirectory(outputDir) { throw CLIError.output("--output-dir: \(error)") }
             for format in formats {
                 let path = outputDir + "/kcheck-\(command).\(format.reporter.fileExtension)"
-                try write(format.reporter.render(report, options: RenderOptions()), to: path)
+                try write(render(format, RenderOptions()), to: path)
                 textWritten = textWritten || format == .text
             }
         }
         if !quiet && !textWritten {
-            Posix.printOut(TextReporter.render(report, options: RenderOptions(color: useColor)))
+            Posix.printOut(render(.text, RenderOptions(color: useColor)))
         }
     }
 
@@ -130,7 +139,27 @@ struct Preflight: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"))
     var only: String?
 
+    @Flag(name: .long, help: "Check every node of the inventory (NODE_IPS of --env, or of this node's environment.sh) over SSH, and the rules that compare nodes.")
+    var cluster = false
+
+    @Option(name: .long, help: ArgumentHelp("Check these nodes over SSH (comma-separated hosts or ssh config Host names), and the rules that compare nodes.", valueName: "HOSTS"))
+    var hosts: String?
+
+    @Option(name: .long, help: ArgumentHelp("How many nodes to reach at once.", valueName: "N"))
+    var parallel = 8
+
+    @OptionGroup var ssh: SSHOptions
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        if (cluster || hosts != nil) && node.root != nil { throw ValidationError("--root checks one node tree; --cluster and --hosts check nodes over SSH") }
+        for host in hosts.map({ $0.split(separator: ",").map { String($0.trimmed) } }) ?? [] {
+            if let problem = SSHTarget.validate(host) { throw ValidationError("--hosts: \(problem)") }
+        }
+    }
+
     func run() throws {
+        if cluster || hosts != nil { return try runCluster() }
         let profile = try node.profile()
         let target = try node.node()
         var selection: Set<String>?
@@ -145,5 +174,78 @@ struct Preflight: ParsableCommand {
         let report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, only: selection, inventory: inv)
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
+    }
+
+    /// Every node: this one directly (an inventory address on one of its interfaces other than
+    /// loopback), the others over SSH, at most --parallel at once; then the cluster rules.
+    func runCluster() throws {
+        let full = try node.profile()
+        let profile = only.map { only in
+            let ids = Set(only.split(separator: ",").map { String($0.trimmed) })
+            return Profile(name: full.name, rules: full.rules.filter { ids.contains($0.id) })
+        } ?? full
+        let local = LiveNode()
+        let inv = try inventory.load(from: local)
+        var members: [(label: String, host: String)] = []
+        if let hosts {
+            members = hosts.split(separator: ",").map { String($0.trimmed) }.map { ($0, $0) }
+        } else {
+            guard let inv, !inv.nodeIPs.isEmpty else {
+                throw CLIError.usage("--cluster needs an inventory with NODE_IPS: pass --env environment.sh")
+            }
+            for (i, ip) in inv.nodeIPs.enumerated() {
+                if let problem = SSHTarget.validate(ip) { throw CLIError.configuration("\(inv.path): NODE_IPS[\(i)]: \(problem)") }
+                members.append((i < inv.nodeNames.count ? inv.nodeNames[i] : ip, ip))
+            }
+        }
+        let mine: Set<String>
+        if case .success(let addresses) = Posix.interfaceAddresses() {
+            mine = Set(addresses.filter { !$0.address.hasPrefix("127.") }.map(\.address))
+        } else {
+            mine = []
+        }
+        let control = try SSHOptions.controlDirectory()
+        defer { Posix.removeTree(control) }
+        let snapshots = try SSHOptions.controlDirectory()
+        defer { Posix.removeTree(snapshots) }
+        let progress = Posix.isTerminal(2)
+        let config = ssh.sshConfig
+        let collected = Parallel.map(Array(members.enumerated()), width: parallel) { index, member -> Collected in
+            if mine.contains(member.host) { return Collected(directory: nil, problem: nil, clock: nil) }
+            let target = SSHTarget(host: member.host, configFile: config, controlDirectory: control)
+            defer { target.close() }
+            let directory = snapshots + "/\(index)"
+            let started = Posix.monotonicNanoseconds()
+            if progress { Posix.printError("\(member.label): collecting over SSH…\n") }
+            guard case .success = Posix.makeDirectory(directory, mode: 0o700) else {
+                return Collected(directory: nil, problem: "cannot make \(directory)", clock: nil)
+            }
+            switch target.snapshot(profile: profile, into: directory) {
+            case .failure(let problem):
+                if progress { Posix.printError("\(member.label): \(problem)\n") }
+                return Collected(directory: nil, problem: problem.message, clock: nil)
+            case .success:
+                let clock = target.measureClock()
+                if progress {
+                    Posix.printError("\(member.label): collected in \(secondsText(Double(Posix.monotonicNanoseconds() - started) / 1e9)) s\n")
+                }
+                return Collected(directory: directory, problem: nil, clock: clock.map { [$0.seconds, $0.uncertainty] })
+            }
+        }
+        let clusterMembers = zip(members, collected).map { member, got -> ClusterMember in
+            if mine.contains(member.host) { return ClusterMember(label: member.label, node: local, problem: nil, clockOffset: (0, 0)) }
+            guard let directory = got.directory else { return ClusterMember(label: member.label, node: nil, problem: got.problem) }
+            return ClusterMember(
+                label: member.label, node: TreeNode(root: directory, source: "ssh:\(member.host)"), problem: nil, clockOffset: got.clock.map { ($0[0], $0[1]) })
+        }
+        let report = ClusterEngine.run(profile: profile, members: clusterMembers, inventory: inv, policy: reports.policy)
+        try reports.emit(report, command: "preflight")
+        if report.failed { throw ExitCode(Exit.failed) }
+    }
+
+    struct Collected: Sendable {
+        let directory: String?
+        let problem: String?
+        let clock: [Double]?
     }
 }

@@ -140,3 +140,71 @@ struct SSHTests {
         #expect(!FileManager.default.fileExists(atPath: marker))
     }
 }
+
+@Suite("kcheck preflight over a cluster of real sshd", .serialized)
+struct ClusterTests {
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func oneReportForTheClusterWithTheRulesThatCompareNodes() throws {
+        // node3 is a copy of node1 (so its hostname is k8s-node01 too) with a CA of its own.
+        let copy = try copyOfFixture("centos7-prepared")
+        let pki = try TestPKI()
+        try pki.makeCA(in: pki.work.path)
+        try FileManager.default.removeItem(atPath: copy.root + "/etc/kubernetes/cert/ca.pem")
+        try FileManager.default.copyItem(atPath: pki.work.path + "/ca.pem", toPath: copy.root + "/etc/kubernetes/cert/ca.pem")
+        let cluster = try TestSSHCluster([
+            .init(alias: "node1", address: "127.0.0.2", tree: Repo.fixture("centos7-prepared")),
+            .init(alias: "node2", address: "127.0.0.3", tree: Repo.fixture("debian12")),
+            .init(alias: "node3", address: "127.0.0.4", tree: copy.root),
+            .init(alias: "down", address: "127.0.0.5", tree: Repo.fixture("debian12"), stopped: true),
+        ])
+        let env = Repo.fixture("centos7-prepared") + "/opt/k8s/bin/environment.sh"
+        let out = try TemporaryDirectory()
+        let r = try kcheck(
+            "preflight", "--hosts", "node1,node2,node3,down", "--ssh-config", cluster.config, "--env", env, "--parallel", "3",
+            "--format", "json,junit,text", "--output-dir", out.path)
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let json = try String(contentsOfFile: out.path + "/kcheck-preflight.json", encoding: .utf8)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let nodes = try #require(object["nodes"] as? [[String: Any]])
+        #expect(nodes.map { $0["host"] as? String } == ["node1", "node2", "node3", "down"])
+        // Each node's report is a kcheck report, valid against its schema; node1's is the tree's own verdict.
+        for node in nodes {
+            let report = try #require(node["report"])
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: report), as: UTF8.self)
+            #expect(try validateReportJSON(text).stdout.contains("valid"))
+        }
+        func results(_ index: Int) -> [String: [String: Any]] {
+            let report = nodes[index]["report"] as? [String: Any]
+            let list = report?["results"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: list.map { ($0["id"] as? String ?? "", $0) })
+        }
+        #expect(results(0)["pki.ca-certificate"]?["status"] as? String == "pass")
+        #expect(results(1)["sysctl.net.ipv4.ip_forward"]?["status"] as? String == "pass")
+        let down = results(3)
+        #expect(!down.isEmpty && down.values.allSatisfy { $0["status"] as? String == "error" && ($0["message"] as? String)?.contains("Connection refused") == true })
+        // The cluster rules.
+        let clusterReport = try #require(object["cluster"] as? [String: Any])
+        #expect(try validateReportJSON(String(decoding: try JSONSerialization.data(withJSONObject: clusterReport), as: UTF8.self)).stdout.contains("valid"))
+        let clusterResults = try #require(clusterReport["results"] as? [[String: Any]])
+        let rule = Dictionary(uniqueKeysWithValues: clusterResults.map { ($0["id"] as? String ?? "", $0) })
+        #expect(rule["cluster.hostnames-unique"]?["status"] as? String == "fail")
+        #expect((rule["cluster.hostnames-unique"]?["message"] as? String)?.contains("k8s-node01 is the hostname of node1 and node3") == true, "\(rule["cluster.hostnames-unique"] ?? [:])")
+        #expect(rule["cluster.ca-identical"]?["status"] as? String == "fail")
+        #expect((rule["cluster.ca-identical"]?["actual"] as? String)?.contains("on node3") == true)
+        #expect(rule["cluster.kernels-agree"]?["status"] as? String == "fail")
+        #expect(rule["cluster.clocks-agree"]?["status"] as? String == "pass", "\(rule["cluster.clocks-agree"] ?? [:])")
+        #expect((rule["cluster.clocks-agree"]?["message"] as? String)?.contains("down") == true)
+        // The whole document against the cluster schema; the JUnit against junit-10.xsd: a suite per node and one for the cluster.
+        let schema = try run("/usr/bin/python3", ["-c", """
+            import json, sys, jsonschema
+            jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))
+            print("valid")
+            """, Repo.root + "/reports/kcheck-cluster-report.schema.json", out.path + "/kcheck-preflight.json"])
+        #expect(schema.stdout.contains("valid"), "\(schema.stderr)")
+        let xml = try String(contentsOfFile: out.path + "/kcheck-preflight.xml", encoding: .utf8)
+        #expect(try validateJUnit(xml).status == 0)
+        #expect(xml.components(separatedBy: "<testsuite ").count == 6)
+        let text = try String(contentsOfFile: out.path + "/kcheck-preflight.txt", encoding: .utf8)
+        #expect(text.contains("== node3") && text.contains("== the cluster") && text.contains("FAILED: 4 nodes"), "\(text.suffix(300))")
+    }
+}

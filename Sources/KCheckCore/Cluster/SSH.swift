@@ -63,6 +63,18 @@ public struct SSHTarget: Sendable {
         _ = Posix.run(argv([]).filter { $0 != "--" && $0 != host } + ["-O", "exit", "--", host], input: [], timeoutSeconds: 10)
     }
 
+    /// The node's clock minus this machine's, with half the round trip as its uncertainty, read
+    /// over the (already open) connection.
+    public func measureClock() -> (seconds: Double, uncertainty: Double)? {
+        let before = Posix.wallClock()
+        guard case .success(let result) = run(script: "date +%s.%N\n", timeoutSeconds: 30), result.status == 0,
+            let remote = Double(String(decoding: result.standardOutput, as: UTF8.self).trimmed)
+        else { return nil }
+        let after = Posix.wallClock()
+        let t0 = Double(before.seconds) + Double(before.nanoseconds) / 1e9, t1 = Double(after.seconds) + Double(after.nanoseconds) / 1e9
+        return (remote - (t0 + t1) / 2, (t1 - t0) / 2)
+    }
+
     /// Gathers the node's snapshot into `directory` (an empty directory).
     public func snapshot(profile: Profile, into directory: String) -> Result<Void, Snapshot.Problem> {
         switch run(script: SnapshotScript.render(profile: profile)) {

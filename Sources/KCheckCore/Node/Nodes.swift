@@ -80,14 +80,16 @@ extension LiveNode {
 /// `.kcheck/facts` (see `FactsFile`). A snapshot of a remote node is a tree too.
 public final class TreeNode: FileBackedNode {
     public let root: String
-    public var source: String { "tree:\(root)" }
+    public let source: String
     let files: RootedFiles
     private var factsCache: Result<FactsFile, FactsFileProblem>?
 
     struct FactsFileProblem: Error { let reason: String }
 
-    public init(root: String) {
+    /// `source` names where the tree came from in reports (default "tree:ROOT").
+    public init(root: String, source: String? = nil) {
         self.root = root
+        self.source = source ?? "tree:\(root)"
         self.files = RootedFiles(root: root)
     }
 

@@ -6,14 +6,14 @@ public enum JSONReporter: Reporter {
 
     public static func render(_ report: Report, options: RenderOptions) -> String {
         var w = JSONWriter()
-        // Sized once, roughly: a report of 10,000 certificates is ~26 MB, and growing a string
-        // by doubling would hold the old and the new buffer at once.
-        w.reserve(report.entries.reduce(4096) { total, entry in
-            total + 700 + entry.result.expected.utf8.count + entry.result.actual.utf8.count + entry.result.message.utf8.count
-                + entry.subject.remediation.utf8.count + entry.subject.title.utf8.count + (entry.certificate == nil ? 0 : 1800)
-        })
-        w.beginObject()
-        w.string("format", "kcheck-report")
+        write(report, to: &w)
+        w.end()
+        return w.text
+    }
+
+    /// The fields every kcheck JSON document starts with: format, version, tool, command, profile.
+    static func header(_ format: String, _ report: Report, to w: inout JSONWriter) {
+        w.string("format", format)
         w.number("format_version", Report.formatVersion)
         w.beginObject("tool")
         w.string("name", "kcheck")
@@ -21,6 +21,18 @@ public enum JSONReporter: Reporter {
         w.endObject()
         w.string("command", report.command)
         w.string("profile", report.profile)
+    }
+
+    /// The report as one JSON object: the document, or a member (`key`) or an item of another.
+    static func write(_ report: Report, to w: inout JSONWriter, key: String? = nil) {
+        // Sized once, roughly: a report of 10,000 certificates is ~26 MB, and growing a string
+        // by doubling would hold the old and the new buffer at once.
+        w.reserve(report.entries.reduce(4096) { total, entry in
+            total + 700 + entry.result.expected.utf8.count + entry.result.actual.utf8.count + entry.result.message.utf8.count
+                + entry.subject.remediation.utf8.count + entry.subject.title.utf8.count + (entry.certificate == nil ? 0 : 1800)
+        })
+        w.beginObject(key)
+        header("kcheck-report", report, to: &w)
         w.beginObject("node")
         w.string("name", report.node.name)
         w.string("source", report.node.source)
@@ -80,8 +92,6 @@ public enum JSONReporter: Reporter {
             w.endArray()
         }
         w.endObject()
-        w.end()
-        return w.text
     }
 
     private static func write(_ c: CertificateDetails, to w: inout JSONWriter) {

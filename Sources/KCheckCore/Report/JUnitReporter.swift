@@ -7,15 +7,29 @@ public enum JUnitReporter: Reporter {
 
     public static func render(_ report: Report, options: RenderOptions) -> String {
         let summary = report.summary
-        let warnFails = report.policy.isFailure(.warn)
-        let failures = summary[.fail] + (warnFails ? summary[.warn] : 0)
         var w = XMLWriter()
         w.begin("testsuites", [
-            ("name", "kcheck \(report.command)"), ("tests", String(summary.total)), ("failures", String(failures)),
+            ("name", "kcheck \(report.command)"), ("tests", String(summary.total)), ("failures", String(failures(report))),
             ("errors", String(summary[.error])), ("time", secondsText(report.durationSeconds)),
         ])
+        testsuite(report, name: report.node.name, into: &w)
+        if !report.actions.isEmpty { actions(report, into: &w) }
+        w.end()
+        return w.text
+    }
+
+    /// The failures a report counts: fail, and warn when the policy fails on warnings.
+    static func failures(_ report: Report) -> Int {
+        report.summary[.fail] + (report.policy.isFailure(.warn) ? report.summary[.warn] : 0)
+    }
+
+    /// One report as a <testsuite> named `name`.
+    static func testsuite(_ report: Report, name: String, into w: inout XMLWriter) {
+        let summary = report.summary
+        let warnFails = report.policy.isFailure(.warn)
+        let failures = failures(report)
         w.begin("testsuite", [
-            ("name", report.node.name), ("tests", String(summary.total)), ("failures", String(failures)),
+            ("name", name), ("tests", String(summary.total)), ("failures", String(failures)),
             ("errors", String(summary[.error])), ("skipped", String(summary[.skip])),
             ("time", secondsText(report.durationSeconds)), ("timestamp", iso8601(report.startedAt)),
             ("hostname", report.node.name), ("package", "kcheck.\(report.profile)"),
@@ -50,9 +64,6 @@ public enum JUnitReporter: Reporter {
             w.end()
         }
         w.end()
-        if !report.actions.isEmpty { actions(report, into: &w) }
-        w.end()
-        return w.text
     }
 
     /// `kcheck fix`'s actions: a testsuite of their own, a failed action a <failure>.

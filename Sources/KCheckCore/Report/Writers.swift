@@ -196,7 +196,7 @@ func iso8601(_ time: (seconds: Int64, nanoseconds: Int64)) -> String {
 }
 
 /// A duration in seconds with millisecond precision, as JUnit's time attributes want it.
-func secondsText(_ seconds: Double) -> String {
+public func secondsText(_ seconds: Double) -> String {
     let millis = Int((seconds * 1000).rounded())
     let fraction = String(millis % 1000)
     return "\(millis / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction

@@ -1,0 +1,68 @@
+/// A cluster run in each report format: every node's report, then the cluster rules' report.
+public enum ClusterReporters {
+    public static func render(_ report: ClusterReport, format: ReportFormat, options: RenderOptions) -> String {
+        switch format {
+        case .text: text(report, options: options)
+        case .json: json(report)
+        case .junit: junit(report)
+        }
+    }
+
+    static func text(_ report: ClusterReport, options: RenderOptions) -> String {
+        var out = ""
+        for (label, node) in report.nodes {
+            out += "== \(label)\n" + TextReporter.render(node, options: options) + "\n"
+        }
+        out += "== the cluster\n" + TextReporter.render(report.cluster, options: options)
+        let all = report.nodes.map(\.report) + [report.cluster]
+        let failedNodes = report.nodes.filter { $0.report.failed }.map(\.label)
+        out += "\n\(report.failed ? "FAILED" : "PASSED"): \(report.nodes.count) nodes"
+        out += failedNodes.isEmpty ? "" : " (\(failedNodes.joined(separator: ", ")) failed)"
+        out += report.cluster.failed ? "; the cluster rules failed" : "; the cluster rules passed"
+        out += "; \(all.map { $0.summary.total }.reduce(0, +)) results\n"
+        return out
+    }
+
+    static func json(_ report: ClusterReport) -> String {
+        var w = JSONWriter()
+        let cluster = report.cluster
+        w.beginObject()
+        JSONReporter.header("kcheck-cluster-report", cluster, to: &w)
+        w.string("started_at", iso8601(cluster.startedAt))
+        w.strings("fail_on", Status.allCases.filter(cluster.policy.isFailure).map(\.rawValue))
+        w.bool("passed", !report.failed)
+        let summary = Summary((report.nodes.map(\.report) + [cluster]).flatMap { $0.entries.map(\.result.status) })
+        w.beginObject("summary")
+        w.number("nodes", report.nodes.count)
+        w.number("total", summary.total)
+        for status in Status.allCases { w.number(status.rawValue, summary[status]) }
+        w.endObject()
+        w.beginArray("nodes")
+        for (label, node) in report.nodes {
+            w.beginObject()
+            w.string("host", label)
+            w.bool("passed", !node.failed)
+            JSONReporter.write(node, to: &w, key: "report")
+            w.endObject()
+        }
+        w.endArray()
+        JSONReporter.write(cluster, to: &w, key: "cluster")
+        w.endObject()
+        w.end()
+        return w.text
+    }
+
+    static func junit(_ report: ClusterReport) -> String {
+        let all = report.nodes.map(\.report) + [report.cluster]
+        var w = XMLWriter()
+        w.begin("testsuites", [
+            ("name", "kcheck \(report.cluster.command) (cluster)"), ("tests", String(all.map { $0.summary.total }.reduce(0, +))),
+            ("failures", String(all.map(JUnitReporter.failures).reduce(0, +))), ("errors", String(all.map { $0.summary[.error] }.reduce(0, +))),
+            ("time", secondsText(all.map(\.durationSeconds).reduce(0, +))),
+        ])
+        for (label, node) in report.nodes { JUnitReporter.testsuite(node, name: label, into: &w) }
+        JUnitReporter.testsuite(report.cluster, name: "cluster", into: &w)
+        w.end()
+        return w.text
+    }
+}
