@@ -148,11 +148,17 @@ struct Preflight: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How many nodes to reach at once.", valueName: "N"))
     var parallel = 8
 
+    @Option(name: .long, help: ArgumentHelp("Judge saved snapshots as one cluster: every directory in DIR is a node tree (kcheck snapshot), named after it.", valueName: "DIR"))
+    var snapshots: String?
+
     @OptionGroup var ssh: SSHOptions
 
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
-        if (cluster || hosts != nil) && node.root != nil { throw ValidationError("--root checks one node tree; --cluster and --hosts check nodes over SSH") }
+        if (cluster || hosts != nil || snapshots != nil) && node.root != nil {
+            throw ValidationError("--root checks one node tree; --cluster, --hosts and --snapshots check several nodes")
+        }
+        if snapshots != nil && (cluster || hosts != nil) { throw ValidationError("--snapshots judges saved snapshots; --cluster and --hosts collect them") }
         for host in hosts.map({ $0.split(separator: ",").map { String($0.trimmed) } }) ?? [] {
             if let problem = SSHTarget.validate(host) { throw ValidationError("--hosts: \(problem)") }
         }
@@ -160,6 +166,7 @@ struct Preflight: ParsableCommand {
 
     func run() throws {
         if cluster || hosts != nil { return try runCluster() }
+        if let snapshots { return try runSnapshots(snapshots) }
         let profile = try node.profile()
         let target = try node.node()
         var selection: Set<String>?
@@ -179,11 +186,7 @@ struct Preflight: ParsableCommand {
     /// Every node: this one directly (an inventory address on one of its interfaces other than
     /// loopback), the others over SSH, at most --parallel at once; then the cluster rules.
     func runCluster() throws {
-        let full = try node.profile()
-        let profile = only.map { only in
-            let ids = Set(only.split(separator: ",").map { String($0.trimmed) })
-            return Profile(name: full.name, rules: full.rules.filter { ids.contains($0.id) })
-        } ?? full
+        let profile = try selectedProfile()
         let local = LiveNode()
         let inv = try inventory.load(from: local)
         var members: [(label: String, host: String)] = []
@@ -241,6 +244,38 @@ struct Preflight: ParsableCommand {
         let report = ClusterEngine.run(profile: profile, members: clusterMembers, inventory: inv, policy: reports.policy)
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
+    }
+
+    /// Saved snapshots (one directory each) judged as one cluster, offline.
+    func runSnapshots(_ directory: String) throws {
+        let profile = try selectedProfile()
+        let names: [String]
+        switch Posix.listDirectory(directory) {
+        case .success(let n): names = n
+        case .failure(let error): throw CLIError.usage("--snapshots: \(error)")
+        }
+        var members: [ClusterMember] = []
+        for name in names where !name.hasPrefix(".") {
+            let path = directory + "/" + name
+            guard case .success(let st) = Posix.stat(path), st.kind == .directory else { continue }
+            members.append(ClusterMember(label: name, node: TreeNode(root: path, source: "tree:\(path)"), problem: nil))
+        }
+        guard !members.isEmpty else { throw CLIError.usage("--snapshots \(directory): no node trees in it") }
+        let inv = try inventory.load(from: members[0].node!)
+        let report = ClusterEngine.run(profile: profile, members: members, inventory: inv, policy: reports.policy)
+        try reports.emit(report, command: "preflight")
+        if report.failed { throw ExitCode(Exit.failed) }
+    }
+
+    /// The profile, less the rules --only leaves out.
+    func selectedProfile() throws(CLIError) -> Profile {
+        let full = try node.profile()
+        guard let only else { return full }
+        let ids = Set(only.split(separator: ",").map { String($0.trimmed) })
+        for id in ids where full.rule(id: id) == nil {
+            throw CLIError.usage("--only: no rule '\(id)' in profile \(full.name) (see `kcheck rules`)")
+        }
+        return Profile(name: full.name, rules: full.rules.filter { ids.contains($0.id) })
     }
 
     struct Collected: Sendable {

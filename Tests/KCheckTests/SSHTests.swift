@@ -205,6 +205,6 @@ struct ClusterTests {
         #expect(try validateJUnit(xml).status == 0)
         #expect(xml.components(separatedBy: "<testsuite ").count == 6)
         let text = try String(contentsOfFile: out.path + "/kcheck-preflight.txt", encoding: .utf8)
-        #expect(text.contains("== node3") && text.contains("== the cluster") && text.contains("FAILED: 4 nodes"), "\(text.suffix(300))")
+        #expect(text.contains("== node3") && text.contains("== the cluster") && text.contains("FAILED: 4 nodes (") && text.contains("down); the cluster rules failed"), "\(text.suffix(300))")
     }
 }

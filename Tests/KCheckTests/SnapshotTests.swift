@@ -53,3 +53,28 @@ struct SnapshotTests {
         #expect(!FileManager.default.fileExists(atPath: outside.path + "/passwd"))
     }
 }
+
+/// Saved snapshots judged offline as one cluster (`kcheck preflight --snapshots DIR`).
+@Suite("kcheck preflight --snapshots")
+struct SnapshotsClusterTests {
+    @Test func savedSnapshotsAreJudgedAsACluster() throws {
+        let dir = try TemporaryDirectory()
+        for (name, tree) in [("k8s-node01", "centos7-prepared"), ("k8s-node02", "debian12"), ("k8s-node03", "centos7-prepared")] {
+            _ = try run("/bin/cp", ["-a", Repo.fixture(tree), dir.path + "/" + name])
+            try "\(name)\n".write(toFile: dir.path + "/\(name)/proc/sys/kernel/hostname", atomically: false, encoding: .utf8)
+        }
+        let r = try kcheck("preflight", "--snapshots", dir.path, "--format", "json")
+        #expect(r.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+        #expect((object["nodes"] as? [[String: Any]])?.map { $0["host"] as? String } == ["k8s-node01", "k8s-node02", "k8s-node03"])
+        let results = try #require((object["cluster"] as? [String: Any])?["results"] as? [[String: Any]])
+        let status = Dictionary(uniqueKeysWithValues: results.map { ($0["id"] as? String ?? "", $0["status"] as? String ?? "") })
+        #expect(status["cluster.hostnames-unique"] == "pass")
+        #expect(status["cluster.kernels-agree"] == "fail")
+        let kernels = results.first { $0["id"] as? String == "cluster.kernels-agree" }?["actual"] as? String
+        #expect(kernels?.hasPrefix("6.1.0-27-amd64 on k8s-node02;") == true, "\(kernels ?? "")")
+        #expect(status["cluster.clocks-agree"] == "skip")
+        let bad = try kcheck("preflight", "--snapshots", dir.path, "--root", dir.path)
+        #expect(bad.status == 2)
+    }
+}

@@ -119,6 +119,11 @@ public enum ClusterEngine {
         return ClusterReport(nodes: reports, cluster: cluster)
     }
 
+    /// Node names for a message: all of a few, the first ones and a count of many.
+    static func names(_ labels: [String]) -> String {
+        labels.count <= 8 ? labels.joined(separator: ", ") : labels.prefix(5).joined(separator: ", ") + " and \(labels.count - 5) more"
+    }
+
     /// A node that could not be reached: every rule is "could not check", with the reason.
     static func unreachable(_ member: ClusterMember, profile: Profile, policy: FailurePolicy, command: String) -> Report {
         let why = member.problem ?? "unreachable"
@@ -151,7 +156,9 @@ public enum ClusterEngine {
             }
             if nodes.count < 2 { return result(.skip, expected, "\(nodes.count) node reached", "needs two nodes or more") }
             if order.count == 1 { return result(.pass, expected, "the same on \(nodes.count) nodes: \(order[0])") }
-            let actual = order.map { "\($0) on \(groups[$0]!.joined(separator: ", "))" }.joined(separator: "; ")
+            // The smaller groups first: the odd ones out are what a person looks for.
+            let ranked = order.enumerated().sorted { (groups[$0.element]!.count, $0.offset) < (groups[$1.element]!.count, $1.offset) }.map(\.element)
+            let actual = ranked.map { "\($0) on \(Self.names(groups[$0]!))" }.joined(separator: "; ")
             return result(.fail, expected, actual, "\(what) differs between nodes: \(actual)")
         }
         switch rule.check {

@@ -17,7 +17,7 @@ public enum ClusterReporters {
         let all = report.nodes.map(\.report) + [report.cluster]
         let failedNodes = report.nodes.filter { $0.report.failed }.map(\.label)
         out += "\n\(report.failed ? "FAILED" : "PASSED"): \(report.nodes.count) nodes"
-        out += failedNodes.isEmpty ? "" : " (\(failedNodes.joined(separator: ", ")) failed)"
+        out += failedNodes.isEmpty ? "" : " (\(failedNodes.count) failed: \(ClusterEngine.names(failedNodes)))"
         out += report.cluster.failed ? "; the cluster rules failed" : "; the cluster rules passed"
         out += "; \(all.map { $0.summary.total }.reduce(0, +)) results\n"
         return out
