@@ -78,7 +78,37 @@ struct Fix: ParsableCommand {
     @Flag(name: .long, help: "Show the plan and change nothing.")
     var dryRun = false
 
+    @Option(name: .long, help: ArgumentHelp("Write the plan out instead of applying it: sh (a POSIX sh script) or ansible (a playbook), to standard output or --output.", valueName: "FORMAT"))
+    var emit: EmitFormat?
+
+    @Flag(name: .long, help: "Plan for every node of the inventory (collected over SSH); with --emit.")
+    var cluster = false
+
+    @Option(name: .long, help: ArgumentHelp("Plan for these nodes (collected over SSH); with --emit.", valueName: "HOSTS"))
+    var hosts: String?
+
+    @Option(name: .long, help: ArgumentHelp("How many nodes to reach at once.", valueName: "N"))
+    var parallel = 8
+
+    @OptionGroup var ssh: SSHOptions
+
+    enum EmitFormat: String, ExpressibleByArgument, CaseIterable { case sh, ansible }
+
+    func validate() throws {
+        if (cluster || hosts != nil) && emit == nil {
+            throw ValidationError("applying a plan over SSH is not done yet: write it out with --emit sh or --emit ansible and run that")
+        }
+        if (cluster || hosts != nil) && node.root != nil { throw ValidationError("--root is one node tree; --cluster and --hosts collect nodes over SSH") }
+        if emit == .sh && (cluster || hosts != nil) && reports.outputDir == nil {
+            throw ValidationError("--emit sh for several nodes needs --output-dir (one script per node)")
+        }
+        for host in hosts.map({ $0.split(separator: ",").map { String($0.trimmed) } }) ?? [] {
+            if let problem = SSHTarget.validate(host) { throw ValidationError("--hosts: \(problem)") }
+        }
+    }
+
     func run() throws {
+        if let emit { return try runEmit(emit) }
         let profile = try node.profile()
         let target = try node.node()
         let inv = try inventory.load(from: target)
@@ -125,6 +155,50 @@ struct Fix: ParsableCommand {
         if after.failed || results.contains(where: { if case .failed = $0.outcome { true } else { false } }) {
             throw ExitCode(Exit.failed)
         }
+    }
+
+    /// Plans for this node, a tree, or every node collected over SSH, written out as a script or
+    /// a playbook; nothing is applied.
+    func runEmit(_ format: EmitFormat) throws {
+        let profile = try node.profile()
+        let selection = try selectedRules(profile)
+        var members: [ClusterMember]
+        var inv: Inventory?
+        if cluster || hosts != nil {
+            let local = LiveNode()
+            inv = try inventory.load(from: local)
+            members = try ClusterCollection.collect(profile: profile, hosts: hosts, inventory: inv, local: local, sshConfig: ssh.sshConfig, parallel: parallel)
+        } else {
+            let target = try node.node()
+            inv = try inventory.load(from: target)
+            members = [ClusterMember(label: node.root ?? "this node", node: target, problem: nil)]
+        }
+        defer { ClusterCollection.cleanUp() }
+        var plans: [(host: String, plan: Plan)] = []
+        for member in members {
+            guard let target = member.node else {
+                Posix.printError("kcheck: \(member.label): \(member.problem ?? "unreachable"): no plan\n")
+                continue
+            }
+            let (report, evaluator) = Engine.evaluate(profile: profile, on: target, command: "fix", policy: reports.policy, only: selection, inventory: inv)
+            plans.append((member.label, Planner(evaluator: evaluator).plan(report, profile: profile)))
+        }
+        func write(_ text: String, _ path: String?) throws(CLIError) {
+            guard let path else { return Posix.printOut(text) }
+            if case .failure(let error) = Posix.writeOutput(path, text: text) { throw CLIError.output("cannot write \(path): \(error)") }
+        }
+        switch format {
+        case .ansible:
+            try write(PlanEmitter.ansible(plans), reports.output ?? reports.outputDir.map { $0 + "/kcheck-fix.yml" })
+        case .sh:
+            if let dir = reports.outputDir {
+                if case .failure(let error) = Posix.makeDirectory(dir) { throw CLIError.output("--output-dir: \(error)") }
+                for (host, plan) in plans { try write(PlanEmitter.shell(plan, node: host), "\(dir)/kcheck-fix-\(host).sh") }
+            } else {
+                for (host, plan) in plans { try write(PlanEmitter.shell(plan, node: host), reports.output) }
+            }
+        }
+        if plans.count < members.count { throw ExitCode(Exit.failed) }
     }
 
     /// --only and --skip, checked against the profile.

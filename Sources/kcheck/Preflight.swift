@@ -189,58 +189,9 @@ struct Preflight: ParsableCommand {
         let profile = try selectedProfile()
         let local = LiveNode()
         let inv = try inventory.load(from: local)
-        var members: [(label: String, host: String)] = []
-        if let hosts {
-            members = hosts.split(separator: ",").map { String($0.trimmed) }.map { ($0, $0) }
-        } else {
-            guard let inv, !inv.nodeIPs.isEmpty else {
-                throw CLIError.usage("--cluster needs an inventory with NODE_IPS: pass --env environment.sh")
-            }
-            for (i, ip) in inv.nodeIPs.enumerated() {
-                if let problem = SSHTarget.validate(ip) { throw CLIError.configuration("\(inv.path): NODE_IPS[\(i)]: \(problem)") }
-                members.append((i < inv.nodeNames.count ? inv.nodeNames[i] : ip, ip))
-            }
-        }
-        let mine: Set<String>
-        if case .success(let addresses) = Posix.interfaceAddresses() {
-            mine = Set(addresses.filter { !$0.address.hasPrefix("127.") }.map(\.address))
-        } else {
-            mine = []
-        }
-        let control = try SSHOptions.controlDirectory()
-        defer { Posix.removeTree(control) }
-        let snapshots = try SSHOptions.controlDirectory()
-        defer { Posix.removeTree(snapshots) }
-        let progress = Posix.isTerminal(2)
-        let config = ssh.sshConfig
-        let collected = Parallel.map(Array(members.enumerated()), width: parallel) { index, member -> Collected in
-            if mine.contains(member.host) { return Collected(directory: nil, problem: nil, clock: nil) }
-            let target = SSHTarget(host: member.host, configFile: config, controlDirectory: control)
-            defer { target.close() }
-            let directory = snapshots + "/\(index)"
-            let started = Posix.monotonicNanoseconds()
-            if progress { Posix.printError("\(member.label): collecting over SSH…\n") }
-            guard case .success = Posix.makeDirectory(directory, mode: 0o700) else {
-                return Collected(directory: nil, problem: "cannot make \(directory)", clock: nil)
-            }
-            switch target.snapshot(profile: profile, into: directory) {
-            case .failure(let problem):
-                if progress { Posix.printError("\(member.label): \(problem)\n") }
-                return Collected(directory: nil, problem: problem.message, clock: nil)
-            case .success:
-                let clock = target.measureClock()
-                if progress {
-                    Posix.printError("\(member.label): collected in \(secondsText(Double(Posix.monotonicNanoseconds() - started) / 1e9)) s\n")
-                }
-                return Collected(directory: directory, problem: nil, clock: clock.map { [$0.seconds, $0.uncertainty] })
-            }
-        }
-        let clusterMembers = zip(members, collected).map { member, got -> ClusterMember in
-            if mine.contains(member.host) { return ClusterMember(label: member.label, node: local, problem: nil, clockOffset: (0, 0)) }
-            guard let directory = got.directory else { return ClusterMember(label: member.label, node: nil, problem: got.problem) }
-            return ClusterMember(
-                label: member.label, node: TreeNode(root: directory, source: "ssh:\(member.host)"), problem: nil, clockOffset: got.clock.map { ($0[0], $0[1]) })
-        }
+        let clusterMembers = try ClusterCollection.collect(
+            profile: profile, hosts: hosts, inventory: inv, local: local, sshConfig: ssh.sshConfig, parallel: parallel)
+        defer { ClusterCollection.cleanUp() }
         let report = ClusterEngine.run(profile: profile, members: clusterMembers, inventory: inv, policy: reports.policy)
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
@@ -278,9 +229,4 @@ struct Preflight: ParsableCommand {
         return Profile(name: full.name, rules: full.rules.filter { ids.contains($0.id) })
     }
 
-    struct Collected: Sendable {
-        let directory: String?
-        let problem: String?
-        let clock: [Double]?
-    }
 }

@@ -81,7 +81,7 @@ struct FixTests {
     @Test(arguments: trees)
     func fixThenFixAgainThenUndo(tree: String) throws {
         let (dir, root) = try copyOfFixture(tree)
-        _ = dir
+        defer { withExtendedLifetime(dir) {} }
         let original = try TreeSnapshot(root)
         let planned = plannedRules(root)
         try #require(!planned.isEmpty, "\(tree): nothing to fix, so this tree tests nothing")
@@ -123,7 +123,7 @@ struct FixTests {
     /// block when the inventory changes, never appends a second copy, and touches no other line.
     @Test func hostsBlockIsOwnedAndReplaced() throws {
         let (dir, root) = try copyOfFixture("debian12")
-        _ = dir
+        defer { withExtendedLifetime(dir) {} }
         let others = "127.0.0.1\tlocalhost\n# a comment that stays\n192.168.7.201 k8s-node02\n"
         try others.write(toFile: root + "/etc/hosts", atomically: false, encoding: .utf8)
         #expect(statuses(root)["inventory.hosts"] == .fail)
@@ -182,7 +182,7 @@ struct FixTests {
     /// Off a terminal, fix and undo need --yes: exit 2 and not a byte changed.
     @Test func noTerminalNoYesChangesNothing() throws {
         let (dir, root) = try copyOfFixture("services-wrong")
-        _ = dir
+        defer { withExtendedLifetime(dir) {} }
         let before = try TreeSnapshot(root)
         let r = try kcheck("fix", "--root", root)
         #expect(r.status == 2 && r.stderr.contains("pass --yes"), "\(r.stderr)")
@@ -205,7 +205,7 @@ struct FixTests {
 
     @Test func onlyAndSkipSelectRules() throws {
         let (dir, root) = try copyOfFixture("services-wrong")
-        _ = dir
+        defer { withExtendedLifetime(dir) {} }
         let r = try kcheck("fix", "--root", root, "--yes", "--only", "service.firewalld,service.chronyd", "--skip", "service.chronyd")
         #expect(r.stdout.contains("disable firewalld.service") && !r.stdout.contains("chronyd.service:"), "\(r.stdout)")
         let after = statuses(root)
@@ -217,7 +217,7 @@ struct FixTests {
     /// Two runs that change a node never overlap: while the lock is held, fix exits 2.
     @Test func aSecondRunWaitsForNoOne() throws {
         let (dir, root) = try copyOfFixture("services-wrong")
-        _ = dir
+        defer { withExtendedLifetime(dir) {} }
         let lock = try #require(try? FileLock.acquire(SafeWriter(root: root), path: Journal.lockPath).get())
         let before = try TreeSnapshot(root)
         let r = try kcheck("fix", "--root", root, "--yes")
@@ -244,7 +244,7 @@ struct FaultInjectionTests {
     func killedAnywhereLeavesOldOrNew(tree: String, stride: Int) throws {
         let original = try Self.contents(Repo.fixture(tree))
         let (refDir, reference) = try copyOfFixture(tree)
-        _ = refDir
+        defer { withExtendedLifetime(refDir) {} }
         _ = try kcheck("fix", "--root", reference, "--yes")
         let fixed = try Self.contents(reference)
         let planned = plannedRules(Repo.fixture(tree))
@@ -252,7 +252,7 @@ struct FaultInjectionTests {
         var killedRuns = 0
         while true {
             let (dir, root) = try copyOfFixture(tree)
-            _ = dir
+            defer { withExtendedLifetime(dir) {} }
             let r = try kcheck("fix", "--root", root, "--yes", environment: ["KCHECK_TEST_KILL_AT": String(point)])
             if r.status != 9 {
                 // The run got past every fault point: it completed.
@@ -328,7 +328,7 @@ struct FullDiskTests {
 
         let original = try FaultInjectionTests.contents(Repo.fixture(tree))
         let (refDir, reference) = try copyOfFixture(tree)
-        _ = refDir
+        defer { withExtendedLifetime(refDir) {} }
         _ = try kcheck("fix", "--root", reference, "--yes")
         let fixed = try FaultInjectionTests.contents(reference)
         for (path, now) in try FaultInjectionTests.contents(out.path + "/full") where !path.contains(".kcheck-") {
@@ -392,7 +392,7 @@ struct FixCATests {
 
     @Test func madeOnTheFirstNodeAsDocumented() throws {
         let (dir, root) = try copyOfFixture("centos7-prepared")
-        _ = dir
+        defer { withExtendedLifetime(dir) {} }
         for name in ["ca.pem", "ca-key.pem", "admin.pem", "admin-key.pem", "kubernetes.pem", "kubernetes-key.pem"] {
             try FileManager.default.removeItem(atPath: root + Self.cert + "/" + name)
         }
@@ -429,14 +429,14 @@ struct FixCATests {
 
     @Test func neverOnAnotherNodeAndNeverOverAnExistingFile() throws {
         let (dir, root) = try copyOfFixture("debian12")  // k8s-node02: the CA comes from the first node
-        _ = dir
+        defer { withExtendedLifetime(dir) {} }
         try? FileManager.default.removeItem(atPath: root + Self.cert + "/ca.pem")
         try? FileManager.default.removeItem(atPath: root + Self.cert + "/ca-key.pem")
         let r = try kcheck("fix", "--root", root, "--dry-run", "--only", "pki.ca-certificate,pki.ca-key")
         #expect(!r.stdout.contains("make the root CA") && r.stdout.contains("This is not the first node (192.168.7.200)"), "\(r.stdout)")
 
         let (dir2, first) = try copyOfFixture("centos7-prepared")
-        _ = dir2
+        defer { withExtendedLifetime(dir2) {} }
         try FileManager.default.removeItem(atPath: first + Self.cert + "/ca-key.pem")
         let kept = try Data(contentsOf: URL(fileURLWithPath: first + Self.cert + "/ca.pem"))
         let r2 = try kcheck("fix", "--root", first, "--yes", "--only", "pki.ca-certificate,pki.ca-key")
@@ -506,7 +506,7 @@ struct FixPromptTests {
     @Test(.enabled(if: hasScript, "needs script(1)"))
     func noChangesNothingYesApplies() throws {
         let (dir, root) = try copyOfFixture("services-wrong")
-        _ = dir
+        defer { withExtendedLifetime(dir) {} }
         let before = try TreeSnapshot(root)
         let no = try onTerminal(["fix", "--root", root, "--color", "never"], typing: "n\n")
         #expect(no.output.contains("Apply these 4 actions to k8s-node01") && no.output.contains("Nothing was changed."), "\(no.output)")
@@ -514,5 +514,72 @@ struct FixPromptTests {
         let yes = try onTerminal(["fix", "--root", root, "--color", "never"], typing: "y\n")
         #expect(yes.status == 0 && yes.output.contains("Run "), "\(yes.output)")
         #expect(statuses(root)["service.chronyd"] == .pass)
+    }
+}
+
+/// `kcheck fix --emit sh|ansible`: the plan written out for other tools. The script is run by a
+/// real sh on a copy of a tree (KCHECK_ROOT), the playbook read by a real YAML parser.
+@Suite("kcheck fix --emit")
+struct EmitTests {
+    static let commandKinds: Set<String> = ["service.firewalld", "service.postfix", "service.chronyd", "service.rsyslog", "service.crond", "packages.required"]
+
+    @Test func theShellScriptDoesThePlanOnATreeAndTwiceIsOnce() throws {
+        let (dir, root) = try copyOfFixture("centos7-minimal")
+        let planned = plannedRules(root)
+        let script = dir.path + "/fix.sh"
+        let emitted = try kcheck("fix", "--root", root, "--emit", "sh", "--output", script)
+        #expect(emitted.status == 0, "\(emitted.stderr)")
+        #expect(try run("/bin/sh", ["-n", script]).status == 0)
+        let untouched = try TreeSnapshot(root, mtimes: false).differences(try TreeSnapshot(Repo.fixture("centos7-minimal"), mtimes: false))
+        #expect(untouched.isEmpty, "--emit changed \(untouched)")
+        let first = try run("/usr/bin/env", ["KCHECK_ROOT=" + root, "/bin/sh", script])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("would run: systemctl disable -- firewalld.service"))
+        let after = statuses(root)
+        for id in planned.subtracting(Self.commandKinds) {
+            #expect(after[id] == .pass || after[id] == .skip, "\(id) is \(after[id]?.rawValue ?? "?") after the script")
+        }
+        let once = try TreeSnapshot(root)
+        #expect(try run("/usr/bin/env", ["KCHECK_ROOT=" + root, "/bin/sh", script]).status == 0)
+        let changed = try TreeSnapshot(root).differences(once)
+        #expect(changed.isEmpty, "a second run changed \(changed)")
+    }
+
+    @Test func theScriptNeverWritesThroughASymlink() throws {
+        let (dir, root) = try copyOfFixture("fstab-tabs")
+        let script = dir.path + "/fix.sh"
+        #expect(try kcheck("fix", "--root", root, "--emit", "sh", "--output", script, "--only", "swap.fstab").status == 0)
+        try "bait\n".write(toFile: dir.path + "/outside", atomically: false, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: root + "/etc/fstab")
+        try FileManager.default.createSymbolicLink(atPath: root + "/etc/fstab", withDestinationPath: dir.path + "/outside")
+        let r = try run("/usr/bin/env", ["KCHECK_ROOT=" + root, "/bin/sh", script])
+        #expect(r.status != 0 && r.stderr.contains("/etc/fstab is a symlink: not written"), "\(r.stderr)")
+        #expect(try String(contentsOfFile: dir.path + "/outside", encoding: .utf8) == "bait\n")
+    }
+
+    @Test func thePlaybookHasATaskPerActionWithItsContent() throws {
+        let (dir, root) = try copyOfFixture("services-wrong")
+        defer { withExtendedLifetime(dir) {} }
+        let r = try kcheck("fix", "--root", root, "--emit", "ansible")
+        #expect(r.status == 0, "\(r.stderr)")
+        let check = try run("/usr/bin/python3", ["-c", """
+            import sys, yaml
+            plays = yaml.safe_load(sys.stdin.read())
+            assert len(plays) == 1 and plays[0]["become"] is True, plays
+            tasks = plays[0]["tasks"]
+            systemd = [t["ansible.builtin.systemd"] for t in tasks if "ansible.builtin.systemd" in t]
+            print(len(tasks), sorted((s["name"], s.get("enabled"), s.get("state")) for s in systemd))
+            """], input: r.stdout)
+        #expect(check.stdout.contains("4 [('chronyd.service', True, 'started'), ('crond.service', None, 'started'), ('firewalld.service', False, 'stopped'), ('rsyslog.service', None, 'started')]"), "\(check.stdout)\(check.stderr)")
+        let (minimalDir, minimal) = try copyOfFixture("centos7-minimal")
+        defer { withExtendedLifetime(minimalDir) {} }
+        let playbook = try kcheck("fix", "--root", minimal, "--emit", "ansible").stdout
+        let content = try run("/usr/bin/python3", ["-c", """
+            import sys, yaml
+            tasks = yaml.safe_load(sys.stdin.read())[0]["tasks"]
+            copy = [t["ansible.builtin.copy"] for t in tasks if "ansible.builtin.copy" in t and t["ansible.builtin.copy"]["dest"] == "/etc/fstab"][0]
+            sys.stdout.write(copy["content"])
+            """], input: playbook)
+        #expect(content.stdout.contains("#/dev/mapper/centos-swap swap"), "\(content.stdout)\(content.stderr)")
     }
 }

@@ -106,6 +106,7 @@ struct SSHTests {
     @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
     func snapshotOverSSHIsJudgedAsTheTree() throws {
         let cluster = try TestSSHCluster([.init(alias: "node1", address: "127.0.0.2", tree: Repo.fixture("centos7-prepared"))])
+        defer { withExtendedLifetime(cluster) {} }
         let out = try TemporaryDirectory()
         let r = try kcheck("snapshot", "node1", "-o", out.path + "/node1", "--ssh-config", cluster.config)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
@@ -126,6 +127,7 @@ struct SSHTests {
             .init(alias: "impostor", address: "127.0.0.4", tree: tree, wrongHostKey: true),
             .init(alias: "locked", address: "127.0.0.5", tree: tree, refusesKey: true),
         ])
+        defer { withExtendedLifetime(cluster) {} }
         let out = try TemporaryDirectory()
         for (alias, reason) in [("down", "Connection refused"), ("impostor", "Host key verification failed"), ("locked", "Permission denied")] {
             let r = try kcheck("snapshot", alias, "-o", out.path + "/" + alias, "--ssh-config", cluster.config)
@@ -147,6 +149,7 @@ struct ClusterTests {
     func oneReportForTheClusterWithTheRulesThatCompareNodes() throws {
         // node3 is a copy of node1 (so its hostname is k8s-node01 too) with a CA of its own.
         let copy = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(copy) {} }
         let pki = try TestPKI()
         try pki.makeCA(in: pki.work.path)
         try FileManager.default.removeItem(atPath: copy.root + "/etc/kubernetes/cert/ca.pem")
@@ -157,6 +160,7 @@ struct ClusterTests {
             .init(alias: "node3", address: "127.0.0.4", tree: copy.root),
             .init(alias: "down", address: "127.0.0.5", tree: Repo.fixture("debian12"), stopped: true),
         ])
+        defer { withExtendedLifetime(cluster) {} }
         let env = Repo.fixture("centos7-prepared") + "/opt/k8s/bin/environment.sh"
         let out = try TemporaryDirectory()
         let r = try kcheck(
@@ -206,5 +210,28 @@ struct ClusterTests {
         #expect(xml.components(separatedBy: "<testsuite ").count == 6)
         let text = try String(contentsOfFile: out.path + "/kcheck-preflight.txt", encoding: .utf8)
         #expect(text.contains("== node3") && text.contains("== the cluster") && text.contains("FAILED: 4 nodes (") && text.contains("down); the cluster rules failed"), "\(text.suffix(300))")
+    }
+}
+
+@Suite("kcheck fix --emit over a cluster of real sshd", .serialized)
+struct ClusterEmitTests {
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func onePlayPerNodeCollectedOverSSH() throws {
+        let cluster = try TestSSHCluster([
+            .init(alias: "node1", address: "127.0.0.2", tree: Repo.fixture("services-wrong")),
+            .init(alias: "node2", address: "127.0.0.3", tree: Repo.fixture("fstab-tabs")),
+        ])
+        defer { withExtendedLifetime(cluster) {} }
+        let r = try kcheck("fix", "--hosts", "node1,node2", "--ssh-config", cluster.config, "--emit", "ansible")
+        #expect(r.status == 0, "\(r.stderr)")
+        let check = try run("/usr/bin/python3", ["-c", """
+            import sys, yaml
+            plays = yaml.safe_load(sys.stdin.read())
+            print([(p["hosts"], [list(t.keys())[1] for t in p["tasks"]]) for p in plays])
+            """], input: r.stdout)
+        #expect(check.stdout.contains("('node1', ['ansible.builtin.systemd', 'ansible.builtin.systemd', 'ansible.builtin.systemd', 'ansible.builtin.systemd'])"), "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("('node2', ['ansible.builtin.copy'])"), "\(check.stdout)")
+        let apply = try kcheck("fix", "--hosts", "node1", "--ssh-config", cluster.config, "--yes")
+        #expect(apply.status == 2 && apply.stderr.contains("--emit sh or --emit ansible"), "\(apply.stderr)")
     }
 }

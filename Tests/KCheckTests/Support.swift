@@ -48,7 +48,7 @@ struct Run {
 }
 
 /// Runs a program with argv (no shell), with extra environment, and collects its output.
-func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -63,8 +63,17 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = FileHandle.nullDevice
+    let stdin = input.map { _ in Pipe() }
+    process.standardInput = stdin ?? FileHandle.nullDevice
     try process.run()
+    if let stdin, let input {
+        // Written from another thread: a large input must not block while the child's output fills its pipe.
+        let writer = Thread {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+    }
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     try err.close()
