@@ -81,29 +81,17 @@ struct Fix: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the plan out instead of applying it: sh (a POSIX sh script) or ansible (a playbook), to standard output or --output.", valueName: "FORMAT"))
     var emit: EmitFormat?
 
-    @Flag(name: .long, help: "Plan for every node of the inventory (collected over SSH); with --emit.")
-    var cluster = false
-
-    @Option(name: .long, help: ArgumentHelp("Plan for these nodes (collected over SSH); with --emit.", valueName: "HOSTS"))
-    var hosts: String?
-
-    @Option(name: .long, help: ArgumentHelp("How many nodes to reach at once.", valueName: "N"))
-    var parallel = 8
-
-    @OptionGroup var ssh: SSHOptions
+    @OptionGroup var nodes: ClusterOptions
 
     enum EmitFormat: String, ExpressibleByArgument, CaseIterable { case sh, ansible }
 
     func validate() throws {
-        if (cluster || hosts != nil) && emit == nil {
+        if nodes.isSet && emit == nil {
             throw ValidationError("applying a plan over SSH is not done yet: write it out with --emit sh or --emit ansible and run that")
         }
-        if (cluster || hosts != nil) && node.root != nil { throw ValidationError("--root is one node tree; --cluster and --hosts collect nodes over SSH") }
-        if emit == .sh && (cluster || hosts != nil) && reports.outputDir == nil {
+        if nodes.isSet && node.root != nil { throw ValidationError("--root is one node tree; --cluster and --hosts collect nodes over SSH") }
+        if emit == .sh && nodes.isSet && reports.outputDir == nil {
             throw ValidationError("--emit sh for several nodes needs --output-dir (one script per node)")
-        }
-        for host in hosts.map({ $0.split(separator: ",").map { String($0.trimmed) } }) ?? [] {
-            if let problem = SSHTarget.validate(host) { throw ValidationError("--hosts: \(problem)") }
         }
     }
 
@@ -164,10 +152,10 @@ struct Fix: ParsableCommand {
         let selection = try selectedRules(profile)
         var members: [ClusterMember]
         var inv: Inventory?
-        if cluster || hosts != nil {
+        if nodes.isSet {
             let local = LiveNode()
             inv = try inventory.load(from: local)
-            members = try ClusterCollection.collect(profile: profile, hosts: hosts, inventory: inv, local: local, sshConfig: ssh.sshConfig, parallel: parallel)
+            members = try nodes.collect(profile: profile, inventory: inv, local: local)
         } else {
             let target = try node.node()
             inv = try inventory.load(from: target)

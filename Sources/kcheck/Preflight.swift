@@ -139,33 +139,20 @@ struct Preflight: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"))
     var only: String?
 
-    @Flag(name: .long, help: "Check every node of the inventory (NODE_IPS of --env, or of this node's environment.sh) over SSH, and the rules that compare nodes.")
-    var cluster = false
-
-    @Option(name: .long, help: ArgumentHelp("Check these nodes over SSH (comma-separated hosts or ssh config Host names), and the rules that compare nodes.", valueName: "HOSTS"))
-    var hosts: String?
-
-    @Option(name: .long, help: ArgumentHelp("How many nodes to reach at once.", valueName: "N"))
-    var parallel = 8
+    @OptionGroup var nodes: ClusterOptions
 
     @Option(name: .long, help: ArgumentHelp("Judge saved snapshots as one cluster: every directory in DIR is a node tree (kcheck snapshot), named after it.", valueName: "DIR"))
     var snapshots: String?
 
-    @OptionGroup var ssh: SSHOptions
-
     func validate() throws {
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
-        if (cluster || hosts != nil || snapshots != nil) && node.root != nil {
+        if (nodes.isSet || snapshots != nil) && node.root != nil {
             throw ValidationError("--root checks one node tree; --cluster, --hosts and --snapshots check several nodes")
         }
-        if snapshots != nil && (cluster || hosts != nil) { throw ValidationError("--snapshots judges saved snapshots; --cluster and --hosts collect them") }
-        for host in hosts.map({ $0.split(separator: ",").map { String($0.trimmed) } }) ?? [] {
-            if let problem = SSHTarget.validate(host) { throw ValidationError("--hosts: \(problem)") }
-        }
+        if snapshots != nil && nodes.isSet { throw ValidationError("--snapshots judges saved snapshots; --cluster and --hosts collect them") }
     }
 
     func run() throws {
-        if cluster || hosts != nil { return try runCluster() }
+        if nodes.isSet { return try runCluster() }
         if let snapshots { return try runSnapshots(snapshots) }
         let profile = try node.profile()
         let target = try node.node()
@@ -189,8 +176,7 @@ struct Preflight: ParsableCommand {
         let profile = try selectedProfile()
         let local = LiveNode()
         let inv = try inventory.load(from: local)
-        let clusterMembers = try ClusterCollection.collect(
-            profile: profile, hosts: hosts, inventory: inv, local: local, sshConfig: ssh.sshConfig, parallel: parallel)
+        let clusterMembers = try nodes.collect(profile: profile, inventory: inv, local: local)
         defer { ClusterCollection.cleanUp() }
         let report = ClusterEngine.run(profile: profile, members: clusterMembers, inventory: inv, policy: reports.policy)
         try reports.emit(report, command: "preflight")

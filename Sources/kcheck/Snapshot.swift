@@ -16,6 +16,35 @@ struct SSHOptions: ParsableArguments {
     }
 }
 
+/// The nodes of a cluster run: every node of the inventory, or some hosts, reached over SSH.
+struct ClusterOptions: ParsableArguments {
+    @Flag(name: .long, help: "Every node of the inventory (NODE_IPS of --env, or of this node's environment.sh), over SSH; with the rules that compare nodes.")
+    var cluster = false
+
+    @Option(name: .long, help: ArgumentHelp("These nodes over SSH (comma-separated hosts or ssh config Host names); with the rules that compare nodes.", valueName: "HOSTS"))
+    var hosts: String?
+
+    @Option(name: .long, help: ArgumentHelp("How many nodes to reach at once.", valueName: "N"))
+    var parallel = 8
+
+    @OptionGroup var ssh: SSHOptions
+
+    /// Whether nodes are to be reached over SSH.
+    var isSet: Bool { cluster || hosts != nil }
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        for host in hosts.map({ $0.split(separator: ",").map { String($0.trimmed) } }) ?? [] {
+            if let problem = SSHTarget.validate(host) { throw ValidationError("--hosts: \(problem)") }
+        }
+    }
+
+    /// The members of the run: this node directly, the others' snapshots over SSH.
+    func collect(profile: Profile, inventory: Inventory?, local: Node) throws(CLIError) -> [ClusterMember] {
+        try ClusterCollection.collect(profile: profile, hosts: hosts, inventory: inventory, local: local, sshConfig: ssh.sshConfig, parallel: parallel)
+    }
+}
+
 struct SnapshotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot", _superCommandName: "kcheck",
