@@ -86,9 +86,6 @@ struct Fix: ParsableCommand {
     enum EmitFormat: String, ExpressibleByArgument, CaseIterable { case sh, ansible }
 
     func validate() throws {
-        if nodes.isSet && emit == nil {
-            throw ValidationError("applying a plan over SSH is not done yet: write it out with --emit sh or --emit ansible and run that")
-        }
         if nodes.isSet && node.root != nil { throw ValidationError("--root is one node tree; --cluster and --hosts collect nodes over SSH") }
         if emit == .sh && nodes.isSet && reports.outputDir == nil {
             throw ValidationError("--emit sh for several nodes needs --output-dir (one script per node)")
@@ -97,6 +94,7 @@ struct Fix: ParsableCommand {
 
     func run() throws {
         if let emit { return try runEmit(emit) }
+        if nodes.isSet { return try runCluster() }
         let profile = try node.profile()
         let target = try node.node()
         let inv = try inventory.load(from: target)
@@ -145,6 +143,85 @@ struct Fix: ParsableCommand {
         }
     }
 
+    /// Every node's plan, shown, confirmed once, then applied: this node as `kcheck fix` applies
+    /// it, the others by a journaled script over SSH (`PlanEmitter.journaled`), so that `kcheck
+    /// undo` works on each node. Then every node is collected and judged again.
+    func runCluster() throws {
+        let profile = try node.profile()
+        let selection = try selectedRules(profile)
+        let local = LiveNode()
+        let inv = try inventory.load(from: local)
+        let members = try nodes.collect(profile: profile, inventory: inv, local: local)
+        defer { ClusterCollection.cleanUp() }
+        let plans = plan(members, profile: profile, selection: selection, inventory: inv)
+        for (member, plan) in plans {
+            let remediator = Remediator(node: member.node!, root: (member.node as? TreeNode)?.root)
+            Posix.printOut("== \(member.label)\n" + PlanText.render(plan, remediator: remediator, node: member.label) + "\n")
+        }
+        let work = plans.filter { !$0.plan.isEmpty }
+        if dryRun || work.isEmpty {
+            if dryRun && !work.isEmpty { Posix.printOut("--dry-run: nothing was changed.\n") }
+            if plans.count < members.count { throw ExitCode(Exit.failed) }
+            return
+        }
+        let total = work.map(\.plan.actions.count).reduce(0, +)
+        try change.confirm("Apply these \(total) actions on \(work.count) node\(work.count == 1 ? "" : "s")?")
+        let control = try SSHOptions.controlDirectory()
+        defer { Posix.removeTree(control) }
+        var failed = false
+        for (member, plan) in work {
+            guard let host = member.host else {
+                // This node: as `kcheck fix` applies a plan here.
+                let remediator = Remediator(node: LiveNode(), root: nil)
+                let lock = try ChangeOptions.lock(remediator.writer)
+                let id = Posix.runID()
+                guard case .success(let journal) = Journal.create(id: id, writer: remediator.writer, command: CommandLine.arguments.joined(separator: " ")) else {
+                    throw CLIError.output("cannot write the journal on this node")
+                }
+                let results = remediator.apply(plan, journal: journal)
+                withExtendedLifetime(lock) {}
+                Posix.printOut("== \(member.label)" + PlanText.render(results, run: id))
+                failed = failed || results.contains { if case .failed = $0.outcome { true } else { false } }
+                continue
+            }
+            let id = Posix.runID() + "-" + member.label.filter { $0.isLetter || $0.isNumber || $0 == "-" }
+            let target = SSHTarget(host: host, configFile: nodes.ssh.sshConfig, controlDirectory: control)
+            defer { target.close() }
+            let script = PlanEmitter.journaled(plan, run: id, command: CommandLine.arguments.joined(separator: " "))
+            switch target.run(script: script) {
+            case .failure(let problem):
+                failed = true
+                Posix.printOut("== \(member.label): \(problem)\n")
+            case .success(let result):
+                let lines = String(decoding: result.standardOutput, as: UTF8.self).split(separator: "\n")
+                var out = "== \(member.label): run \(id) (undo on the node: kcheck undo \(id))\n"
+                for line in lines where line.hasPrefix("kcheck-action ") || line.hasPrefix("kcheck-fatal ") {
+                    let fields = line.split(separator: " ", maxSplits: 2).map(String.init)
+                    if fields[0] == "kcheck-fatal" {
+                        failed = true
+                        out += "   \(line.dropFirst("kcheck-fatal ".count))\n"
+                        continue
+                    }
+                    guard fields.count >= 3, let index = Int(fields[1]), index >= 1, index <= plan.actions.count else { continue }
+                    if fields[2].hasPrefix("failed") { failed = true }
+                    out += "\(index). \(fields[2].padded(to: 22)) \(plan.actions[index - 1].action.summary)\n"
+                }
+                if !lines.contains("kcheck-end") {
+                    failed = true
+                    out += "   the script did not finish (exit status \(result.status)): \(String(decoding: result.standardError, as: UTF8.self).split(separator: "\n").last ?? "")\n"
+                }
+                Posix.printOut(out)
+            }
+        }
+        // Every node again, from scratch.
+        ClusterCollection.cleanUp()
+        let after = try nodes.collect(profile: profile, inventory: inv, local: LiveNode())
+        let report = ClusterEngine.run(profile: profile, members: after, inventory: inv, policy: reports.policy, command: "fix")
+        Posix.printOut("\n")
+        try reports.emit(report, command: "fix")
+        if failed || report.failed { throw ExitCode(Exit.failed) }
+    }
+
     /// Plans for this node, a tree, or every node collected over SSH, written out as a script or
     /// a playbook; nothing is applied.
     func runEmit(_ format: EmitFormat) throws {
@@ -162,15 +239,7 @@ struct Fix: ParsableCommand {
             members = [ClusterMember(label: node.root ?? "this node", node: target, problem: nil)]
         }
         defer { ClusterCollection.cleanUp() }
-        var plans: [(host: String, plan: Plan)] = []
-        for member in members {
-            guard let target = member.node else {
-                Posix.printError("kcheck: \(member.label): \(member.problem ?? "unreachable"): no plan\n")
-                continue
-            }
-            let (report, evaluator) = Engine.evaluate(profile: profile, on: target, command: "fix", policy: reports.policy, only: selection, inventory: inv)
-            plans.append((member.label, Planner(evaluator: evaluator).plan(report, profile: profile)))
-        }
+        let plans = plan(members, profile: profile, selection: selection, inventory: inv).map { (host: $0.member.label, plan: $0.plan) }
         func write(_ text: String, _ path: String?) throws(CLIError) {
             guard let path else { return Posix.printOut(text) }
             if case .failure(let error) = Posix.writeOutput(path, text: text) { throw CLIError.output("cannot write \(path): \(error)") }
@@ -187,6 +256,18 @@ struct Fix: ParsableCommand {
             }
         }
         if plans.count < members.count { throw ExitCode(Exit.failed) }
+    }
+
+    /// Each reachable member's plan; an unreachable one is named on standard error.
+    func plan(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?) -> [(member: ClusterMember, plan: Plan)] {
+        members.compactMap { member in
+            guard let target = member.node else {
+                Posix.printError("kcheck: \(member.label): \(member.problem ?? "unreachable"): no plan\n")
+                return nil
+            }
+            let (report, evaluator) = Engine.evaluate(profile: profile, on: target, command: "fix", policy: reports.policy, only: selection, inventory: inventory)
+            return (member, Planner(evaluator: evaluator).plan(report, profile: profile))
+        }
     }
 
     /// --only and --skip, checked against the profile.

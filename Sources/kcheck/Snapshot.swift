@@ -159,9 +159,9 @@ enum ClusterCollection {
         }
         return zip(members, collected).map { member, got -> ClusterMember in
             if mine.contains(member.host) { return ClusterMember(label: member.label, node: local, problem: nil, clockOffset: (0, 0)) }
-            guard let directory = got.directory else { return ClusterMember(label: member.label, node: nil, problem: got.problem) }
+            guard let directory = got.directory else { return ClusterMember(label: member.label, host: member.host, node: nil, problem: got.problem) }
             return ClusterMember(
-                label: member.label, node: TreeNode(root: directory, source: "ssh:\(member.host)"), problem: nil,
+                label: member.label, host: member.host, node: TreeNode(root: directory, source: "ssh:\(member.host)"), problem: nil,
                 clockOffset: got.clock.map { ($0[0], $0[1]) })
         }
     }

@@ -231,7 +231,45 @@ struct ClusterEmitTests {
             """], input: r.stdout)
         #expect(check.stdout.contains("('node1', ['ansible.builtin.systemd', 'ansible.builtin.systemd', 'ansible.builtin.systemd', 'ansible.builtin.systemd'])"), "\(check.stdout)\(check.stderr)")
         #expect(check.stdout.contains("('node2', ['ansible.builtin.copy'])"), "\(check.stdout)")
-        let apply = try kcheck("fix", "--hosts", "node1", "--ssh-config", cluster.config, "--yes")
-        #expect(apply.status == 2 && apply.stderr.contains("--emit sh or --emit ansible"), "\(apply.stderr)")
+        let several = try kcheck("fix", "--hosts", "node1,node2", "--ssh-config", cluster.config, "--emit", "sh")
+        #expect(several.status == 2 && several.stderr.contains("needs --output-dir"), "\(several.stderr)")
+    }
+}
+
+/// `kcheck fix --hosts … --yes`: every node's plan applied over SSH by a journaled script, in
+/// the same journal format `kcheck fix` keeps, so that `kcheck undo` on the node restores it.
+@Suite("kcheck fix over SSH", .serialized)
+struct ClusterFixTests {
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func fixOverSSHThenUndoOnTheNode() throws {
+        let one = try copyOfFixture("fstab-tabs"), two = try copyOfFixture("guide-sysctl-copy")
+        defer { withExtendedLifetime((one, two)) {} }
+        let planned = [plannedRules(one.root), plannedRules(two.root)]
+        let cluster = try TestSSHCluster([
+            .init(alias: "node1", address: "127.0.0.2", tree: one.root), .init(alias: "node2", address: "127.0.0.3", tree: two.root),
+        ])
+        defer { withExtendedLifetime(cluster) {} }
+        let r = try kcheck("fix", "--hosts", "node1,node2", "--ssh-config", cluster.config, "--yes", "--format", "json", "--output", one.dir.path + "/after.json")
+        #expect(r.stdout.contains("== node1: run ") && r.stdout.contains("== node2: run "), "\(r.stdout)\(r.stderr)")
+        let outcomes = r.stdout.split(separator: "\n").filter { line in
+            ["applied", "already-in-place", "needs-reboot", "failed"].contains { line.contains(". " + $0) }
+        }
+        #expect(outcomes.count == planned.map(\.count).reduce(0, +) || !outcomes.isEmpty, "\(r.stdout)")
+        #expect(!outcomes.contains { $0.contains(". failed") }, "\(outcomes)")
+        for (i, root) in [one.root, two.root].enumerated() {
+            let after = statuses(root)
+            for id in planned[i] { #expect(after[id] == .pass || after[id] == .skip, "node\(i + 1) \(id): \(after[id]?.rawValue ?? "?")") }
+            let runs = try kcheck("runs", "--root", root)
+            #expect(runs.stdout.contains("applied"), "\(runs.stdout)")
+        }
+        let again = try kcheck("fix", "--hosts", "node1,node2", "--ssh-config", cluster.config, "--yes")
+        #expect(again.stdout.components(separatedBy: "Nothing to change").count == 3, "\(again.stdout)")
+        // The journal the script kept is kcheck's own: undo on the node puts every byte back.
+        for (root, fixture) in [(one.root, "fstab-tabs"), (two.root, "guide-sysctl-copy")] {
+            let undo = try kcheck("undo", "--root", root, "--yes")
+            #expect(undo.status == 0, "\(undo.stdout)\(undo.stderr)")
+            let left = try TreeSnapshot(root, mtimes: false).differences(try TreeSnapshot(Repo.fixture(fixture), mtimes: false))
+            #expect(left.isEmpty, "\(fixture): undo left \(left)")
+        }
     }
 }

@@ -66,13 +66,16 @@ public struct ClusterRule: Sendable {
 /// not be reached.
 public struct ClusterMember {
     public let label: String
+    /// The SSH host it was reached at (nil: this node, or a saved snapshot).
+    public let host: String?
     public let node: Node?
     public let problem: String?
     /// The node's clock minus this machine's, and the uncertainty (half the round trip), when measured.
     public let clockOffset: (seconds: Double, uncertainty: Double)?
 
-    public init(label: String, node: Node?, problem: String?, clockOffset: (seconds: Double, uncertainty: Double)? = nil) {
+    public init(label: String, host: String? = nil, node: Node?, problem: String?, clockOffset: (seconds: Double, uncertainty: Double)? = nil) {
         self.label = label
+        self.host = host
         self.node = node
         self.problem = problem
         self.clockOffset = clockOffset

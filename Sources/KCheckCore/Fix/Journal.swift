@@ -177,7 +177,7 @@ public final class Journal {
 
     /// Fields are separated by spaces: a space, %, a control character or an empty field is
     /// %-escaped.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         if text.isEmpty { return "%00" }
         var bytes: [UInt8] = []
         for byte in text.utf8 {
