@@ -7,13 +7,20 @@ import KCheckNative
 // of a 5 ms preflight. Anything else (`kcheck --help`, `kcheck help fix`, completion scripts)
 // goes through the whole command tree.
 let arguments = Array(CommandLine.arguments.dropFirst())
-let direct = arguments.first.flatMap { name in KCheck.configuration.subcommands.first { $0.configuration.commandName == name } }
-let root: ParsableCommand.Type = direct ?? KCheck.self
+var direct = arguments.first.flatMap { name in KCheck.configuration.subcommands.first { $0.configuration.commandName == name } }
+if direct == Preflight.self && OneNodePreflight.handles(arguments.dropFirst()) { direct = OneNodePreflight.self }
+let root: ParsableCommand.Type = direct == OneNodePreflight.self ? Preflight.self : direct ?? KCheck.self
 
 // The one place that prints errors and exits. Argument errors exit 2 (swift-argument-parser's
 // own default would be 64).
 do {
-    var command = try direct.map { try $0.parseAsRoot(Array(arguments.dropFirst())) } ?? KCheck.parseAsRoot(arguments)
+    var command: ParsableCommand
+    do {
+        command = try direct.map { try $0.parseAsRoot(Array(arguments.dropFirst())) } ?? KCheck.parseAsRoot(arguments)
+    } catch where direct == OneNodePreflight.self {
+        // A usage error: said by the command users know, with all its options.
+        command = try Preflight.parseAsRoot(Array(arguments.dropFirst()))
+    }
     try command.run()
     Posix.exitProcess(Exit.passed)
 } catch let error as CLIError {

@@ -124,6 +124,19 @@ struct CLITests {
         #expect(directory.status == 2 && directory.stderr.contains("Is a directory"), "\(directory.stderr)")
     }
 
+    /// A one-node preflight is parsed by a command without the cluster options (faster); help and
+    /// errors still come from the full command, with every option.
+    @Test func oneNodeAndFullPreflightSayTheSame() throws {
+        let help = try kcheck("preflight", "--help")
+        #expect(help.status == 0 && help.stdout.contains("--cluster") && help.stdout.contains("--snapshots") && help.stdout.contains("--only"))
+        let bad = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--bogus")
+        #expect(bad.status == 2 && bad.stderr.contains("Unknown option '--bogus'") && bad.stderr.contains("kcheck preflight --help"), "\(bad.stderr)")
+        let both = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--cluster")
+        #expect(both.status == 2 && both.stderr.contains("--root checks one node tree"), "\(both.stderr)")
+        let one = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--only", "swap.off", "--format", "json")
+        #expect(one.status == 0 && one.stdout.contains("\"swap.off\""))
+    }
+
     @Test func unwritableOutputExitsTwo() throws {
         let r = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--format", "json", "--output", "/nonexistent/dir/r.json")
         #expect(r.status == 2)
