@@ -100,6 +100,7 @@ enum ClusterCollection {
         let directory: String?
         let problem: String?
         let clock: [Double]?
+        var rootSSH: [[String]]? = nil
     }
 
     /// The run's temporary directories (control sockets, snapshots), removed by `cleanUp`.
@@ -135,8 +136,16 @@ enum ClusterCollection {
         let snapshots = try SSHOptions.controlDirectory()
         temporary += [control, snapshots]
         let progress = Posix.isTerminal(2)
+        // Item 3 is tried from the inventory's first node, to every node of the inventory.
+        let probe = hosts == nil ? (inv?.nodeIPs ?? []) : []
+        let probeScript = SSHTarget.rootSSHScript(probe)
         let collected = Parallel.map(Array(members.enumerated()), width: parallel) { index, member -> Collected in
-            if mine.contains(member.host) { return Collected(directory: nil, problem: nil, clock: nil) }
+            if mine.contains(member.host) {
+                guard index == 0, !probe.isEmpty, case .success(let result) = Posix.run(["sh", "-s"], input: Array(probeScript.utf8), timeoutSeconds: 120) else {
+                    return Collected(directory: nil, problem: nil, clock: nil)
+                }
+                return Collected(directory: nil, problem: nil, clock: nil, rootSSH: SSHTarget.parseRootSSH(result.standardOutput).map { [$0.address, $0.result] })
+            }
             let target = SSHTarget(host: member.host, configFile: sshConfig, controlDirectory: control)
             defer { target.close() }
             let directory = snapshots + "/\(index)"
@@ -154,15 +163,26 @@ enum ClusterCollection {
                 if progress {
                     Posix.printError("\(member.label): collected in \(secondsText(Double(Posix.monotonicNanoseconds() - started) / 1e9)) s\n")
                 }
-                return Collected(directory: directory, problem: nil, clock: clock.map { [$0.seconds, $0.uncertainty] })
+                var rootSSH: [[String]]?
+                if index == 0 && !probe.isEmpty, case .success(let result) = target.run(script: probeScript, timeoutSeconds: 120) {
+                    rootSSH = SSHTarget.parseRootSSH(result.standardOutput).map { [$0.address, $0.result] }
+                }
+                return Collected(directory: directory, problem: nil, clock: clock.map { [$0.seconds, $0.uncertainty] }, rootSSH: rootSSH)
             }
         }
         return zip(members, collected).map { member, got -> ClusterMember in
-            if mine.contains(member.host) { return ClusterMember(label: member.label, node: local, problem: nil, clockOffset: (0, 0)) }
-            guard let directory = got.directory else { return ClusterMember(label: member.label, host: member.host, node: nil, problem: got.problem) }
-            return ClusterMember(
-                label: member.label, host: member.host, node: TreeNode(root: directory, source: "ssh:\(member.host)"), problem: nil,
-                clockOffset: got.clock.map { ($0[0], $0[1]) })
+            var result: ClusterMember
+            if mine.contains(member.host) {
+                result = ClusterMember(label: member.label, node: local, problem: nil, clockOffset: (0, 0))
+            } else if let directory = got.directory {
+                result = ClusterMember(
+                    label: member.label, host: member.host, node: TreeNode(root: directory, source: "ssh:\(member.host)"), problem: nil,
+                    clockOffset: got.clock.map { ($0[0], $0[1]) })
+            } else {
+                result = ClusterMember(label: member.label, host: member.host, node: nil, problem: got.problem)
+            }
+            result.rootSSH = got.rootSSH?.map { ($0[0], $0[1]) }
+            return result
         }
     }
 }

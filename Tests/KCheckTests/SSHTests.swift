@@ -154,23 +154,29 @@ struct ClusterTests {
         try pki.makeCA(in: pki.work.path)
         try FileManager.default.removeItem(atPath: copy.root + "/etc/kubernetes/cert/ca.pem")
         try FileManager.default.copyItem(atPath: pki.work.path + "/ca.pem", toPath: copy.root + "/etc/kubernetes/cert/ca.pem")
+        // node5's /etc/hosts sends k8s-node03 to another address than the others' do.
+        let moved = try copyOfFixture("debian12")
+        defer { withExtendedLifetime(moved) {} }
+        let hosts = try String(contentsOfFile: moved.root + "/etc/hosts", encoding: .utf8)
+        try ("192.168.7.209 k8s-node03\n" + hosts).write(toFile: moved.root + "/etc/hosts", atomically: false, encoding: .utf8)
         let cluster = try TestSSHCluster([
             .init(alias: "node1", address: "127.0.0.2", tree: Repo.fixture("centos7-prepared")),
             .init(alias: "node2", address: "127.0.0.3", tree: Repo.fixture("debian12")),
             .init(alias: "node3", address: "127.0.0.4", tree: copy.root),
             .init(alias: "down", address: "127.0.0.5", tree: Repo.fixture("debian12"), stopped: true),
+            .init(alias: "node5", address: "127.0.0.6", tree: moved.root),
         ])
         defer { withExtendedLifetime(cluster) {} }
         let env = Repo.fixture("centos7-prepared") + "/opt/k8s/bin/environment.sh"
         let out = try TemporaryDirectory()
         let r = try kcheck(
-            "preflight", "--hosts", "node1,node2,node3,down", "--ssh-config", cluster.config, "--env", env, "--parallel", "3",
+            "preflight", "--hosts", "node1,node2,node3,down,node5", "--ssh-config", cluster.config, "--env", env, "--parallel", "3",
             "--format", "json,junit,text", "--output-dir", out.path)
         #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
         let json = try String(contentsOfFile: out.path + "/kcheck-preflight.json", encoding: .utf8)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let nodes = try #require(object["nodes"] as? [[String: Any]])
-        #expect(nodes.map { $0["host"] as? String } == ["node1", "node2", "node3", "down"])
+        #expect(nodes.map { $0["host"] as? String } == ["node1", "node2", "node3", "down", "node5"])
         // Each node's report is a kcheck report, valid against its schema; node1's is the tree's own verdict.
         for node in nodes {
             let report = try #require(node["report"])
@@ -196,6 +202,9 @@ struct ClusterTests {
         #expect(rule["cluster.ca-identical"]?["status"] as? String == "fail")
         #expect((rule["cluster.ca-identical"]?["actual"] as? String)?.contains("on node3") == true)
         #expect(rule["cluster.kernels-agree"]?["status"] as? String == "fail")
+        // node5's /etc/hosts sends k8s-node03 elsewhere than the others' do.
+        #expect(rule["cluster.hosts-agree"]?["status"] as? String == "fail")
+        #expect((rule["cluster.hosts-agree"]?["actual"] as? String)?.contains("on node5") == true, "\(rule["cluster.hosts-agree"] ?? [:])")
         #expect(rule["cluster.clocks-agree"]?["status"] as? String == "pass", "\(rule["cluster.clocks-agree"] ?? [:])")
         #expect((rule["cluster.clocks-agree"]?["message"] as? String)?.contains("down") == true)
         // The whole document against the cluster schema; the JUnit against junit-10.xsd: a suite per node and one for the cluster.
@@ -207,9 +216,9 @@ struct ClusterTests {
         #expect(schema.stdout.contains("valid"), "\(schema.stderr)")
         let xml = try String(contentsOfFile: out.path + "/kcheck-preflight.xml", encoding: .utf8)
         #expect(try validateJUnit(xml).status == 0)
-        #expect(xml.components(separatedBy: "<testsuite ").count == 6)
+        #expect(xml.components(separatedBy: "<testsuite ").count == 7)
         let text = try String(contentsOfFile: out.path + "/kcheck-preflight.txt", encoding: .utf8)
-        #expect(text.contains("== node3") && text.contains("== the cluster") && text.contains("FAILED: 4 nodes (") && text.contains("down); the cluster rules failed"), "\(text.suffix(300))")
+        #expect(text.contains("== node3") && text.contains("== the cluster") && text.contains("FAILED: 5 nodes (") && text.contains("; the cluster rules failed") && text.contains("down"), "\(text.suffix(300))")
     }
 }
 
@@ -271,5 +280,33 @@ struct ClusterFixTests {
             let left = try TreeSnapshot(root, mtimes: false).differences(try TreeSnapshot(Repo.fixture(fixture), mtimes: false))
             #expect(left.isEmpty, "\(fixture): undo left \(left)")
         }
+    }
+}
+
+/// Item 3: root on the first node logs in to every node by key. The first node is a tree served
+/// by sshd; its root/.ssh/config (which the probe reads under KCHECK_ROOT) reaches the other
+/// sshd on loopback; one of them accepts another key only.
+@Suite("The cluster rule for root's SSH from the first node", .serialized)
+struct RootSSHTests {
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func everyNodeByKeyFromTheFirst() throws {
+        let first = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(first) {} }
+        let cluster = try TestSSHCluster([
+            .init(alias: "127.0.0.2", address: "127.0.0.2", tree: first.root),
+            .init(alias: "127.0.0.3", address: "127.0.0.3", tree: Repo.fixture("debian12")),
+            .init(alias: "127.0.0.4", address: "127.0.0.4", tree: Repo.fixture("debian12"), refusesKey: true),
+        ])
+        defer { withExtendedLifetime(cluster) {} }
+        try FileManager.default.createDirectory(atPath: first.root + "/root/.ssh", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: cluster.config, toPath: first.root + "/root/.ssh/config")
+        let env = try first.dir.write("environment.sh", "export NODE_IPS=(127.0.0.2 127.0.0.3 127.0.0.4)\nexport NODE_NAMES=(k8s-node01 k8s-node02 k8s-node03)\n")
+        let r = try kcheck("preflight", "--cluster", "--env", env, "--ssh-config", cluster.config, "--only", "swap.off", "--format", "json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout)\(r.stderr)")
+        let results = try #require((object["cluster"] as? [String: Any])?["results"] as? [[String: Any]])
+        let rule = try #require(results.first { $0["id"] as? String == "cluster.root-ssh" })
+        #expect(rule["status"] as? String == "fail", "\(rule)")
+        #expect((rule["actual"] as? String) == "from k8s-node01: 127.0.0.2 ok, 127.0.0.3 ok, 127.0.0.4 refused", "\(rule)")
+        #expect((rule["message"] as? String)?.contains("k8s-node01 → 127.0.0.4: root@127.0.0.4: Permission denied") == true, "\(rule)")
     }
 }

@@ -16,6 +16,8 @@ public enum ClusterCheck: String, Sendable, CaseIterable {
     case sysctlAgree = "sysctl_agree"
     /// The nodes' clocks agree within a bound, measured over the connection.
     case clocksAgree = "clocks_agree"
+    /// root on the first node logs in to every node by key, without a password.
+    case rootSSH = "root_ssh"
 }
 
 /// A rule about the whole cluster. Immutable, like `Rule`.
@@ -59,6 +61,11 @@ public struct ClusterRule: Sendable {
             id: "cluster.clocks-agree", title: "The nodes' clocks agree within 1 s", severity: .critical, guide: [9, 10],
             rationale: "etcd's leases and TLS validity need agreeing clocks; chrony on every node keeps them within milliseconds.",
             remediation: "Enable and start chronyd on every node and check `chronyc tracking`.", check: .clocksAgree),
+        ClusterRule(
+            id: "cluster.root-ssh", title: "root on the first node logs in to every node by key", severity: .high, guide: [3],
+            rationale: "The guide distributes binaries, certificates and configuration from the first node with scp and ssh as root, without a password.",
+            remediation: "On the first node: ssh-keygen -t rsa, then ssh-copy-id root@NODE for every node (and accept each host key once).",
+            check: .rootSSH),
     ]
 }
 
@@ -72,6 +79,8 @@ public struct ClusterMember {
     public let problem: String?
     /// The node's clock minus this machine's, and the uncertainty (half the round trip), when measured.
     public let clockOffset: (seconds: Double, uncertainty: Double)?
+    /// On the first node: whether root logs in to each node by key ("ok", or ssh's reason), by address.
+    public var rootSSH: [(address: String, result: String)]?
 
     public init(label: String, host: String? = nil, node: Node?, problem: String?, clockOffset: (seconds: Double, uncertainty: Double)? = nil) {
         self.label = label
@@ -215,6 +224,16 @@ public enum ClusterEngine {
                     return "\(key)=\(String(decoding: bytes, as: UTF8.self).fields.joined(separator: " "))"
                 }.joined(separator: " ")
             }
+        case .rootSSH:
+            let expected = "root on the first node logs in to every node by key"
+            guard let first = nodes.first(where: { $0.member.rootSSH != nil }), let results = first.member.rootSSH else {
+                return result(.skip, expected, "not tried", "tried from the inventory's first node when kcheck reaches it (--cluster)")
+            }
+            let failing = results.filter { $0.result != "ok" }
+            let actual = "from \(first.label): " + results.map { "\($0.address) \($0.result == "ok" ? "ok" : "refused")" }.joined(separator: ", ")
+            return failing.isEmpty
+                ? result(.pass, expected, actual)
+                : result(.fail, expected, actual, failing.map { "\(first.label) → \($0.address): \($0.result)" }.joined(separator: "; "))
         case .clocksAgree:
             let measured = nodes.compactMap { n in n.member.clockOffset.map { (n.label, $0) } }
             guard measured.count >= 2 else {

@@ -75,6 +75,29 @@ public struct SSHTarget: Sendable {
         return (remote - (t0 + t1) / 2, (t1 - t0) / 2)
     }
 
+    /// The script that tries, from a node, root's key login to each address (no password, no new
+    /// host keys). Under KCHECK_ROOT (a node tree) ssh reads the tree's root/.ssh/config.
+    public static func rootSSHScript(_ addresses: [String]) -> String {
+        """
+        R=${KCHECK_ROOT:-}
+        set -- -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=yes -o PasswordAuthentication=no
+        if [ -n "$R" ] && [ -f "$R/root/.ssh/config" ]; then set -- -F "$R/root/.ssh/config" "$@"; fi
+        for ip in \(addresses.map(SnapshotScript.quoted).joined(separator: " ")); do
+          if out=$(ssh "$@" -- "root@$ip" true </dev/null 2>&1); then echo "ok $ip"; else echo "fail $ip $(printf '%s\n' "$out" | tail -n 1)"; fi
+        done
+
+        """
+    }
+
+    /// Parses what `rootSSHScript` printed.
+    public static func parseRootSSH(_ output: [UInt8]) -> [(address: String, result: String)] {
+        String(decoding: output, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ", maxSplits: 2).map(String.init)
+            guard fields.count >= 2 else { return nil }
+            return (fields[1], fields[0] == "ok" ? "ok" : (fields.count > 2 ? fields[2] : "failed"))
+        }
+    }
+
     /// Gathers the node's snapshot into `directory` (an empty directory).
     public func snapshot(profile: Profile, into directory: String) -> Result<Void, Snapshot.Problem> {
         switch run(script: SnapshotScript.render(profile: profile)) {
