@@ -83,6 +83,10 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
         stderr: String(decoding: errData, as: UTF8.self))
 }
 
+func kcheck(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    try run(Repo.kcheck, arguments, environment: environment)
+}
+
 func kcheck(_ arguments: String..., environment: [String: String] = [:]) throws -> Run {
     try run(Repo.kcheck, arguments, environment: environment)
 }

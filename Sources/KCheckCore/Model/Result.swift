@@ -149,6 +149,8 @@ public struct Report: Sendable {
     public var actions: [ActionRecord] = []
     /// The fix run's id, when it changed something (`kcheck undo RUN`).
     public var run: String?
+    /// `kcheck audit`: what changed since the previous audit.
+    public var changes: AuditChanges?
 
     /// One applied action, as reports show it.
     public struct ActionRecord: Sendable, Equatable {

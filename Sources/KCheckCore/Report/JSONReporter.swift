@@ -75,6 +75,22 @@ public enum JSONReporter: Reporter {
         }
         w.endArray()
         if let run = report.run { w.string("run", run) }
+        if let changes = report.changes {
+            w.beginObject("changes")
+            if let previous = changes.previous { w.string("previous", previous) } else { w.null("previous") }
+            w.strings("newly_failing", changes.newlyFailing)
+            w.strings("fixed", changes.fixed)
+            w.beginArray("drift")
+            for d in changes.drift {
+                w.beginObject()
+                w.string("id", d.id)
+                w.string("old", d.old)
+                w.string("new", d.new)
+                w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+        }
         if !report.actions.isEmpty {
             w.beginArray("actions")
             for action in report.actions {

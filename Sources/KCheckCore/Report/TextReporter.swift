@@ -38,7 +38,7 @@ public enum TextReporter: Reporter {
         let s = report.summary
         let verdict = report.failed ? paint("FAILED", "1;31") : paint("PASSED", "1;32")
         let millis = secondsText(report.durationSeconds)
-        out += "\n\(verdict): \(s.total) \(report.command == "preflight" ? "rules" : "results"), \(s[.pass]) passed, \(s[.fail]) failed, \(s[.warn]) warnings, \(s[.error]) could not be checked, \(s[.skip]) not applicable (\(millis) s)\n"
+        out += "\n\(verdict): \(s.total) \(["certs", "lint"].contains(report.command) ? "results" : "rules"), \(s[.pass]) passed, \(s[.fail]) failed, \(s[.warn]) warnings, \(s[.error]) could not be checked, \(s[.skip]) not applicable (\(millis) s)\n"
         return out
     }
 

@@ -1,0 +1,140 @@
+import Foundation
+import KCheckCore
+import KCheckNative
+import Testing
+
+@Suite("kcheck audit")
+struct AuditTests {
+    func json(_ path: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    }
+
+    /// Timestamped reports, latest.* pointing at the newest, the last --keep kept, and what
+    /// changed since the previous audit: newly failing, fixed, drift.
+    @Test func reportsRotateAndChangesAreNamed() throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        let reports = dir.path + "/reports"
+        let first = try kcheck("audit", "--root", root, "--reports-dir", reports, "--keep", "2")
+        #expect(first.status == 0 && first.stdout.contains("First audit"), "\(first.stdout)\(first.stderr)")
+        let latest = try json(reports + "/latest.json")
+        #expect((latest["changes"] as? [String: Any])?["previous"] is NSNull)
+        #expect(try validateReportJSON(try String(contentsOfFile: reports + "/latest.json", encoding: .utf8)).stdout.contains("valid"))
+        #expect(try validateJUnit(try String(contentsOfFile: reports + "/latest.xml", encoding: .utf8)).status == 0)
+
+        try "0\n".write(toFile: root + "/proc/sys/net/ipv4/ip_forward", atomically: false, encoding: .utf8)
+        let second = try kcheck("audit", "--root", root, "--reports-dir", reports, "--keep", "2")
+        #expect(second.status == 1 && second.stdout.contains("newly failing: sysctl.net.ipv4.ip_forward"), "\(second.stdout)")
+        let changes = try #require(try json(reports + "/latest.json")["changes"] as? [String: Any])
+        #expect(changes["newly_failing"] as? [String] == ["sysctl.net.ipv4.ip_forward"])
+        let drift = try #require((changes["drift"] as? [[String: Any]])?.first)
+        #expect(drift["id"] as? String == "sysctl.net.ipv4.ip_forward" && (drift["new"] as? String)?.hasPrefix("running 0;") == true)
+        #expect((changes["previous"] as? String)?.hasPrefix(reports + "/kcheck-audit-") == true)
+
+        try "1\n".write(toFile: root + "/proc/sys/net/ipv4/ip_forward", atomically: false, encoding: .utf8)
+        let third = try kcheck("audit", "--root", root, "--reports-dir", reports, "--keep", "2")
+        #expect(third.status == 0 && third.stdout.contains("fixed:         sysctl.net.ipv4.ip_forward"), "\(third.stdout)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: reports).filter { $0.hasPrefix("kcheck-audit-") }.sorted()
+        #expect(names.count == 4, "\(names)")  // two audits: .json and .xml each
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: reports + "/latest.json") == names.last { $0.hasSuffix(".json") })
+    }
+
+    /// --quiet prints only when something failed or changed (cron mails only then); --notify-on
+    /// narrows that.
+    @Test func quietSpeaksOnlyWhenItShould() throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        let reports = dir.path + "/reports"
+        _ = try kcheck("audit", "--root", root, "--reports-dir", reports)
+        let calm = try kcheck("audit", "--root", root, "--reports-dir", reports, "--quiet")
+        #expect(calm.status == 0 && calm.stdout.isEmpty, "\(calm.stdout)")
+        try "0\n".write(toFile: root + "/proc/sys/net/ipv4/ip_forward", atomically: false, encoding: .utf8)
+        let changed = try kcheck("audit", "--root", root, "--reports-dir", reports, "--quiet", "--notify-on", "change")
+        #expect(changed.status == 1 && changed.stdout.contains("newly failing"))
+        let again = try kcheck("audit", "--root", root, "--reports-dir", reports, "--quiet", "--notify-on", "change")
+        #expect(again.status == 1 && again.stdout.isEmpty, "still failing, but nothing changed: \(again.stdout)")
+        let failing = try kcheck("audit", "--root", root, "--reports-dir", reports, "--quiet")
+        #expect(failing.status == 1 && failing.stdout.contains("FAILED"))
+    }
+
+    static let hasPromtool = FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool")
+
+    /// node_exporter's textfile format, written atomically, accepted by promtool.
+    @Test(.enabled(if: hasPromtool, "needs promtool (Debian's prometheus package)"))
+    func prometheusTextfilePassesPromtool() throws {
+        let (dir, root) = try copyOfFixture("services-wrong")
+        defer { withExtendedLifetime(dir) {} }
+        let prom = dir.path + "/kcheck.prom"
+        _ = try kcheck("audit", "--root", root, "--reports-dir", dir.path + "/reports", "--prometheus", prom, "--quiet")
+        let text = try String(contentsOfFile: prom, encoding: .utf8)
+        let check = try run("/usr/bin/promtool", ["check", "metrics"], input: text)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(text.contains("kcheck_rule_status{node=\"k8s-node01\",rule=\"service.firewalld\",severity=\"high\",status=\"fail\"} 1"))
+        #expect(text.contains("kcheck_results{node=\"k8s-node01\",status=\"fail\"} 4"))
+        #expect(text.contains("kcheck_certificate_expiry_seconds{node=\"k8s-node01\",path=\"/etc/kubernetes/cert/ca.pem\"}"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".kcheck-") }
+        #expect(left.isEmpty, "a temporary file was left: \(left)")
+    }
+
+    /// Two audits never share the reports directory; a full disk is an error naming the
+    /// directory, and the previous reports and latest.* stay whole.
+    @Test func lockAndFullDisk() throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        let reports = dir.path + "/reports"
+        _ = try kcheck("audit", "--root", root, "--reports-dir", reports)
+        let lock = try #require(try? FileLock.acquire(SafeWriter(root: "/"), path: reports + "/.lock").get())
+        let locked = try kcheck("audit", "--root", root, "--reports-dir", reports)
+        #expect(locked.status == 2 && locked.stderr.contains("another kcheck"), "\(locked.stderr)")
+        withExtendedLifetime(lock) {}
+
+        guard (try? run("/usr/bin/unshare", ["-m", "--", "/bin/true"]).status) == 0 else { return }
+        let script = #"""
+            set -e
+            kcheck=$1 root=$2 mnt=$3
+            mount -t tmpfs -o size=64k kcheck-audit-full "$mnt"
+            "$kcheck" audit --root "$root" --reports-dir "$mnt" --quiet || true
+            dd if=/dev/zero of="$mnt/fill" bs=1k 2>/dev/null || true
+            "$kcheck" audit --root "$root" --reports-dir "$mnt" > "$mnt/../out.txt" 2>&1 || echo "exit $?" >> "$mnt/../out.txt"
+            readlink "$mnt/latest.json" > "$mnt/../latest.txt"
+            python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$mnt/$(readlink "$mnt/latest.json")" && echo whole >> "$mnt/../latest.txt"
+            """#
+        let mnt = dir.path + "/mnt"
+        try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+        let r = try run("/usr/bin/unshare", ["-m", "--", "/bin/sh", "-c", script, "sh", Repo.kcheck, root, mnt])
+        #expect(r.status == 0, "\(r.stderr)")
+        let out = try String(contentsOfFile: dir.path + "/out.txt", encoding: .utf8)
+        #expect(out.contains("cannot write the audit report in \(mnt)") && out.contains("No space left on device") && out.contains("exit 2"), "\(out)")
+        #expect(try String(contentsOfFile: dir.path + "/latest.txt", encoding: .utf8).contains("whole"))
+    }
+}
+
+/// contrib/: the systemd service and timer pass `systemd-analyze verify` (with ExecStart pointed at
+/// the kcheck built here), and the cron.d line runs the same audit.
+@Suite("contrib units")
+struct ContribTests {
+    static let hasAnalyze = FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")
+
+    @Test(.enabled(if: hasAnalyze, "needs systemd-analyze"))
+    func systemdUnitsVerify() throws {
+        let dir = try TemporaryDirectory()
+        for name in ["kcheck-audit.service", "kcheck-audit.timer"] {
+            let text = try String(contentsOfFile: Repo.root + "/contrib/systemd/" + name, encoding: .utf8)
+                .replacingOccurrences(of: "/usr/local/bin/kcheck", with: Repo.kcheck)
+            try dir.write(name, text)
+        }
+        let r = try run("/usr/bin/systemd-analyze", ["verify", dir.path + "/kcheck-audit.service", dir.path + "/kcheck-audit.timer"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    }
+
+    @Test func cronLineRunsTheAudit() throws {
+        let lines = try String(contentsOfFile: Repo.root + "/contrib/cron/kcheck", encoding: .utf8)
+            .split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("=") && !$0.isEmpty }
+        #expect(lines.count == 1)
+        let fields = lines[0].split(separator: " ")
+        #expect(fields.count > 7 && fields[5] == "root" && fields[6] == "/usr/local/bin/kcheck" && fields[7] == "audit")
+        // The same arguments are accepted by kcheck itself (parsed, not run).
+        let help = try kcheck(["audit"] + fields[8...].map(String.init) + ["--help"])
+        #expect(help.status == 0, "\(help.stderr)")
+    }
+}
