@@ -117,8 +117,10 @@ public enum Posix {
 
     /// Reads a whole file, refusing more than `limit` bytes, without following a final symlink.
     /// Files under /proc and /sys report a size of 0 or 4096, so the limit is enforced while reading.
-    public static func readFile(_ path: String, limit: Int) -> Result<[UInt8], ReadError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+    /// `followSymlinks` is for files a user names on the command line (a report's latest.json),
+    /// never for a node's files.
+    public static func readFile(_ path: String, limit: Int, followSymlinks: Bool = false) -> Result<[UInt8], ReadError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followSymlinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else { return .failure(.system(SystemError("open", path, code: errno))) }
         defer { close(fd) }
         var st = Glibc.stat()

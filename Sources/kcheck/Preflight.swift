@@ -11,7 +11,7 @@ struct ReportOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Report format: text, json or junit. Repeat the option or separate with commas for several.",
+            "Report format: text, json, junit, markdown or html. Repeat the option or separate with commas for several.",
             valueName: "FORMAT"))
     var format: [String] = []
 

@@ -138,3 +138,50 @@ struct ContribTests {
         #expect(help.status == 0, "\(help.stderr)")
     }
 }
+
+/// Reports for people: Markdown for CI summaries, one self-contained HTML file, and `kcheck
+/// report` rendering and merging saved JSON reports.
+@Suite("Markdown, HTML and kcheck report")
+struct DocumentReportTests {
+    @Test func markdownHasTheVerdictCountsAndFailures() throws {
+        let r = try kcheck("preflight", "--root", Repo.fixture("services-wrong"), "--format", "markdown")
+        #expect(r.status == 1)
+        #expect(r.stdout.hasPrefix("## kcheck preflight · k8s-node01\n\n**FAILED**"), "\(r.stdout.prefix(200))")
+        #expect(r.stdout.contains("| 51 | 47 | 4 | 0 | 0 | 0 |"), "\(r.stdout)")
+        #expect(r.stdout.contains("| fail | `service.firewalld` firewalld is stopped and disabled | high |"))
+    }
+
+    @Test func htmlIsSelfContainedAndEscaped() throws {
+        let dir = try TemporaryDirectory()
+        let r = try kcheck("preflight", "--root", Repo.fixture("services-wrong"), "--format", "html", "--output", dir.path + "/r.html")
+        #expect(r.status == 1)
+        let html = try String(contentsOfFile: dir.path + "/r.html", encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("class=\"verdict failed\""))
+        #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script") && !html.contains("src="), "the page fetches nothing")
+        let xml = try run("/usr/bin/xmllint", ["--html", "--noout", dir.path + "/r.html"])
+        #expect(xml.status == 0 && xml.stderr.isEmpty, "\(xml.stderr)")
+        // Hostile strings are escaped: a rule whose actual value carries markup.
+        let certs = try kcheck("certs", "--root", Repo.fixture("centos7-prepared"), "--format", "html")
+        #expect(certs.stdout.contains("Certificates by expiry"))
+    }
+
+    @Test func reportRendersAndMergesSavedReports() throws {
+        let dir = try TemporaryDirectory()
+        for tree in ["services-wrong", "debian12"] {
+            _ = try kcheck("preflight", "--root", Repo.fixture(tree), "--format", "json", "--output", dir.path + "/\(tree).json")
+        }
+        let one = try kcheck("report", dir.path + "/services-wrong.json", "--format", "junit")
+        let valid = try validateJUnit(one.stdout)
+        #expect(one.status == 1 && valid.status == 0)
+        let direct = try kcheck("preflight", "--root", Repo.fixture("services-wrong"), "--format", "junit")
+        #expect(one.stdout.components(separatedBy: "<testcase").count == direct.stdout.components(separatedBy: "<testcase").count)
+        let merged = try kcheck("report", dir.path + "/services-wrong.json", dir.path + "/debian12.json", "--format", "html")
+        #expect(merged.stdout.contains("Every node, every rule") && merged.stdout.contains("<th>k8s-node01</th><th>k8s-node02</th>"), "\(merged.stdout.prefix(300))")
+        let json = try kcheck("report", dir.path + "/services-wrong.json", dir.path + "/debian12.json", "--format", "json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((object["nodes"] as? [[String: Any]])?.count == 2)
+        try "{\"format\": \"kcheck-report\", \"results\": [{\"id\": 3}]}\n".write(toFile: dir.path + "/bad.json", atomically: false, encoding: .utf8)
+        let bad = try kcheck("report", dir.path + "/bad.json")
+        #expect(bad.status == 2 && bad.stderr.contains("bad.json:1:"), "\(bad.stderr)")
+    }
+}

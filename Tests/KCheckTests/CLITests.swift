@@ -42,7 +42,7 @@ struct CLITests {
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)
-        #expect(bad.stderr.contains("unknown format 'yaml' (known: text, json, junit)"))
+        #expect(bad.stderr.contains("unknown format 'yaml' (known: text, json, junit, markdown, html)"))
         #expect(try kcheck("preflight", "--bogus").status == 2)
         #expect(try kcheck("preflight", "--fail-on", "pass").status == 2)
         #expect(try kcheck("preflight", "--format", "json,junit").status == 2, "several formats need --output-dir")

@@ -97,6 +97,11 @@ public struct ClusterReport: Sendable {
     public let cluster: Report
 
     public var failed: Bool { cluster.failed || nodes.contains { $0.report.failed } }
+
+    public init(nodes: [(label: String, report: Report)], cluster: Report) {
+        self.nodes = nodes
+        self.cluster = cluster
+    }
 }
 
 public enum ClusterEngine {

@@ -67,3 +67,14 @@ func splitLines(_ bytes: [UInt8]) -> [String] {
     if lines.last == "" { lines.removeLast() }
     return lines
 }
+
+/// `text` with each character that `table` names replaced by its escape: the one piece of code
+/// every writer of another language (HTML, Markdown, Prometheus labels) escapes with.
+func escaped(_ text: String, _ table: [Character: String]) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for c in text {
+        if let replacement = table[c] { out += replacement } else { out.append(c) }
+    }
+    return out
+}

@@ -56,18 +56,7 @@ public struct AuditChanges: Sendable, Equatable {
 /// The Prometheus text format for node_exporter's textfile collector: a status per rule, counts
 /// per status, when the audit ran and how long it took, and days until each certificate expires.
 public enum PrometheusReporter {
-    static func label(_ value: String) -> String {
-        var out = ""
-        for c in value {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(c)
-            }
-        }
-        return "\"" + out + "\""
-    }
+    static func label(_ value: String) -> String { "\"" + escaped(value, ["\\": "\\\\", "\"": "\\\"", "\n": "\\n"]) + "\"" }
 
     /// `certificates`: each certificate's path and seconds until it expires.
     public static func render(_ report: Report, certificates: [(path: String, secondsLeft: Int64)]) -> String {

@@ -5,6 +5,8 @@ public enum ClusterReporters {
         case .text: text(report, options: options)
         case .json: json(report)
         case .junit: junit(report)
+        case .markdown: MarkdownReporter.render(report)
+        case .html: HTMLReporter.render(report)
         }
     }
 

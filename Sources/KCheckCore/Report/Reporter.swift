@@ -22,13 +22,15 @@ public protocol Reporter {
 /// The formats kcheck writes. An exhaustive switch picks the reporter, so a new format does not
 /// compile until it has one.
 public enum ReportFormat: String, CaseIterable, Sendable {
-    case text, json, junit
+    case text, json, junit, markdown, html
 
     public var reporter: any Reporter.Type {
         switch self {
         case .text: TextReporter.self
         case .json: JSONReporter.self
         case .junit: JUnitReporter.self
+        case .markdown: MarkdownReporter.self
+        case .html: HTMLReporter.self
         }
     }
 }

@@ -1,0 +1,91 @@
+/// Reads saved JSON reports back (`kcheck report`): a `kcheck-report` or a
+/// `kcheck-cluster-report`, checked field by field, with the place of the first thing wrong.
+public enum ReportReader {
+    public struct Problem: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public enum Saved {
+        case node(Report)
+        case cluster(ClusterReport)
+    }
+
+    public static func read(_ text: String, file: String) throws(Problem) -> Saved {
+        let root: JSONNode
+        do throws(SyntaxError) { root = try JSONDocument.parse(text) } catch {
+            throw Problem(description: "\(file):\(error.line):\(error.column): \(error.message)")
+        }
+        switch root["format"]?.string {
+        case "kcheck-report": return .node(try report(root, file: file))
+        case "kcheck-cluster-report":
+            guard let nodes = root["nodes"]?.array, let cluster = root["cluster"] else { throw Problem(description: "\(file): a cluster report without nodes or cluster") }
+            var reports: [(label: String, report: Report)] = []
+            for node in nodes {
+                guard let label = node["host"]?.string, let r = node["report"] else { throw Problem(description: "\(file):\(node.line): a node without host or report") }
+                reports.append((label, try report(r, file: file)))
+            }
+            return .cluster(ClusterReport(nodes: reports, cluster: try report(cluster, file: file)))
+        default:
+            throw Problem(description: "\(file):\(root.line): not a kcheck report (no \"format\": \"kcheck-report\")")
+        }
+    }
+
+    static func report(_ o: JSONNode, file: String) throws(Problem) -> Report {
+        func need(_ node: JSONNode, _ key: String) throws(Problem) -> String {
+            guard let value = node[key]?.string else { throw Problem(description: "\(file):\(node.line): \"\(key)\" is missing or not a string") }
+            return value
+        }
+        let node = try o["node"].map { n throws(Problem) in
+            NodeIdentity(name: try need(n, "name"), source: try need(n, "source"), distribution: try need(n, "distribution"), kernel: try need(n, "kernel"))
+        } ?? NodeIdentity(name: "unknown", source: "unknown", distribution: "", kernel: "")
+        var entries: [Report.Entry] = []
+        for item in o["results"]?.array ?? [] {
+            guard let status = Status(rawValue: try need(item, "status")), let severity = Severity(rawValue: try need(item, "severity")) else {
+                throw Problem(description: "\(file):\(item.line): an unknown status or severity")
+            }
+            let id = try need(item, "id")
+            let evidence = (item["evidence"]?.array ?? []).compactMap { e in e["file"]?.string.map { SourceLocation(file: $0, line: e["line"]?.int ?? 0) } }
+            entries.append(
+                Report.Entry(
+                    subject: Report.Subject(
+                        id: id, title: try need(item, "title"), severity: severity, guide: (item["guide"]?.array ?? []).compactMap(\.int),
+                        remediation: try need(item, "remediation")),
+                    result: RuleResult(
+                        ruleID: id, status: status, expected: try need(item, "expected"), actual: try need(item, "actual"),
+                        message: try need(item, "message"), evidence: evidence)))
+        }
+        let failOn = Set((o["fail_on"]?.array ?? []).compactMap { $0.string.flatMap(Status.init(rawValue:)) })
+        let started = epoch(o["started_at"]?.string ?? "")
+        var report = Report(
+            toolVersion: o["tool"]?["version"]?.string ?? "", command: o["command"]?.string ?? "preflight", profile: o["profile"]?.string ?? "",
+            node: node, startedAt: (started, 0), durationSeconds: Double(o["duration_seconds"].flatMap { n -> String? in
+                if case .number(let text) = n.value { return text } else { return nil }
+            } ?? "0") ?? 0, entries: entries, policy: FailurePolicy(failOn))
+        if let changes = o["changes"], case .object = changes.value {
+            report.changes = AuditChanges(
+                previous: changes["previous"]?.string, newlyFailing: (changes["newly_failing"]?.array ?? []).compactMap(\.string),
+                fixed: (changes["fixed"]?.array ?? []).compactMap(\.string),
+                drift: (changes["drift"]?.array ?? []).compactMap { d in
+                    guard let id = d["id"]?.string, let old = d["old"]?.string, let new = d["new"]?.string else { return nil }
+                    return AuditChanges.Drift(id: id, old: old, new: new)
+                })
+        }
+        return report
+    }
+
+    /// "2026-11-29T23:13:21.067Z" → seconds since the epoch (0 when it is not that form).
+    static func epoch(_ text: String) -> Int64 {
+        let digits = text.utf8.map { Int($0) - 48 }
+        guard text.utf8.count >= 19 else { return 0 }
+        func number(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + max(0, min(9, digits[$1])) } }
+        let (y, m, d) = (number(0..<4), number(5..<7), number(8..<10))
+        let seconds = number(11..<13) * 3600 + number(14..<16) * 60 + number(17..<19)
+        // Days from the civil date (proleptic Gregorian).
+        let year = m <= 2 ? y - 1 : y
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yoe = year - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return Int64(era * 146097 + doe - 719468) * 86400 + Int64(seconds)
+    }
+}
