@@ -185,3 +185,32 @@ struct DocumentReportTests {
         #expect(bad.status == 2 && bad.stderr.contains("bad.json:1:"), "\(bad.stderr)")
     }
 }
+
+/// The HTML report in a real browser: headless Chromium (Debian's) renders the one-node and the
+/// cluster pages to screenshots, logging no error, and fetching nothing (it is run with the
+/// network off, so a page that needed anything outside itself would show it).
+@Suite("The HTML report in headless Chromium")
+struct BrowserTests {
+    static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: chromium != nil, "needs chromium"))
+    func rendersWithoutErrors() throws {
+        let dir = try TemporaryDirectory()
+        _ = try kcheck("preflight", "--root", Repo.fixture("services-wrong"), "--format", "html", "--output", dir.path + "/node.html")
+        _ = try kcheck("report", Repo.root + "/reports/examples/cluster-snapshots.json", "--format", "html", "--output", dir.path + "/cluster.html")
+        for page in ["node", "cluster"] {
+            let shot = dir.path + "/\(page).png"
+            // No network namespace: nothing could be fetched even if the page asked.
+            let r = try run("/usr/bin/unshare", [
+                "-n", "--", Self.chromium!, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                "--window-size=1200,1600", "--screenshot=\(shot)", "--enable-logging=stderr", "--v=0",
+                "--user-data-dir=\(dir.path)/profile-\(page)", "file://\(dir.path)/\(page).html",
+            ])
+            #expect(r.status == 0, "\(r.stderr)")
+            let png = try Data(contentsOf: URL(fileURLWithPath: shot))
+            #expect(png.count > 20_000 && png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "\(page): \(png.count) bytes")
+            let consoleErrors = r.stderr.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") || $0.contains("net::ERR") }
+            #expect(consoleErrors.isEmpty, "\(page): \(consoleErrors)")
+        }
+    }
+}

@@ -222,13 +222,34 @@ public enum ClusterEngine {
                 return nil
             }
         case .sysctlAgree:
-            let keys = profile.rules.compactMap { rule -> String? in if case .sysctl(let c) = rule.check { return c.key } else { return nil } }
-            return agree("the same running value of every kernel parameter on every node", "A kernel parameter") { e in
-                keys.compactMap { key in
-                    guard case .content(let bytes) = e.facts.node.read(SysctlConfig.procPath(key), limit: 64 << 10) else { return nil }
-                    return "\(key)=\(String(decoding: bytes, as: UTF8.self).fields.joined(separator: " "))"
-                }.joined(separator: " ")
+            let expected = "the same running value of every kernel parameter on every node"
+            guard nodes.count >= 2 else { return result(.skip, expected, "\(nodes.count) node reached", "needs two nodes or more") }
+            let checks = profile.rules.compactMap { rule -> SysctlCheck? in if case .sysctl(let c) = rule.check { return c } else { return nil } }
+            let keys = checks.map(\.key)
+            if keys.isEmpty { return result(.skip, expected, "no kernel parameter in the profile", "the profile has no sysctl rule") }
+            // Only the keys whose values differ, each with its values and where. A key that newer
+            // kernels removed (tcp_tw_recycle) is not a difference of its own: kernels-agree says it.
+            var differing: [String] = []
+            for check in checks {
+                let key = check.key
+                var groups: [String: [String]] = [:]
+                var order: [String] = []
+                for (label, evaluator, _) in nodes {
+                    var value = "absent"
+                    if case .content(let bytes) = evaluator.facts.node.read(SysctlConfig.procPath(key), limit: 64 << 10) {
+                        value = String(decoding: bytes, as: UTF8.self).fields.joined(separator: " ")
+                    } else if check.removedIn != nil {
+                        continue
+                    }
+                    if groups[value] == nil { order.append(value) }
+                    groups[value, default: []].append(label)
+                }
+                guard order.count > 1 else { continue }
+                let ranked = order.sorted { groups[$0]!.count < groups[$1]!.count }
+                differing.append("\(key): " + ranked.map { "\($0) on \(Self.names(groups[$0]!))" }.joined(separator: ", "))
             }
+            if differing.isEmpty { return result(.pass, expected, "\(keys.count) parameters the same on \(nodes.count) nodes") }
+            return result(.fail, expected, differing.joined(separator: "; "), "\(differing.count) kernel parameter\(differing.count == 1 ? " differs" : "s differ") between nodes")
         case .rootSSH:
             let expected = "root on the first node logs in to every node by key"
             guard let first = nodes.first(where: { $0.member.rootSSH != nil }), let results = first.member.rootSSH else {
