@@ -11,13 +11,16 @@ struct Audit: ParsableCommand {
             and latest.xml point at the newest; the last --keep are kept), and compares with the \
             previous audit: rules newly failing, rules fixed, values that drifted. With --quiet it \
             prints only when --notify-on says so (by default when something failed or changed), so \
-            cron mails only then. --prometheus writes node_exporter's textfile format. Exit status \
+            cron mails only then. --prometheus writes node_exporter's textfile format. With \
+            --cluster or --hosts, every node over SSH and the rules that compare nodes, one cluster \
+            report per audit and the changes per node. Exit status \
             as preflight: 0 passed, 1 a status in --fail-on, 2 a usage or output error (another \
             audit holding the reports directory's lock, a full disk).
             """)
 
     @OptionGroup var node: NodeOptions
     @OptionGroup var inventory: InventoryOptions
+    @OptionGroup var nodes: ClusterOptions
 
     @Option(name: .long, help: ArgumentHelp("Where the reports go.", valueName: "DIR"))
     var reportsDir = "/var/lib/kcheck/reports"
@@ -41,6 +44,7 @@ struct Audit: ParsableCommand {
     var only: String?
 
     func validate() throws {
+        if nodes.isSet && node.root != nil { throw ValidationError("--root audits one node tree; --cluster and --hosts audit several nodes") }
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
         for word in notifyOn.split(separator: ",") where !["fail", "change", "always"].contains(String(word.trimmed)) {
             throw ValidationError("--notify-on takes fail, change or always; not '\(word)'")
@@ -62,13 +66,24 @@ struct Audit: ParsableCommand {
         return (cwd.hasSuffix("/") ? cwd : cwd + "/") + path
     }
 
+    /// What one audit produced, a node's or a cluster's, for the common part to write and tell.
+    private struct Outcome {
+        var json: String
+        var junit: String
+        var text: String
+        var changesText: String
+        var changed: Bool
+        var failed: Bool
+        var startedAt: (seconds: Int64, nanoseconds: Int64)
+        var metrics: () -> String
+    }
+
     func run() throws {
         let profile = try node.profile()
-        let target = try node.node()
         var selection: Set<String>?
         if let only {
             selection = Set(only.split(separator: ",").map { String($0.trimmed) })
-            for id in selection! where profile.rule(id: id) == nil { throw CLIError.usage("--only: no rule '\(id)' in profile \(profile.name)") }
+            for id in selection! where profile.rule(id: id) == nil && !(nodes.isSet && ClusterRule.all.contains { $0.id == id }) { throw CLIError.usage("--only: no rule '\(id)' in profile \(profile.name)") }
         }
         let dir = Self.absolute(reportsDir)
         let files = SafeWriter(root: "/")
@@ -80,8 +95,6 @@ struct Audit: ParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
 
-        var report = Engine.run(
-            profile: profile, on: target, command: "audit", policy: policy, only: selection, inventory: try inventory.load(from: target))
         // The previous audit, through latest.json.
         var previous: (name: String, json: String)?
         if case .success(.symlink(let name)) = files.entry(dir + "/latest.json"),
@@ -89,20 +102,23 @@ struct Audit: ParsableCommand {
         {
             previous = (dir + "/" + name, String(decoding: bytes, as: UTF8.self))
         }
-        let changes = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: report)
-        report.changes = changes
+        let color = Posix.environment("NO_COLOR").map { $0.isEmpty } ?? true && Posix.environment("TERM") != "dumb" && Posix.isTerminal(1)
+        defer { ClusterCollection.cleanUp() }
+        let outcome = nodes.isSet
+            ? try auditCluster(profile: profile, selection: selection, previous: previous, color: color)
+            : try auditNode(profile: profile, selection: selection, previous: previous, color: color)
 
-        let c = Posix.utcCalendar(report.startedAt.seconds)
+        let c = Posix.utcCalendar(outcome.startedAt.seconds)
         func pad(_ n: Int, _ w: Int = 2) -> String { String(repeating: "0", count: max(0, w - String(n).count)) + String(n) }
-        let stamp = "kcheck-audit-\(pad(c.year, 4))\(pad(c.month))\(pad(c.day))T\(pad(c.hour))\(pad(c.minute))\(pad(c.second))Z-\(pad(Int(report.startedAt.nanoseconds / 1_000_000), 3))"
+        let stamp = "kcheck-audit-\(pad(c.year, 4))\(pad(c.month))\(pad(c.day))T\(pad(c.hour))\(pad(c.minute))\(pad(c.second))Z-\(pad(Int(outcome.startedAt.nanoseconds / 1_000_000), 3))"
         func write(_ name: String, _ text: String) throws(CLIError) {
             if case .failure(let failure) = files.writeFile(dir + "/" + name, Array(text.utf8), mode: 0o644) {
                 throw CLIError.output("cannot write the audit report in \(dir): \(failure.reason)")
             }
         }
         // Reports first, then the links to them: a crash between leaves the previous latest intact.
-        try write(stamp + ".json", JSONReporter.render(report, options: RenderOptions()))
-        try write(stamp + ".xml", JUnitReporter.render(report, options: RenderOptions()))
+        try write(stamp + ".json", outcome.json)
+        try write(stamp + ".xml", outcome.junit)
         for ext in ["json", "xml"] {
             if case .failure(let failure) = files.writeSymlink(dir + "/latest." + ext, target: stamp + "." + ext) {
                 throw CLIError.output("cannot point latest.\(ext) at the new report in \(dir): \(failure.reason)")
@@ -118,20 +134,64 @@ struct Audit: ParsableCommand {
             }
         }
         if let prometheus {
-            let inventory = CertificateInventory.scan(CertificateInventory.defaultPaths, on: target, required: false)
-            let now = report.startedAt.seconds
-            let certificates = inventory.certificates.map { (path: $0.label, secondsLeft: $0.info.notAfter - now) }
-            if case .failure(let failure) = files.writeFile(Self.absolute(prometheus), Array(PrometheusReporter.render(report, certificates: certificates).utf8), mode: 0o644) {
+            if case .failure(let failure) = files.writeFile(Self.absolute(prometheus), Array(outcome.metrics().utf8), mode: 0o644) {
                 throw CLIError.output("--prometheus: \(failure)")
             }
         }
 
         let when = Set(notifyOn.split(separator: ",").map { String($0.trimmed) })
-        let speak = !quiet || when.contains("always") || (when.contains("fail") && report.failed) || (when.contains("change") && !changes.isEmpty && changes.previous != nil)
+        let speak = !quiet || when.contains("always") || (when.contains("fail") && outcome.failed) || (when.contains("change") && outcome.changed)
         if speak {
-            let color = Posix.environment("NO_COLOR").map { $0.isEmpty } ?? true && Posix.environment("TERM") != "dumb" && Posix.isTerminal(1)
-            Posix.printOut(TextReporter.render(report, options: RenderOptions(color: color)) + "\n" + changes.text() + "Reports: \(dir)/\(stamp).json, .xml\n")
+            Posix.printOut(outcome.text + "\n" + outcome.changesText + "Reports: \(dir)/\(stamp).json, .xml\n")
         }
-        if report.failed { throw ExitCode(Exit.failed) }
+        if outcome.failed { throw ExitCode(Exit.failed) }
+    }
+
+    static func certificates(on target: Node, now: Int64) -> [(path: String, secondsLeft: Int64)] {
+        CertificateInventory.scan(CertificateInventory.defaultPaths, on: target, required: false).certificates.map {
+            (path: $0.label, secondsLeft: $0.info.notAfter - now)
+        }
+    }
+
+    private func auditNode(profile: Profile, selection: Set<String>?, previous: (name: String, json: String)?, color: Bool) throws -> Outcome {
+        let target = try node.node()
+        var report = Engine.run(
+            profile: profile, on: target, command: "audit", policy: policy, only: selection, inventory: try inventory.load(from: target))
+        let changes = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: report)
+        report.changes = changes
+        let final = report
+        return Outcome(
+            json: JSONReporter.render(report, options: RenderOptions()), junit: JUnitReporter.render(report, options: RenderOptions()),
+            text: TextReporter.render(report, options: RenderOptions(color: color)), changesText: changes.text(),
+            changed: !changes.isEmpty && changes.previous != nil, failed: report.failed, startedAt: report.startedAt,
+            metrics: { PrometheusReporter.render(final, certificates: Self.certificates(on: target, now: final.startedAt.seconds)) })
+    }
+
+    /// Every node of the inventory (or --hosts) over SSH, and the rules that compare them; the
+    /// changes since the previous audit per node and for the cluster rules.
+    private func auditCluster(profile: Profile, selection: Set<String>?, previous: (name: String, json: String)?, color: Bool) throws -> Outcome {
+        let local = LiveNode()
+        let inv = try inventory.load(from: local)
+        let members = try nodes.collect(profile: profile, inventory: inv, local: local)
+        let judged = ClusterEngine.run(profile: profile, members: members, inventory: inv, policy: policy, command: "audit", only: selection)
+        let report = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: judged)
+        let all = report.nodes + [(label: "cluster", report: report.cluster)]
+        var changesText = ""
+        for (label, r) in all {
+            guard let changes = r.changes else { continue }
+            changesText += label + ": " + changes.text()
+        }
+        let changed = all.contains { $0.report.changes.map { !$0.isEmpty && $0.previous != nil } ?? false }
+        let trees = Dictionary(members.compactMap { m in m.node.map { (m.label, $0) } }, uniquingKeysWith: { a, _ in a })
+        return Outcome(
+            json: ClusterReporters.render(report, format: .json, options: RenderOptions()),
+            junit: ClusterReporters.render(report, format: .junit, options: RenderOptions()),
+            text: ClusterReporters.render(report, format: .text, options: RenderOptions(color: color)), changesText: changesText,
+            changed: changed, failed: report.failed, startedAt: report.cluster.startedAt,
+            metrics: {
+                PrometheusReporter.render(all.map { entry in
+                    (entry.label, entry.report, trees[entry.label].map { Self.certificates(on: $0, now: entry.report.startedAt.seconds) } ?? [])
+                })
+            })
     }
 }

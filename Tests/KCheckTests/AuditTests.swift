@@ -214,3 +214,58 @@ struct BrowserTests {
         }
     }
 }
+
+/// `kcheck audit --hosts`: every node over a real sshd, timestamped cluster reports, the changes
+/// since the previous audit per node, and one Prometheus file for them all.
+@Suite("kcheck audit over a cluster of real sshd", .serialized)
+struct ClusterAuditTests {
+    @Test(.enabled(if: TestSSHCluster.available && AuditTests.hasPromtool, "needs openssh-server, openssh-client, unshare(1) and promtool"))
+    func driftOnOneNodeIsReportedForThatNode() throws {
+        let one = try copyOfFixture("centos7-prepared"), two = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime((one, two)) {} }
+        let cluster = try TestSSHCluster([
+            .init(alias: "node1", address: "127.0.0.2", tree: one.root), .init(alias: "node2", address: "127.0.0.3", tree: two.root),
+        ])
+        defer { withExtendedLifetime(cluster) {} }
+        let out = try TemporaryDirectory()
+        let reports = out.path + "/reports", prom = out.path + "/kcheck.prom"
+        let args = ["audit", "--hosts", "node1,node2", "--ssh-config", cluster.config, "--reports-dir", reports, "--prometheus", prom]
+        let first = try kcheck(args)
+        #expect(first.stdout.contains("node1: First audit") && first.stdout.contains("cluster: First audit"), "\(first.stdout)\(first.stderr)")
+        // Drift on node2 only: swap comes back into use.
+        _ = try one.dir.write("node/proc/sys/vm/swappiness", "0\n")
+        _ = try two.dir.write("node/proc/sys/vm/swappiness", "60\n")
+        let second = try kcheck(args + ["--quiet"])
+        #expect(second.stdout.contains("node2: Changes since"), "\(second.stdout)\(second.stderr)")
+        #expect(second.stdout.contains("newly failing: sysctl.vm.swappiness") && second.stdout.contains("drift:         sysctl.vm.swappiness: running 0; after reboot 0 (/etc/sysctl.d/kubernetes.conf:8) → running 60"), "\(second.stdout)")
+        #expect(second.stdout.contains("node1: No change since"), "\(second.stdout)")
+        // The clocks' spread is measured anew each run; only the sysctl that now differs drifts.
+        #expect(!second.stdout.contains("drift:         cluster.clocks-agree") && second.stdout.contains("drift:         cluster.sysctl-agree"), "\(second.stdout)")
+        let json = try String(contentsOfFile: reports + "/latest.json", encoding: .utf8)
+        let third = try kcheck(args + ["--quiet", "--notify-on", "change"])
+        #expect(third.stdout.isEmpty, "nothing changed, so a cron job stays quiet: \(third.stdout)")
+        let root = try JSONDocument.parse(json)
+        #expect(root["format"]?.string == "kcheck-cluster-report")
+        let nodes = root["nodes"]?.array ?? []
+        #expect(nodes.count == 2)
+        let node2 = nodes.first { $0["host"]?.string == "node2" }
+        #expect(node2?["report"]?["changes"]?["newly_failing"]?.array?.compactMap(\.string) == ["sysctl.vm.swappiness"], "\(json.prefix(400))")
+        let node1 = nodes.first { $0["host"]?.string == "node1" }
+        #expect(node1?["report"]?["changes"]?["newly_failing"]?.array?.isEmpty == true)
+        let schema = try run("/usr/bin/python3", ["-c", """
+            import json, sys, jsonschema
+            jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))
+            print("valid")
+            """, Repo.root + "/reports/kcheck-cluster-report.schema.json", reports + "/latest.json"])
+        #expect(schema.stdout.contains("valid"), "\(schema.stderr)")
+        #expect(try validateJUnit(String(contentsOfFile: reports + "/latest.xml", encoding: .utf8)).status == 0)
+        let metrics = try String(contentsOfFile: prom, encoding: .utf8)
+        let check = try run("/usr/bin/promtool", ["check", "metrics"], input: metrics)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(metrics.contains("kcheck_rule_status{node=\"node2\",rule=\"sysctl.vm.swappiness\",severity=") && metrics.contains("status=\"fail\"} 1"))
+        #expect(metrics.contains("kcheck_results{node=\"cluster\",status=\"pass\"}") && metrics.contains("kcheck_last_run_passed{node=\"node1\"}"))
+        // Two audits, both kept.
+        let kept = try FileManager.default.contentsOfDirectory(atPath: reports).filter { $0.hasPrefix("kcheck-audit-") && $0.hasSuffix(".json") }
+        #expect(kept.count == 3)
+    }
+}

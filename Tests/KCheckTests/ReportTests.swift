@@ -97,3 +97,63 @@ struct ReportTests {
         #expect(colored.contains("\u{1B}[1;31mFAIL"))
     }
 }
+
+/// What a CI server reads: the JUnit that `kcheck preflight --format junit` writes, parsed by a
+/// JUnit library CI tooling uses (PyPI's junitparser, installed by the README's test command into
+/// .build/python), must count the same passes, failures, errors and skips as the JSON report of
+/// the same run, testcase by testcase, with and without warnings failing the run.
+@Suite("JUnit read by junitparser agrees with the JSON report")
+struct JUnitParserTests {
+    static let library = Repo.root + "/.build/python"
+    static var available: Bool { FileManager.default.fileExists(atPath: library + "/junitparser") }
+
+    @Test(.enabled(if: available, "needs junitparser in .build/python (the README's test command installs it)"))
+    func countsAgreeOnEveryFixtureTree() throws {
+        let out = try TemporaryDirectory()
+        let trees = try FileManager.default.contentsOfDirectory(atPath: Repo.fixtures).sorted()
+        var dirs: [String] = []
+        for tree in trees {
+            for failOn in ["fail,error", "fail,error,warn"] {
+                let dir = out.path + "/\(tree)-\(failOn.count)"
+                let r = try kcheck("preflight", "--root", Repo.fixture(tree), "--format", "json,junit", "--output-dir", dir, "--fail-on", failOn, "--quiet")
+                #expect(r.status == 0 || r.status == 1, "\(tree): \(r.stderr)")
+                dirs.append(dir)
+            }
+        }
+        let script = """
+            import json, sys
+            from junitparser import JUnitXml, Failure, Error, Skipped
+            compared = 0
+            for d in sys.argv[1:]:
+                report = json.load(open(d + "/kcheck-preflight.json"))
+                warn_fails = "warn" in report["fail_on"]
+                xml = JUnitXml.fromfile(d + "/kcheck-preflight.xml")
+                suites = list(xml) if xml._tag == "testsuites" else [xml]
+                cases = {}
+                for suite in suites:
+                    for case in suite:
+                        kinds = [type(r).__name__ for r in case.result]
+                        cases[case.name.split(":")[0]] = kinds[0] if kinds else "Passed"
+                want = {}
+                for r in report["results"]:
+                    s = r["status"]
+                    want[r["id"]] = {"pass": "Passed", "fail": "Failure", "error": "Error", "skip": "Skipped",
+                                     "warn": "Failure" if warn_fails else "Passed"}[s]
+                if cases != want:
+                    print(d, sorted(set(cases.items()) ^ set(want.items())))
+                    sys.exit(1)
+                s = report["summary"]
+                n = xml if xml._tag == "testsuite" else suites[0]
+                got = (n.tests, n.failures, n.errors, n.skipped)
+                exp = (s["total"], s["fail"] + (s["warn"] if warn_fails else 0), s["error"], s["skip"])
+                if got != exp:
+                    print(d, "suite counts", got, "json", exp)
+                    sys.exit(1)
+                compared += len(cases)
+            print("agree", compared)
+            """
+        let check = try run("/usr/bin/python3", ["-c", script] + dirs, environment: ["PYTHONPATH": Self.library])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("agree \(dirs.count * Repo.profile.rules.count)"), "\(check.stdout)")
+    }
+}

@@ -21,7 +21,38 @@ public struct AuditChanges: Sendable, Equatable {
 
     /// The changes from a previous JSON report (`kcheck-report`) to `report`.
     public static func compare(previous path: String?, json: String?, with report: Report) -> AuditChanges {
-        guard let path, let json, let root = try? JSONDocument.parse(json), let results = root["results"]?.array else {
+        compare(previous: path, results: json.flatMap { try? JSONDocument.parse($0) }?["results"]?.array, with: report)
+    }
+
+    /// The changes for each node and for the cluster rules from a previous audit's JSON, which
+    /// may be a cluster report (`kcheck-cluster-report`, nodes matched by label) or a one-node
+    /// report (then only the node it names is compared).
+    public static func compare(previous path: String?, json: String?, with report: ClusterReport) -> ClusterReport {
+        let root = json.flatMap { try? JSONDocument.parse($0) }
+        var before: [String: [JSONNode]] = [:]
+        if root?["format"]?.string == "kcheck-cluster-report" {
+            for node in root?["nodes"]?.array ?? [] {
+                if let host = node["host"]?.string, let results = node["report"]?["results"]?.array { before[host] = results }
+            }
+            before["\u{0}cluster"] = root?["cluster"]?["results"]?.array
+        } else if let name = root?["node"]?["name"]?.string, let results = root?["results"]?.array {
+            before[name] = results
+        }
+        let nodes = report.nodes.map { entry -> (label: String, report: Report) in
+            var r = entry.report
+            r.changes = compare(previous: path, results: before[entry.label], with: r)
+            return (entry.label, r)
+        }
+        var cluster = report.cluster
+        // The clock spread is measured afresh each run: a change of status counts, its figures do not.
+        cluster.changes = compare(previous: path, results: before["\u{0}cluster"], with: cluster, volatile: ["cluster.clocks-agree"])
+        return ClusterReport(nodes: nodes, cluster: cluster)
+    }
+
+    /// The changes from a previous report's `results` (nil: none to compare with) to `report`;
+    /// the `volatile` rules' values are measurements that differ every run, so never drift.
+    public static func compare(previous path: String?, results: [JSONNode]?, with report: Report, volatile: Set<String> = []) -> AuditChanges {
+        guard let path, let results else {
             return AuditChanges(previous: nil, newlyFailing: [], fixed: [], drift: [])
         }
         var before: [String: (status: Status, actual: String)] = [:]
@@ -36,7 +67,7 @@ public struct AuditChanges: Sendable, Equatable {
             let old = before[id]
             if bad.contains(now.status) && !(old.map { bad.contains($0.status) } ?? false) { newly.append(id) }
             if !bad.contains(now.status), let old, bad.contains(old.status) { fixed.append(id) }
-            if let old, old.actual != now.actual { drift.append(Drift(id: id, old: old.actual, new: now.actual)) }
+            if let old, old.actual != now.actual, !volatile.contains(id) { drift.append(Drift(id: id, old: old.actual, new: now.actual)) }
         }
         return AuditChanges(previous: path, newlyFailing: newly, fixed: fixed, drift: drift)
     }
@@ -60,28 +91,40 @@ public enum PrometheusReporter {
 
     /// `certificates`: each certificate's path and seconds until it expires.
     public static func render(_ report: Report, certificates: [(path: String, secondsLeft: Int64)]) -> String {
-        let node = label(report.node.name)
+        render([(report.node.name, report, certificates)])
+    }
+
+    /// Several nodes' audits in one file (a cluster audit: each node, and the cluster rules under
+    /// node="cluster"); each metric family's HELP and TYPE once, as the format requires.
+    public static func render(_ runs: [(node: String, report: Report, certificates: [(path: String, secondsLeft: Int64)])]) -> String {
         var out = "# HELP kcheck_rule_status 1 for the status each rule has now (pass, fail, warn, skip, error).\n"
         out += "# TYPE kcheck_rule_status gauge\n"
-        for entry in report.entries {
-            for status in Status.allCases {
-                out += "kcheck_rule_status{node=\(node),rule=\(label(entry.subject.id)),severity=\(label(entry.subject.severity.rawValue)),status=\(label(status.rawValue))} \(entry.result.status == status ? 1 : 0)\n"
+        for run in runs {
+            for entry in run.report.entries {
+                for status in Status.allCases {
+                    out += "kcheck_rule_status{node=\(label(run.node)),rule=\(label(entry.subject.id)),severity=\(label(entry.subject.severity.rawValue)),status=\(label(status.rawValue))} \(entry.result.status == status ? 1 : 0)\n"
+                }
             }
         }
         out += "# HELP kcheck_results How many rules have each status.\n# TYPE kcheck_results gauge\n"
-        let summary = report.summary
-        for status in Status.allCases { out += "kcheck_results{node=\(node),status=\(label(status.rawValue))} \(summary[status])\n" }
-        out += "# HELP kcheck_last_run_timestamp_seconds When the audit ran (Unix time).\n# TYPE kcheck_last_run_timestamp_seconds gauge\n"
-        out += "kcheck_last_run_timestamp_seconds{node=\(node)} \(report.startedAt.seconds)\n"
-        out += "# HELP kcheck_last_run_duration_seconds How long the audit's checks took.\n# TYPE kcheck_last_run_duration_seconds gauge\n"
-        out += "kcheck_last_run_duration_seconds{node=\(node)} \(secondsText(report.durationSeconds))\n"
-        out += "# HELP kcheck_last_run_passed 1 when no rule's status is one the run fails on.\n# TYPE kcheck_last_run_passed gauge\n"
-        out += "kcheck_last_run_passed{node=\(node)} \(report.failed ? 0 : 1)\n"
-        if !certificates.isEmpty {
+        for run in runs {
+            let summary = run.report.summary
+            for status in Status.allCases { out += "kcheck_results{node=\(label(run.node)),status=\(label(status.rawValue))} \(summary[status])\n" }
+        }
+        func family(_ name: String, _ help: String, _ value: (Report) -> String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for run in runs { out += "\(name){node=\(label(run.node))} \(value(run.report))\n" }
+        }
+        family("kcheck_last_run_timestamp_seconds", "When the audit ran (Unix time).") { String($0.startedAt.seconds) }
+        family("kcheck_last_run_duration_seconds", "How long the audit's checks took.") { secondsText($0.durationSeconds) }
+        family("kcheck_last_run_passed", "1 when no rule's status is one the run fails on.") { $0.failed ? "0" : "1" }
+        if runs.contains(where: { !$0.certificates.isEmpty }) {
             // Seconds, Prometheus's base unit (promtool refuses days): divide by 86400 for days.
             out += "# HELP kcheck_certificate_expiry_seconds Seconds until each certificate expires (negative: expired).\n"
             out += "# TYPE kcheck_certificate_expiry_seconds gauge\n"
-            for c in certificates { out += "kcheck_certificate_expiry_seconds{node=\(node),path=\(label(c.path))} \(c.secondsLeft)\n" }
+            for run in runs {
+                for c in run.certificates { out += "kcheck_certificate_expiry_seconds{node=\(label(run.node)),path=\(label(c.path))} \(c.secondsLeft)\n" }
+            }
         }
         return out
     }
