@@ -259,7 +259,7 @@ struct YAMLReader {
             throw fail("complex keys (`? key`) are not supported in rule files")
         case UInt8(ascii: ":") where isBlank(at(1)): throw fail("a value without a key")
         case UInt8(ascii: "-") where inFlow && isBlank(at(1)): throw fail("a block list item inside [ ] or { }")
-        case UInt8(ascii: "|"), UInt8(ascii: ">") where inFlow: throw fail("block scalars (| and >) are not allowed inside [ ] or { }")
+        case UInt8(ascii: "|") where inFlow, UInt8(ascii: ">") where inFlow: throw fail("block scalars (| and >) are not allowed inside [ ] or { }")
         case UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: ","): throw fail("unexpected `\(Character(Unicode.Scalar(c)))`")
         default: return
         }
