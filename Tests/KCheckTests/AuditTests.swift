@@ -137,6 +137,51 @@ struct ContribTests {
         let help = try kcheck(["audit"] + fields[8...].map(String.init) + ["--help"])
         #expect(help.status == 0, "\(help.stderr)")
     }
+
+    /// contrib/kubernetes: the DaemonSet's and the CronJob's own commands, read from the manifests
+    /// (python3-yaml), run with /host a node tree and the volumes' mount paths temporary
+    /// directories: each writes its reports, and the DaemonSet's metrics pass promtool.
+    @Test(.enabled(if: AuditTests.hasPromtool, "needs promtool"))
+    func kubernetesManifestsCommandsRun() throws {
+        let read = try run("/usr/bin/python3", ["-c", """
+            import json, re, sys, yaml
+            out = {}
+            for name in ("daemonset", "cronjob"):
+                doc = yaml.safe_load(open(sys.argv[1] + "/kcheck-" + name + ".yaml"))
+                spec = doc["spec"]["template"]["spec"] if name == "daemonset" else doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+                c = spec["containers"][0]
+                argv = c["command"] + c.get("args", [])
+                if argv[:2] == ["/bin/sh", "-c"]:
+                    argv = re.search(r"do (.*?); sleep", argv[2]).group(1).split(" ")
+                mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+                out[name] = {"argv": argv, "mounts": mounts}
+            print(json.dumps(out))
+            """, Repo.root + "/contrib/kubernetes"])
+        #expect(read.status == 0, "\(read.stderr)")
+        let manifests = try #require(try JSONSerialization.jsonObject(with: Data(read.stdout.utf8)) as? [String: [String: Any]])
+        for (name, manifest) in manifests.sorted(by: { $0.key < $1.key }) {
+            let argv = try #require(manifest["argv"] as? [String]), mounts = try #require(manifest["mounts"] as? [String: String])
+            #expect(argv.first == "/kcheck" && argv.dropFirst().first == "audit", "\(name): \(argv)")
+            let dir = try TemporaryDirectory()
+            var paths: [String: String] = ["/host": Repo.fixture("services-wrong")]
+            for (volume, path) in mounts where volume != "host" {
+                try dir.mkdir(volume)
+                paths[path] = dir.path + "/" + volume
+            }
+            let args = argv.dropFirst().map { arg in
+                paths.first { arg == $0.key || arg.hasPrefix($0.key + "/") }.map { $0.value + arg.dropFirst($0.key.count) } ?? arg
+            }
+            let r = try kcheck(Array(args))
+            #expect(r.status == 1 && r.stdout.contains("FAILED"), "\(name): \(args) \(r.stderr)")
+            let reports = try #require(paths["/reports"])
+            #expect(FileManager.default.fileExists(atPath: reports + "/latest.json") && FileManager.default.fileExists(atPath: reports + "/latest.xml"), "\(name)")
+            if let textfile = paths["/textfile"] {
+                let check = try run("/usr/bin/promtool", ["check", "metrics"], input: try String(contentsOfFile: textfile + "/kcheck.prom", encoding: .utf8))
+                #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+            }
+        }
+        #expect(manifests.count == 2)
+    }
 }
 
 /// Reports for people: Markdown for CI summaries, one self-contained HTML file, and `kcheck
