@@ -40,7 +40,7 @@ public struct OpenSSLError: Error, Equatable, Sendable, CustomStringConvertible 
         var buffer = [CChar](repeating: 0, count: 256)
         buffer.withUnsafeMutableBufferPointer { ERR_error_string_n(code, $0.baseAddress, $0.count) }
         ERR_clear_error()
-        return OpenSSLError(operation: operation, reason: String(cString: buffer))
+        return OpenSSLError(operation: operation, reason: cText(buffer))
     }
 }
 

@@ -260,7 +260,7 @@ public enum Posix {
     public static func currentDirectory() -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let ok = buffer.withUnsafeMutableBufferPointer { getcwd($0.baseAddress, $0.count) != nil }
-        return ok ? String(cString: buffer) : nil
+        return ok ? cText(buffer) : nil
     }
 
     public static func wallClock() -> (seconds: Int64, nanoseconds: Int64) {
@@ -354,4 +354,9 @@ extension Posix {
             unlink(path)
         }
     }
+}
+
+/// The text of a NUL-terminated C buffer filled by a C call (up to the first NUL, or all of it).
+func cText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -368,7 +368,7 @@ public final class X509Certificate: @unchecked Sendable {
         let ok = bytes.withUnsafeBytes { raw in
             buffer.withUnsafeMutableBufferPointer { inet_ntop(family, raw.baseAddress, $0.baseAddress, socklen_t($0.count)) != nil }
         }
-        return ok ? String(cString: buffer) : nil
+        return ok ? cText(buffer) : nil
     }
 }
 
