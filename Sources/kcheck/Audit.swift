@@ -79,12 +79,7 @@ struct Audit: ParsableCommand {
     }
 
     func run() throws {
-        let profile = try node.profile()
-        var selection: Set<String>?
-        if let only {
-            selection = Set(only.split(separator: ",").map { String($0.trimmed) })
-            for id in selection! where profile.rule(id: id) == nil && !(nodes.isSet && ClusterRule.all.contains { $0.id == id }) { throw CLIError.usage("--only: no rule '\(id)' in profile \(profile.name)") }
-        }
+        let profile = try selected(node.profile(), only: only)
         let dir = Self.absolute(reportsDir)
         let files = SafeWriter(root: "/")
         if case .failure(let failure) = files.makeDirectory(dir, mode: 0o755) { throw CLIError.output("--reports-dir: \(failure)") }
@@ -105,8 +100,8 @@ struct Audit: ParsableCommand {
         let color = Posix.environment("NO_COLOR").map { $0.isEmpty } ?? true && Posix.environment("TERM") != "dumb" && Posix.isTerminal(1)
         defer { ClusterCollection.cleanUp() }
         let outcome = nodes.isSet
-            ? try auditCluster(profile: profile, selection: selection, previous: previous, color: color)
-            : try auditNode(profile: profile, selection: selection, previous: previous, color: color)
+            ? try auditCluster(profile: profile, previous: previous, color: color)
+            : try auditNode(profile: profile, previous: previous, color: color)
 
         let c = Posix.utcCalendar(outcome.startedAt.seconds)
         func pad(_ n: Int, _ w: Int = 2) -> String { String(repeating: "0", count: max(0, w - String(n).count)) + String(n) }
@@ -153,27 +148,27 @@ struct Audit: ParsableCommand {
         }
     }
 
-    private func auditNode(profile: Profile, selection: Set<String>?, previous: (name: String, json: String)?, color: Bool) throws -> Outcome {
+    private func auditNode(profile: Profile, previous: (name: String, json: String)?, color: Bool) throws -> Outcome {
         let target = try node.node()
         var report = Engine.run(
-            profile: profile, on: target, command: "audit", policy: policy, only: selection, inventory: try inventory.load(from: target))
+            profile: profile, on: target, command: "audit", policy: policy, inventory: try inventory.load(from: target))
         let changes = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: report)
         report.changes = changes
         let final = report
         return Outcome(
             json: JSONReporter.render(report, options: RenderOptions()), junit: JUnitReporter.render(report, options: RenderOptions()),
             text: TextReporter.render(report, options: RenderOptions(color: color)), changesText: changes.text(),
-            changed: !changes.isEmpty && changes.previous != nil, failed: report.failed, startedAt: report.startedAt,
+            changed: changes.changedSincePrevious, failed: report.failed, startedAt: report.startedAt,
             metrics: { PrometheusReporter.render(final, certificates: Self.certificates(on: target, now: final.startedAt.seconds)) })
     }
 
     /// Every node of the inventory (or --hosts) over SSH, and the rules that compare them; the
     /// changes since the previous audit per node and for the cluster rules.
-    private func auditCluster(profile: Profile, selection: Set<String>?, previous: (name: String, json: String)?, color: Bool) throws -> Outcome {
+    private func auditCluster(profile: Profile, previous: (name: String, json: String)?, color: Bool) throws -> Outcome {
         let local = LiveNode()
         let inv = try inventory.load(from: local)
         let members = try nodes.collect(profile: profile, inventory: inv, local: local)
-        let judged = ClusterEngine.run(profile: profile, members: members, inventory: inv, policy: policy, command: "audit", only: selection)
+        let judged = ClusterEngine.run(profile: profile, members: members, inventory: inv, policy: policy, command: "audit")
         let report = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: judged)
         let all = report.nodes + [(label: "cluster", report: report.cluster)]
         var changesText = ""
@@ -181,7 +176,7 @@ struct Audit: ParsableCommand {
             guard let changes = r.changes else { continue }
             changesText += label + ": " + changes.text()
         }
-        let changed = all.contains { $0.report.changes.map { !$0.isEmpty && $0.previous != nil } ?? false }
+        let changed = all.contains { $0.report.changes?.changedSincePrevious ?? false }
         let trees = Dictionary(members.compactMap { m in m.node.map { (m.label, $0) } }, uniquingKeysWith: { a, _ in a })
         return Outcome(
             json: ClusterReporters.render(report, format: .json, options: RenderOptions()),

@@ -272,16 +272,9 @@ struct Fix: ParsableCommand {
 
     /// --only and --skip, checked against the profile.
     func selectedRules(_ profile: Profile) throws(CLIError) -> Set<String>? {
-        func ids(_ text: String, _ option: String) throws(CLIError) -> Set<String> {
-            let ids = Set(text.split(separator: ",").map { String($0.trimmed) })
-            for id in ids where profile.rule(id: id) == nil {
-                throw CLIError.usage("\(option): no rule '\(id)' in profile \(profile.name) (see `kcheck rules`)")
-            }
-            return ids
-        }
-        var selection = try only.map { t throws(CLIError) in try ids(t, "--only") }
+        var selection = try only.map { t throws(CLIError) in try ruleIDs(t, option: "--only", in: profile) }
         if let skip {
-            let skipped = try ids(skip, "--skip")
+            let skipped = try ruleIDs(skip, option: "--skip", in: profile)
             selection = (selection ?? Set(profile.rules.map(\.id))).subtracting(skipped)
         }
         return selection

@@ -58,6 +58,22 @@ struct NodeOptions: ParsableArguments {
 }
 
 /// Errors the CLI reports itself, each with its exit status.
+/// The comma-separated rule ids of `option`, each checked against the profile.
+func ruleIDs(_ text: String, option: String, in profile: Profile) throws(CLIError) -> Set<String> {
+    let ids = Set(text.split(separator: ",").map { String($0.trimmed) })
+    for id in ids where profile.rule(id: id) == nil {
+        throw CLIError.usage("\(option): no rule '\(id)' in profile \(profile.name) (see `kcheck rules`)")
+    }
+    return ids
+}
+
+/// The profile, less the rules --only leaves out.
+func selected(_ profile: Profile, only: String?) throws(CLIError) -> Profile {
+    guard let only else { return profile }
+    let ids = try ruleIDs(only, option: "--only", in: profile)
+    return Profile(name: profile.name, rules: profile.rules.filter { ids.contains($0.id) })
+}
+
 enum CLIError: Error {
     case usage(String)
     case configuration(String)

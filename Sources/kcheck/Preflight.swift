@@ -133,32 +133,16 @@ struct PreflightOptions: ParsableArguments {
 
     /// This node, or the node tree of --root.
     func runOne() throws {
-        let profile = try node.profile()
+        let profile = try selectedProfile()
         let target = try node.node()
-        var selection: Set<String>?
-        if let only {
-            let ids = Set(only.split(separator: ",").map { String($0.trimmed) })
-            for id in ids where profile.rule(id: id) == nil {
-                throw CLIError.usage("--only: no rule '\(id)' in profile \(profile.name) (see `kcheck rules`)")
-            }
-            selection = ids
-        }
         let inv = try inventory.load(from: target)
-        let report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, only: selection, inventory: inv)
+        let report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, inventory: inv)
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
     }
 
     /// The profile, less the rules --only leaves out.
-    func selectedProfile() throws(CLIError) -> Profile {
-        let full = try node.profile()
-        guard let only else { return full }
-        let ids = Set(only.split(separator: ",").map { String($0.trimmed) })
-        for id in ids where full.rule(id: id) == nil {
-            throw CLIError.usage("--only: no rule '\(id)' in profile \(full.name) (see `kcheck rules`)")
-        }
-        return Profile(name: full.name, rules: full.rules.filter { ids.contains($0.id) })
-    }
+    func selectedProfile() throws(CLIError) -> Profile { try selected(node.profile(), only: only) }
 }
 
 /// `kcheck preflight` on one node, as main.swift parses it when no option of several nodes is

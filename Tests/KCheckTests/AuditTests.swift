@@ -57,6 +57,18 @@ struct AuditTests {
         #expect(failing.status == 1 && failing.stdout.contains("FAILED"))
     }
 
+    /// --only as in preflight: the named rules only, an unknown id a usage error naming it.
+    @Test func onlyTheNamedRules() throws {
+        let dir = try TemporaryDirectory()
+        let reports = dir.path + "/reports"
+        let unknown = try kcheck("audit", "--root", Repo.fixture("centos7-prepared"), "--reports-dir", reports, "--only", "swap.off,no.such-rule")
+        #expect(unknown.status == 2 && unknown.stderr.contains("--only: no rule 'no.such-rule'"), "\(unknown.stderr)")
+        let r = try kcheck("audit", "--root", Repo.fixture("centos7-prepared"), "--reports-dir", reports, "--only", "swap.off,selinux.not-enforcing")
+        #expect(r.status == 0, "\(r.stderr)")
+        let root = try JSONDocument.parse(String(contentsOfFile: reports + "/latest.json", encoding: .utf8))
+        #expect(Set(root["results"]?.array?.compactMap { $0["id"]?.string } ?? []) == ["swap.off", "selinux.not-enforcing"])
+    }
+
     static let hasPromtool = FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool")
 
     /// node_exporter's textfile format, written atomically, accepted by promtool.
@@ -297,11 +309,7 @@ struct ClusterAuditTests {
         #expect(node2?["report"]?["changes"]?["newly_failing"]?.array?.compactMap(\.string) == ["sysctl.vm.swappiness"], "\(json.prefix(400))")
         let node1 = nodes.first { $0["host"]?.string == "node1" }
         #expect(node1?["report"]?["changes"]?["newly_failing"]?.array?.isEmpty == true)
-        let schema = try run("/usr/bin/python3", ["-c", """
-            import json, sys, jsonschema
-            jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))
-            print("valid")
-            """, Repo.root + "/reports/kcheck-cluster-report.schema.json", reports + "/latest.json"])
+        let schema = try validateReportFile(reports + "/latest.json", schema: Repo.clusterReportSchema)
         #expect(schema.stdout.contains("valid"), "\(schema.stderr)")
         #expect(try validateJUnit(String(contentsOfFile: reports + "/latest.xml", encoding: .utf8)).status == 0)
         let metrics = try String(contentsOfFile: prom, encoding: .utf8)

@@ -208,11 +208,7 @@ struct ClusterTests {
         #expect(rule["cluster.clocks-agree"]?["status"] as? String == "pass", "\(rule["cluster.clocks-agree"] ?? [:])")
         #expect((rule["cluster.clocks-agree"]?["message"] as? String)?.contains("down") == true)
         // The whole document against the cluster schema; the JUnit against junit-10.xsd: a suite per node and one for the cluster.
-        let schema = try run("/usr/bin/python3", ["-c", """
-            import json, sys, jsonschema
-            jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))
-            print("valid")
-            """, Repo.root + "/reports/kcheck-cluster-report.schema.json", out.path + "/kcheck-preflight.json"])
+        let schema = try validateReportFile(out.path + "/kcheck-preflight.json", schema: Repo.clusterReportSchema)
         #expect(schema.stdout.contains("valid"), "\(schema.stderr)")
         let xml = try String(contentsOfFile: out.path + "/kcheck-preflight.xml", encoding: .utf8)
         #expect(try validateJUnit(xml).status == 0)

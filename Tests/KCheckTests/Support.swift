@@ -17,6 +17,7 @@ enum Repo {
     static let fixtures = root + "/fixtures/nodes"
     static let junitSchema = root + "/../shared/schemas/junit-10.xsd"
     static let reportSchema = root + "/reports/kcheck-report.schema.json"
+    static let clusterReportSchema = root + "/reports/kcheck-cluster-report.schema.json"
 
     /// The rules/ directory, loaded once through the YAML loader.
     static let profile: Profile = {
@@ -129,7 +130,11 @@ final class TemporaryDirectory {
 /// Validates a JSON document against the report schema with a real validator (python3-jsonschema).
 func validateReportJSON(_ json: String) throws -> Run {
     let file = try TemporaryDirectory()
-    let path = try file.write("report.json", json)
+    return try validateReportFile(try file.write("report.json", json), schema: Repo.reportSchema)
+}
+
+/// Validates the JSON file at `path` against `schema` (itself checked first) with python3-jsonschema.
+func validateReportFile(_ path: String, schema: String) throws -> Run {
     let script = """
         import json, sys, jsonschema
         schema = json.load(open(sys.argv[1]))
@@ -137,7 +142,7 @@ func validateReportJSON(_ json: String) throws -> Run {
         jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))
         print("valid")
         """
-    return try run("/usr/bin/python3", ["-c", script, Repo.reportSchema, path])
+    return try run("/usr/bin/python3", ["-c", script, schema, path])
 }
 
 /// Validates JUnit XML against the Jenkins xunit plugin's schema with xmllint.

@@ -18,6 +18,15 @@ public enum ClusterCheck: String, Sendable, CaseIterable {
     case clocksAgree = "clocks_agree"
     /// root on the first node logs in to every node by key, without a password.
     case rootSSH = "root_ssh"
+
+    /// Whether the result's value is a measurement taken afresh each run (so a change of it is
+    /// no drift; a change of status still counts).
+    public var isMeasurement: Bool {
+        switch self {
+        case .clocksAgree: true
+        case .hostsAgree, .hostnamesUnique, .caIdentical, .environmentIdentical, .kernelsAgree, .sysctlAgree, .rootSSH: false
+        }
+    }
 }
 
 /// A rule about the whole cluster. Immutable, like `Rule`.
@@ -105,11 +114,10 @@ public struct ClusterReport: Sendable {
 }
 
 public enum ClusterEngine {
-    /// Judges every member with the profile, then the cluster rules across them. `only`: just
-    /// these rules, node rules and cluster rules alike.
+    /// Judges every member with the profile, then the cluster rules across them.
     public static func run(
         profile: Profile, members: [ClusterMember], inventory: Inventory?, policy: FailurePolicy, command: String = "preflight",
-        only: Set<String>? = nil, clockBound: Double = 1.0
+        clockBound: Double = 1.0
     ) -> ClusterReport {
         let started = Posix.wallClock()
         let clock = Posix.monotonicNanoseconds()
@@ -117,15 +125,15 @@ public enum ClusterEngine {
         var evaluators: [(label: String, evaluator: Evaluator, member: ClusterMember)] = []
         for member in members {
             if let node = member.node {
-                let (report, evaluator) = Engine.evaluate(profile: profile, on: node, command: command, policy: policy, only: only, inventory: inventory)
+                let (report, evaluator) = Engine.evaluate(profile: profile, on: node, command: command, policy: policy, inventory: inventory)
                 reports.append((member.label, report))
                 evaluators.append((member.label, evaluator, member))
             } else {
-                reports.append((member.label, unreachable(member, profile: profile, policy: policy, command: command, only: only)))
+                reports.append((member.label, unreachable(member, profile: profile, policy: policy, command: command)))
             }
         }
         let unreachable = members.filter { $0.node == nil }.map(\.label)
-        let entries = ClusterRule.all.filter { only?.contains($0.id) ?? true }.map { rule in
+        let entries = ClusterRule.all.map { rule in
             Report.Entry(
                 subject: Report.Subject(id: rule.id, title: rule.title, severity: rule.severity, guide: rule.guide, remediation: rule.remediation),
                 result: judge(rule, evaluators, unreachable: unreachable, profile: profile, inventory: inventory, clockBound: clockBound))
@@ -143,9 +151,9 @@ public enum ClusterEngine {
     }
 
     /// A node that could not be reached: every rule is "could not check", with the reason.
-    static func unreachable(_ member: ClusterMember, profile: Profile, policy: FailurePolicy, command: String, only: Set<String>?) -> Report {
+    static func unreachable(_ member: ClusterMember, profile: Profile, policy: FailurePolicy, command: String) -> Report {
         let why = member.problem ?? "unreachable"
-        let entries = profile.rules.filter { only?.contains($0.id) ?? true }.map { rule in
+        let entries = profile.rules.map { rule in
             Report.Entry(rule: rule, result: RuleResult(ruleID: rule.id, status: .error, expected: "", actual: "unknown", message: "could not check: \(why)"))
         }
         return Report(

@@ -19,6 +19,9 @@ public struct AuditChanges: Sendable, Equatable {
 
     public var isEmpty: Bool { newlyFailing.isEmpty && fixed.isEmpty && drift.isEmpty }
 
+    /// There was a previous audit, and something changed since.
+    public var changedSincePrevious: Bool { previous != nil && !isEmpty }
+
     /// The changes from a previous JSON report (`kcheck-report`) to `report`.
     public static func compare(previous path: String?, json: String?, with report: Report) -> AuditChanges {
         compare(previous: path, results: json.flatMap { try? JSONDocument.parse($0) }?["results"]?.array, with: report)
@@ -44,8 +47,8 @@ public struct AuditChanges: Sendable, Equatable {
             return (entry.label, r)
         }
         var cluster = report.cluster
-        // The clock spread is measured afresh each run: a change of status counts, its figures do not.
-        cluster.changes = compare(previous: path, results: before["\u{0}cluster"], with: cluster, volatile: ["cluster.clocks-agree"])
+        let measured = Set(ClusterRule.all.filter(\.check.isMeasurement).map(\.id))
+        cluster.changes = compare(previous: path, results: before["\u{0}cluster"], with: cluster, volatile: measured)
         return ClusterReport(nodes: nodes, cluster: cluster)
     }
 

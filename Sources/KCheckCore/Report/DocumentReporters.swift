@@ -22,7 +22,7 @@ public enum MarkdownReporter: Reporter {
             }
             out += "\n"
         }
-        if let changes = report.changes, changes.previous != nil, !changes.isEmpty {
+        if let changes = report.changes, changes.changedSincePrevious {
             out += "Changes since the previous audit: " + [
                 changes.newlyFailing.isEmpty ? nil : "newly failing " + changes.newlyFailing.map { "`\($0)`" }.joined(separator: ", "),
                 changes.fixed.isEmpty ? nil : "fixed " + changes.fixed.map { "`\($0)`" }.joined(separator: ", "),
