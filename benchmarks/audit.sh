@@ -7,11 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tree=${1:-fixtures/nodes/centos7-prepared}
-command -v hyperfine >/dev/null || { echo "benchmarks/audit.sh: hyperfine is missing: apt-get install hyperfine" >&2; exit 2; }
-bin=.build/release/kcheck
-if [ ! -x "$bin" ] || [ -n "$(find Sources rules -newer "$bin" -print -quit)" ]; then
-  swift build -c release -Xswiftc -static-executable
-fi
+. benchmarks/common.sh
 out=benchmarks/out/audit-reports
 rm -rf "$out"; mkdir -p "$out"
 hyperfine -N -i --warmup 5 --runs 200 --export-json benchmarks/out/audit.json \

@@ -8,11 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}
 sample=${2:-200}
-command -v hyperfine >/dev/null || { echo "benchmarks/certs.sh: hyperfine is missing: apt-get install hyperfine" >&2; exit 2; }
-bin=.build/release/kcheck
-if [ ! -x "$bin" ] || [ -n "$(find Sources rules -newer "$bin" -print -quit)" ]; then
-  swift build -c release -Xswiftc -static-executable
-fi
+. benchmarks/common.sh
 dir=benchmarks/out/certs-$n
 if [ "$(find "$dir" -name '*.pem' 2>/dev/null | wc -l)" -ne "$n" ]; then
   rm -rf "$dir"

@@ -8,11 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200}
-command -v hyperfine >/dev/null || { echo "benchmarks/cluster.sh: hyperfine is missing: apt-get install hyperfine" >&2; exit 2; }
-bin=.build/release/kcheck
-if [ ! -x "$bin" ] || [ -n "$(find Sources rules -newer "$bin" -print -quit)" ]; then
-  swift build -c release -Xswiftc -static-executable
-fi
+. benchmarks/common.sh
 dir=benchmarks/out/snapshots-$n
 if [ "$(find "$dir" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)" -ne "$n" ]; then
   rm -rf "$dir"; mkdir -p "$dir"

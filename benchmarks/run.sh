@@ -7,11 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-300}
-command -v hyperfine >/dev/null || { echo "benchmarks/run.sh: hyperfine is missing: apt-get install hyperfine" >&2; exit 2; }
-bin=.build/release/kcheck
-if [ ! -x "$bin" ] || [ -n "$(find Sources rules -newer "$bin" -print -quit)" ]; then
-  swift build -c release -Xswiftc -static-executable
-fi
+. benchmarks/common.sh
 tree=fixtures/nodes/centos7-prepared
 mkdir -p benchmarks/out
 # kcheck exits 1 on a node that is not prepared, as the baseline does: both are timed regardless.
