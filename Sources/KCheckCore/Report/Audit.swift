@@ -33,11 +33,12 @@ public struct AuditChanges: Sendable, Equatable {
     public static func compare(previous path: String?, json: String?, with report: ClusterReport) -> ClusterReport {
         let root = json.flatMap { try? JSONDocument.parse($0) }
         var before: [String: [JSONNode]] = [:]
+        var clusterBefore: [JSONNode]?
         if root?["format"]?.string == "kcheck-cluster-report" {
             for node in root?["nodes"]?.array ?? [] {
                 if let host = node["host"]?.string, let results = node["report"]?["results"]?.array { before[host] = results }
             }
-            before["\u{0}cluster"] = root?["cluster"]?["results"]?.array
+            clusterBefore = root?["cluster"]?["results"]?.array
         } else if let name = root?["node"]?["name"]?.string, let results = root?["results"]?.array {
             before[name] = results
         }
@@ -48,7 +49,7 @@ public struct AuditChanges: Sendable, Equatable {
         }
         var cluster = report.cluster
         let measured = Set(ClusterRule.all.filter(\.check.isMeasurement).map(\.id))
-        cluster.changes = compare(previous: path, results: before["\u{0}cluster"], with: cluster, volatile: measured)
+        cluster.changes = compare(previous: path, results: clusterBefore, with: cluster, volatile: measured)
         return ClusterReport(nodes: nodes, cluster: cluster)
     }
 
