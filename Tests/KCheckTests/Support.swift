@@ -15,7 +15,7 @@ enum Repo {
 
     static let rules = root + "/rules"
     static let fixtures = root + "/fixtures/nodes"
-    static let junitSchema = root + "/../shared/schemas/junit-10.xsd"
+    static let junitSchema = root + "/reports/junit-10.xsd"
     static let reportSchema = root + "/reports/kcheck-report.schema.json"
     static let clusterReportSchema = root + "/reports/kcheck-cluster-report.schema.json"
 
