@@ -433,11 +433,11 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "Bridged traffic passes through iptables, so kube-proxy's rules apply to pod-to-service traffic on the bridge. The key exists only while br_netfilter is loaded.",
         remediation: "Load br_netfilter now and at boot (`modprobe br_netfilter`; `echo br_netfilter > /etc/modules-load.d/br_netfilter.conf`), write `net.bridge.bridge-nf-call-iptables = 1` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "net.bridge.bridge-nf-call-iptables", value: "1", module: "br_netfilter", moduleAtBoot: true, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "net.bridge.bridge-nf-call-iptables", value: "1", module: "br_netfilter", removedIn: nil, kernelDefault: "1", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
-            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it"),
+            RuleTest(node: "sysctl-runtime-only", status: .pass, message: "the kernel's default, 1, holds after a reboot"),
             RuleTest(node: "centos7-minimal", status: .fail, message: "br_netfilter module is not loaded"),
             RuleTest(node: "no-br-netfilter", status: .fail, message: "br_netfilter module is not loaded"),
             RuleTest(node: "br-netfilter-not-at-boot", status: .warn, message: "not loaded at boot")
@@ -450,11 +450,11 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "Bridged IPv6 traffic passes through ip6tables. The key exists only while br_netfilter is loaded.",
         remediation: "Load br_netfilter now and at boot (`modprobe br_netfilter`; `echo br_netfilter > /etc/modules-load.d/br_netfilter.conf`), write `net.bridge.bridge-nf-call-ip6tables = 1` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "net.bridge.bridge-nf-call-ip6tables", value: "1", module: "br_netfilter", moduleAtBoot: true, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "net.bridge.bridge-nf-call-ip6tables", value: "1", module: "br_netfilter", removedIn: nil, kernelDefault: "1", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
-            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it"),
+            RuleTest(node: "sysctl-runtime-only", status: .pass, message: "the kernel's default, 1, holds after a reboot"),
             RuleTest(node: "centos7-minimal", status: .fail, message: "br_netfilter module is not loaded"),
             RuleTest(node: "no-br-netfilter", status: .fail, message: "br_netfilter module is not loaded"),
             RuleTest(node: "br-netfilter-not-at-boot", status: .warn, message: "not loaded at boot")
@@ -467,11 +467,11 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "Nodes route pod traffic between interfaces; without forwarding, pods on different nodes cannot reach each other.",
         remediation: "Write `net.ipv4.ip_forward = 1` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "net.ipv4.ip_forward", value: "1", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "net.ipv4.ip_forward", value: "1", module: nil, removedIn: nil, kernelDefault: "0", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
-            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it"),
+            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it, so after a reboot the kernel's default, 0, holds"),
             RuleTest(node: "centos7-minimal", status: .fail, message: "Running value is 0"),
             RuleTest(node: "sysctl-shadowed", status: .pass, message: nil)
         ]
@@ -483,11 +483,12 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "tcp_tw_recycle breaks connections from clients behind NAT (services become unreachable). The key was removed in Linux 4.12; on newer kernels there is nothing to set.",
         remediation: "Write `net.ipv4.tcp_tw_recycle = 0` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "net.ipv4.tcp_tw_recycle", value: "0", module: nil, moduleAtBoot: false, removedIn: KernelVersion([4, 12]))),
+        check: Check.sysctl(SysctlCheck(key: "net.ipv4.tcp_tw_recycle", value: "0", module: nil, removedIn: KernelVersion([4, 12]), kernelDefault: "0", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .skip, message: "removed in Linux 4.12"),
-            RuleTest(node: "centos7-minimal", status: .fail, message: "No sysctl file sets it")
+            RuleTest(node: "centos7-minimal", status: .pass, message: "the kernel's default, 0, holds after a reboot"),
+            RuleTest(node: "sysctl-shadowed", status: .fail, message: "After a reboot it will be 1, set by /etc/sysctl.d/zz-local.conf:3")
         ]
     ))
     rules.append(Rule(
@@ -497,7 +498,7 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "Larger neighbour (ARP) tables for many pods. The guide writes gc_thresh1 three times (1024, 2048, 4096): gc_thresh1/2/3 are meant, and a copy of its text leaves gc_thresh1 at 4096 and gc_thresh2/3 unset.",
         remediation: "Write `net.ipv4.neigh.default.gc_thresh1 = 1024` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "net.ipv4.neigh.default.gc_thresh1", value: "1024", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "net.ipv4.neigh.default.gc_thresh1", value: "1024", module: nil, removedIn: nil, kernelDefault: "128", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -512,7 +513,7 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "Larger neighbour (ARP) tables for many pods. The guide's text sets gc_thresh1 instead of gc_thresh2, so a copy of it never sets this key.",
         remediation: "Write `net.ipv4.neigh.default.gc_thresh2 = 2048` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "net.ipv4.neigh.default.gc_thresh2", value: "2048", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "net.ipv4.neigh.default.gc_thresh2", value: "2048", module: nil, removedIn: nil, kernelDefault: "512", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -527,7 +528,7 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "Larger neighbour (ARP) tables for many pods. The guide's text sets gc_thresh1 instead of gc_thresh3, so a copy of it never sets this key.",
         remediation: "Write `net.ipv4.neigh.default.gc_thresh3 = 4096` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "net.ipv4.neigh.default.gc_thresh3", value: "4096", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "net.ipv4.neigh.default.gc_thresh3", value: "4096", module: nil, removedIn: nil, kernelDefault: "1024", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -542,13 +543,13 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "Avoid swapping (kubelet requires swap off). The guide writes `vm.swappiness=0 vm.overcommit_memory=1` on one line.",
         remediation: "Write `vm.swappiness = 0` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "vm.swappiness", value: "0", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "vm.swappiness", value: "0", module: nil, removedIn: nil, kernelDefault: "60", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
             RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it"),
             RuleTest(node: "guide-sysctl-copy", status: .pass, message: "two settings on one line"),
-            RuleTest(node: "sysctl-shadowed", status: .pass, message: nil),
+            RuleTest(node: "sysctl-shadowed", status: .warn, message: "`sysctl --system` run now would leave 10 (/etc/sysctl.conf:3, which it reads last), but at boot systemd-sysctl applies 0 (/etc/sysctl.d/zz-vm.conf:2)"),
             RuleTest(node: "centos7-minimal", status: .fail, message: nil)
         ]
     ))
@@ -559,7 +560,7 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "Always allow memory overcommit, as kubelet expects. The guide writes it on the same line as vm.swappiness, where sysctl never sets it.",
         remediation: "Write `vm.overcommit_memory = 1` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "vm.overcommit_memory", value: "1", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "vm.overcommit_memory", value: "1", module: nil, removedIn: nil, kernelDefault: "0", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -574,12 +575,13 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "Let the OOM killer act instead of panicking the node.",
         remediation: "Write `vm.panic_on_oom = 0` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "vm.panic_on_oom", value: "0", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "vm.panic_on_oom", value: "0", module: nil, removedIn: nil, kernelDefault: "0", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
-            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it"),
-            RuleTest(node: "sysctl-shadowed", status: .fail, message: "set by /etc/sysctl.conf:2")
+            RuleTest(node: "centos7-minimal", status: .pass, message: "the kernel's default, 0, holds after a reboot"),
+            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "Running value is 1, expected 0, the kernel's default, which a reboot restores"),
+            RuleTest(node: "sysctl-shadowed", status: .warn, message: "`sysctl --system` run now would leave 1 (/etc/sysctl.conf:2")
         ]
     ))
     rules.append(Rule(
@@ -589,7 +591,7 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "kubelet and containers use many inotify instances.",
         remediation: "Write `fs.inotify.max_user_instances = 8192` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "fs.inotify.max_user_instances", value: "8192", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "fs.inotify.max_user_instances", value: "8192", module: nil, removedIn: nil, kernelDefault: "128", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -603,11 +605,11 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "kubelet and containers watch many files.",
         remediation: "Write `fs.inotify.max_user_watches = 1048576` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "fs.inotify.max_user_watches", value: "1048576", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "fs.inotify.max_user_watches", value: "1048576", module: nil, removedIn: nil, kernelDefault: "8192", defaultBefore: KernelVersion([5, 11]))),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
-            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it"),
+            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it, so the running value is lost at reboot (its default depends on the machine)"),
             RuleTest(node: "sysctl-shadowed", status: .fail, message: "Running value is 8192, but the files set 1048576")
         ]
     ))
@@ -618,7 +620,7 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "A high system-wide open-file limit for many containers. The guide writes `fs.file-max=52706963 fs.nr_open=52706963` on one line.",
         remediation: "Write `fs.file-max = 52706963` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "fs.file-max", value: "52706963", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "fs.file-max", value: "52706963", module: nil, removedIn: nil, kernelDefault: nil, defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -633,7 +635,7 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "A high per-process open-file limit. The guide writes it on the same line as fs.file-max, where sysctl never sets it.",
         remediation: "Write `fs.nr_open = 52706963` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "fs.nr_open", value: "52706963", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "fs.nr_open", value: "52706963", module: nil, removedIn: nil, kernelDefault: "1048576", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -648,7 +650,7 @@ private func makeRules() -> [Rule] {
         guide: [14],
         rationale: "The guide's cluster is IPv4 only and disables IPv6.",
         remediation: "Write `net.ipv6.conf.all.disable_ipv6 = 1` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "net.ipv6.conf.all.disable_ipv6", value: "1", module: nil, moduleAtBoot: false, removedIn: nil)),
+        check: Check.sysctl(SysctlCheck(key: "net.ipv6.conf.all.disable_ipv6", value: "1", module: nil, removedIn: nil, kernelDefault: "0", defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -662,12 +664,13 @@ private func makeRules() -> [Rule] {
         severity: .medium,
         guide: [14],
         rationale: "A large connection-tracking table for kube-proxy's NAT. The key exists only while nf_conntrack is loaded.",
-        remediation: "Load nf_conntrack (`modprobe nf_conntrack`), then write `net.netfilter.nf_conntrack_max = 2310720` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
-        check: Check.sysctl(SysctlCheck(key: "net.netfilter.nf_conntrack_max", value: "2310720", module: "nf_conntrack", moduleAtBoot: false, removedIn: nil)),
+        remediation: "Load nf_conntrack now and at boot (`modprobe nf_conntrack`; `echo nf_conntrack > /etc/modules-load.d/kubernetes.conf`: otherwise the key does not exist when systemd-sysctl runs, and the value is lost at every reboot), then write `net.netfilter.nf_conntrack_max = 2310720` to /etc/sysctl.d/kubernetes.conf (one setting per line; no later file may set it), then run `sysctl --system`.",
+        check: Check.sysctl(SysctlCheck(key: "net.netfilter.nf_conntrack_max", value: "2310720", module: "nf_conntrack", removedIn: nil, kernelDefault: nil, defaultBefore: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
-            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it")
+            RuleTest(node: "sysctl-runtime-only", status: .fail, message: "No sysctl file sets it"),
+            RuleTest(node: "br-netfilter-not-at-boot", status: .warn, message: "nf_conntrack is not loaded at boot")
         ]
     ))
     rules.append(Rule(

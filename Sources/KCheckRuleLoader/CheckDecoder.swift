@@ -30,22 +30,26 @@ enum CheckDecoder {
 
         switch kind {
         case .sysctl:
-            let f = try fields(["key", "value", "module", "module_at_boot", "removed_in"])
+            let f = try fields(["key", "value", "module", "removed_in", "default", "default_before"])
             let key = try f.string(try f.required("key"))
             let value = try f.string(try f.required("value"))
             let module = try f.optional("module").map { n throws(RuleFileError) in try f.string(n) }
-            let atBoot = try f.optional("module_at_boot").map { n throws(RuleFileError) in try f.bool(n) } ?? false
-            if atBoot && module == nil {
-                throw Fields.error(body, file: file, "`module_at_boot` needs `module`")
-            }
-            var removedIn: KernelVersion?
-            if let r = f.optional("removed_in") {
+            let kernelDefault = try f.optional("default").map { n throws(RuleFileError) in try f.string(n) }
+            func version(_ name: String) throws(RuleFileError) -> KernelVersion? {
+                guard let r = f.optional(name) else { return nil }
                 guard let version = KernelVersion(parsing: try f.string(r)) else {
                     throw Fields.error(r, file: file, "expected a kernel version such as 4.12")
                 }
-                removedIn = version
+                return version
             }
-            return .sysctl(SysctlCheck(key: key, value: value, module: module, moduleAtBoot: atBoot, removedIn: removedIn))
+            let removedIn = try version("removed_in")
+            let defaultBefore = try version("default_before")
+            if defaultBefore != nil && kernelDefault == nil {
+                throw Fields.error(body, file: file, "`default_before` needs `default`")
+            }
+            return .sysctl(
+                SysctlCheck(
+                    key: key, value: value, module: module, removedIn: removedIn, kernelDefault: kernelDefault, defaultBefore: defaultBefore))
         case .swapOff: return try bare(.swapOff)
         case .fstabNoSwap: return try bare(.fstabNoSwap)
         case .selinuxNotEnforcing: return try bare(.selinuxNotEnforcing)

@@ -42,8 +42,8 @@ public enum SwiftSource {
     static func check(_ check: Check) -> String {
         switch check {
         case .sysctl(let c):
-            let removed = c.removedIn.map { "KernelVersion(\($0.parts))" } ?? "nil"
-            return "Check.sysctl(SysctlCheck(key: \(literal(c.key)), value: \(literal(c.value)), module: \(optional(c.module)), moduleAtBoot: \(c.moduleAtBoot), removedIn: \(removed)))"
+            func version(_ v: KernelVersion?) -> String { v.map { "KernelVersion(\($0.parts))" } ?? "nil" }
+            return "Check.sysctl(SysctlCheck(key: \(literal(c.key)), value: \(literal(c.value)), module: \(optional(c.module)), removedIn: \(version(c.removedIn)), kernelDefault: \(optional(c.kernelDefault)), defaultBefore: \(version(c.defaultBefore))))"
         case .swapOff: return "Check.swapOff"
         case .fstabNoSwap: return "Check.fstabNoSwap"
         case .selinuxNotEnforcing: return "Check.selinuxNotEnforcing"

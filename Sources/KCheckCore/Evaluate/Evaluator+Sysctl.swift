@@ -12,12 +12,15 @@ extension SysctlCheck {
 
 extension Evaluator {
     /// A kernel parameter is right when its running value and the value that will hold after a
-    /// reboot (the last assignment systemd-sysctl applies, as the kernel keeps it) both match.
+    /// reboot both match. After a reboot means: the last assignment systemd-sysctl applies at
+    /// boot, as the kernel keeps it, provided the key exists then (a module's key exists only if
+    /// the module is built in or loaded at boot); where no file sets it, the kernel's default.
     func sysctl(_ check: SysctlCheck) -> Outcome {
         let expected = "\(check.value) now and after reboot"
         let config = facts.sysctlConfig
         let decider = config.effective(check.key)
         let numeric = isNumeric(check.value)
+        let kernel: KernelVersion? = if case .available(let v) = facts.kernelVersion { v } else { nil }
 
         func matches(_ raw: String) -> Bool { check.accepts(raw) }
 
@@ -27,11 +30,26 @@ extension Evaluator {
             return leadingInteger(Substring(raw)).map(String.init) ?? raw
         }
 
+        // The module that makes the key, when it will not be there at boot.
+        let missingAtBoot: String? = check.module.flatMap { module in
+            facts.bootModules.names[module.replacingDashes] == nil && !facts.isBuiltIn(module) ? module : nil
+        }
+        let kernelDefault = check.kernelDefault(on: kernel)
+        let afterReboot: SysctlObservation.AfterReboot =
+            if let missingAtBoot { .absent(module: missingAtBoot) }
+            else if let decider { .set(kept(decider.value), decider.location) }
+            else if let kernelDefault { .kernelDefault(kernelDefault) }
+            else { .unknown }
+        // What `sysctl --system` would apply now, where it differs from the boot.
+        let now = config.effectiveNow(check.key)
+        let applyNow: SysctlAssignment? = now.flatMap { now in decider.map { kept($0.value) } == kept(now.value) ? nil : now }
+
         var evidence: [SourceLocation] = decider.map { [$0.location] } ?? []
         var notes: [String] = []
-        let persistedOK = decider.map { matches($0.value) } ?? false
+        let persistedOK: Bool
         let persisted: String
         if let decider {
+            persistedOK = matches(decider.value)
             persisted = "\(kept(decider.value)) (\(decider.location))"
             if !persistedOK {
                 var note = "After a reboot it will be \(kept(decider.value)), set by \(decider.location)"
@@ -48,33 +66,54 @@ extension Evaluator {
                     "\(decider.location) reads `\(check.key)=\(decider.value)`: two settings on one line; the kernel keeps \(kept(decider.value)), and the rest is never set.")
             }
         } else {
-            persisted = "not set in any sysctl file"
-            notes.append("No sysctl file sets it, so the running value is lost at reboot.")
+            if let kernelDefault {
+                persistedOK = matches(kernelDefault)
+                persisted = "\(kernelDefault) (kernel default)"
+                notes.append(
+                    persistedOK
+                        ? "No sysctl file sets it; the kernel's default, \(kernelDefault), holds after a reboot."
+                        : "No sysctl file sets it, so after a reboot the kernel's default, \(kernelDefault), holds.")
+            } else {
+                persistedOK = false
+                persisted = "not set in any sysctl file"
+                notes.append("No sysctl file sets it, so the running value is lost at reboot (its default depends on the machine).")
+            }
             for host in config.swallowed(check.key) {
                 notes.append(
                     "\(host.location) writes `\(host.key)=\(host.value)` on one line: sysctl sets only \(host.key) (to the whole rest of the line) and never sets \(check.key), and still exits 0.")
                 evidence.append(host.location)
             }
         }
+        var nowWrong = false
+        if let applyNow {
+            nowWrong = !matches(applyNow.value)
+            notes.append(
+                "`sysctl --system` run now would leave \(kept(applyNow.value)) (\(applyNow.location), which it reads last), but at boot systemd-sysctl applies \(decider.map { "\(kept($0.value)) (\($0.location))" } ?? "no file's value") and does not read /etc/sysctl.conf itself.")
+            if nowWrong { evidence.append(applyNow.location) }
+        }
 
         let path = SysctlConfig.procPath(check.key)
+        func observed(_ running: String?) -> Observation {
+            .sysctl(SysctlObservation(key: check.key, running: running, afterReboot: afterReboot, applyNow: applyNow))
+        }
         let running: String
         switch facts.node.read(path, limit: 64 << 10) {
         case .unreadable(let why):
             return unavailable(expected, why)
         case .missing:
-            if let removedIn = check.removedIn, case .available(let kernel) = facts.kernelVersion, kernel >= removedIn {
+            if let removedIn = check.removedIn, let kernel, kernel >= removedIn {
                 var message = "\(check.key) was removed in Linux \(removedIn); this kernel (\(kernel)) has no such key, so there is nothing to set"
                 if let decider {
                     message += ". \(decider.location) still sets it: systemd-sysctl logs an error for it at every boot; delete that line"
                 }
-                return Outcome(status: .skip, expected: expected, actual: "no such key", message: message + ".", evidence: evidence)
+                let gone = Observation.sysctl(SysctlObservation(key: check.key, running: nil, afterReboot: .removed, applyNow: nil))
+                return Outcome(status: .skip, expected: expected, actual: "no such key", message: message + ".", evidence: evidence, observation: gone)
             }
             if let module = check.module, !facts.isLoaded(module), !facts.isBuiltIn(module) {
                 return Outcome(
-                    status: .fail, expected: expected, actual: "absent (\(module) not loaded); after reboot \(persisted)",
+                    status: .fail, expected: expected, actual: "absent (\(module) not loaded); after reboot \(missingAtBoot == nil ? persisted : "absent")",
                     message: "The key does not exist because the \(module) module is not loaded: load it (modprobe \(module)) and list it in /etc/modules-load.d, then apply the settings. " + notes.joined(separator: " "),
-                    evidence: evidence)
+                    evidence: evidence, observation: observed(nil))
             }
             return unavailable(expected, "\(path) does not exist on this kernel")
         case .content(let bytes):
@@ -84,24 +123,29 @@ extension Evaluator {
         if !config.problems.isEmpty && runningOK {
             return unavailable(expected, "cannot read the sysctl configuration: " + config.problems.joined(separator: "; "))
         }
+        if let missingAtBoot, persistedOK {
+            let actual = "running \(running); after reboot absent (\(missingAtBoot) not loaded at boot), though \(persisted)"
+            return Outcome(
+                status: runningOK ? .warn : .fail, expected: expected, actual: actual,
+                message: (runningOK ? "Set now and persisted, but " : "Running value is \(running), expected \(check.value); and ")
+                    + "\(missingAtBoot) is not loaded at boot (no /etc/modules-load.d entry), so the key does not exist when systemd-sysctl runs and the value will not hold after a reboot.",
+                evidence: evidence, observation: observed(running))
+        }
         let actual = "running \(running); after reboot \(persisted)"
         if runningOK && persistedOK {
-            if let module = check.module, check.moduleAtBoot, facts.bootModules.names[module.replacingDashes] == nil,
-                !facts.isBuiltIn(module)
-            {
-                return Outcome(
-                    status: .warn, expected: expected, actual: actual,
-                    message: "Set now and persisted, but \(module) is not loaded at boot (no /etc/modules-load.d entry), so the key does not exist when systemd-sysctl runs and the value will not hold after a reboot.",
-                    evidence: evidence)
-            }
-            return Outcome(status: .pass, expected: expected, actual: actual, message: notes.joined(separator: " "), evidence: evidence)
+            return Outcome(
+                status: nowWrong ? .warn : .pass, expected: expected, actual: actual, message: notes.joined(separator: " "), evidence: evidence,
+                observation: observed(running))
         }
         if !runningOK {
             notes.insert(
                 persistedOK
-                    ? "Running value is \(running), but the files set \(check.value): apply them (sysctl --system)."
+                    ? (decider == nil
+                        ? "Running value is \(running), expected \(check.value), the kernel's default, which a reboot restores."
+                        : "Running value is \(running), but the files set \(check.value): apply them (sysctl --system).")
                     : "Running value is \(running), expected \(check.value).", at: 0)
         }
-        return Outcome(status: .fail, expected: expected, actual: actual, message: notes.joined(separator: " "), evidence: evidence)
+        return Outcome(
+            status: .fail, expected: expected, actual: actual, message: notes.joined(separator: " "), evidence: evidence, observation: observed(running))
     }
 }

@@ -71,7 +71,7 @@ public final class Evaluator {
         }
         return RuleResult(
             ruleID: rule.id, status: outcome.status, expected: outcome.expected, actual: outcome.actual,
-            message: outcome.message, evidence: outcome.evidence)
+            message: outcome.message, evidence: outcome.evidence, observation: outcome.observation)
     }
 
     public func evaluate(_ rules: [Rule]) -> [RuleResult] { rules.map(evaluate) }
@@ -85,6 +85,7 @@ public final class Evaluator {
         var actual: String
         var message: String
         var evidence: [SourceLocation] = []
+        var observation: Observation? = nil
     }
 
     func unavailable(_ expected: String, _ why: String) -> Outcome {

@@ -89,7 +89,14 @@ final class NodeFacts {
 
     // MARK: sysctl
 
-    private(set) lazy var sysctlConfig: SysctlConfig = SysctlConfig.load(from: node)
+    private(set) lazy var sysctlConfig: SysctlConfig = SysctlConfig.load(from: node, bootOrder: sysctlBootOrder)
+
+    /// systemd-sysctl applies the files at boot where systemd is the init system; elsewhere the
+    /// init system's script runs `sysctl --system`.
+    var sysctlBootOrder: SysctlConfig.BootOrder {
+        if case .available = node.unitActiveStates([]) { return .systemdSysctl }
+        return .sysctlSystem
+    }
 
     // MARK: modules
 

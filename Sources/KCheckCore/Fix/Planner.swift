@@ -73,7 +73,8 @@ public struct Planner {
         case .sysctl(let check):
             state.sysctl.append((rule.id, check))
             if let module = check.module, !facts.isLoaded(module), !facts.isBuiltIn(module) { state.moduleNow(module, rule.id) }
-            if let module = check.module, check.moduleAtBoot, facts.bootModules.names[module.replacingDashes] == nil, !facts.isBuiltIn(module) {
+            // The key exists at boot only if its module is loaded before systemd-sysctl runs.
+            if let module = check.module, facts.bootModules.names[module.replacingDashes] == nil, !facts.isBuiltIn(module) {
                 state.moduleAtBoot(module, rule.id)
             }
         case .swapOff:
@@ -250,21 +251,22 @@ public struct Planner {
             if !deciding.isEmpty { note += " (\(unique(deciding).joined(separator: ", ")))" }
             note += ", so it decides them at boot"
             actions.append(PlannedAction(.writeFile(path: path, content: joined(new), mode: 0o644), rules: persist.map(\.rule), note: note))
-            // /etc/sysctl.conf is applied after every sysctl.d file: a wrong value there still wins.
-            if let legacy = bytes(SysctlConfig.legacyFile) {
-                var legacyLines = lines(legacy)
-                var commented: [String] = []
-                for assignment in config.assignments where assignment.location.file == SysctlConfig.legacyFile {
-                    guard let item = persist.first(where: { $0.check.key == assignment.key }), !item.check.accepts(assignment.value) else { continue }
-                    legacyLines[assignment.location.line - 1] = "# kcheck: " + legacyLines[assignment.location.line - 1]
-                    commented.append(item.rule)
-                }
-                if !commented.isEmpty {
-                    actions.append(
-                        PlannedAction(
-                            .writeFile(path: SysctlConfig.legacyFile, content: joined(legacyLines), mode: 0o644), rules: unique(commented),
-                            note: "/etc/sysctl.conf is applied after every sysctl.d file: its wrong values are commented out"))
-                }
+        }
+        // /etc/sysctl.conf: `sysctl --system` applies it after every sysctl.d file (and so does
+        // the boot, without systemd): a wrong value there wins the next time either runs.
+        if let legacy = bytes(SysctlConfig.legacyFile) {
+            var legacyLines = lines(legacy)
+            var commented: [String] = []
+            for assignment in config.legacyAssignments {
+                guard let item = wanted.first(where: { $0.check.key == assignment.key }), !item.check.accepts(assignment.value) else { continue }
+                legacyLines[assignment.location.line - 1] = "# kcheck: " + legacyLines[assignment.location.line - 1]
+                commented.append(item.rule)
+            }
+            if !commented.isEmpty {
+                actions.append(
+                    PlannedAction(
+                        .writeFile(path: SysctlConfig.legacyFile, content: joined(legacyLines), mode: 0o644), rules: unique(commented),
+                        note: "`sysctl --system` applies /etc/sysctl.conf after every sysctl.d file: its wrong values are commented out"))
             }
         }
         // Running: every key whose /proc/sys value is wrong (or absent until its module loads).

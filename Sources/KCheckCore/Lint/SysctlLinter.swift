@@ -107,22 +107,36 @@ public enum SysctlLinter {
         return findings.sorted { $0.location.line < $1.location.line }
     }
 
-    /// The node's set in application order, with the linted file in its place: where it is on
-    /// the node, or (a file from elsewhere) in /etc/sysctl.d, shadowing a file of the same name.
+    /// The node's set in the order applied at boot, with the linted file in its place: where it
+    /// is on the node, or (a file from elsewhere) in /etc/sysctl.d, shadowing a file of the same
+    /// name.
     static func placed(path: String, assignments: [SysctlAssignment], in set: SysctlConfig) -> [SysctlAssignment] {
         func name(_ p: String) -> String { String(p.split(separator: "/").last ?? "") }
         if path == SysctlConfig.legacyFile {
-            return set.assignments.filter { $0.location.file != path } + assignments
+            var result: [SysctlAssignment] = []
+            var placedLegacy = false
+            for entry in set.entries {
+                if entry.source == path {
+                    if !placedLegacy { result += assignments }
+                    placedLegacy = true
+                } else {
+                    result += set.bySource[entry.source] ?? []
+                }
+            }
+            return set.bootOrder == .sysctlSystem ? result + assignments : result
         }
         var byName: [String: String] = [:]
-        for file in set.files where file != SysctlConfig.legacyFile { byName[name(file)] = file }
+        for entry in set.entries { byName[entry.name] = entry.source }
         byName[name(path)] = path
         var result: [SysctlAssignment] = []
+        var seen: Set<String> = []
         for n in byName.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             let file = byName[n]!
-            result += file == path ? assignments : set.assignments.filter { $0.location.file == file }
+            guard seen.insert(file).inserted else { continue }
+            result += file == path ? assignments : set.bySource[file] ?? []
         }
-        return result + set.assignments.filter { $0.location.file == SysctlConfig.legacyFile }
+        if set.bootOrder == .sysctlSystem { result += set.legacyAssignments }
+        return result
     }
 }
 

@@ -101,19 +101,36 @@ public enum Check: Equatable, Sendable {
 public struct SysctlCheck: Equatable, Sendable {
     public let key: String
     public let value: String
-    /// The module that creates the key (br_netfilter for net.bridge.*), if any.
+    /// The module that creates the key (br_netfilter for net.bridge.*, nf_conntrack for
+    /// net.netfilter.*), if any. A value in a file holds after a reboot only if the key exists
+    /// when systemd-sysctl runs: the module must be built in or loaded at boot (modules-load.d).
     public let module: String?
-    /// Whether the module must be loaded at boot for the persisted value to be applied then.
-    public let moduleAtBoot: Bool
     /// The kernel release that removed the key, if it is gone from newer kernels.
     public let removedIn: KernelVersion?
+    /// The kernel's own value for the key when no file sets it (nil: it depends on the machine,
+    /// such as memory size).
+    public let kernelDefault: String?
+    /// The default holds only on kernels older than this one (newer ones compute it).
+    public let defaultBefore: KernelVersion?
 
-    public init(key: String, value: String, module: String? = nil, moduleAtBoot: Bool = false, removedIn: KernelVersion? = nil) {
+    public init(
+        key: String, value: String, module: String? = nil, removedIn: KernelVersion? = nil, kernelDefault: String? = nil,
+        defaultBefore: KernelVersion? = nil
+    ) {
         self.key = key
         self.value = value
         self.module = module
-        self.moduleAtBoot = moduleAtBoot
         self.removedIn = removedIn
+        self.kernelDefault = kernelDefault
+        self.defaultBefore = defaultBefore
+    }
+
+    /// The value the key has after a boot where no file sets it, on this kernel, if known.
+    public func kernelDefault(on kernel: KernelVersion?) -> String? {
+        guard let kernelDefault else { return nil }
+        guard let defaultBefore else { return kernelDefault }
+        guard let kernel else { return nil }
+        return kernel < defaultBefore ? kernelDefault : nil
     }
 }
 

@@ -3,8 +3,9 @@ extension Check {
     public var summary: String {
         switch self {
         case .sysctl(let c):
-            var s = "sysctl \(c.key) = \(c.value) in \(SysctlConfig.procPath(c.key)) and after reboot (sysctl.d files, then /etc/sysctl.conf)"
-            if let module = c.module { s += "; needs module \(module)\(c.moduleAtBoot ? " at boot" : "")" }
+            var s = "sysctl \(c.key) = \(c.value) in \(SysctlConfig.procPath(c.key)) and after reboot (the sysctl.d files, in the order systemd-sysctl applies them)"
+            if let module = c.module { s += "; needs module \(module) at boot" }
+            if let d = c.kernelDefault { s += "; kernel default \(d)\(c.defaultBefore.map { " before Linux \($0)" } ?? "")" }
             if let removed = c.removedIn { s += "; not applicable from Linux \(removed)" }
             return s
         case .swapOff: return "no active swap in /proc/swaps"

@@ -46,14 +46,20 @@ public struct RuleResult: Equatable, Sendable {
     public let actual: String
     public let message: String
     public let evidence: [SourceLocation]
+    /// What the check saw, typed (kernel parameters so far).
+    public let observation: Observation?
 
-    public init(ruleID: String, status: Status, expected: String, actual: String, message: String, evidence: [SourceLocation] = []) {
+    public init(
+        ruleID: String, status: Status, expected: String, actual: String, message: String, evidence: [SourceLocation] = [],
+        observation: Observation? = nil
+    ) {
         self.ruleID = ruleID
         self.status = status
         self.expected = expected
         self.actual = actual
         self.message = message
         self.evidence = evidence
+        self.observation = observation
     }
 }
 

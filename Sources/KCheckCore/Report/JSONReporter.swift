@@ -70,6 +70,7 @@ public enum JSONReporter: Reporter {
                 w.endObject()
             }
             w.endArray()
+            if let observation = result.observation { write(observation, to: &w) }
             if let certificate = entry.certificate { write(certificate, to: &w) }
             w.endObject()
         }
@@ -106,6 +107,39 @@ public enum JSONReporter: Reporter {
                 w.endObject()
             }
             w.endArray()
+        }
+        w.endObject()
+    }
+
+    private static func write(_ observation: Observation, to w: inout JSONWriter) {
+        w.beginObject("observation")
+        switch observation {
+        case .sysctl(let o):
+            w.string("kind", "sysctl")
+            w.string("key", o.key)
+            if let running = o.running { w.string("running", running) } else { w.null("running") }
+            w.beginObject("after_reboot")
+            switch o.afterReboot {
+            case .set(let value, let from):
+                w.string("state", "set")
+                w.string("value", value)
+                w.string("from", from.description)
+            case .kernelDefault(let value):
+                w.string("state", "kernel-default")
+                w.string("value", value)
+            case .absent(let module):
+                w.string("state", "absent")
+                w.string("module", module)
+            case .removed: w.string("state", "removed")
+            case .unknown: w.string("state", "unknown")
+            }
+            w.endObject()
+            if let now = o.applyNow {
+                w.beginObject("sysctl_system")
+                w.string("value", now.value)
+                w.string("from", now.location.description)
+                w.endObject()
+            }
         }
         w.endObject()
     }

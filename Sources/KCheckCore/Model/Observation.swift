@@ -1,0 +1,45 @@
+/// What a check saw, typed, beside the words of its result: reports carry it as is, so a reader
+/// (the VM test bed, a dashboard) never parses `actual`.
+public enum Observation: Equatable, Sendable {
+    case sysctl(SysctlObservation)
+}
+
+/// A kernel parameter: its running value and the value a reboot will leave.
+public struct SysctlObservation: Equatable, Sendable {
+    public let key: String
+    /// The running value (/proc/sys), as the kernel prints it; nil when the key does not exist.
+    public let running: String?
+    /// The value after the next boot, as systemd-sysctl (or, without systemd, `sysctl --system`)
+    /// will leave it.
+    public let afterReboot: AfterReboot
+    /// What `sysctl --system` would leave in force if run now, where that differs from the boot.
+    public let applyNow: SysctlAssignment?
+
+    public init(key: String, running: String?, afterReboot: AfterReboot, applyNow: SysctlAssignment?) {
+        self.key = key
+        self.running = running
+        self.afterReboot = afterReboot
+        self.applyNow = applyNow
+    }
+
+    public enum AfterReboot: Equatable, Sendable {
+        /// A file sets it (the value as the kernel keeps it).
+        case set(String, SourceLocation)
+        /// No file sets it: the kernel's own default holds.
+        case kernelDefault(String)
+        /// The key will not exist when systemd-sysctl runs: its module is not loaded at boot.
+        case absent(module: String)
+        /// The key is gone from this kernel.
+        case removed
+        /// No file sets it and its default depends on the machine: the running value is lost.
+        case unknown
+
+        /// The value the key will have, where known.
+        public var value: String? {
+            switch self {
+            case .set(let value, _), .kernelDefault(let value): value
+            case .absent, .removed, .unknown: nil
+            }
+        }
+    }
+}
