@@ -313,7 +313,7 @@ private func makeRules() -> [Rule] {
         guide: [6],
         rationale: "firewalld's rules conflict with the iptables rules kube-proxy and the network plugin write.",
         remediation: "systemctl stop firewalld && systemctl disable firewalld",
-        check: Check.service(ServiceCheck(unit: DistroName(rhel: "firewalld", debian: "firewalld"), running: false, enabled: false)),
+        check: Check.service(ServiceCheck(unit: DistroName(rhel: "firewalld", debian: "firewalld"), running: false, enabled: false, package: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -329,7 +329,7 @@ private func makeRules() -> [Rule] {
         guide: [7],
         rationale: "The guide turns off services unrelated to the cluster; postfix is one.",
         remediation: "systemctl stop postfix && systemctl disable postfix",
-        check: Check.service(ServiceCheck(unit: DistroName(rhel: "postfix", debian: "postfix"), running: false, enabled: false)),
+        check: Check.service(ServiceCheck(unit: DistroName(rhel: "postfix", debian: "postfix"), running: false, enabled: false, package: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "services-wrong", status: .pass, message: nil),
@@ -345,7 +345,7 @@ private func makeRules() -> [Rule] {
         guide: [8],
         rationale: "etcd needs synchronised clocks; chrony keeps them so.",
         remediation: "systemctl enable chronyd && systemctl start chronyd (the unit is chrony on Debian and Ubuntu)",
-        check: Check.service(ServiceCheck(unit: DistroName(rhel: "chronyd", debian: "chrony"), running: true, enabled: true)),
+        check: Check.service(ServiceCheck(unit: DistroName(rhel: "chronyd", debian: "chrony"), running: true, enabled: true, package: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -359,8 +359,8 @@ private func makeRules() -> [Rule] {
         severity: .low,
         guide: [9],
         rationale: "The guide restarts rsyslog after changing the time zone so that logs carry the new zone.",
-        remediation: "systemctl restart rsyslog",
-        check: Check.service(ServiceCheck(unit: DistroName(rhel: "rsyslog", debian: "rsyslog"), running: true, enabled: nil)),
+        remediation: "Install rsyslog where it is missing (Debian 12 no longer installs it by default: apt-get install -y rsyslog), then systemctl restart rsyslog",
+        check: Check.service(ServiceCheck(unit: DistroName(rhel: "rsyslog", debian: "rsyslog"), running: true, enabled: nil, package: DistroName(rhel: "rsyslog", debian: "rsyslog"))),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -375,7 +375,7 @@ private func makeRules() -> [Rule] {
         guide: [9],
         rationale: "The guide restarts crond after changing the time zone so that jobs run on the new zone's clock.",
         remediation: "systemctl restart crond (cron on Debian and Ubuntu)",
-        check: Check.service(ServiceCheck(unit: DistroName(rhel: "crond", debian: "cron"), running: true, enabled: nil)),
+        check: Check.service(ServiceCheck(unit: DistroName(rhel: "crond", debian: "cron"), running: true, enabled: nil, package: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),

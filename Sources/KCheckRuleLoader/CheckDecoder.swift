@@ -67,12 +67,13 @@ enum CheckDecoder {
             }
             return .selinuxConfig(mode: mode)
         case .service:
-            let f = try fields(["unit", "running", "enabled"])
+            let f = try fields(["unit", "running", "enabled", "package"])
             let unit = try distroName(try f.required("unit"), f)
+            let package = try f.optional("package").map { n throws(RuleFileError) in try distroName(n, f) }
             let running = try f.optional("running").map { n throws(RuleFileError) in try f.bool(n) }
             let enabled = try f.optional("enabled").map { n throws(RuleFileError) in try f.bool(n) }
             if running == nil && enabled == nil { throw Fields.error(body, file: file, "a service check needs `running`, `enabled` or both") }
-            return .service(ServiceCheck(unit: unit, running: running, enabled: enabled))
+            return .service(ServiceCheck(unit: unit, running: running, enabled: enabled, package: package))
         case .timezone:
             let f = try fields(["zone"])
             return .timezone(try f.string(try f.required("zone")))

@@ -49,7 +49,7 @@ public enum SwiftSource {
         case .selinuxNotEnforcing: return "Check.selinuxNotEnforcing"
         case .selinuxConfig(let mode): return "Check.selinuxConfig(mode: \(literal(mode)))"
         case .service(let s):
-            return "Check.service(ServiceCheck(unit: \(distro(s.unit)), running: \(s.running.map(String.init) ?? "nil"), enabled: \(s.enabled.map(String.init) ?? "nil")))"
+            return "Check.service(ServiceCheck(unit: \(distro(s.unit)), running: \(s.running.map(String.init) ?? "nil"), enabled: \(s.enabled.map(String.init) ?? "nil"), package: \(s.package.map(distro) ?? "nil")))"
         case .clockSynchronized: return "Check.clockSynchronized"
         case .timezone(let zone): return "Check.timezone(\(literal(zone)))"
         case .rtcUTC: return "Check.rtcUTC"

@@ -295,32 +295,46 @@ struct Undo: ParsableCommand {
     @Argument(help: ArgumentHelp("The run to undo (see kcheck runs).", valueName: "RUN"))
     var runID: String?
 
+    @Flag(name: .long, help: "When later runs changed what RUN changed, undo them first (newest first), then RUN. Without it, such an undo is refused.")
+    var withLater = false
+
     func run() throws {
         let target = try NodeOptions.node(root: root)
         let remediator = Remediator(node: target, root: root)
         let runs = Journal.runs(writer: remediator.writer, node: target)
-        guard let id = runID ?? runs.last(where: { !$0.undone })?.id else {
+        let journals: [Journal]
+        switch UndoSelection.select(runID, runs: runs, withLater: withLater, load: { Journal.load(id: $0, writer: remediator.writer) }) {
+        case .success(let selected): journals = selected
+        case .failure(.unreadable(let failure)): throw CLIError.usage("\(failure)")
+        case .failure(.builtOn(let refusal)): throw CLIError.usage(refusal.message)
+        }
+        guard !journals.isEmpty else {
             Posix.printOut("No run to undo.\n")
             return
         }
-        let journal: Journal
-        switch Journal.load(id: id, writer: remediator.writer) {
-        case .success(let j): journal = j
-        case .failure(let failure): throw CLIError.usage("\(failure)")
+        for journal in journals {
+            Posix.printOut("Run \(journal.id): \(journal.command)\n")
+            for line in remediator.undoPlan(journal).describe() { Posix.printOut("  " + line + "\n") }
         }
-        Posix.printOut("Run \(id): \(journal.command)\n")
-        for line in journal.describe() { Posix.printOut("  " + line + "\n") }
-        try change.confirm("Restore these?")
+        try change.confirm(journals.count == 1 ? "Restore these?" : "Undo these \(journals.count) runs, in this order?")
         let lock = try ChangeOptions.lock(remediator.writer)
-        let failures = remediator.undo(journal)
-        withExtendedLifetime(lock) {}
-        if failures.isEmpty {
-            Journal.markUndone(journal)
-            Posix.printOut("Restored run \(id).\n")
-        } else {
-            Posix.printError(failures.map { "kcheck: could not restore \($0)\n" }.joined())
-            throw ExitCode(Exit.failed)
+        var failed = false
+        for journal in journals {
+            // Planned again right before it runs: the runs undone before it changed the node.
+            let plan = remediator.undoPlan(journal)
+            let failures = remediator.undo(plan)
+            if failures.isEmpty {
+                Journal.markUndone(journal)
+                Posix.printOut("Restored run \(journal.id).\n")
+                for (name, reason) in plan.kept { Posix.printOut("  package \(name) left as it is: \(reason)\n") }
+            } else {
+                Posix.printError(failures.map { "kcheck: could not restore \($0)\n" }.joined())
+                failed = true
+                break
+            }
         }
+        withExtendedLifetime(lock) {}
+        if failed { throw ExitCode(Exit.failed) }
     }
 }
 
@@ -338,8 +352,11 @@ struct Runs: ParsableCommand {
         for (id, undone) in runs {
             switch Journal.load(id: id, writer: writer) {
             case .success(let journal):
-                let done = journal.records.filter { if case .done = $0 { true } else { false } }.count
-                Posix.printOut("\(id.padded(to: 28)) \(undone ? "undone " : "applied") \(done) action\(done == 1 ? "" : "s")  \(journal.command)\n")
+                let counts = journal.outcomeCounts
+                var what = "\(counts.changed) action\(counts.changed == 1 ? "" : "s") changed the node"
+                if counts.inPlace > 0 { what += ", \(counts.inPlace) already in place" }
+                if counts.failed > 0 { what += ", \(counts.failed) failed" }
+                Posix.printOut("\(id.padded(to: 28)) \(undone ? "undone " : "applied") \(what)  \(journal.command)\n")
             case .failure(let failure):
                 Posix.printOut("\(id.padded(to: 28)) unreadable: \(failure)\n")
             }

@@ -18,6 +18,8 @@ struct TreeSnapshot: Equatable {
 
     let items: [String: Item]
 
+    init(items: [String: Item]) { self.items = items }
+
     init(_ root: String, mtimes: Bool = true) throws {
         var items: [String: Item] = [:]
         let fm = FileManager.default

@@ -61,11 +61,12 @@ public enum PackageManager: String, Equatable, Sendable {
         }
     }
 
+    /// Removes exactly these packages, configuration files too, and nothing else: dpkg and rpm
+    /// refuse (rather than remove more) when another package still needs one of them.
     public func remove(_ names: [String]) -> [String] {
         switch self {
-        case .yum: ["yum", "remove", "-y", "--"] + names
-        case .dnf: ["dnf", "remove", "-y", "--"] + names
-        case .apt: ["apt-get", "remove", "-y", "--"] + names
+        case .yum, .dnf: ["rpm", "-e", "--"] + names
+        case .apt: ["dpkg", "--purge", "--"] + names
         }
     }
 }

@@ -17,10 +17,26 @@ public enum JournalRecord: Equatable, Sendable {
     case service(unit: String, enabled: Bool, running: Bool?)
     /// The hardware clock kept local time (undo writes it back in local time).
     case rtcWasLocal
-    /// Packages kcheck installed (undo removes them).
+    /// Packages kcheck asked the package manager to install.
     case packagesInstalled(PackageManager, [String])
+    /// Before the installation: every package it will unpack (dependencies too) and its state
+    /// then, so that undo puts back the package set even if the run stopped mid-install.
+    case packagesPlanned(PackageManager, [PlannedPackage])
+    /// After the installation: the packages that were not installed before it.
+    case packagesAdded(PackageManager, [String])
     /// An action finished (its 1-based number in the plan).
     case done(Int, String)
+}
+
+/// A package an installation will unpack, and its state before.
+public struct PlannedPackage: Equatable, Sendable {
+    public let name: String
+    public let prior: PackagePrior
+
+    public init(name: String, prior: PackagePrior) {
+        self.name = name
+        self.prior = prior
+    }
 }
 
 /// A run's journal: `/var/lib/kcheck/runs/ID/` on the node (under --root for a tree), mode 0700,
@@ -90,6 +106,10 @@ public final class Journal {
                 lines.append("service \(Self.escape(unit)) \(enabled ? "enabled" : "disabled") \(running.map { $0 ? "running" : "stopped" } ?? "unknown")")
             case .rtcWasLocal: lines.append("rtc local")
             case .packagesInstalled(let manager, let names): lines.append((["packages", manager.rawValue] + names.map(Self.escape)).joined(separator: " "))
+            case .packagesPlanned(let manager, let planned):
+                lines.append((["packages-planned", manager.rawValue] + planned.map { Self.escape($0.name) + " " + Self.escape($0.prior.journalText) }).joined(separator: " "))
+            case .packagesAdded(let manager, let names):
+                lines.append((["packages-added", manager.rawValue] + names.map(Self.escape)).joined(separator: " "))
             case .done(let n, let outcome): lines.append("done \(n) \(Self.escape(outcome))")
             }
         }
@@ -129,6 +149,11 @@ public final class Journal {
             case ("service", 4): journal.records.append(.service(unit: f[1], enabled: f[2] == "enabled", running: f[3] == "unknown" ? nil : f[3] == "running"))
             case ("packages", _) where f.count >= 3 && PackageManager(rawValue: f[1]) != nil:
                 journal.records.append(.packagesInstalled(PackageManager(rawValue: f[1])!, Array(f.dropFirst(2))))
+            case ("packages-planned", _) where f.count >= 2 && f.count % 2 == 0 && PackageManager(rawValue: f[1]) != nil:
+                let pairs = stride(from: 2, to: f.count, by: 2).map { PlannedPackage(name: f[$0], prior: PackagePrior(journalText: f[$0 + 1])) }
+                journal.records.append(.packagesPlanned(PackageManager(rawValue: f[1])!, pairs))
+            case ("packages-added", _) where f.count >= 2 && PackageManager(rawValue: f[1]) != nil:
+                journal.records.append(.packagesAdded(PackageManager(rawValue: f[1])!, Array(f.dropFirst(2))))
             case ("rtc", 2) where f[1] == "local": journal.records.append(.rtcWasLocal)
             case ("done", 3): journal.records.append(.done(Int(f[1]) ?? 0, f[2]))
             default: return bad()
@@ -151,25 +176,20 @@ public final class Journal {
         _ = journal.writer.writeFile(journal.path + "/undone", Array("undone\n".utf8), mode: 0o600)
     }
 
-    /// One line per record, for people: what undo will put back.
-    public func describe() -> [String] {
-        records.reversed().compactMap { record in
-            switch record {
-            case .path(let path, .absent): "remove \(path) (it did not exist)"
-            case .path(let path, .directory): "keep directory \(path)"
-            case .path(let path, .symlink(let target)): "link \(path) -> \(target) again"
-            case .path(let path, .file(let bytes, let mode, let uid, let gid)):
-                "restore \(path) (\(bytes.count) bytes, mode 0\(String(mode, radix: 8)), owner \(uid):\(gid))"
-            case .runtime(let path, let bytes): "write \(String(decoding: bytes, as: UTF8.self).trimmed) to \(path)"
-            case .moduleLoaded(let name): "unload \(name) (modprobe -r)"
-            case .swapDevices(let devices): "swapon \(devices.joined(separator: " "))"
-            case .service(let unit, let enabled, let running):
-                "\(enabled ? "enable" : "disable") \(unit)\(running.map { $0 ? ", start it" : ", stop it" } ?? "")"
-            case .rtcWasLocal: "write the hardware clock in local time again (hwclock --systohc --localtime)"
-            case .packagesInstalled(let manager, let names): "remove the packages it installed: \(manager.remove(names).joined(separator: " "))"
-            case .done: nil
+    /// How the run's actions ended: changed the node (applied, or applied needing a reboot),
+    /// already in place, failed.
+    public var outcomeCounts: (changed: Int, inPlace: Int, failed: Int) {
+        var counts = (changed: 0, inPlace: 0, failed: 0)
+        for case .done(_, let outcome) in records {
+            if outcome == ActionOutcome.alreadyInPlace.label {
+                counts.inPlace += 1
+            } else if outcome.hasPrefix("failed") {
+                counts.failed += 1
+            } else {
+                counts.changed += 1
             }
         }
+        return counts
     }
 
     /// The command line the run was made with.

@@ -86,7 +86,8 @@ public struct Planner {
         case .selinuxConfig(let mode):
             if let action = selinuxConfigAction(mode, rule: rule.id) { state.actions.append(action) }
         case .service(let check):
-            if let action = serviceAction(check, rule: rule.id) { state.actions.append(action) } else { manual(nil) }
+            let actions = serviceActions(check, rule: rule.id, planned: state.actions)
+            if actions.isEmpty { manual(nil) } else { state.actions.append(contentsOf: actions) }
         case .timezone(let zone):
             guard case .success = facts.node.status("/usr/share/zoneinfo/\(zone)") else {
                 return manual("/usr/share/zoneinfo/\(zone) is missing: install tzdata.")
@@ -341,6 +342,25 @@ public struct Planner {
     }
 
     // MARK: - Services
+
+    /// A service that should run but whose unit is missing: its package installed (unless an
+    /// earlier action installs it), then started. Never a command that cannot work.
+    func serviceActions(_ check: ServiceCheck, rule: String, planned: [PlannedAction]) -> [PlannedAction] {
+        if let action = serviceAction(check, rule: rule) { return [action] }
+        guard let package = check.package, check.running == true || check.enabled == true,
+            case .available(let family) = facts.family, let name = (check.unit.common ?? check.unit.name(for: family)).map(Evaluator.unitName),
+            facts.unitFiles.state(of: name) == .notFound
+        else { return [] }
+        let installs = packageActions([package], rule: rule)
+        guard !installs.isEmpty else { return [] }
+        let already = planned.contains { p in
+            if case .installPackages(_, let names) = p.action { return installs.allSatisfy { i in
+                if case .installPackages(_, let wanted) = i.action { return wanted.allSatisfy(names.contains) } else { return false } } }
+            return false
+        }
+        return (already ? [] : installs)
+            + [PlannedAction(.service(unit: name, enable: check.enabled, start: check.running), rules: [rule], note: "\(name) comes with the package; started once it is installed")]
+    }
 
     func serviceAction(_ check: ServiceCheck, rule: String) -> PlannedAction? {
         let name: String?

@@ -51,7 +51,11 @@ public final class Remediator {
         let path: String, content: [UInt8]
         switch action {
         case .writeFile(let p, let c, _): (path, content) = (p, c)
-        case .rtcUTC(let adjtime): (path, content) = ("/etc/adjtime", adjtime)
+        case .rtcUTC(let adjtime):
+            // On the live node hwclock writes /etc/adjtime itself, its first two lines too (the
+            // drift factor and the time of this adjustment): no exact diff can be shown.
+            guard !live else { return nil }
+            (path, content) = ("/etc/adjtime", adjtime)
         case .makeDirectory, .symlink, .sysctl, .loadModule, .swapOff, .selinuxPermissive, .service, .installPackages, .makeCA: return nil
         }
         if case .success(.file(let bytes, _, _, _)) = writer.entry(path) { return (path, bytes, content) }
@@ -154,7 +158,7 @@ public final class Remediator {
     }
 
     /// Runs a command on the live node (argv, no shell); on a tree only records it.
-    private func run(_ argv: [String], _ commands: inout [[String]]) -> String? {
+    func run(_ argv: [String], _ commands: inout [[String]]) -> String? {
         commands.append(argv)
         guard live else { return nil }
         // apt-get and dpkg must never wait for an answer.
@@ -266,18 +270,38 @@ public final class Remediator {
     }
 
     private func installPackages(_ manager: PackageManager, _ names: [String], journal: Journal, commands: inout [[String]]) -> ActionOutcome {
-        guard case .available(let installed) = facts.installedPackages else { return .failed("the installed packages cannot be read") }
-        let missing = names.filter { !installed.contains($0) }
+        let before: PackageDatabase
+        switch PackageDatabase.read(manager, node: node, live: live) {
+        case .success(let db): before = db
+        case .failure(let why): return .failed("the installed packages cannot be read: \(why)")
+        }
+        let missing = names.filter { !before.installed.contains($0) }
         if missing.isEmpty { return .alreadyInPlace }
-        if let failure = record(.packagesInstalled(manager, missing), journal) { return .failed(failure.description) }
+        // What the installation will unpack, dependencies included, and each one's state now:
+        // recorded before anything is installed.
+        var planned = missing.map { PlannedPackage(name: $0, prior: before.prior($0)) }
+        if live && manager == .apt {
+            switch PackageDatabase.simulateApt(missing, database: before) {
+            case .success(let simulated) where !simulated.isEmpty: planned = simulated.map { PlannedPackage(name: $0.0, prior: $0.1) }
+            case .success: break
+            case .failure(let why): return .failed(why.description + " (run apt-get update if the package lists are old)")
+            }
+        }
+        if let failure = record(.packagesInstalled(manager, missing), journal) ?? record(.packagesPlanned(manager, planned), journal) {
+            return .failed(failure.description)
+        }
         if live {
             if let why = run(manager.install(missing), &commands) {
                 return .failed(why + (manager == .apt ? " (run apt-get update if the package lists are old)" : ""))
+            }
+            if case .success(let after) = PackageDatabase.read(manager, node: node, live: live) {
+                _ = record(.packagesAdded(manager, after.installed.subtracting(before.installed).sorted()), journal)
             }
             return .applied
         }
         // A tree: dpkg's status file gains the packages' records, or the facts file their lines.
         _ = run(manager.install(missing), &commands)
+        let outcome: ActionOutcome
         switch writer.entry("/var/lib/dpkg/status") {
         case .success(.file(let bytes, _, _, _)):
             var status = bytes
@@ -286,10 +310,12 @@ public final class Remediator {
             for name in missing {
                 status += Array("Package: \(name)\nStatus: install ok installed\nVersion: 0-kcheck-tree\n\n".utf8)
             }
-            return write("/var/lib/dpkg/status", status, mode: 0o644, journal)
+            outcome = write("/var/lib/dpkg/status", status, mode: 0o644, journal)
         default:
-            return editFacts(journal) { lines in lines += missing.map { "package \($0)" } }
+            outcome = editFacts(journal) { lines in lines += missing.map { "package \($0)" } }
         }
+        if outcome == .applied { _ = record(.packagesAdded(manager, missing), journal) }
+        return outcome
     }
 
     /// Rewrites the tree's facts file with `edit` applied to its lines (journaled).
@@ -303,6 +329,10 @@ public final class Remediator {
     }
 
     private func service(_ unit: String, enable: Bool?, start: Bool?, journal: Journal, commands: inout [[String]]) -> ActionOutcome {
+        // Read now, not when the run began: an earlier action may have installed the unit (and
+        // the package's own scripts enabled and started it).
+        let facts = NodeFacts(node: node, wantedUnits: [])
+        if facts.unitFiles.state(of: unit) == .notFound && live { return .failed("\(unit) is not installed") }
         let enabledNow = facts.unitFiles.state(of: unit) == .enabled
         var runningNow: Bool?
         if case .available(let state) = facts.activeState(of: unit) { runningNow = state == "active" || state == "activating" || state == "reloading" }
@@ -359,46 +389,4 @@ public final class Remediator {
         return .applied
     }
 
-    // MARK: - Undoing
-
-    /// Puts back everything a run's journal recorded, newest first. Every record is restored even
-    /// when one fails; the failures are returned.
-    public func undo(_ journal: Journal) -> [String] {
-        var failures: [String] = []
-        var commands: [[String]] = []
-        for record in journal.records.reversed() {
-            switch record {
-            case .path(let path, let entry):
-                let result: Swift.Result<Void, SafeWriter.Failure>
-                switch entry {
-                case .absent:
-                    if case .success(.directory) = writer.entry(path) { result = writer.remove(path, directory: true) } else { result = writer.remove(path) }
-                case .directory(let mode): result = writer.makeDirectory(path, mode: mode)
-                case .symlink(let target):
-                    if case .success(.symlink(target)) = writer.entry(path) { continue }
-                    result = writer.writeSymlink(path, target: target)
-                case .file(let bytes, let mode, let uid, let gid):
-                    if case .success(.file(bytes, mode, uid, gid)) = writer.entry(path) { continue }
-                    result = writer.restoreFile(path, bytes, mode: mode, owner: (uid, gid))
-                }
-                if case .failure(let failure) = result { failures.append(failure.description) }
-            case .runtime(let path, let bytes):
-                if case .failure(let failure) = writer.writeInPlace(path, bytes) { failures.append(failure.description) }
-            case .moduleLoaded(let name):
-                if let why = run(["modprobe", "-r", "--", name], &commands) { failures.append(why) }
-            case .swapDevices(let devices):
-                for device in devices { if let why = run(["swapon", "--", device], &commands) { failures.append(why) } }
-            case .service(let unit, let enabled, let running):
-                if let why = run(["systemctl", enabled ? "enable" : "disable", "--", unit], &commands) { failures.append(why) }
-                if let running, let why = run(["systemctl", running ? "start" : "stop", "--", unit], &commands) { failures.append(why) }
-            case .packagesInstalled(let manager, let names):
-                if let why = run(manager.remove(names), &commands) { failures.append(why) }
-            case .rtcWasLocal:
-                if let why = run(["hwclock", "--systohc", "--localtime"], &commands) { failures.append(why) }
-            case .done:
-                continue
-            }
-        }
-        return failures
-    }
 }

@@ -139,11 +139,15 @@ public struct ServiceCheck: Equatable, Sendable {
     /// nil: not judged.
     public let running: Bool?
     public let enabled: Bool?
+    /// The package that provides the unit, which `kcheck fix` installs when the unit is missing
+    /// and should run (nil: kcheck does not install it).
+    public let package: DistroName?
 
-    public init(unit: DistroName, running: Bool?, enabled: Bool?) {
+    public init(unit: DistroName, running: Bool?, enabled: Bool?, package: DistroName? = nil) {
         self.unit = unit
         self.running = running
         self.enabled = enabled
+        self.package = package
     }
 }
 

@@ -14,7 +14,7 @@ extension Check {
         case .selinuxConfig(let mode): return "SELINUX=\(mode) in /etc/selinux/config"
         case .service(let s):
             let want = [s.running.map { $0 ? "running" : "stopped" }, s.enabled.map { $0 ? "enabled" : "disabled" }].compactMap { $0 }
-            return "service \(s.unit.description) \(want.joined(separator: " and ")) (enablement from unit files; running state from systemd)"
+            return "service \(s.unit.description) \(want.joined(separator: " and ")) (enablement from unit files; running state from systemd)\(s.package.map { "; fix installs \($0.description) when the unit is missing" } ?? "")"
         case .clockSynchronized: return "adjtimex: STA_UNSYNC clear and maximum error under 16 s (as timedatectl)"
         case .timezone(let zone): return "/etc/localtime is the \(zone) zone"
         case .rtcUTC: return "/etc/adjtime keeps UTC"
