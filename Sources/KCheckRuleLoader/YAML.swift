@@ -260,6 +260,8 @@ struct YAMLReader {
         case UInt8(ascii: ":") where isBlank(at(1)): throw fail("a value without a key")
         case UInt8(ascii: "-") where inFlow && isBlank(at(1)): throw fail("a block list item inside [ ] or { }")
         case UInt8(ascii: "|") where inFlow, UInt8(ascii: ">") where inFlow: throw fail("block scalars (| and >) are not allowed inside [ ] or { }")
+        case UInt8(ascii: "|"), UInt8(ascii: ">"):
+            throw fail("`\(Character(Unicode.Scalar(c)))` starts a block scalar and cannot start a key or a plain value; quote it")
         case UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: ","): throw fail("unexpected `\(Character(Unicode.Scalar(c)))`")
         default: return
         }
@@ -348,6 +350,13 @@ struct YAMLReader {
         while true {
             advance()  // the `-`
             let afterDash = mark
+            if at() == 0x09 {
+                var k = i
+                while k < b.count, b[k] == 0x20 || b[k] == 0x09 { k += 1 }
+                if k < b.count, b[k] != 0x0A, b[k] != UInt8(ascii: "#") {
+                    throw fail("a tab after `-` is not supported in rule files (separate a list item from its `-` with spaces)")
+                }
+            }
             skipSpaces()
             if atLineEnd || at() == UInt8(ascii: "#") {
                 try skipToContent()
@@ -707,6 +716,8 @@ struct YAMLReader {
             if at() == UInt8(ascii: ":") {
                 i += 1
                 try skipToContent(inFlow: true)
+                // An empty value stands where the next token starts, as YAML readers mark it.
+                value = .scalar(YAMLScalar(string: "", style: .plain, mark: mark))
                 if let d = at(), d != UInt8(ascii: ","), d != UInt8(ascii: "}") {
                     value = try flowNode()
                     try skipToContent(inFlow: true)

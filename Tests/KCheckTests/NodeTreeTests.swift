@@ -183,20 +183,29 @@ struct SysctlConfigTests {
         #expect(r?.1 == "running 1; after reboot 0 (/etc/sysctl.conf:1)")
     }
 
+    /// A tree of a node booted with systemd, with `files`; `check` judged on it.
+    func systemdTree(_ files: [String: String]) throws -> TemporaryDirectory {
+        let tree = try TemporaryDirectory()
+        try tree.write(".kcheck/facts", "format 1\nsystemd running\n")
+        for (path, text) in files { try tree.write(path, text) }
+        return tree
+    }
+
+    func judge(_ check: SysctlCheck, on tree: TemporaryDirectory) -> RuleResult {
+        let rule = Rule(id: "t", title: "t", severity: .low, guide: [], rationale: "", remediation: "", check: .sysctl(check), tests: [])
+        return Evaluator(node: TreeNode(root: tree.path), rules: [rule]).evaluate(rule)
+    }
+
     /// systemd-sysctl reads /etc/sysctl.conf only through the 99-sysctl.conf link, in that
     /// name's place: zz-local.conf, after it, wins at boot, while `sysctl --system` would apply
     /// sysctl.conf last (issue 11, item 10: kcheck predicted 10 and a boot gave 0).
     @Test func systemdSysctlReadsSysctlConfThroughItsLinkInItsPlace() throws {
-        let tree = try TemporaryDirectory()
-        try tree.write(".kcheck/facts", "format 1\nsystemd running\n")
-        try tree.write("etc/sysctl.conf", "vm.swappiness = 10\n")
+        let tree = try systemdTree([
+            "etc/sysctl.conf": "vm.swappiness = 10\n", "etc/sysctl.d/zz-local.conf": "vm.swappiness = 0\n", "proc/sys/vm/swappiness": "0\n",
+        ])
         try tree.symlink("etc/sysctl.d/99-sysctl.conf", to: "../sysctl.conf")
-        try tree.write("etc/sysctl.d/zz-local.conf", "vm.swappiness = 0\n")
-        try tree.write("proc/sys/vm/swappiness", "0\n")
-        let rule = Rule(
-            id: "t", title: "t", severity: .low, guide: [], rationale: "", remediation: "",
-            check: .sysctl(SysctlCheck(key: "vm.swappiness", value: "0", kernelDefault: "60")), tests: [])
-        let result = Evaluator(node: TreeNode(root: tree.path), rules: [rule]).evaluate(rule)
+        let check = SysctlCheck(key: "vm.swappiness", value: "0", kernelDefault: "60")
+        let result = judge(check, on: tree)
         #expect(result.actual == "running 0; after reboot 0 (/etc/sysctl.d/zz-local.conf:1)")
         #expect(result.status == .warn)
         #expect(result.message.contains("`sysctl --system` run now would leave 10 (/etc/sysctl.conf:1, which it reads last)"))
@@ -206,22 +215,17 @@ struct SysctlConfigTests {
         // Without the link, systemd-sysctl never reads /etc/sysctl.conf.
         try FileManager.default.removeItem(atPath: tree.path + "/etc/sysctl.d/99-sysctl.conf")
         try tree.write("etc/sysctl.d/zz-local.conf", "# nothing\n")
-        let unlinked = Evaluator(node: TreeNode(root: tree.path), rules: [rule]).evaluate(rule)
+        let unlinked = judge(check, on: tree)
         #expect(unlinked.actual == "running 0; after reboot 60 (kernel default)")
         #expect(unlinked.status == .fail)
     }
 
     /// A key nothing sets is not lost at reboot when it holds the kernel's default.
     @Test func kernelDefaultHoldsWhereNoFileSetsTheKey() throws {
-        let tree = try TemporaryDirectory()
-        try tree.write(".kcheck/facts", "format 1\nsystemd running\n")
-        try tree.write("proc/sys/kernel/osrelease", "5.10.0\n")
-        try tree.write("proc/sys/vm/panic_on_oom", "0\n")
-        try tree.write("proc/sys/fs/inotify/max_user_watches", "8192\n")
-        func evaluate(_ check: SysctlCheck) -> RuleResult {
-            let rule = Rule(id: "t", title: "t", severity: .low, guide: [], rationale: "", remediation: "", check: .sysctl(check), tests: [])
-            return Evaluator(node: TreeNode(root: tree.path), rules: [rule]).evaluate(rule)
-        }
+        let tree = try systemdTree([
+            "proc/sys/kernel/osrelease": "5.10.0\n", "proc/sys/vm/panic_on_oom": "0\n", "proc/sys/fs/inotify/max_user_watches": "8192\n",
+        ])
+        func evaluate(_ check: SysctlCheck) -> RuleResult { judge(check, on: tree) }
         let panic = evaluate(SysctlCheck(key: "vm.panic_on_oom", value: "0", kernelDefault: "0"))
         #expect(panic.status == .pass)
         #expect(panic.actual == "running 0; after reboot 0 (kernel default)")
@@ -240,20 +244,17 @@ struct SysctlConfigTests {
     /// A module's key holds after a reboot only if the module is loaded at boot (issue 11, item
     /// 1: nf_conntrack loaded by firewalld, after systemd-sysctl, and firewalld then disabled).
     @Test func aModulesKeyIsAbsentAfterRebootUnlessTheModuleLoadsAtBoot() throws {
-        let tree = try TemporaryDirectory()
-        try tree.write(".kcheck/facts", "format 1\nsystemd running\n")
-        try tree.write("etc/sysctl.d/kubernetes.conf", "net.netfilter.nf_conntrack_max = 2310720\n")
-        try tree.write("proc/sys/net/netfilter/nf_conntrack_max", "2310720\n")
-        try tree.write("sys/module/nf_conntrack/initstate", "live\n")
-        let rule = Rule(
-            id: "t", title: "t", severity: .low, guide: [], rationale: "", remediation: "",
-            check: .sysctl(SysctlCheck(key: "net.netfilter.nf_conntrack_max", value: "2310720", module: "nf_conntrack")), tests: [])
-        let before = Evaluator(node: TreeNode(root: tree.path), rules: [rule]).evaluate(rule)
+        let tree = try systemdTree([
+            "etc/sysctl.d/kubernetes.conf": "net.netfilter.nf_conntrack_max = 2310720\n",
+            "proc/sys/net/netfilter/nf_conntrack_max": "2310720\n", "sys/module/nf_conntrack/initstate": "live\n",
+        ])
+        let check = SysctlCheck(key: "net.netfilter.nf_conntrack_max", value: "2310720", module: "nf_conntrack")
+        let before = judge(check, on: tree)
         #expect(before.status == .warn)
         guard case .sysctl(let o)? = before.observation else { Issue.record("no observation"); return }
         #expect(o.afterReboot == .absent(module: "nf_conntrack"))
         try tree.write("etc/modules-load.d/conntrack.conf", "nf_conntrack\n")
-        let after = Evaluator(node: TreeNode(root: tree.path), rules: [rule]).evaluate(rule)
+        let after = judge(check, on: tree)
         #expect(after.status == .pass)
         #expect(after.actual == "running 2310720; after reboot 2310720 (/etc/sysctl.d/kubernetes.conf:1)")
     }
