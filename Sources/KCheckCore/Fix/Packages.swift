@@ -40,8 +40,9 @@ struct InstalledPackage: Equatable {
     let installed: Bool
     /// dpkg's `rc`: removed, configuration files kept.
     let configFiles: Bool
-    /// The package names it needs (Depends and Pre-Depends, every alternative).
-    let depends: [String]
+    /// What it needs (Depends and Pre-Depends): each entry a group of alternatives, any one of
+    /// which (or a package providing it) satisfies it.
+    let depends: [[String]]
     let provides: [String]
 }
 
@@ -96,12 +97,14 @@ struct PackageDatabase {
         var result: [String: InstalledPackage] = [:]
         var fields: [String: String] = [:]
         var last: String?
-        func names(_ list: String?) -> [String] {
-            guard let list else { return [] }
-            return list.split(whereSeparator: { $0 == "," || $0 == "|" }).compactMap { item in
-                item.trimmed.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ":" }).first.map(String.init)
-            }
+        func name(_ item: Substring) -> String? {
+            item.trimmed.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ":" }).first.map(String.init)
         }
+        func groups(_ list: String?) -> [[String]] {
+            guard let list else { return [] }
+            return list.split(separator: ",").map { $0.split(separator: "|").compactMap(name) }.filter { !$0.isEmpty }
+        }
+        func names(_ list: String?) -> [String] { groups(list).flatMap { $0 } }
         func finish() {
             defer { fields = [:]; last = nil }
             guard let name = fields["Package"] else { return }
@@ -109,7 +112,7 @@ struct PackageDatabase {
             result[name] = InstalledPackage(
                 name: name, version: fields["Version"] ?? "", installed: status.hasSuffix(" installed"),
                 configFiles: status.hasSuffix(" config-files"),
-                depends: names(fields["Depends"]) + names(fields["Pre-Depends"]), provides: names(fields["Provides"]))
+                depends: groups(fields["Depends"]) + groups(fields["Pre-Depends"]), provides: names(fields["Provides"]))
         }
         for line in splitLines(bytes) {
             if line.trimmed.isEmpty { finish(); continue }
@@ -146,30 +149,26 @@ struct PackageDatabase {
     }
 
     /// Of `candidates` (packages a run added), those that must stay because a package outside
-    /// them needs them, each with the reason; the dependencies of a package that stays stay too.
+    /// them needs them: a dependency none of whose alternatives another installed package
+    /// satisfies. The dependencies of a package that stays stay too.
     func neededElsewhere(_ candidates: Set<String>) -> [String: String] {
-        var providers: [String: [String]] = [:]
-        for name in candidates {
-            guard let p = packages[name] else { continue }
-            providers[name, default: []].append(name)
-            for virtual in p.provides { providers[virtual, default: []].append(name) }
+        var satisfiers: [String: [String]] = [:]
+        for p in packages.values where p.installed {
+            satisfiers[p.name, default: []].append(p.name)
+            for virtual in p.provides { satisfiers[virtual, default: []].append(p.name) }
         }
         var kept: [String: String] = [:]
-        var queue: [(String, String)] = []
-        for p in packages.values.sorted(by: { $0.name < $1.name }) where p.installed && !candidates.contains(p.name) {
-            for dep in p.depends {
-                for provider in providers[dep] ?? [] where kept[provider] == nil {
-                    kept[provider] = "\(p.name), installed after the run, depends on it"
-                    queue.append((provider, p.name))
-                }
-            }
-        }
-        while let (name, _) = queue.popLast() {
-            for dep in packages[name]?.depends ?? [] {
-                for provider in providers[dep] ?? [] where kept[provider] == nil {
-                    kept[provider] = "\(name), which stays, depends on it"
-                    queue.append((provider, name))
-                }
+        var staying: [String] = packages.values.filter { $0.installed && !candidates.contains($0.name) }.map(\.name).sorted()
+        var checked: Set<String> = []
+        while let name = staying.popLast() {
+            guard checked.insert(name).inserted, let p = packages[name] else { continue }
+            for group in p.depends {
+                let options = group.flatMap { satisfiers[$0] ?? [] }
+                // Satisfied by a package that stays: the candidates are not needed for it.
+                if options.contains(where: { !candidates.contains($0) || kept[$0] != nil }) { continue }
+                guard let needed = options.first(where: { candidates.contains($0) }) else { continue }
+                kept[needed] = "\(name) depends on it"
+                staying.append(needed)
             }
         }
         return kept
