@@ -319,18 +319,13 @@ struct Undo: ParsableCommand {
         try change.confirm(journals.count == 1 ? "Restore these?" : "Undo these \(journals.count) runs, in this order?")
         let lock = try ChangeOptions.lock(remediator.writer)
         var failed = false
-        for journal in journals {
-            // Planned again right before it runs: the runs undone before it changed the node.
-            let plan = remediator.undoPlan(journal)
-            let failures = remediator.undo(plan)
-            if failures.isEmpty {
-                Journal.markUndone(journal)
-                Posix.printOut("Restored run \(journal.id).\n")
-                for (name, reason) in plan.kept { Posix.printOut("  package \(name) left as it is: \(reason)\n") }
+        for outcome in remediator.undo(runs: journals) {
+            if outcome.failures.isEmpty {
+                Posix.printOut("Restored run \(outcome.run).\n")
+                for (name, reason) in outcome.plan.kept { Posix.printOut("  package \(name) left as it is: \(reason)\n") }
             } else {
-                Posix.printError(failures.map { "kcheck: could not restore \($0)\n" }.joined())
+                Posix.printError(outcome.failures.map { "kcheck: could not restore \($0)\n" }.joined())
                 failed = true
-                break
             }
         }
         withExtendedLifetime(lock) {}

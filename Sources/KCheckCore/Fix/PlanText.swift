@@ -15,6 +15,7 @@ public enum PlanText {
             out += "   for: \(planned.rules.joined(separator: ", "))\n"
             if let note = planned.note { out += "   why: \(note)\n" }
             if let change = remediator.runtimeChange(planned.action) { out += "   change: \(change)\n" }
+            if let more = remediator.packagePreview(planned.action) { out += "   \(more)\n" }
             if case .rtcUTC = planned.action, remediator.live {
                 out += "   file: /etc/adjtime is written by hwclock: its third line becomes UTC, and hwclock rewrites its first two lines too (drift factor, time of this adjustment)\n"
             }

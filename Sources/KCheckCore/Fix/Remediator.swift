@@ -88,6 +88,25 @@ public final class Remediator {
         }
     }
 
+    /// On the live node, what an installation will unpack besides the packages it names, as
+    /// `apt-get -s` tells (dependencies, upgrades, packages in rc state), for the plan.
+    public func packagePreview(_ action: Action) -> String? {
+        guard live, case .installPackages(let manager, let names) = action, manager == .apt,
+            case .success(let db) = PackageDatabase.read(manager, node: node, live: live),
+            case .success(let planned) = PackageDatabase.simulateApt(names.filter { !db.installed.contains($0) }, database: db)
+        else { return nil }
+        let extra = planned.filter { !names.contains($0.0) }
+        guard !extra.isEmpty else { return nil }
+        let described = extra.map { name, prior in
+            switch prior {
+            case .absent: name
+            case .configFiles: name + " (now rc: undo will leave it installed)"
+            case .version(let v): name + " (upgraded from \(v): undo will leave it upgraded)"
+            }
+        }
+        return "and \(extra.count) more package\(extra.count == 1 ? "" : "s") it needs: " + described.joined(separator: " ")
+    }
+
     func swapDevices() -> [String] {
         guard case .content(let bytes) = node.read("/proc/swaps", limit: 1 << 20) else { return [] }
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst().compactMap { $0.fields.first.map(String.init) }

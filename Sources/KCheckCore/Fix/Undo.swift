@@ -126,6 +126,28 @@ extension Remediator {
         return UndoPlan(steps: stopping + packages + paths + kernel + starting + clock, kept: kept)
     }
 
+    /// What undoing one run did.
+    public struct UndoOutcome: Sendable {
+        public let run: String
+        public let plan: UndoPlan
+        public let failures: [String]
+    }
+
+    /// Undoes runs in the order given (as `UndoSelection.select` orders them), each planned again
+    /// right before it runs (the runs undone before it changed the node) and marked undone when
+    /// every step succeeded. Stops at the first run that could not be wholly restored.
+    public func undo(runs journals: [Journal]) -> [UndoOutcome] {
+        var outcomes: [UndoOutcome] = []
+        for journal in journals {
+            let plan = undoPlan(journal)
+            let failures = undo(plan)
+            outcomes.append(UndoOutcome(run: journal.id, plan: plan, failures: failures))
+            guard failures.isEmpty else { break }
+            Journal.markUndone(journal)
+        }
+        return outcomes
+    }
+
     /// Carries out an undo plan. Every step runs even when one fails; the failures are returned.
     public func undo(_ plan: UndoPlan) -> [String] {
         var failures: [String] = []
