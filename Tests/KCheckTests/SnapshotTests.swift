@@ -31,6 +31,28 @@ struct SnapshotTests {
         }
     }
 
+    /// On a live kernel (this machine's, read only): every kernel value the profile reads comes
+    /// over whole. A sysctl file answers a read at an offset past 0 with end of file, so a shell
+    /// that reads a byte at a time (dash, Debian's sh) got "5" for fs.file-max = 52706963; the VM
+    /// test bed found it.
+    @Test func aLiveSnapshotCarriesTheKernelsWholeValues() throws {
+        let dir = try TemporaryDirectory()
+        let script = SnapshotScript.render(profile: Profile.guideNode)
+        let result = try Posix.run(["/bin/sh", "-s"], input: Array(script.utf8)).get()
+        #expect(result.status == 0, "\(String(decoding: result.standardError, as: UTF8.self))")
+        try Snapshot.unpack(result.standardOutput, into: dir.path)
+        var compared = 0
+        for rule in Profile.guideNode.rules {
+            guard case .sysctl(let check) = rule.check else { continue }
+            let path = SysctlConfig.procPath(check.key)
+            guard let live = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            let copied = try String(contentsOfFile: dir.path + path, encoding: .utf8)
+            #expect(copied.split(whereSeparator: \.isWhitespace) == live.split(whereSeparator: \.isWhitespace), "\(path): live \(live), snapshot \(copied)")
+            compared += 1
+        }
+        #expect(compared >= 8, "only \(compared) kernel values to compare on this machine")
+    }
+
     @Test func hostileArchivesAreRefused() throws {
         let dir = try TemporaryDirectory()
         #expect(throws: Snapshot.Problem.self) { try Snapshot.unpack(Array("hello\n".utf8), into: dir.path) }

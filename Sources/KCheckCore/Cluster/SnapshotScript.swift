@@ -81,7 +81,10 @@ public enum SnapshotScript {
             echo '== values'
             for p in \(list(sysctlPaths)); do
               [ -f "$R/$p" ] && [ -r "$R/$p" ] || continue
-              while IFS= read -r line || [ -n "$line" ]; do printf '%s\\t%s\\n' "$p" "$line"; done < "$R/$p"
+              # cat reads a /proc/sys file in one read(2): dash's read builtin reads a byte at a
+              # time, and the kernel answers a sysctl read at an offset past 0 with end of file,
+              # so `read < file` got only the first digit (seen on the Debian 12 guest).
+              cat "$R/$p" | while IFS= read -r line || [ -n "$line" ]; do printf '%s\\t%s\\n' "$p" "$line"; done
             done
             echo '== exists'
             for m in \(list(modules.sorted())); do [ -d "$R/sys/module/$m" ] && printf 'sys/module/%s\\n' "$m"; done
