@@ -110,6 +110,9 @@ struct Fix: ParsableCommand {
         say(PlanText.render(plan, remediator: remediator, node: name))
         if plan.isEmpty || dryRun {
             if dryRun && !plan.isEmpty { say("\n--dry-run: nothing was changed.\n") }
+            // Reports asked for in files are written whether or not anything was to change:
+            // automation reads them after every run.
+            if reports.output != nil || reports.outputDir != nil { try reports.emit(report, command: "fix") }
             if report.failed { throw ExitCode(Exit.failed) }
             return
         }

@@ -142,6 +142,16 @@ struct UndoTests {
         #expect(!dry.stdout.contains("By hand"), "\(dry.stdout)")
     }
 
+    /// A fix with nothing to change still writes the reports asked for (automation reads them).
+    @Test func aFixWithNothingToChangeStillWritesItsReport() throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        let fix = try kcheck("fix", "--root", root, "--yes", "--format", "json", "--output", dir.path + "/fix.json")
+        #expect(fix.stdout.hasPrefix("Nothing to change"), "\(fix.stdout)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path + "/fix.json"))) as? [String: Any]
+        #expect(report?["command"] as? String == "fix" && report?["run"] == nil)
+    }
+
     /// Issue 11, item 7: `kcheck runs` counts the actions that changed the node apart from those
     /// already in place.
     @Test func runsCountsOnlyWhatChangedTheNode() throws {
