@@ -124,10 +124,11 @@ extension Evaluator {
             return unavailable(expected, "cannot read the sysctl configuration: " + config.problems.joined(separator: "; "))
         }
         if let missingAtBoot, persistedOK {
-            let actual = "running \(running); after reboot absent (\(missingAtBoot) not loaded at boot), though \(persisted)"
+            let actual = "running \(running); after reboot absent (\(missingAtBoot) not loaded at boot)" + (decider.map { ", though \($0.location) sets \(kept($0.value))" } ?? "")
+            let now = decider == nil ? "Right now (the kernel's default), but " : "Set now and persisted, but "
             return Outcome(
                 status: runningOK ? .warn : .fail, expected: expected, actual: actual,
-                message: (runningOK ? "Set now and persisted, but " : "Running value is \(running), expected \(check.value); and ")
+                message: (runningOK ? now : "Running value is \(running), expected \(check.value); and ")
                     + "\(missingAtBoot) is not loaded at boot (no /etc/modules-load.d entry), so the key does not exist when systemd-sysctl runs and the value will not hold after a reboot.",
                 evidence: evidence, observation: observed(running))
         }
