@@ -1,0 +1,682 @@
+#!/usr/bin/env python3
+"""The scenario of issue 11 on a real booted Debian 12 guest, every step asserted.
+
+    testbed/scenario.py [--kcheck .build/release/kcheck] [--keep] [--out DIR]
+
+boot → the starting state → preflight (and the same node judged three ways) → fix --dry-run
+(nothing changes) → fix --yes → preflight (three ways again) → a second fix is a no-op → a real
+reboot → preflight (what fix made holds; every sysctl prediction meets the real kernel) → audit
+twice (changes, then none) → undo of every run, newest first → a real reboot → the node is exactly
+as it started (files, packages, units, modules, kernel parameters, time zone, clock).
+
+Every failed assertion is printed with what was expected and what was seen; the exit status is 1
+if any failed. Phase timings and a summary line "N passed, N failed" end the output. qemu is always
+stopped at the end (unless --keep). Everything the steps produced is kept in --out (default
+.build/testbed/runs/TIMESTAMP). Python 3 standard library only.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+sys.dont_write_bytecode = True          # no __pycache__ in the repository
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import vm as vmlib  # noqa: E402
+
+REPO = vmlib.REPO
+GUEST_OUT = "/var/tmp/kcheck-testbed"          # reports written in the guest (not under /etc /root /opt)
+GUEST_AUDIT = "/var/tmp/kcheck-testbed/audit"
+VM_NAME = "kcheck-guest"
+CLOCK_TOLERANCE = 5                            # seconds between the guest's and the host's clock
+
+# Paths under /etc, /root, /opt whose change after fix + undo + reboot is legitimately not kcheck's.
+# Each entry says why. Everything else that differs is reported.
+NOT_KCHECKS = {
+    # (none so far: every difference is reported; add an entry only with its justification)
+}
+# Units that exist because the test bed itself is logged in over SSH (a login session per ssh
+# command, numbered afresh each time): left out of the unit and unit-file comparisons. Two boots of
+# the base image with nothing run in between differ in these only.
+SSH_SESSION_UNITS = re.compile(r"^(session-\d+\.scope|user@\d+\.service|user-runtime-dir@\d+\.service|"
+                               r"user-\d+\.slice|run-user-\d+\.mount)$")
+
+# On the console at shutdown, the one failure that is the test bed's own: the ssh session that ran
+# `systemctl reboot` is cut while logind stops.
+OWN_SSH_SESSION = re.compile(r"sshd\[\d+\]: pam_systemd\(sshd:session\): Failed to release session")
+
+
+class Fatal(Exception):
+    """The guest cannot be used any more (no SSH, qemu gone): the remaining steps are skipped."""
+
+
+class Scenario:
+    def __init__(self, args):
+        self.args = args
+        self.passed = 0
+        self.failures = []      # (phase, what, expected, seen)
+        self.notes = []
+        self.phases = []        # (name, seconds)
+        self.phase = "setup"
+        self.out = Path(args.out or vmlib.WORK / "runs" / time.strftime("%Y%m%dT%H%M%S"))
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.vm = vmlib.VM(VM_NAME)
+        self.kcheck_host = None
+        self.sysctl_keys = sysctl_keys()
+
+    # ---- bookkeeping
+
+    def say(self, msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    def check(self, ok, what, expected="", seen=""):
+        if ok:
+            self.passed += 1
+            print(f"  ok    {what}", flush=True)
+        else:
+            self.failures.append((self.phase, what, str(expected), str(seen)))
+            print(f"  FAIL  {what}\n        expected: {expected}\n        seen:     {seen}", flush=True)
+        return ok
+
+    def note(self, msg):
+        self.notes.append((self.phase, msg))
+        print(f"  note  {msg}", flush=True)
+
+    def run_phase(self, name, fn, fatal=False):
+        self.phase = name
+        self.say(f"=== {name}")
+        t = time.monotonic()
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - every failure is reported, then maybe fatal
+            detail = str(e) if isinstance(e, (vmlib.TestbedError, Fatal)) else traceback.format_exc()
+            self.check(False, f"{name} ran to the end", "no error", detail.strip())
+            if fatal or isinstance(e, Fatal) or not self.vm.running():
+                raise Fatal(name)
+        finally:
+            dt = time.monotonic() - t
+            self.phases.append((name, dt))
+            self.say(f"--- {name}: {dt:.0f}s")
+
+    def save(self, name, data):
+        p = self.out / name
+        p.write_bytes(data if isinstance(data, bytes) else data.encode())
+        return p
+
+    # ---- the guest
+
+    def gsh(self, command, timeout=300, check=True):
+        return self.vm.ssh(command, timeout=timeout, check=check)
+
+    def kcheck(self, args, timeout=600, save=None, ok_codes=(0, 1)):
+        """kcheck in the guest; returns (exit status, stdout). Exit 2 (or any code not in ok_codes)
+        is a failed assertion."""
+        p = self.vm.ssh(f"{vmlib.GUEST_KCHECK} {args}", timeout=timeout, check=False)
+        if save:
+            self.save(save, p.stdout + (f"\n--- stderr ---\n{p.stderr}" if p.stderr.strip() else ""))
+        self.check(p.returncode in ok_codes, f"kcheck {args.split(' --')[0]}: exit status",
+                   " or ".join(map(str, ok_codes)), f"{p.returncode}; stderr: {p.stderr.strip()[-500:]}")
+        return p.returncode, p.stdout
+
+    def guest_json(self, path, save=None):
+        text = self.gsh(f"cat {shlex.quote(path)}", timeout=60).stdout
+        if save:
+            self.save(save, text)
+        return json.loads(text)
+
+    def preflight(self, save):
+        _, out = self.kcheck("preflight --format json --color never", save=save)
+        return json.loads(out)
+
+    def state(self, save=None):
+        script = (Path(__file__).parent / "guest_state.py").read_text()
+        p = self.vm.ssh("python3 - " + " ".join(self.sysctl_keys), input=script, timeout=300)
+        if save:
+            self.save(save, p.stdout)
+        return json.loads(p.stdout)
+
+    def host_kcheck(self, args, timeout=600, save=None):
+        p = subprocess.run([str(self.kcheck_host), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=timeout)
+        if save:
+            self.save(save, p.stdout + (f"\n--- stderr ---\n{p.stderr}" if p.stderr.strip() else ""))
+        self.check(p.returncode in (0, 1), f"host: kcheck {args[0]} {' '.join(args[1:3])}…: exit status",
+                   "0 or 1", f"{p.returncode}; stderr: {p.stderr.strip()[-500:]}")
+        return p.returncode, p.stdout
+
+    def check_clock(self, when):
+        before = time.time()
+        guest = float(self.gsh("date +%s.%N", timeout=60).stdout.strip())
+        after = time.time()
+        off = guest - (before + after) / 2
+        tol = CLOCK_TOLERANCE + (after - before) / 2
+        tz = self.gsh("readlink /etc/localtime; date '+%Z %z'", timeout=60).stdout.split()
+        self.check(abs(off) <= tol, f"clock {when}: guest and host agree within {CLOCK_TOLERANCE}s",
+                   f"|guest - host| <= {tol:.1f}s", f"guest - host = {off:+.1f}s ({off / 3600:+.2f} h; zone {' '.join(tz)})")
+
+    # ---- the steps
+
+    def step_base(self):
+        timings = {}
+        self.base = vmlib.build_base(timings=timings)
+        for k, v in timings.items():
+            self.say(f"    base: {k} {v:.0f}s")
+
+    def step_boot(self):
+        self.kcheck_host = self.out / "kcheck"
+        src = Path(self.args.kcheck)
+        if not src.is_file():
+            raise Fatal(f"no kcheck binary at {src} (swift build -c release -Xswiftc -static-executable)")
+        shutil.copyfile(src, self.kcheck_host)       # a copy: the build may replace it meanwhile
+        os.chmod(self.kcheck_host, 0o755)
+        version = subprocess.run([str(self.kcheck_host), "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
+        digest = hashlib.sha256(self.kcheck_host.read_bytes()).hexdigest()[:16]
+        built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(src.stat().st_mtime))
+        head = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h %s"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True).stdout.strip()[:100]
+        self.note(f"kcheck under test: {src} ({version}, built {built}, sha256 {digest}…); repository HEAD {head}")
+        secs = self.vm.boot(base=self.base, accel=self.args.accel, kcheck=self.kcheck_host)
+        self.say(f"    boot to SSH: {secs:.0f}s")
+        self.gsh(f"mkdir -p {GUEST_OUT}")
+        fails = vmlib.starting_state_failures(self.vm)
+        self.check(not fails, "the starting state is as documented (docs/testbed.md)", "no difference", "; ".join(fails))
+        self.check_clock("at first boot")
+
+    def step_start(self):
+        self.s0 = self.state(save="state-0-start.json")
+        self.failed_at_start = self.failed_units()
+        if self.failed_at_start:
+            self.note(f"units failed at the start: {self.failed_at_start}")
+        self.p0 = self.preflight("preflight-0-start.json")
+        self.check(any(r["status"] == "fail" for r in self.p0["results"]), "preflight at the start finds failures",
+                   "some rule fails on a half-prepared node", summary(self.p0))
+        self.three_ways("start", self.p0)
+        # A first audit: the baseline the audits after the reboot compare with.
+        self.kcheck(f"audit --reports-dir {GUEST_AUDIT} --quiet", save="audit-0.txt")
+        a0 = self.guest_json(f"{GUEST_AUDIT}/latest.json", save="audit-0.json")
+        self.check((a0.get("changes") or {}).get("previous") is None, "the first audit has no previous audit",
+                   "changes.previous = null", json.dumps(a0.get("changes"))[:300])
+
+    def three_ways(self, when, inside):
+        """The same node judged inside the guest, over SSH with --hosts, and from a snapshot."""
+        cfg = str(self.vm.ssh_config)
+        _, out = self.host_kcheck(["preflight", "--hosts", VM_NAME, "--ssh-config", cfg, "--format", "json",
+                                   "--color", "never"], save=f"three-ways-{when}-hosts.json")
+        cluster = json.loads(out)
+        nodes = cluster.get("nodes", [])
+        over_ssh = nodes[0]["report"] if nodes else {"results": []}
+        snap = Path(tempfile.mkdtemp(dir=self.out, prefix=f"snapshot-{when}-"))
+        shutil.rmtree(snap)
+        self.host_kcheck(["snapshot", VM_NAME, "--ssh-config", cfg, "-o", str(snap)],
+                         save=f"three-ways-{when}-snapshot.txt")
+        _, out = self.host_kcheck(["preflight", "--root", str(snap), "--format", "json", "--color", "never"],
+                                  save=f"three-ways-{when}-root.json")
+        offline = json.loads(out)
+        a, b, c = statuses(inside), statuses(over_ssh), statuses(offline)
+        diffs = []
+        for rid in sorted(set(a) | set(b) | set(c)):
+            if not (a.get(rid) == b.get(rid) == c.get(rid)):
+                diffs.append(f"{rid}: inside {a.get(rid)}, --hosts {b.get(rid)}, snapshot+--root {c.get(rid)}")
+        self.check(not diffs, f"{when}: the same status for every rule inside the guest, over SSH (--hosts) and "
+                   "from a snapshot (--root)", "identical statuses", "\n          ".join(diffs))
+
+    def step_dry_run(self):
+        _, self.plan_text = self.kcheck("fix --dry-run --color never", save="fix-dry-run.txt")
+        s = self.state(save="state-1-after-dry-run.json")
+        diffs = diff_states(self.s0, s, mtimes=True, sysctl_keys=self.sysctl_keys)
+        self.check(not diffs, "preflight, snapshot, audit and fix --dry-run change nothing on the node (files "
+                   "with their mtimes, packages, units, modules, kernel parameters, zone)", "no difference",
+                   "\n          ".join(diffs))
+        runs = parse_runs(self.kcheck("runs", save="runs-after-dry-run.txt")[1])
+        self.check(not runs, "fix --dry-run records no run", "no run", runs)
+
+    def step_fix(self):
+        self.kcheck(f"fix --yes --color never --format json -o {GUEST_OUT}/fix-1.json", timeout=1800,
+                    save="fix-1.txt")
+        self.fix1 = self.guest_json(f"{GUEST_OUT}/fix-1.json", save="fix-1.json")
+        actions = self.fix1.get("actions") or []
+        self.check(bool(self.fix1.get("run")), "fix records a run", "a run id", self.fix1.get("run"))
+        failed = [f"{a['action']}: {a.get('reason', '')}" for a in actions if a["outcome"] == "failed"]
+        self.check(not failed, "no action of fix failed", "none failed", "\n          ".join(failed))
+        self.planned = sorted({r for a in actions for r in a["rules"]})
+        self.needs_reboot = sorted({r for a in actions if a["outcome"] == "needs-reboot" for r in a["rules"]})
+        self.say(f"    fix: {len(actions)} actions, {len(self.planned)} rules planned for; "
+                 f"outcomes {count_by(a['outcome'] for a in actions)}")
+        # issue 11 item 7: `kcheck runs` counts what was applied, not what was already in place.
+        runs = parse_runs(self.kcheck("runs", save="runs-after-fix.txt")[1])
+        mine = [r for r in runs if r["id"] == self.fix1.get("run")]
+        applied = sum(1 for a in actions if a["outcome"] == "applied")
+        self.check(bool(mine) and mine[0]["applied"] == applied,
+                   "kcheck runs counts the actions fix applied (not those already in place)",
+                   f"{applied} applied ({len(actions) - applied} not applied)",
+                   mine[0]["line"] if mine else f"no line for run {self.fix1.get('run')}: {runs}")
+        # issue 11 item 6: every diff the plan showed is what was really written.
+        self.check_plan_diffs()
+        self.p1 = self.preflight("preflight-1-after-fix.json")
+        for name, report in (("fix's own report", self.fix1), ("preflight after fix", self.p1)):
+            st = statuses(report)
+            bad = [f"{r}: {st.get(r)} ({actual(report, r)})" for r in self.planned
+                   if r not in self.needs_reboot and st.get(r) != "pass"]
+            self.check(not bad, f"{name}: every rule fix planned an action for passes",
+                       "pass", "\n          ".join(bad))
+        # issue 11 item 5: the guide means rsyslog to run; fix installs and starts it.
+        self.check(statuses(self.p1).get("service.rsyslog") == "pass",
+                   "service.rsyslog passes after fix (fix installs rsyslog and starts it)",
+                   "pass", f"{statuses(self.p1).get('service.rsyslog')} ({actual(self.p1, 'service.rsyslog')})")
+        self.three_ways("after-fix", self.p1)
+
+    def check_plan_diffs(self):
+        diffs = parse_plan_diffs(self.plan_text)
+        if not diffs:
+            self.note("the dry-run plan shows no file diff")
+        for path, hunks in diffs.items():
+            p = self.vm.ssh(f"cat {shlex.quote(path)}", timeout=60, check=False)
+            lines = p.stdout.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            problems = []
+            for start, new in hunks:
+                got = lines[max(start - 1, 0):max(start - 1, 0) + len(new)]
+                if got != new:
+                    problems.append(f"lines {start}-{start + len(new) - 1}: plan {new!r}, file {got!r}")
+            self.check(p.returncode == 0 and not problems, f"the plan's diff of {path} is what fix wrote",
+                       "the diff's new lines in the file", "; ".join(problems) or p.stderr.strip())
+
+    def step_fix_again(self):
+        s_before = self.state(save="state-2-after-fix.json")
+        runs_before = parse_runs(self.kcheck("runs")[1])
+        _, text2 = self.kcheck(f"fix --yes --color never --format json -o {GUEST_OUT}/fix-2.json", timeout=1800,
+                               save="fix-2.txt")
+        exists = self.gsh(f"test -f {GUEST_OUT}/fix-2.json", check=False).returncode == 0
+        self.check(exists, "fix -o FILE writes its report when there is nothing to change", f"{GUEST_OUT}/fix-2.json",
+                   "no file")
+        fix2 = self.guest_json(f"{GUEST_OUT}/fix-2.json", save="fix-2.json") if exists else {}
+        if not exists:   # judge by its text output instead
+            self.check("Nothing to change" in text2, "the second fix says there is nothing to change",
+                       "'Nothing to change' in its output", text2[:300])
+        applied = [a["action"] for a in fix2.get("actions") or [] if a["outcome"] != "already-in-place"]
+        self.check(not applied, "a second fix applies nothing", "no action, or only 'already in place'",
+                   "\n          ".join(applied))
+        self.check(not fix2.get("run"), "a second fix records no run", "no run", fix2.get("run"))
+        runs_after = parse_runs(self.kcheck("runs", save="runs-after-fix-2.txt")[1])
+        self.check(runs_after == runs_before, "kcheck runs is the same after the second fix", runs_before, runs_after)
+        s_after = self.state(save="state-3-after-fix-2.json")
+        diffs = diff_states(s_before, s_after, mtimes=True, sysctl_keys=self.sysctl_keys)
+        self.check(not diffs, "the second fix changes nothing (not a byte, not an mtime)", "no difference",
+                   "\n          ".join(diffs))
+
+    def failed_units(self):
+        out = self.gsh("systemctl list-units --failed --no-legend --plain --no-pager", timeout=60).stdout
+        return sorted(l.split()[0] for l in out.splitlines() if l.strip())
+
+    def step_reboot(self, label):
+        failed_before = self.failed_units()
+        self.check(failed_before == self.failed_at_start, f"before {label}: the failed units are those of the start",
+                   self.failed_at_start, failed_before)
+        console_at = self.vm.console.stat().st_size
+        secs = self.vm.reboot()
+        self.say(f"    reboot: {secs:.0f}s")
+        self.check(True, f"{label}: a real guest reboot (qemu stayed up, boot_id changed)")
+        self.check_clock(f"after {label}")
+        # The shutdown on the serial console: what systemd reports as failed while stopping
+        # (issue 11 item 4: firewalld could not reverse its rules once iptables was gone).
+        with open(self.vm.console, "rb") as f:
+            f.seek(console_at)
+            text = f.read().decode(errors="replace")
+        shutdown = text.split("Linux version", 1)[0]          # up to the new kernel's banner
+        bad = [strip_ansi(l).strip() for l in shutdown.splitlines()
+               if re.search(r"FAILED|Failed to|ERROR", strip_ansi(l)) and not OWN_SSH_SESSION.search(l)]
+        self.check(not bad, f"{label}: the shutdown reports no failure on the console", "no FAILED/Failed/ERROR line",
+                   "\n          ".join(bad[:20]))
+        failed_after = self.failed_units()
+        self.check(failed_after == self.failed_at_start, f"after {label}: the failed units are those of the start",
+                   self.failed_at_start, failed_after)
+
+    def check_predictions(self, before, label):
+        """Every sysctl rule's 'after reboot' value (predicted before the reboot) against the kernel."""
+        running = self.state(save=f"state-{label}.json")["sysctl"]
+        self.after_reboot_running = running
+        fallback = False
+        for r in before["results"]:
+            if not r["id"].startswith("sysctl."):
+                continue
+            obs = r.get("observation")
+            if obs and obs.get("kind") == "sysctl":
+                key = obs.get("key")
+                known, pred, src = prediction(obs)
+            else:
+                fallback = True
+                key = r["id"][len("sysctl."):]
+                known, pred, src = parse_after_reboot(r["actual"])
+            real = running[key] if key in running else self.read_sysctl(key)
+            if known == "absent" and real is not None:
+                # kcheck's claim is that no file's value is applied at boot: the key may still
+                # appear later (firewalld loads nf_conntrack), with the module's own default.
+                wanted = r["expected"].split(" now and after reboot")[0]
+                self.check(norm(real) != norm(wanted), f"{key}: predicted not applied at boot (module loaded later, "
+                           "if at all): the files' value does not hold after the reboot",
+                           f"not {wanted}", f"{real} (running; the module was loaded later in the boot)")
+                continue
+            if not known:
+                self.note(f"{key}: no definite prediction ({src}); running after reboot: "
+                          f"{real if real is not None else 'absent'}")
+                continue
+            self.check(norm(pred) == norm(real), f"{key}: predicted after reboot = running after reboot",
+                       f"{pred if pred is not None else 'absent'} (predicted: {src})",
+                       f"{real if real is not None else 'absent'} (running)")
+        if fallback:
+            self.note("FALLBACK: this kcheck's JSON has no 'observation' field; the predictions were parsed "
+                      "from 'actual' (\"running X; after reboot Y (file:line)\")")
+
+    def read_sysctl(self, key):
+        p = self.gsh(f"cat /proc/sys/{key.replace('.', '/')}", check=False, timeout=60)
+        return " ".join(p.stdout.split()) if p.returncode == 0 else None
+
+    def step_after_reboot(self):
+        self.p2 = self.preflight("preflight-2-after-reboot.json")
+        st1, st2 = statuses(self.p1), statuses(self.p2)
+        bad = [f"{r}: {st2.get(r)} ({actual(self.p2, r)})" for r in self.planned if st2.get(r) != "pass"]
+        self.check(not bad, "after the reboot, every rule fix planned an action for passes", "pass",
+                   "\n          ".join(bad))
+        lost = [f"{r}: {st2.get(r)} ({actual(self.p2, r)})" for r, s in st1.items() if s == "pass" and st2.get(r) != "pass"]
+        self.check(not lost, "every rule that passed after fix still passes after the reboot", "pass",
+                   "\n          ".join(lost))
+        self.check_predictions(self.p1, "4-after-reboot")
+
+    def step_audits(self):
+        self.kcheck(f"audit --reports-dir {GUEST_AUDIT} --quiet", save="audit-1.txt")
+        a1 = self.guest_json(f"{GUEST_AUDIT}/latest.json", save="audit-1.json")
+        ch = a1.get("changes") or {}
+        self.check(ch.get("previous") and (ch.get("fixed") or ch.get("drift") or ch.get("newly_failing")),
+                   "the first audit after fix and reboot reports the changes since the audit at the start",
+                   "changes.fixed/drift non-empty", json.dumps(ch)[:600])
+        want_fixed = sorted(r for r in self.planned if statuses(self.p0).get(r) == "fail" and statuses(a1).get(r) == "pass")
+        missing = sorted(set(want_fixed) - set(ch.get("fixed") or []))
+        self.check(not missing, "the audit lists as fixed every planned rule that failed at the start and passes now",
+                   want_fixed, f"missing: {missing}")
+        self.kcheck(f"audit --reports-dir {GUEST_AUDIT} --quiet", save="audit-2.txt")
+        a2 = self.guest_json(f"{GUEST_AUDIT}/latest.json", save="audit-2.json")
+        ch2 = a2.get("changes") or {}
+        self.check(ch2.get("previous") and not (ch2.get("fixed") or ch2.get("drift") or ch2.get("newly_failing")),
+                   "the second audit reports no change", "previous set, newly_failing = fixed = drift = []",
+                   json.dumps(ch2)[:600])
+
+    def step_undo(self):
+        runs = parse_runs(self.kcheck("runs", save="runs-before-undo.txt")[1])
+        todo = sorted((r for r in runs if not r["undone"]), key=lambda r: r["id"], reverse=True)
+        self.check(bool(todo), "kcheck runs lists the fix run to undo", "at least one run", runs)
+        for r in todo:
+            code, _ = self.kcheck(f"undo {r['id']} --yes", timeout=1800, save=f"undo-{r['id']}.txt", ok_codes=(0,))
+        runs = parse_runs(self.kcheck("runs", save="runs-after-undo.txt")[1])
+        self.check(runs and all(r["undone"] for r in runs), "every run is undone", "all undone",
+                   "\n          ".join(r["line"] for r in runs))
+        self.p3 = self.preflight("preflight-3-after-undo.json")
+
+    def step_end(self):
+        s_end = self.state(save="state-5-end.json")
+        self.check_predictions(self.p3, "5-end")
+        diffs = diff_states(self.s0, s_end, mtimes=False, sysctl_keys=self.sysctl_keys)
+        self.check(not diffs, "after undo and a reboot the node is exactly as it started", "no difference",
+                   "\n          ".join(diffs))
+        p4 = self.preflight("preflight-4-end.json")
+        a, b = statuses(self.p0), statuses(p4)
+        d = [f"{r}: start {a.get(r)}, end {b.get(r)}" for r in sorted(set(a) | set(b)) if a.get(r) != b.get(r)]
+        self.check(not d, "preflight at the end gives the statuses of the start", "the same statuses",
+                   "\n          ".join(d))
+
+    # ---- all of it
+
+    def main(self):
+        t0 = time.monotonic()
+        try:
+            self.run_phase("base image", self.step_base, fatal=True)
+            self.run_phase("boot", self.step_boot, fatal=True)
+            self.run_phase("starting state, preflight, three ways, audit", self.step_start)
+            self.run_phase("fix --dry-run", self.step_dry_run)
+            self.run_phase("fix --yes", self.step_fix, fatal=True)
+            self.run_phase("second fix (no-op)", self.step_fix_again)
+            self.run_phase("reboot 1", lambda: self.step_reboot("reboot 1"), fatal=True)
+            self.run_phase("after reboot: preflight, predictions", self.step_after_reboot)
+            self.run_phase("audit twice", self.step_audits)
+            self.run_phase("undo every run", self.step_undo, fatal=True)
+            self.run_phase("reboot 2", lambda: self.step_reboot("reboot 2"), fatal=True)
+            self.run_phase("the node as it started", self.step_end)
+        except Fatal as e:
+            self.say(f"stopping here: {e}")
+        except KeyboardInterrupt:
+            self.check(False, "the scenario ran to the end", "no interruption", "interrupted")
+        finally:
+            if self.failures:
+                self.say("console tail (" + str(self.vm.console) + "):")
+                print(self.vm.console_tail(60))
+            if self.vm.dir.exists() and self.vm.console.exists():
+                shutil.copyfile(self.vm.console, self.out / "console.log")
+            if not self.args.keep:
+                self.vm.stop()
+            else:
+                self.say(f"kept running: testbed/vm.py ssh {VM_NAME}")
+        total = time.monotonic() - t0
+        print("\nPhase timings:")
+        for name, secs in self.phases:
+            print(f"  {secs:7.0f}s  {name}")
+        print(f"  {total:7.0f}s  total")
+        if self.failures:
+            print(f"\nFailed assertions ({len(self.failures)}):")
+            for phase, what, exp, seen in self.failures:
+                print(f"- [{phase}] {what}\n    expected: {exp}\n    seen:     {seen}")
+        print(f"\nOutputs: {self.out}")
+        print(f"{self.passed} passed, {len(self.failures)} failed")
+        return 1 if self.failures else 0
+
+
+# ---------------------------------------------------------------- helpers
+
+def sysctl_keys():
+    """The profile's kernel parameters: every `key:` of rules/sysctl.yaml."""
+    text = (REPO / "rules/sysctl.yaml").read_text()
+    return sorted(set(re.findall(r"^\s+key:\s*([A-Za-z0-9_.\-]+)\s*$", text, re.M)))
+
+
+def statuses(report):
+    return {r["id"]: r["status"] for r in report.get("results", [])}
+
+
+def actual(report, rid):
+    for r in report.get("results", []):
+        if r["id"] == rid:
+            return r.get("actual", "")
+    return "no result"
+
+
+def summary(report):
+    return json.dumps(report.get("summary"))
+
+
+def count_by(items):
+    out = {}
+    for i in items:
+        out[i] = out.get(i, 0) + 1
+    return out
+
+
+def strip_ansi(text):
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\r", "", text)
+
+
+def norm(v):
+    return None if v is None else " ".join(str(v).split())
+
+
+def prediction(obs):
+    """(definite?, value or None for 'the key will not exist', where from) of a sysctl observation.
+    Two shapes: after_reboot an object {state: set|kernel-default|absent|removed|unknown, value,
+    from, module} (reports/kcheck-report.schema.json), or a string/null with after_reboot_from."""
+    ar = obs.get("after_reboot")
+    if isinstance(ar, dict):
+        state = ar.get("state")
+        if state == "set" or (state == "kernel-default" and "value" in ar):
+            return True, ar.get("value"), f"{state}, {ar.get('from') or 'kernel default'}"
+        if state == "removed":
+            return True, None, "removed from this kernel"
+        if state == "absent":
+            # "The key will not exist when systemd-sysctl runs": no file's value is applied at boot.
+            # Something later in the boot may still load the module (firewalld loads nf_conntrack),
+            # and then the key exists with the kernel's default: checked as "not a file's value".
+            return "absent", None, f"absent when systemd-sysctl runs (module {ar.get('module', '?')} not loaded at boot)"
+        return False, None, f"state {state}"
+    if ar is None:
+        return False, None, f"null ({obs.get('after_reboot_from') or 'unknown'})"
+    return True, ar, obs.get("after_reboot_from") or "?"
+
+
+def parse_after_reboot(actual_text):
+    """FALLBACK for a kcheck without the 'observation' field: (definite?, value, source) from
+    'running X; after reboot Y (file:line)'."""
+    m = re.search(r"after reboot (.+?) \(([^()]+:\d+)\)\s*$", actual_text)
+    if m:
+        return True, m.group(1), m.group(2)
+    m = re.search(r"after reboot (.+)$", actual_text)
+    return False, None, (m.group(1) if m else "no 'after reboot' in actual")
+
+
+def parse_runs(text):
+    """`kcheck runs`: one line per run: ID, 'applied N actions' or 'undone N actions', command."""
+    runs = []
+    for line in text.splitlines():
+        m = re.match(r"^(\d{8}T\d{6}Z-\d+)\s+(.*)$", line.strip())
+        if not m:
+            continue
+        rest = m.group(2)
+        n = re.search(r"applied (\d+) action", rest)
+        runs.append({"id": m.group(1), "undone": bool(re.match(r"undone\b", rest)),
+                     "applied": int(n.group(1)) if n else None, "line": line.strip()})
+    return runs
+
+
+def parse_plan_diffs(text):
+    """The unified diffs in a plan (indented under each action): {path: [(new_start, new_lines)]}."""
+    lines = text.split("\n")
+    out, i = {}, 0
+    while i < len(lines):
+        m = re.match(r"^\s*\+\+\+ (\S+)\s*$", lines[i])
+        if m and i > 0 and re.match(r"^\s*--- ", lines[i - 1]):
+            path = m.group(1)
+            indent = len(lines[i]) - len(lines[i].lstrip())
+            i += 1
+            while i < len(lines):
+                h = re.match(r"^\s*@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", lines[i])
+                if not h:
+                    break
+                old_n = int(h.group(1)) if h.group(1) is not None else 1
+                start, new_n = int(h.group(2)), int(h.group(3)) if h.group(3) is not None else 1
+                i += 1
+                new, seen_old, seen_new = [], 0, 0
+                while i < len(lines) and (seen_old < old_n or seen_new < new_n):
+                    body = lines[i][indent:] if len(lines[i]) >= indent else ""
+                    i += 1
+                    if body.startswith("\\"):
+                        continue
+                    tag, rest = (body[:1] or " "), body[1:]
+                    if tag == "+":
+                        new.append(rest)
+                        seen_new += 1
+                    elif tag == "-":
+                        seen_old += 1
+                    else:
+                        new.append(rest)
+                        seen_old += 1
+                        seen_new += 1
+                out.setdefault(path, []).append((start, new))
+            continue
+        i += 1
+    return out
+
+
+def diff_states(a, b, mtimes, sysctl_keys):
+    """Every difference between two guest states, one precise line each."""
+    d = []
+    fa, fb = a["files"], b["files"]
+    for path in sorted(set(fa) | set(fb)):
+        if path in NOT_KCHECKS:
+            continue
+        x, y = fa.get(path), fb.get(path)
+        if x is None:
+            d.append(f"{path}: new ({describe(y)})")
+        elif y is None:
+            d.append(f"{path}: gone (was {describe(x)})")
+        else:
+            fields = ["type", "mode", "owner", "group", "uid", "gid", "sha256", "size", "target"]
+            if mtimes:
+                fields.append("mtime_ns")
+            ch = [f"{k} {x.get(k)} -> {y.get(k)}" for k in fields if x.get(k) != y.get(k)]
+            if ch:
+                d.append(f"{path}: " + ", ".join(ch))
+    pa, pb = a["packages"], b["packages"]
+    for name in sorted(set(pa) | set(pb)):
+        x, y = pa.get(name), pb.get(name)
+        if x != y:
+            fmt = lambda v: "absent" if v is None else f"{v['version']} [{v['status']}]"  # noqa: E731
+            d.append(f"package {name}: {fmt(x)} -> {fmt(y)}")
+    ua, ub = a["unit_files"], b["unit_files"]
+    for u in sorted(set(ua) | set(ub)):
+        if SSH_SESSION_UNITS.match(u):
+            continue
+        if ua.get(u) != ub.get(u):
+            d.append(f"unit file {u}: {ua.get(u) or 'absent'} -> {ub.get(u) or 'absent'}")
+    aa, ab = a["units"], b["units"]
+    for u in sorted(set(aa) | set(ab)):
+        if SSH_SESSION_UNITS.match(u):
+            continue
+        x, y = aa.get(u, {}), ab.get(u, {})
+        if (x.get("active"), x.get("sub")) != (y.get("active"), y.get("sub")):
+            fmt = lambda v: f"{v.get('active')}/{v.get('sub')}" if v else "not loaded"  # noqa: E731
+            d.append(f"unit {u}: {fmt(x)} -> {fmt(y)}")
+    ma, mb = set(a["modules"]), set(b["modules"])
+    if ma != mb:
+        d.append(f"modules: loaded now {sorted(mb - ma)}, unloaded {sorted(ma - mb)}")
+    if a["swaps"] != b["swaps"]:
+        d.append(f"swap: {a['swaps']} -> {b['swaps']}")
+    for k in sysctl_keys:
+        if a["sysctl"].get(k) != b["sysctl"].get(k):
+            d.append(f"sysctl {k}: {a['sysctl'].get(k)} -> {b['sysctl'].get(k)}")
+    if a["localtime"] != b["localtime"]:
+        d.append(f"/etc/localtime -> {a['localtime']} became -> {b['localtime']}")
+    if a["timedatectl"] != b["timedatectl"]:
+        d.append(f"timedatectl: {a['timedatectl']} -> {b['timedatectl']}")
+    if a["hostname"] != b["hostname"]:
+        d.append(f"hostname: {a['hostname']} -> {b['hostname']}")
+    return d
+
+
+def describe(rec):
+    if rec["type"] == "symlink":
+        return f"symlink -> {rec['target']}"
+    extra = f", {rec['size']} bytes" if rec["type"] == "file" else ""
+    return f"{rec['type']} {rec['mode']} {rec['owner']}:{rec['group']}{extra}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kcheck", default=str(REPO / ".build/release/kcheck"),
+                    help="the static kcheck binary to test (copied first; default .build/release/kcheck)")
+    ap.add_argument("--accel", choices=["tcg", "kvm"], default=os.environ.get("KCHECK_TESTBED_ACCEL", "tcg"))
+    ap.add_argument("--keep", action="store_true", help="leave the guest running at the end")
+    ap.add_argument("--out", help="where the step outputs go (default .build/testbed/runs/TIMESTAMP)")
+    def stop_on_term(signum, frame):   # timeout(1) sends SIGTERM: stop qemu on the way out
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop_on_term)
+    return Scenario(ap.parse_args(argv)).main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
