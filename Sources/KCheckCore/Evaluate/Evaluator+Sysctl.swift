@@ -31,9 +31,7 @@ extension Evaluator {
         }
 
         // The module that makes the key, when it will not be there at boot.
-        let missingAtBoot: String? = check.module.flatMap { module in
-            facts.bootModules.names[module.replacingDashes] == nil && !facts.isBuiltIn(module) ? module : nil
-        }
+        let missingAtBoot: String? = check.module.flatMap { facts.loadedAtBoot($0) ? nil : $0 }
         let kernelDefault = check.kernelDefault(on: kernel)
         let afterReboot: SysctlObservation.AfterReboot =
             if let missingAtBoot { .absent(module: missingAtBoot) }

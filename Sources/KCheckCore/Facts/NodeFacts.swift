@@ -142,6 +142,12 @@ final class NodeFacts {
         return numberedLines(bytes).contains { $0.text.replacingDashes.hasSuffix(needle) }
     }
 
+    /// Whether a module is there when systemd-sysctl runs at boot: listed in modules-load.d (or
+    /// /etc/modules), or built into the kernel.
+    func loadedAtBoot(_ module: String) -> Bool {
+        bootModules.names[module.replacingDashes] != nil || isBuiltIn(module)
+    }
+
     func isLoaded(_ module: String) -> Bool {
         if case .success = node.status("/sys/module/\(module)") { return true }
         return false

@@ -43,8 +43,6 @@ public struct SysctlConfig: Sendable {
     public let bootOrder: BootOrder
     /// The sysctl.d set in lexical order of names.
     public let entries: [Entry]
-    /// Files read, in boot order (by the name their lines carry).
-    public let files: [String]
     /// Every assignment in the order applied at boot: the last one for a key wins.
     public let assignments: [SysctlAssignment]
     /// Every assignment in the order `sysctl --system` applies them now.
@@ -114,23 +112,17 @@ public struct SysctlConfig: Sendable {
                 return list
             }
         }
-        var files: [String] = []
         var boot: [SysctlAssignment] = []
         for entry in entries {
-            guard let list = lines(entry.path, entry.source) else { continue }
-            files.append(entry.source)
-            boot += list
+            if let list = lines(entry.path, entry.source) { boot += list }
         }
         var system = boot
         if let legacy = lines(legacyFile, legacyFile) {
             system += legacy
-            if bootOrder == .sysctlSystem {
-                files.append(legacyFile)
-                boot = system
-            }
+            if bootOrder == .sysctlSystem { boot = system }
         }
         return SysctlConfig(
-            bootOrder: bootOrder, entries: entries, files: files, assignments: boot, systemAssignments: system,
+            bootOrder: bootOrder, entries: entries, assignments: boot, systemAssignments: system,
             problems: problems, malformed: malformed, bySource: parsed)
     }
 

@@ -74,7 +74,7 @@ public struct Planner {
             state.sysctl.append((rule.id, check))
             if let module = check.module, !facts.isLoaded(module), !facts.isBuiltIn(module) { state.moduleNow(module, rule.id) }
             // The key exists at boot only if its module is loaded before systemd-sysctl runs.
-            if let module = check.module, facts.bootModules.names[module.replacingDashes] == nil, !facts.isBuiltIn(module) {
+            if let module = check.module, !facts.loadedAtBoot(module) {
                 state.moduleAtBoot(module, rule.id)
             }
         case .swapOff:
@@ -353,11 +353,12 @@ public struct Planner {
         else { return [] }
         let installs = packageActions([package], rule: rule)
         guard !installs.isEmpty else { return [] }
-        let already = planned.contains { p in
-            if case .installPackages(_, let names) = p.action { return installs.allSatisfy { i in
-                if case .installPackages(_, let wanted) = i.action { return wanted.allSatisfy(names.contains) } else { return false } } }
-            return false
+        func packages(_ action: PlannedAction) -> [String] {
+            if case .installPackages(_, let names) = action.action { return names }
+            return []
         }
+        let installing = Set(planned.flatMap(packages))
+        let already = installs.flatMap(packages).allSatisfy(installing.contains)
         return (already ? [] : installs)
             + [PlannedAction(.service(unit: name, enable: check.enabled, start: check.running), rules: [rule], note: "\(name) comes with the package; started once it is installed")]
     }

@@ -9,7 +9,6 @@ public final class Remediator {
     public let writer: SafeWriter
     public let live: Bool
     let node: Node
-    let facts: NodeFacts
     /// Called at every point a fault-injection test may stop the process: before and after each
     /// journal record.
     public var faultPoint: (() -> Void)?
@@ -39,7 +38,6 @@ public final class Remediator {
 
     public init(node: Node, root: String?) {
         self.node = node
-        self.facts = NodeFacts(node: node, wantedUnits: [], wantedPackages: [])
         self.writer = SafeWriter(root: root ?? "/")
         self.live = root == nil
     }
