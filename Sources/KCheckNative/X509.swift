@@ -121,6 +121,12 @@ public final class X509Certificate: @unchecked Sendable {
                 contents.certificates.append(parsePEM(block))
             case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
                 contents.privateKeys.append(publicKeyOfPrivateKey(block))
+            case redactedLabel:
+                // A snapshot's stand-in for a private key: its public half, which is all kcheck reads of it.
+                contents.privateKeys.append(pemData(block).map { .success($0) } ?? .failure(OpenSSLError(operation: "private key at line \(block.line)", reason: "malformed")))
+            case unreadableLabel:
+                let reason = pemData(block).map { String(decoding: $0, as: UTF8.self) } ?? "malformed"
+                contents.privateKeys.append(.failure(OpenSSLError(operation: "private key at line \(block.line)", reason: reason)))
             default:
                 contents.otherBlocks.append(block.label)
             }
@@ -148,6 +154,64 @@ public final class X509Certificate: @unchecked Sendable {
         }
     }
 
+    static let redactedLabel = "KCHECK REDACTED PRIVATE KEY"
+    static let unreadableLabel = "KCHECK UNREADABLE PRIVATE KEY"
+
+    /// The file with every PEM private key replaced by a stand-in holding only what kcheck reads
+    /// of it: its public half (or why it could not be read), at the same line, the lines after it
+    /// where they were. nil when the file holds no private key. What a snapshot keeps of a key.
+    public static func redactingPrivateKeys(_ bytes: [UInt8]) -> [UInt8]? {
+        let keys = PEMBlock.split(bytes).filter {
+            $0.problem == nil && ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY"].contains($0.label)
+        }
+        guard !keys.isEmpty else { return nil }
+        var lines: [[UInt8]?] = []
+        Lines.forEach(in: bytes) { lines.append(Array(bytes[$0])) }
+        for key in keys {
+            let count = key.bytes.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } + (key.bytes.last == 10 ? 0 : 1)
+            let first = key.line - 1
+            guard first >= 0, first + count <= lines.count else { continue }
+            let (label, body): (String, [UInt8]) =
+                switch publicKeyOfPrivateKey(key) {
+                case .success(let der): (redactedLabel, der)
+                case .failure(let error): (unreadableLabel, Array(error.reason.utf8))
+                }
+            var replacement = ["-----BEGIN \(label)-----"]
+            let encoded = Array(Base64.encode(body).utf8)
+            for start in stride(from: 0, to: encoded.count, by: 64) {
+                replacement.append(String(decoding: encoded[start..<min(start + 64, encoded.count)], as: UTF8.self))
+            }
+            replacement.append("-----END \(label)-----")
+            // Blank lines keep what follows the key at its line.
+            while replacement.count < count { replacement.append("") }
+            for offset in 0..<count { lines[first + offset] = nil }
+            lines[first] = Array(replacement.joined(separator: "\n").utf8)
+        }
+        var result: [UInt8] = []
+        for line in lines.compactMap({ $0 }) { result += line + [10] }
+        if bytes.last != 10, !result.isEmpty { result.removeLast() }
+        return result
+    }
+
+    /// The decoded body of a PEM block.
+    private static func pemData(_ block: PEMBlock) -> [UInt8]? {
+        withPEMBody(block) { data, length in Array(UnsafeBufferPointer(start: data, count: length)) }
+    }
+
+    /// Decodes a PEM block's body and hands it to `body`; nil when it does not decode.
+    private static func withPEMBody<R>(_ block: PEMBlock, _ body: (UnsafeMutablePointer<UInt8>, Int) -> R?) -> R? {
+        withMemoryBIO(block.bytes) { bio -> R? in
+            var name: UnsafeMutablePointer<CChar>?, header: UnsafeMutablePointer<CChar>?, data: UnsafeMutablePointer<UInt8>?
+            var length = 0
+            guard PEM_read_bio(bio, &name, &header, &data, &length) == 1, let data else {
+                ERR_clear_error()
+                return nil
+            }
+            defer { kcheck_pem_free(name, header, data, length) }
+            return body(data, length)
+        }
+    }
+
     /// The DER public key of a PEM private key. The private key is freed before this returns and
     /// nothing of it is kept, printed or put in an error.
     private static func publicKeyOfPrivateKey(_ block: PEMBlock) -> Result<[UInt8], OpenSSLError> {
@@ -166,14 +230,7 @@ public final class X509Certificate: @unchecked Sendable {
     /// An RSA key's public half through the legacy RSA code (see kcheck_rsa_public_der); nil
     /// for another kind of key, which the general path reads.
     private static func rsaPublicKey(_ block: PEMBlock) -> [UInt8]? {
-        withMemoryBIO(block.bytes) { bio -> [UInt8]? in
-            var name: UnsafeMutablePointer<CChar>?, header: UnsafeMutablePointer<CChar>?, data: UnsafeMutablePointer<UInt8>?
-            var length = 0
-            guard PEM_read_bio(bio, &name, &header, &data, &length) == 1, let data else {
-                ERR_clear_error()
-                return nil
-            }
-            defer { kcheck_pem_free(name, header, data, length) }
+        withPEMBody(block) { data, length -> [UInt8]? in
             var out: UnsafeMutablePointer<UInt8>?
             let written = kcheck_rsa_public_der(data, length, block.label == "PRIVATE KEY" ? 1 : 0, &out)
             guard written > 0, let out else { return nil }
@@ -408,5 +465,25 @@ struct PEMBlock {
             blocks.append(PEMBlock(label: o.label, line: o.line, bytes: [], problem: "truncated PEM: BEGIN \(o.label) has no END line"))
         }
         return blocks
+    }
+}
+
+/// RFC 4648 base64, for the stand-ins a snapshot writes.
+public enum Base64 {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i < bytes.count {
+            let b0 = Int(bytes[i]), b1 = i + 1 < bytes.count ? Int(bytes[i + 1]) : 0, b2 = i + 2 < bytes.count ? Int(bytes[i + 2]) : 0
+            out.append(alphabet[b0 >> 2])
+            out.append(alphabet[(b0 & 3) << 4 | b1 >> 4])
+            out.append(i + 1 < bytes.count ? alphabet[(b1 & 15) << 2 | b2 >> 6] : UInt8(ascii: "="))
+            out.append(i + 2 < bytes.count ? alphabet[b2 & 63] : UInt8(ascii: "="))
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

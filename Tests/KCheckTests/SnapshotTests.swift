@@ -4,74 +4,116 @@ import KCheckNative
 import KCheckProfile
 import Testing
 
-/// The snapshot collector (a POSIX sh script kcheck generates) run by a real sh on a fixture tree
-/// (KCHECK_ROOT), unpacked into a new tree: every rule must judge the snapshot as it judges the
-/// tree itself.
-@Suite("Snapshots: the collector script and the unpacker")
+/// Snapshots are recorded by the engine: the profile run on a `RecordingNode` keeps what it read,
+/// written out as a node tree. Judged with `--root`, every fixture tree's snapshot gives the
+/// tree's own verdict, rule by rule, with the same words.
+@Suite("Snapshots: what the engine read, recorded")
 struct SnapshotTests {
-    static func snapshot(of tree: String, into dir: String) throws {
-        let script = SnapshotScript.render(profile: Profile.guideNode)
-        let result = try Posix.run(["/usr/bin/env", "KCHECK_ROOT=" + tree, "/bin/sh", "-s"], input: Array(script.utf8)).get()
-        #expect(result.status == 0, "\(String(decoding: result.standardError, as: UTF8.self))")
-        try Snapshot.unpack(result.standardOutput, into: dir)
+    static let trees: [String] = (try? FileManager.default.contentsOfDirectory(atPath: Repo.fixtures))?.sorted() ?? []
+
+    static func results(_ node: Node) -> [String: String] {
+        let report = Engine.run(profile: Profile.guideNode, on: node, inventory: Inventory.load(from: node))
+        return Dictionary(uniqueKeysWithValues: report.entries.map { ($0.subject.id, "\($0.result.status.rawValue): \($0.result.actual) \($0.result.message)") })
     }
 
-    @Test(arguments: ["centos7-prepared", "centos7-minimal", "debian12", "services-wrong", "sysctl-shadowed", "pki-wrong", "hosts-wrong", "br-netfilter-not-at-boot"])
+    @Test(arguments: trees)
     func aSnapshotIsJudgedAsTheTreeItself(tree: String) throws {
         let dir = try TemporaryDirectory()
-        try Self.snapshot(of: Repo.fixture(tree), into: dir.path)
-        func results(_ root: String) -> [String: String] {
-            let node = TreeNode(root: root)
-            let report = Engine.run(profile: Profile.guideNode, on: node, inventory: Inventory.load(from: node))
-            return Dictionary(uniqueKeysWithValues: report.entries.map { ($0.subject.id, "\($0.result.status.rawValue): \($0.result.actual)") })
-        }
-        let original = results(Repo.fixture(tree)), copy = results(dir.path)
+        let recorder = RecordingNode(TreeNode(root: Repo.fixture(tree)))
+        let original = Self.results(recorder)
+        // Through the wire format, as a node sends it back over SSH.
+        let recording = try Recording.decode(recorder.recording.encoded()[...])
+        try recording.write(into: dir.path)
+        let copy = Self.results(TreeNode(root: dir.path))
+        #expect(original.count > 40)
         for (id, result) in original.sorted(by: { $0.key < $1.key }) {
             #expect(copy[id] == result, "\(tree) \(id): the tree says \(result), its snapshot \(copy[id] ?? "nothing")")
         }
+        // Nothing more than was read: no binary of /opt/k8s/bin, no file the rules did not look at.
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/usr/bin"))
     }
 
-    /// On a live kernel (this machine's, read only): every kernel value the profile reads comes
-    /// over whole. A sysctl file answers a read at an offset past 0 with end of file, so a shell
-    /// that reads a byte at a time (dash, Debian's sh) got "5" for fs.file-max = 52706963; the VM
-    /// test bed found it.
-    @Test func aLiveSnapshotCarriesTheKernelsWholeValues() throws {
+    /// A snapshot never holds a private key or the inventory's secrets, and is judged the same.
+    @Test func secretsAreRedactedAndTheVerdictKept() throws {
+        let copy = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(copy) {} }
+        let pki = try TestPKI()
+        try pki.makeCA(in: pki.work.path)
+        for name in ["ca.pem", "ca-key.pem"] {
+            try? FileManager.default.removeItem(atPath: copy.root + "/etc/kubernetes/cert/" + name)
+            try FileManager.default.copyItem(atPath: pki.work.path + "/" + name, toPath: copy.root + "/etc/kubernetes/cert/" + name)
+        }
+        let envPath = copy.root + "/opt/k8s/bin/environment.sh"
+        let token = "0123456789abcdef0123456789abcdef", key = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
+        var env = try String(contentsOfFile: envPath, encoding: .utf8)
+        env += "\nexport BOOTSTRAP_TOKEN=\(token)\nexport ENCRYPTION_KEY=\"\(key)\"\n"
+        try env.write(toFile: envPath, atomically: false, encoding: .utf8)
+        let recorder = RecordingNode(TreeNode(root: copy.root))
+        let original = Self.results(recorder)
         let dir = try TemporaryDirectory()
-        let script = SnapshotScript.render(profile: Profile.guideNode)
-        let result = try Posix.run(["/bin/sh", "-s"], input: Array(script.utf8)).get()
-        #expect(result.status == 0, "\(String(decoding: result.standardError, as: UTF8.self))")
-        try Snapshot.unpack(result.standardOutput, into: dir.path)
+        try recorder.recording.write(into: dir.path)
+        #expect(Self.results(TreeNode(root: dir.path)) == original)
+        let recordedKey = try String(contentsOfFile: dir.path + "/etc/kubernetes/cert/ca-key.pem", encoding: .utf8)
+        #expect(!recordedKey.contains("BEGIN PRIVATE KEY") && !recordedKey.contains("BEGIN RSA PRIVATE KEY") && recordedKey.contains("KCHECK REDACTED PRIVATE KEY"), "\(recordedKey)")
+        let recordedEnv = try String(contentsOfFile: dir.path + "/opt/k8s/bin/environment.sh", encoding: .utf8)
+        #expect(!recordedEnv.contains(token) && !recordedEnv.contains(key), "\(recordedEnv)")
+        let everything = try run("/bin/grep", ["-r", "-l", "-e", token, "-e", key, "-e", "BEGIN RSA PRIVATE KEY", "-e", "BEGIN PRIVATE KEY", dir.path])
+        #expect(everything.stdout.isEmpty, "\(everything.stdout)")
+        // The node's own digest of environment.sh is kept, for comparing nodes.
+        let facts = try String(contentsOfFile: dir.path + "/.kcheck/facts", encoding: .utf8)
+        let digest = try run("/usr/bin/sha256sum", [envPath]).stdout.split(separator: " ").first.map(String.init) ?? "?"
+        #expect(facts.contains("digest /opt/k8s/bin/environment.sh \(digest)"), "\(facts)")
+    }
+
+    /// On a live kernel (this machine's, read only): every kernel value the profile reads is
+    /// recorded whole (the shell collector this replaced cut them to one digit under dash).
+    @Test func aLiveRecordingCarriesTheKernelsWholeValues() throws {
+        let recorder = RecordingNode(LiveNode())
+        _ = Engine.run(profile: Profile.guideNode, on: recorder, only: Set(Profile.guideNode.rules.filter { if case .sysctl = $0.check { true } else { false } }.map(\.id)))
         var compared = 0
         for rule in Profile.guideNode.rules {
             guard case .sysctl(let check) = rule.check else { continue }
             let path = SysctlConfig.procPath(check.key)
             guard let live = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
-            let copied = try String(contentsOfFile: dir.path + path, encoding: .utf8)
-            #expect(copied.split(whereSeparator: \.isWhitespace) == live.split(whereSeparator: \.isWhitespace), "\(path): live \(live), snapshot \(copied)")
+            guard case .file(let bytes)? = recorder.recording.entries[path] else {
+                Issue.record("\(path) was not recorded")
+                continue
+            }
+            #expect(String(decoding: bytes, as: UTF8.self) == live, "\(path)")
             compared += 1
         }
         #expect(compared >= 8, "only \(compared) kernel values to compare on this machine")
     }
 
-    @Test func hostileArchivesAreRefused() throws {
-        let dir = try TemporaryDirectory()
-        #expect(throws: Snapshot.Problem.self) { try Snapshot.unpack(Array("hello\n".utf8), into: dir.path) }
-        #expect(throws: Snapshot.Problem.self) { try Snapshot.unpack(Array("kcheck-snapshot 1\n== values\n../../etc/passwd\tx\n== tar\n".utf8), into: dir.path) }
-        #expect(throws: Snapshot.Problem.self) { try Snapshot.unpack(Array("kcheck-snapshot 1\n== values\n".utf8), into: dir.path) }
-        // A tar whose first member is a symlink out of the tree and whose second writes through it.
-        let work = try TemporaryDirectory()
-        let outside = try TemporaryDirectory()
-        try FileManager.default.createSymbolicLink(atPath: work.path + "/etc", withDestinationPath: outside.path)
-        let tar = try run("/bin/tar", ["-C", work.path, "-cf", work.path + "/a.tar", "etc"])
-        try #require(tar.status == 0)
-        try FileManager.default.removeItem(atPath: work.path + "/etc")
-        try FileManager.default.createDirectory(atPath: work.path + "/etc", withIntermediateDirectories: false)
-        try "pwned\n".write(toFile: work.path + "/etc/passwd", atomically: false, encoding: .utf8)
-        let tar2 = try run("/bin/tar", ["-C", work.path, "-rf", work.path + "/a.tar", "etc/passwd"])
-        try #require(tar2.status == 0)
-        let archive = try Data(contentsOf: URL(fileURLWithPath: work.path + "/a.tar"))
-        let stream = Array("kcheck-snapshot 1\n== facts\nformat 1\n== tar\n".utf8) + Array(archive)
-        #expect(throws: Snapshot.Problem.self) { try Snapshot.unpack(stream, into: dir.path) }
+    @Test func hostileRecordingsAreRefused() throws {
+        func frames(_ build: (inout [UInt8]) -> Void) -> [UInt8] {
+            var out = Array("kcheck-recording 1\n".utf8)
+            Frames.append("facts", Array("format 1\n".utf8), to: &out)
+            build(&out)
+            return out
+        }
+        let cases: [(String, [UInt8])] = [
+            ("not a recording", Array("hello\n".utf8)),
+            ("a path out of the tree", frames { Frames.append("file", Array("/etc/../../x".utf8) + [0] + [1], to: &$0) }),
+            ("a relative path", frames { Frames.append("file", Array("etc/passwd".utf8) + [0], to: &$0) }),
+            ("the facts file itself", frames { Frames.append("file", Array("/.kcheck/facts".utf8) + [0], to: &$0) }),
+            ("a length past the end", Array("kcheck-recording 1\nfacts 99999999\nformat 1\n".utf8)),
+            ("a length too long to be a number", Array("kcheck-recording 1\nfacts 99999999999999999999999\n".utf8)),
+            ("a negative length", Array("kcheck-recording 1\nfacts -5\n".utf8)),
+            ("cut short", Array(frames { Frames.append("file", Array("/etc/hosts".utf8) + [0] + Array("x y\n".utf8), to: &$0) }.dropLast(3))),
+            ("an unknown frame", frames { Frames.append("exec", Array("/bin/sh".utf8), to: &$0) }),
+            ("bad facts", Array("kcheck-recording 1\nfacts 11\nclock x=inf\n".utf8)),
+            ("twice", frames { Frames.append("dir", Array("/etc".utf8), to: &$0); Frames.append("dir", Array("/etc".utf8), to: &$0) }),
+        ]
+        for (what, bytes) in cases {
+            #expect(throws: Recording.Problem.self, "\(what)") { try Recording.decode(bytes[...]) }
+        }
+        // A symlink out of the tree, and a file under it: the file is never written outside.
+        let dir = try TemporaryDirectory(), outside = try TemporaryDirectory()
+        var recording = Recording()
+        recording.entries["/etc"] = .symlink(outside.path)
+        recording.entries["/etc/passwd"] = .file(Array("pwned\n".utf8))
+        #expect(throws: Recording.Problem.self) { try recording.write(into: dir.path) }
         #expect(!FileManager.default.fileExists(atPath: outside.path + "/passwd"))
     }
 }

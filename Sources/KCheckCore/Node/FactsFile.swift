@@ -14,6 +14,15 @@ public struct FactsFile: Equatable, Sendable {
     public var addresses: [InterfaceAddress]?
     /// Permission bits and owner of files, by path: what a checkout of a tree cannot keep.
     public var owners: [String: FileOwner] = [:]
+    /// Files that exist on the node but could not be read, with the reason (a recording keeps
+    /// the reason, so the snapshot is judged as the node was).
+    public var unreadable: [String: String] = [:]
+    /// Facts the node could not give, with the reason: `units`, `clock`, `packages`, `addresses`.
+    public var unavailable: [String: String] = [:]
+    /// SHA-256 of a file's bytes on the node, where the snapshot holds a redacted copy
+    /// (environment.sh's secrets, private keys): what comparing nodes needs of the original.
+    public var digests: [String: String] = [:]
+    static let factKinds = ["units", "clock", "packages", "addresses"]
 
     public init() {}
 
@@ -71,8 +80,11 @@ public struct FactsFile: Equatable, Sendable {
                     }
                     switch pair[0] {
                     case "maxerror_us": record.maxErrorMicroseconds = value
-                    case "status": record.status = Int32(truncatingIfNeeded: value)
-                    default: throw fail(index, "unknown clock field `\(pair[0])` (known: maxerror_us, status)")
+                    case "esterror_us": record.estimatedErrorMicroseconds = value
+                    case "status":
+                        guard let status = Int32(exactly: value) else { throw fail(index, "status \(value) is out of range") }
+                        record.status = status
+                    default: throw fail(index, "unknown clock field `\(pair[0])` (known: maxerror_us, esterror_us, status)")
                     }
                 }
                 guard record.maxErrorMicroseconds != nil, record.status != nil else {
@@ -96,8 +108,23 @@ public struct FactsFile: Equatable, Sendable {
                 guard let uid = UInt32(fields[3]) else { throw fail(3, "expected a numeric uid, found `\(fields[3])`") }
                 guard let gid = UInt32(fields[4]) else { throw fail(4, "expected a numeric gid, found `\(fields[4])`") }
                 facts.owners[fields[1]] = FileOwner(permissions: mode, uid: uid, gid: gid)
+            case "unreadable":
+                guard fields.count >= 3, fields[1].hasPrefix("/") else { throw fail(min(fields.count, 1), "expected `unreadable PATH REASON`") }
+                facts.unreadable[fields[1]] = fields[2...].joined(separator: " ")
+            case "unavailable":
+                guard fields.count >= 3, factKinds.contains(fields[1]) else {
+                    throw fail(min(fields.count, 1), "expected `unavailable \(factKinds.joined(separator: "|")) REASON`")
+                }
+                facts.unavailable[fields[1]] = fields[2...].joined(separator: " ")
+            case "digest":
+                try expectCount(3, "digest PATH SHA256")
+                guard fields[1].hasPrefix("/") else { throw fail(1, "expected an absolute path on the node, found `\(fields[1])`") }
+                guard fields[2].utf8.count == 64, fields[2].utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+                    throw fail(2, "expected 64 lowercase hex digits")
+                }
+                facts.digests[fields[1]] = fields[2]
             default:
-                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, owner)")
+                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, owner, unreadable, unavailable, digest)")
             }
         }
         if !sawFormat && lineNumber > 0 && !facts.isEmpty {
@@ -106,7 +133,10 @@ public struct FactsFile: Equatable, Sendable {
         return facts
     }
 
-    var isEmpty: Bool { systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil && owners.isEmpty }
+    var isEmpty: Bool {
+        systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil && owners.isEmpty
+            && unreadable.isEmpty && unavailable.isEmpty && digests.isEmpty
+    }
 
     /// The file's text for these facts.
     public func rendered() -> String {
@@ -114,13 +144,18 @@ public struct FactsFile: Equatable, Sendable {
         if let systemdRunning { lines.append("systemd \(systemdRunning ? "running" : "absent")") }
         for (unit, state) in units.sorted(by: { $0.key < $1.key }) { lines.append("unit \(unit) \(state)") }
         if let clock, let maxError = clock.maxErrorMicroseconds, let status = clock.status {
-            lines.append("clock maxerror_us=\(maxError) status=\(status)")
+            let estimated = clock.estimatedErrorMicroseconds.map { " esterror_us=\($0)" } ?? ""
+            lines.append("clock maxerror_us=\(maxError)\(estimated) status=\(status)")
         }
         for name in (packages ?? []).sorted() { lines.append("package \(name)") }
         for a in addresses ?? [] { lines.append("address \(a.interface) \(a.address)/\(a.prefix)") }
         for (path, o) in owners.sorted(by: { $0.key < $1.key }) {
             lines.append("owner \(path) 0\(String(o.permissions, radix: 8)) \(o.uid) \(o.gid)")
         }
+        func oneLine(_ text: String) -> String { text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ") }
+        for (path, why) in unreadable.sorted(by: { $0.key < $1.key }) { lines.append("unreadable \(path) \(oneLine(why))") }
+        for (kind, why) in unavailable.sorted(by: { $0.key < $1.key }) { lines.append("unavailable \(kind) \(oneLine(why))") }
+        for (path, digest) in digests.sorted(by: { $0.key < $1.key }) { lines.append("digest \(path) \(digest)") }
         return lines.joined(separator: "\n") + "\n"
     }
 }
@@ -141,10 +176,12 @@ public struct FileOwner: Equatable, Sendable {
 /// The clock fields a facts file records.
 public struct KernelClockStateRecord: Equatable, Sendable {
     public var maxErrorMicroseconds: Int?
+    public var estimatedErrorMicroseconds: Int?
     public var status: Int32?
 
-    public init(maxErrorMicroseconds: Int?, status: Int32?) {
+    public init(maxErrorMicroseconds: Int?, estimatedErrorMicroseconds: Int? = nil, status: Int32?) {
         self.maxErrorMicroseconds = maxErrorMicroseconds
+        self.estimatedErrorMicroseconds = estimatedErrorMicroseconds
         self.status = status
     }
 }

@@ -15,6 +15,13 @@ public enum FileMapping {
     case unreadable(String)
 }
 
+/// A file's SHA-256 on a node, or why there is none.
+public enum FileDigest: Equatable, Sendable {
+    case digest(String)
+    case missing
+    case unreadable(String)
+}
+
 /// A fact that is not a file may be unavailable on a node (no systemd, no clock state recorded).
 public enum Fact<Value: Sendable>: Sendable {
     case available(Value)
@@ -52,15 +59,72 @@ public protocol Node: AnyObject {
     func packageNames() -> Fact<Set<String>>
     /// The node's IPv4 interface addresses.
     func interfaceAddresses() -> Fact<[InterfaceAddress]>
+    /// SHA-256 of a file as it is on the node, where this node holds a redacted copy (a snapshot
+    /// never holds secrets); nil where the bytes read are the node's own.
+    func originalDigest(_ path: String) -> String?
 }
 
 extension Node {
+    public func originalDigest(_ path: String) -> String? { nil }
+
+    /// SHA-256 (hex) of a file as it is on the node: its recorded digest where the bytes here
+    /// are a redacted copy. What comparing nodes uses, so a snapshot compares as its node does.
+    public func fileDigest(_ path: String) -> FileDigest {
+        if let digest = originalDigest(path) { return .digest(digest) }
+        switch read(path, limit: defaultReadLimit) {
+        case .missing: return .missing
+        case .unreadable(let why): return .unreadable(why)
+        case .content(let bytes): return (try? OpenSSL.sha256Hex(bytes)).map { .digest($0) } ?? .unreadable("SHA-256 failed")
+        }
+    }
+
     /// The directories of a search path that are not the same directory twice: on a merged-/usr
     /// system (/lib a link to usr/lib, as on Debian 12 and CentOS 7) "/lib/X" is "/usr/lib/X",
     /// already searched.
     func distinctDirectories(_ directories: [String]) -> [String] {
         guard case .success(let target) = readLink("/lib"), target == "usr/lib" || target == "/usr/lib" else { return directories }
         return directories.filter { !($0.hasPrefix("/lib/") && directories.contains("/usr" + $0)) }
+    }
+}
+
+/// Path resolution as the kernel does it, component by component, over any way of looking at
+/// a component: `..` stops at the top, an absolute symlink target restarts at the top, at most
+/// 40 symlinks. Shared by the files of a node (`RootedFiles`) and the recording of a node.
+enum PathWalk {
+    enum Step {
+        case plain
+        case directory
+        case symlink(String)
+        /// Not there: the rest is appended unresolved.
+        case stop
+        case failure(SystemError)
+    }
+
+    static func resolve(_ path: String, followFinal: Bool, _ step: ([String]) -> Step) -> Result<[String], SystemError> {
+        var resolved: [String] = []
+        var pending = Array(path.split(separator: "/").map(String.init).reversed())
+        var hops = 0
+        while let component = pending.popLast() {
+            if component == "." { continue }
+            if component == ".." {
+                if !resolved.isEmpty { resolved.removeLast() }
+                continue
+            }
+            resolved.append(component)
+            if pending.isEmpty && !followFinal { break }
+            switch step(resolved) {
+            case .plain, .directory: continue
+            case .stop: return .success(resolved + pending.reversed())
+            case .failure(let error): return .failure(error)
+            case .symlink(let target):
+                hops += 1
+                if hops > 40 { return .failure(SystemError("resolve", path, code: 40 /* ELOOP */)) }
+                resolved.removeLast()
+                if target.hasPrefix("/") { resolved.removeAll() }
+                pending.append(contentsOf: target.split(separator: "/").map(String.init).reversed())
+            }
+        }
+        return .success(resolved)
     }
 }
 
@@ -86,56 +150,35 @@ public final class RootedFiles {
         return root == "/" ? inner : root + inner
     }
 
-    static func components(_ path: String) -> [String] {
-        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-    }
-
     /// Resolves a node path to a host path inside the root. With `followFinal` false the last
     /// component is not followed (lstat semantics).
     public func resolve(_ path: String, followFinal: Bool) -> Result<String, SystemError> {
         // At "/" the kernel resolves the parents exactly as we would, and cheaper; a final
         // symlink still needs resolving here, since reads open it with O_NOFOLLOW.
         if root == "/" && !followFinal { return .success(path.hasPrefix("/") ? path : "/" + path) }
-        var resolved: [String] = []
-        var pending = Array(Self.components(path).reversed())
-        var hops = 0
-        while let component = pending.popLast() {
-            if component == "." { continue }
-            if component == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
-            }
-            resolved.append(component)
-            if pending.isEmpty && !followFinal { break }
+        let walked = PathWalk.resolve(path, followFinal: followFinal) { resolved -> PathWalk.Step in
             let candidate = hostPath(resolved[...])
-            if plainDirectories.contains(candidate) { continue }
+            if plainDirectories.contains(candidate) { return .directory }
             switch Posix.lstat(candidate) {
-            case .failure(let error):
-                if error.isNotFound {
-                    // The rest cannot exist either; the caller's own call reports ENOENT.
-                    resolved.append(contentsOf: pending.reversed())
-                    return .success(hostPath(resolved[...]))
-                }
-                return .failure(error)
+            // The rest cannot exist either; the caller's own call reports ENOENT.
+            case .failure(let error): return error.isNotFound ? .stop : .failure(error)
             case .success(let st):
-                if st.kind == .directory {
+                switch st.kind {
+                case .directory:
                     plainDirectories.insert(candidate)
-                } else if st.kind == .symlink {
-                    hops += 1
-                    if hops > 40 { return .failure(SystemError("resolve", path, code: 40 /* ELOOP */)) }
-                    let target: String
+                    return .directory
+                case .symlink:
                     switch Posix.readLink(candidate) {
-                    case .success(let t): target = t
+                    case .success(let target): return .symlink(target)
                     case .failure(let error): return .failure(error)
                     }
-                    resolved.removeLast()
-                    if target.hasPrefix("/") { resolved.removeAll() }
-                    pending.append(contentsOf: Self.components(target).reversed())
+                case .regular, .other: return .plain
                 }
             }
         }
-        return .success(hostPath(resolved[...]))
+        return walked.map { hostPath($0[...]) }
     }
+
 
     /// As `read`, without copying the file.
     public func map(_ path: String, limit: Int) -> FileMapping {

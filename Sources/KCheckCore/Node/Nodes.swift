@@ -111,6 +111,28 @@ public final class TreeNode: FileBackedNode {
         return result
     }
 
+    /// A file the recorded node could not read reads as it did there.
+    public func read(_ path: String, limit: Int) -> FileRead {
+        if case .success(let facts) = facts(), let why = facts.unreadable[path] { return .unreadable(why) }
+        return files.read(path, limit: limit)
+    }
+
+    public func map(_ path: String, limit: Int) -> FileMapping {
+        if case .success(let facts) = facts(), let why = facts.unreadable[path] { return .unreadable(why) }
+        return files.map(path, limit: limit)
+    }
+
+    public func originalDigest(_ path: String) -> String? {
+        guard case .success(let facts) = facts() else { return nil }
+        return facts.digests[path]
+    }
+
+    /// A fact the recorded node could not give, with its reason.
+    private func recordedUnavailable(_ kind: String) -> String? {
+        guard case .success(let facts) = facts() else { return nil }
+        return facts.unavailable[kind]
+    }
+
     /// lstat in the tree, with the permission bits and owner its facts record for the path.
     public func status(_ path: String) -> Result<FileStatus, SystemError> { owned(path, files.status(path, follow: false)) }
     public func resolvedStatus(_ path: String) -> Result<FileStatus, SystemError> { owned(path, files.status(path, follow: true)) }
@@ -121,6 +143,7 @@ public final class TreeNode: FileBackedNode {
     }
 
     public func unitActiveStates(_ units: [String]) -> Fact<UnitActiveStates> {
+        if let why = recordedUnavailable("units") { return .unavailable(why) }
         switch facts() {
         case .failure(let problem): return .unavailable(problem.reason)
         case .success(let facts):
@@ -137,6 +160,7 @@ public final class TreeNode: FileBackedNode {
     }
 
     public func clockState() -> Fact<KernelClockState> {
+        if let why = recordedUnavailable("clock") { return .unavailable(why) }
         switch facts() {
         case .failure(let problem): return .unavailable(problem.reason)
         case .success(let facts):
@@ -145,12 +169,13 @@ public final class TreeNode: FileBackedNode {
             }
             return .available(
                 KernelClockState(
-                    maxErrorMicroseconds: maxError, estimatedErrorMicroseconds: 0, status: status,
+                    maxErrorMicroseconds: maxError, estimatedErrorMicroseconds: clock.estimatedErrorMicroseconds ?? 0, status: status,
                     unsynchronisedFlag: status & KernelClockState.unsyncBit != 0))
         }
     }
 
     public func packageNames() -> Fact<Set<String>> {
+        if let why = recordedUnavailable("packages") { return .unavailable(why) }
         switch facts() {
         case .failure(let problem): return .unavailable(problem.reason)
         case .success(let facts):
@@ -160,6 +185,7 @@ public final class TreeNode: FileBackedNode {
     }
 
     public func interfaceAddresses() -> Fact<[InterfaceAddress]> {
+        if let why = recordedUnavailable("addresses") { return .unavailable(why) }
         switch facts() {
         case .failure(let problem): return .unavailable(problem.reason)
         case .success(let facts):
