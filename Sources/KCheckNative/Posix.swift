@@ -163,6 +163,22 @@ public enum Posix {
 
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
+    /// Everything on a descriptor up to end of file (standard input), at most `limit` bytes.
+    public static func readAll(fd: Int32, limit: Int) -> Result<[UInt8], SystemError> {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(SystemError("read", "standard input", code: errno))
+            }
+            if n == 0 { return .success(bytes) }
+            guard bytes.count + n <= limit else { return .failure(SystemError("read", "standard input (more than \(limit) bytes)", code: EFBIG)) }
+            bytes += buffer[0..<n]
+        }
+    }
+
     /// Writes all bytes to a file descriptor, retrying short writes and EINTR.
     public static func writeAll(fd: Int32, _ bytes: [UInt8]) -> Result<Void, SystemError> {
         bytes.withUnsafeBytes { writeAll(fd: fd, raw: $0) }
@@ -334,8 +350,8 @@ public enum Lines {
 
 extension Posix {
     /// A new directory (mode 0700) under $TMPDIR or /tmp.
-    public static func makeTemporaryDirectory(prefix: String) -> Result<String, SystemError> {
-        let base = environment("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    public static func makeTemporaryDirectory(prefix: String, in directory: String? = nil) -> Result<String, SystemError> {
+        let base = directory ?? environment("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
         guard made else { return .failure(SystemError("mkdtemp in", base, code: errno)) }

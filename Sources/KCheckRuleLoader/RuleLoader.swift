@@ -10,6 +10,13 @@ public enum RuleLoader {
     /// Loads every *.yaml and *.yml file of a directory, in name order, as one profile named
     /// after the directory. Rule ids must be unique across the files.
     public static func loadProfile(directory: String, name: String? = nil) throws(RuleFileError) -> Profile {
+        let profileName = name ?? String(directory.split(separator: "/").last ?? "rules")
+        return try loadProfile(files: try ruleFiles(directory: directory), name: profileName)
+    }
+
+    /// The rule files of a directory (*.yaml, *.yml), in name order, with their bytes: what
+    /// `loadProfile` reads, and what travels to a node over SSH with `--rules DIR`.
+    public static func ruleFiles(directory: String) throws(RuleFileError) -> [(path: String, bytes: [UInt8])] {
         let names: [String]
         switch Posix.listDirectory(directory) {
         case .success(let n): names = n.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
@@ -18,18 +25,24 @@ public enum RuleLoader {
         guard !names.isEmpty else {
             throw RuleFileError(file: directory, line: 0, column: 0, message: "no rule files (*.yaml) in this directory")
         }
-        var rules: [Rule] = []
-        var seen: [String: String] = [:]
+        var files: [(path: String, bytes: [UInt8])] = []
         for fileName in names {
             let path = directory.hasSuffix("/") ? directory + fileName : directory + "/" + fileName
-            let text: String
             switch Posix.readFile(path, limit: 8 << 20) {
-            case .success(let bytes):
-                guard let decoded = String(validating: bytes, as: UTF8.self) else {
-                    throw RuleFileError(file: path, line: 1, column: 1, message: "not UTF-8 text")
-                }
-                text = decoded
+            case .success(let bytes): files.append((path, bytes))
             case .failure(let error): throw RuleFileError(file: path, line: 0, column: 0, message: "cannot read: \(error)")
+            }
+        }
+        return files
+    }
+
+    /// One profile of rule files; rule ids must be unique across them.
+    public static func loadProfile(files: [(path: String, bytes: [UInt8])], name: String) throws(RuleFileError) -> Profile {
+        var rules: [Rule] = []
+        var seen: [String: String] = [:]
+        for (path, bytes) in files {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw RuleFileError(file: path, line: 1, column: 1, message: "not UTF-8 text")
             }
             for (rule, line, column) in try parse(yaml: text, file: path) {
                 if let other = seen[rule.id] {
@@ -39,8 +52,7 @@ public enum RuleLoader {
                 rules.append(rule)
             }
         }
-        let profileName = name ?? String(directory.split(separator: "/").last ?? "rules")
-        return Profile(name: profileName, rules: rules)
+        return Profile(name: name, rules: rules)
     }
 
     /// Parses one rule file: a mapping with a `rules` sequence.

@@ -167,8 +167,9 @@ struct Audit: ParsableCommand {
     private func auditCluster(profile: Profile, previous: (name: String, json: String)?, color: Bool) throws -> Outcome {
         let local = LiveNode()
         let inv = try inventory.load(from: local)
-        let members = try nodes.collect(profile: profile, inventory: inv, local: local)
-        let judged = ClusterEngine.run(profile: profile, members: members, inventory: inv, policy: policy, command: "audit")
+        let request = try remoteRequest(.record, rules: node.rules, env: inventory.env, only: only == nil ? nil : Set(profile.rules.map(\.id)))
+        let members = try nodes.collect(request: request, inventory: inv, local: local)
+        let judged = ClusterEngine.run(profile: profile, members: members, inventory: inventory.env == nil ? nil : inv, policy: policy, command: "audit")
         let report = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: judged)
         let all = report.nodes + [(label: "cluster", report: report.cluster)]
         var changesText = ""

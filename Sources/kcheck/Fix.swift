@@ -39,14 +39,6 @@ struct ChangeOptions: ParsableArguments {
             if count == target { Posix.killSelf() }
         }
     }
-
-    /// The lock that stops two runs that change the node at once.
-    static func lock(_ writer: SafeWriter) throws -> FileLock {
-        switch FileLock.acquire(writer, path: Journal.lockPath) {
-        case .success(let lock): return lock
-        case .failure(let failure): throw CLIError.usage("cannot take the lock \(failure)")
-        }
-    }
 }
 
 struct Fix: ParsableCommand {
@@ -117,24 +109,20 @@ struct Fix: ParsableCommand {
             return
         }
         try change.confirm("\nApply these \(plan.actions.count) actions to \(name)?")
-        let lock = try ChangeOptions.lock(remediator.writer)
-        let id = Posix.runID()
-        let journal: Journal
-        switch Journal.create(id: id, writer: remediator.writer, command: CommandLine.arguments.joined(separator: " ")) {
-        case .success(let j): journal = j
-        case .failure(let failure): throw CLIError.output("cannot write the journal: \(failure)")
-        }
         ChangeOptions.installFaultHook(on: remediator)
-        let results = remediator.apply(plan, journal: journal)
-        let changed = journal.records.contains { if case .done = $0 { false } else { true } }
-        if !changed { Journal.discard(journal) }
-        say(PlanText.render(results, run: changed ? "\(id) (undo with: kcheck undo \(id))" : nil))
-        withExtendedLifetime(lock) {}
+        let outcome: FixSession.Outcome
+        switch FixSession.apply(plan, remediator: remediator, command: CommandLine.arguments.joined(separator: " ")) {
+        case .success(let o): outcome = o
+        case .failure(.lock(let failure)): throw CLIError.usage("cannot take the lock \(failure)")
+        case .failure(let failure): throw CLIError.output("\(failure)")
+        }
+        let results = outcome.results
+        say(PlanText.render(results, run: outcome.runID.map { "\($0) (undo with: kcheck undo \($0))" }))
         // Re-evaluate a fresh view of the node: nothing read before the changes is reused.
         var after = Engine.run(
             profile: profile, on: try node.node(), command: "fix", policy: reports.policy, only: selection, inventory: inv)
         after.actions = results.map(\.record)
-        after.run = changed ? id : nil
+        after.run = outcome.runID
         say("\n")
         try reports.emit(after, command: "fix")
         let reboot = results.filter { $0.outcome == .needsReboot }
@@ -147,17 +135,20 @@ struct Fix: ParsableCommand {
     }
 
     /// Every node's plan, shown, confirmed once, then applied: this node as `kcheck fix` applies
-    /// it, the others by a journaled script over SSH (`PlanEmitter.journaled`), so that `kcheck
-    /// undo` works on each node. Then every node is collected and judged again.
+    /// it; every other node by kcheck itself on the node, which applies the plan shown only while
+    /// the observations it was built from still hold (and journals it, so `kcheck undo --hosts`
+    /// and `kcheck undo` on the node work). Then every node is collected and judged again.
     func runCluster() throws {
         let profile = try node.profile()
         let selection = try selectedRules(profile)
         let local = LiveNode()
         let inv = try inventory.load(from: local)
-        let members = try nodes.collect(profile: profile, inventory: inv, local: local)
+        let explicit = inventory.env == nil ? nil : inv
         defer { ClusterCollection.cleanUp() }
-        let plans = plan(members, profile: profile, selection: selection, inventory: inv)
-        for (member, plan) in plans {
+        let request = try remoteRequest(.record, rules: node.rules, env: inventory.env, only: selection)
+        let members = try nodes.collect(request: request, inventory: inv, local: local)
+        let plans = plan(members, profile: profile, selection: selection, inventory: explicit)
+        for (member, plan, _) in plans {
             let remediator = Remediator(node: member.node!, root: (member.node as? TreeNode)?.root)
             Posix.printOut("== \(member.label)\n" + PlanText.render(plan, remediator: remediator, node: member.label) + "\n")
         }
@@ -169,57 +160,39 @@ struct Fix: ParsableCommand {
         }
         let total = work.map(\.plan.actions.count).reduce(0, +)
         try change.confirm("Apply these \(total) actions on \(work.count) node\(work.count == 1 ? "" : "s")?")
-        let control = try SSHOptions.controlDirectory()
-        defer { Posix.removeTree(control) }
         var failed = false
-        for (member, plan) in work {
+        let invocation = CommandLine.arguments.joined(separator: " ")
+        for (member, plan, report) in work {
             guard let host = member.host else {
                 // This node: as `kcheck fix` applies a plan here.
-                let remediator = Remediator(node: LiveNode(), root: nil)
-                let lock = try ChangeOptions.lock(remediator.writer)
-                let id = Posix.runID()
-                guard case .success(let journal) = Journal.create(id: id, writer: remediator.writer, command: CommandLine.arguments.joined(separator: " ")) else {
-                    throw CLIError.output("cannot write the journal on this node")
+                switch FixSession.apply(plan, remediator: Remediator(node: LiveNode(), root: nil), command: invocation) {
+                case .failure(let failure): throw CLIError.output("cannot apply on this node: \(failure)")
+                case .success(let outcome):
+                    Posix.printOut("== \(member.label)\n" + PlanText.render(outcome.results, run: outcome.runID))
+                    failed = failed || outcome.failed
                 }
-                let results = remediator.apply(plan, journal: journal)
-                withExtendedLifetime(lock) {}
-                Posix.printOut("== \(member.label)" + PlanText.render(results, run: id))
-                failed = failed || results.contains { if case .failed = $0.outcome { true } else { false } }
                 continue
             }
-            let id = Posix.runID() + "-" + member.label.filter { $0.isLetter || $0.isNumber || $0 == "-" }
-            let target = SSHTarget(host: host, configFile: nodes.ssh.sshConfig, controlDirectory: control)
-            defer { target.close() }
-            let script = PlanEmitter.journaled(plan, run: id, command: CommandLine.arguments.joined(separator: " "))
-            switch target.run(script: script) {
+            var fix = request
+            fix.command = .fix
+            fix.invocation = invocation + " (from another node over SSH)"
+            fix.planFingerprint = FixSession.fingerprint(plan)
+            let served = Set(plan.actions.flatMap(\.rules))
+            for entry in report.entries where served.contains(entry.subject.id) { fix.observations[entry.subject.id] = FixSession.observation(entry.result) }
+            switch try nodes.ssh.call(host, fix) {
             case .failure(let problem):
                 failed = true
                 Posix.printOut("== \(member.label): \(problem)\n")
-            case .success(let result):
-                let lines = String(decoding: result.standardOutput, as: UTF8.self).split(separator: "\n")
-                var out = "== \(member.label): run \(id) (undo on the node: kcheck undo \(id))\n"
-                for line in lines where line.hasPrefix("kcheck-action ") || line.hasPrefix("kcheck-fatal ") {
-                    let fields = line.split(separator: " ", maxSplits: 2).map(String.init)
-                    if fields[0] == "kcheck-fatal" {
-                        failed = true
-                        out += "   \(line.dropFirst("kcheck-fatal ".count))\n"
-                        continue
-                    }
-                    guard fields.count >= 3, let index = Int(fields[1]), index >= 1, index <= plan.actions.count else { continue }
-                    if fields[2].hasPrefix("failed") { failed = true }
-                    out += "\(index). \(fields[2].padded(to: 22)) \(plan.actions[index - 1].action.summary)\n"
-                }
-                if !lines.contains("kcheck-end") {
-                    failed = true
-                    out += "   the script did not finish (exit status \(result.status)): \(String(decoding: result.standardError, as: UTF8.self).split(separator: "\n").last ?? "")\n"
-                }
-                Posix.printOut(out)
+            case .success(let call):
+                failed = failed || call.answer.status != 0
+                let run = call.answer.runID.map { ": run \($0) (undo: kcheck undo --hosts \(host) \($0))" } ?? ""
+                Posix.printOut("== \(member.label)\(run)\n" + call.answer.text)
             }
         }
         // Every node again, from scratch.
         ClusterCollection.cleanUp()
-        let after = try nodes.collect(profile: profile, inventory: inv, local: LiveNode())
-        let report = ClusterEngine.run(profile: profile, members: after, inventory: inv, policy: reports.policy, command: "fix")
+        let after = try nodes.collect(request: request, inventory: inv, local: LiveNode())
+        let report = ClusterEngine.run(profile: profile, members: after, inventory: explicit, policy: reports.policy, command: "fix", only: selection)
         Posix.printOut("\n")
         try reports.emit(report, command: "fix")
         if failed || report.failed { throw ExitCode(Exit.failed) }
@@ -232,16 +205,17 @@ struct Fix: ParsableCommand {
         let selection = try selectedRules(profile)
         var members: [ClusterMember]
         var inv: Inventory?
+        defer { ClusterCollection.cleanUp() }
         if nodes.isSet {
             let local = LiveNode()
             inv = try inventory.load(from: local)
-            members = try nodes.collect(profile: profile, inventory: inv, local: local)
+            members = try nodes.collect(request: try remoteRequest(.record, rules: node.rules, env: inventory.env, only: selection), inventory: inv, local: local)
+            if inventory.env == nil { inv = nil }
         } else {
             let target = try node.node()
             inv = try inventory.load(from: target)
             members = [ClusterMember(label: node.root ?? "this node", node: target, problem: nil)]
         }
-        defer { ClusterCollection.cleanUp() }
         let plans = plan(members, profile: profile, selection: selection, inventory: inv).map { (host: $0.member.label, plan: $0.plan) }
         func write(_ text: String, _ path: String?) throws(CLIError) {
             guard let path else { return Posix.printOut(text) }
@@ -261,15 +235,17 @@ struct Fix: ParsableCommand {
         if plans.count < members.count { throw ExitCode(Exit.failed) }
     }
 
-    /// Each reachable member's plan; an unreachable one is named on standard error.
-    func plan(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?) -> [(member: ClusterMember, plan: Plan)] {
+    /// Each reachable member's plan and the report it was built from (each node with its own
+    /// inventory unless --env names one); an unreachable one is named on standard error.
+    func plan(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?) -> [(member: ClusterMember, plan: Plan, report: Report)] {
         members.compactMap { member in
             guard let target = member.node else {
                 Posix.printError("kcheck: \(member.label): \(member.problem ?? "unreachable"): no plan\n")
                 return nil
             }
-            let (report, evaluator) = Engine.evaluate(profile: profile, on: target, command: "fix", policy: reports.policy, only: selection, inventory: inventory)
-            return (member, Planner(evaluator: evaluator).plan(report, profile: profile))
+            let (report, evaluator) = Engine.evaluate(
+                profile: profile, on: target, command: "fix", policy: reports.policy, only: selection, inventory: inventory ?? Inventory.load(from: target))
+            return (member, Planner(evaluator: evaluator).plan(report, profile: profile), report)
         }
     }
 
@@ -288,10 +264,15 @@ struct Undo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "undo", _superCommandName: "kcheck",
         abstract: "Put back what a kcheck fix run changed: every file byte for byte, and the runtime values it recorded.",
-        discussion: "Without RUN, the last run that was not undone yet. Exit status: 0 restored; 1 something could not be restored; 2 a usage error.")
+        discussion: "Without RUN, the last run that was not undone yet. With --hosts, on those nodes over SSH (kcheck runs there). Exit status: 0 restored; 1 something could not be restored; 2 a usage error.")
 
     @Option(name: .long, help: ArgumentHelp("Undo on a node tree.", valueName: "DIR"))
     var root: String?
+
+    @Option(name: .long, help: ArgumentHelp("Undo on these nodes over SSH (comma-separated hosts).", valueName: "HOSTS"))
+    var hosts: String?
+
+    @OptionGroup var ssh: SSHOptions
 
     @OptionGroup var change: ChangeOptions
 
@@ -301,63 +282,104 @@ struct Undo: ParsableCommand {
     @Flag(name: .long, help: "When later runs changed what RUN changed, undo them first (newest first), then RUN. Without it, such an undo is refused.")
     var withLater = false
 
+    func validate() throws {
+        if hosts != nil && root != nil { throw ValidationError("--root undoes on a node tree here; --hosts on nodes over SSH") }
+        for host in hostList { if let problem = SSHTarget.validate(host) { throw ValidationError("--hosts: \(problem)") } }
+    }
+
+    var hostList: [String] { hosts.map { $0.split(separator: ",").map { String($0.trimmed) } } ?? [] }
+
     func run() throws {
+        if hosts != nil { return try runRemote() }
         let target = try NodeOptions.node(root: root)
         let remediator = Remediator(node: target, root: root)
-        let runs = Journal.runs(writer: remediator.writer, node: target)
         let journals: [Journal]
-        switch UndoSelection.select(runID, runs: runs, withLater: withLater, load: { Journal.load(id: $0, writer: remediator.writer) }) {
+        switch UndoSession.select(runID, withLater: withLater, remediator: remediator, node: target) {
         case .success(let selected): journals = selected
-        case .failure(.unreadable(let failure)): throw CLIError.usage("\(failure)")
-        case .failure(.builtOn(let refusal)): throw CLIError.usage(refusal.message)
+        case .failure(let refusal): throw CLIError.usage(refusal.message)
         }
-        guard !journals.isEmpty else {
-            Posix.printOut("No run to undo.\n")
-            return
-        }
-        for journal in journals {
-            Posix.printOut("Run \(journal.id): \(journal.command)\n")
-            for line in remediator.undoPlan(journal).describe() { Posix.printOut("  " + line + "\n") }
-        }
+        Posix.printOut(UndoSession.describe(journals, remediator: remediator))
+        guard !journals.isEmpty else { return }
         try change.confirm(journals.count == 1 ? "Restore these?" : "Undo these \(journals.count) runs, in this order?")
-        let lock = try ChangeOptions.lock(remediator.writer)
+        switch UndoSession.apply(journals, remediator: remediator) {
+        case .failure(let failure): throw CLIError.usage("\(failure)")
+        case .success(let outcome):
+            Posix.printOut(outcome.text)
+            Posix.printError(outcome.problems.map { "kcheck: \($0)\n" }.joined())
+            if !outcome.problems.isEmpty { throw ExitCode(Exit.failed) }
+        }
+    }
+
+    /// On each node, kcheck itself undoes (the same code, the node's own journal).
+    func runRemote() throws {
+        defer { ClusterCollection.cleanUp() }
+        var request = RemoteRequest(command: .undoPlan)
+        request.runID = runID
+        request.withLater = withLater
         var failed = false
-        for outcome in remediator.undo(runs: journals) {
-            if outcome.failures.isEmpty {
-                Posix.printOut("Restored run \(outcome.run).\n")
-                for (name, reason) in outcome.plan.kept { Posix.printOut("  package \(name) left as it is: \(reason)\n") }
-            } else {
-                Posix.printError(outcome.failures.map { "kcheck: could not restore \($0)\n" }.joined())
+        for host in hostList {
+            if !change.yes {
+                switch try ssh.call(host, request) {
+                case .failure(let problem):
+                    Posix.printOut("== \(host): \(problem)\n")
+                    failed = true
+                    continue
+                case .success(let call):
+                    Posix.printOut("== \(host)\n" + call.answer.text)
+                    if call.answer.status != 0 || call.answer.text == "No run to undo.\n" {
+                        failed = failed || call.answer.status != 0
+                        continue
+                    }
+                }
+                try change.confirm("Restore these on \(host)?")
+            }
+            var undo = request
+            undo.command = .undo
+            switch try ssh.call(host, undo) {
+            case .failure(let problem):
+                Posix.printOut("== \(host): \(problem)\n")
                 failed = true
+            case .success(let call):
+                Posix.printOut("== \(host)\n" + call.answer.text)
+                failed = failed || call.answer.status != 0
             }
         }
-        withExtendedLifetime(lock) {}
         if failed { throw ExitCode(Exit.failed) }
     }
 }
 
 struct Runs: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "runs", _superCommandName: "kcheck", abstract: "List the kcheck fix runs journaled on this node (or a node tree).")
+    static let configuration = CommandConfiguration(commandName: "runs", _superCommandName: "kcheck", abstract: "List the kcheck fix runs journaled on this node (a node tree, or nodes over SSH).")
 
     @Option(name: .long, help: ArgumentHelp("A node tree.", valueName: "DIR"))
     var root: String?
 
+    @Option(name: .long, help: ArgumentHelp("These nodes over SSH (comma-separated hosts).", valueName: "HOSTS"))
+    var hosts: String?
+
+    @OptionGroup var ssh: SSHOptions
+
+    func validate() throws {
+        for host in hosts.map({ $0.split(separator: ",").map { String($0.trimmed) } }) ?? [] {
+            if let problem = SSHTarget.validate(host) { throw ValidationError("--hosts: \(problem)") }
+        }
+    }
+
     func run() throws {
-        let target = try NodeOptions.node(root: root)
-        let writer = SafeWriter(root: root ?? "/")
-        let runs = Journal.runs(writer: writer, node: target)
-        if runs.isEmpty { Posix.printOut("No runs.\n") }
-        for (id, undone) in runs {
-            switch Journal.load(id: id, writer: writer) {
-            case .success(let journal):
-                let counts = journal.outcomeCounts
-                var what = "\(counts.changed) action\(counts.changed == 1 ? "" : "s") changed the node"
-                if counts.inPlace > 0 { what += ", \(counts.inPlace) already in place" }
-                if counts.failed > 0 { what += ", \(counts.failed) failed" }
-                Posix.printOut("\(id.padded(to: 28)) \(undone ? "undone " : "applied") \(what)  \(journal.command)\n")
-            case .failure(let failure):
-                Posix.printOut("\(id.padded(to: 28)) unreadable: \(failure)\n")
+        guard let hosts else {
+            let target = try NodeOptions.node(root: root)
+            return Posix.printOut(RunsListing.text(writer: SafeWriter(root: root ?? "/"), node: target))
+        }
+        defer { ClusterCollection.cleanUp() }
+        var failed = false
+        for host in hosts.split(separator: ",").map({ String($0.trimmed) }) {
+            switch try ssh.call(host, RemoteRequest(command: .runs)) {
+            case .failure(let problem):
+                Posix.printOut("== \(host): \(problem)\n")
+                failed = true
+            case .success(let call): Posix.printOut("== \(host)\n" + call.answer.text)
             }
         }
+        if failed { throw ExitCode(Exit.failed) }
     }
 }

@@ -21,7 +21,7 @@ struct KCheck: ParsableCommand {
             (bad flag, unreadable or invalid rule file, unwritable report).
             """,
         version: "kcheck \(Engine.version)",
-        subcommands: [Preflight.self, Fix.self, Undo.self, Runs.self, Audit.self, ReportCommand.self, SnapshotCommand.self, Lint.self, Certs.self, Rules.self, Version.self])
+        subcommands: [Preflight.self, Fix.self, Undo.self, Runs.self, Audit.self, ReportCommand.self, SnapshotCommand.self, Lint.self, Certs.self, Rules.self, Version.self, RemoteCommand.self])
 }
 
 /// Options every command that reads a node and its rules shares.

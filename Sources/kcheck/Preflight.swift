@@ -206,9 +206,10 @@ struct Preflight: ParsableCommand {
         let profile = try selectedProfile()
         let local = LiveNode()
         let inv = try inventory.load(from: local)
-        let clusterMembers = try nodes.collect(profile: profile, inventory: inv, local: local)
         defer { ClusterCollection.cleanUp() }
-        let report = ClusterEngine.run(profile: profile, members: clusterMembers, inventory: inv, policy: reports.policy)
+        let request = try remoteRequest(.record, rules: node.rules, env: inventory.env, only: options.only == nil ? nil : Set(profile.rules.map(\.id)))
+        let clusterMembers = try nodes.collect(request: request, inventory: inv, local: local)
+        let report = ClusterEngine.run(profile: profile, members: clusterMembers, inventory: inventory.env == nil ? nil : inv, policy: reports.policy)
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
     }
@@ -228,7 +229,7 @@ struct Preflight: ParsableCommand {
             members.append(ClusterMember(label: name, node: TreeNode(root: path, source: "tree:\(path)"), problem: nil))
         }
         guard !members.isEmpty else { throw CLIError.usage("--snapshots \(directory): no node trees in it") }
-        let inv = try inventory.load(from: members[0].node!)
+        let inv = inventory.env == nil ? nil : try inventory.load(from: members[0].node!)
         let report = ClusterEngine.run(profile: profile, members: members, inventory: inv, policy: reports.policy)
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }

@@ -1,19 +1,68 @@
 import ArgumentParser
 import KCheckCore
 import KCheckNative
+import KCheckRuleLoader
 
 /// Options of the commands that reach nodes over SSH.
 struct SSHOptions: ParsableArguments {
     @Option(name: .customLong("ssh-config"), help: ArgumentHelp("An ssh_config file for ssh's -F (default: the user's own).", valueName: "FILE"))
     var sshConfig: String?
 
-    /// A run's directory for its ssh control sockets.
-    static func controlDirectory() throws(CLIError) -> String {
-        switch Posix.makeTemporaryDirectory(prefix: "kcheck-ssh") {
-        case .success(let dir): return dir
+    /// A run's directory of its own (mode 0700), removed by `ClusterCollection.cleanUp`. ssh's
+    /// control sockets go under /tmp whatever TMPDIR says: a socket's path must stay under 108 bytes.
+    static func temporaryDirectory(_ prefix: String) throws(CLIError) -> String {
+        switch Posix.makeTemporaryDirectory(prefix: prefix, in: prefix == "kcheck-ssh" ? "/tmp" : nil) {
+        case .success(let dir):
+            ClusterCollection.temporary.append(dir)
+            return dir
         case .failure(let error): throw CLIError.output("\(error)")
         }
     }
+
+    /// kcheck as it is copied to nodes, prepared once and cached in ~/.cache/kcheck.
+    static func binary() throws(CLIError) -> RemoteBinary {
+        let cache: String
+        if let xdg = Posix.environment("XDG_CACHE_HOME"), xdg.hasPrefix("/") {
+            cache = xdg + "/kcheck"
+        } else if let home = Posix.environment("HOME"), home.hasPrefix("/") {
+            cache = home + "/.cache/kcheck"
+        } else {
+            cache = try temporaryDirectory("kcheck-binary")
+        }
+        switch RemoteBinary.prepare(cache: cache) {
+        case .success(let binary): return binary
+        case .failure(let problem): throw CLIError.output("cannot prepare kcheck for copying to nodes: \(problem)")
+        }
+    }
+
+    /// One node over SSH, for one request; the reason when it could not be served.
+    func call(_ host: String, _ request: RemoteRequest) throws(CLIError) -> Result<SSHTarget.Call, Recording.Problem> {
+        let binary = try Self.binary()
+        let target = SSHTarget(host: host, configFile: sshConfig, controlDirectory: try Self.temporaryDirectory("kcheck-ssh"))
+        defer { target.close() }
+        return target.kcheck(request, binary: binary)
+    }
+}
+
+/// What every node is asked besides the command: the rule files of --rules, --env's bytes, the
+/// rules --only/--skip leave.
+func remoteRequest(_ command: RemoteRequest.Command, rules: String?, env: String?, only: Set<String>?) throws(CLIError) -> RemoteRequest {
+    var request = RemoteRequest(command: command)
+    if let rules {
+        do throws(RuleFileError) {
+            request.ruleFiles = try RuleLoader.ruleFiles(directory: rules)
+        } catch {
+            throw CLIError.configuration(error.description)
+        }
+    }
+    if let env {
+        switch Posix.readFile(env, limit: defaultReadLimit) {
+        case .success(let bytes): request.inventory = (env, bytes)
+        case .failure(let error): throw CLIError.usage("--env: \(error)")
+        }
+    }
+    request.only = only.map { $0.sorted() }
+    return request
 }
 
 /// The nodes of a cluster run: every node of the inventory, or some hosts, reached over SSH.
@@ -39,28 +88,34 @@ struct ClusterOptions: ParsableArguments {
         }
     }
 
-    /// The members of the run: this node directly, the others' snapshots over SSH.
-    func collect(profile: Profile, inventory: Inventory?, local: Node) throws(CLIError) -> [ClusterMember] {
-        try ClusterCollection.collect(profile: profile, hosts: hosts, inventory: inventory, local: local, sshConfig: ssh.sshConfig, parallel: parallel)
+    /// The members of the run: this node directly, the others recorded by kcheck on them.
+    func collect(request: RemoteRequest, inventory: Inventory?, local: Node) throws(CLIError) -> [ClusterMember] {
+        try ClusterCollection.collect(request: request, hosts: hosts, inventory: inventory, local: local, sshConfig: ssh.sshConfig, parallel: parallel)
     }
 }
 
 struct SnapshotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot", _superCommandName: "kcheck",
-        abstract: "Save a node's snapshot over SSH, to judge it later with kcheck preflight --root DIR.",
+        abstract: "Save what the profile reads of a node (this one, a tree, or HOST over SSH), to judge it later with kcheck preflight --root DIR.",
         discussion: """
-            Runs a POSIX sh script that kcheck generates on HOST (ssh HOST sh -s; nothing is \
-            installed there, nothing else runs) and writes what the profile's rules read into DIR \
-            in the node-tree format (docs/node-tree.md). Exit status: 0 saved; 1 the node could not \
-            be reached or its snapshot was incomplete (with the reason); 2 a usage error.
+            Runs the profile on the node with a recording node and writes what the rules read \
+            into DIR in the node-tree format (docs/node-tree.md): judged with --root, it gives \
+            the node's own verdict. Private keys and environment.sh's secrets are replaced by \
+            stand-ins that keep every verdict, so a snapshot can be attached to a ticket. With \
+            HOST, kcheck runs on the node itself over SSH (copied there once, cached under \
+            /var/lib/kcheck/bin by its SHA-256). Exit status: 0 saved; 1 the node could not be \
+            reached or answered wrongly (with the reason); 2 a usage error.
             """)
 
-    @Argument(help: ArgumentHelp("The node: a host name or address, or an ssh config Host.", valueName: "HOST"))
-    var host: String
+    @Argument(help: ArgumentHelp("The node: a host name or address, or an ssh config Host (default: this node).", valueName: "HOST"))
+    var host: String?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The directory to write (new, or empty).", valueName: "DIR"))
     var output: String
+
+    @Option(name: .long, help: ArgumentHelp("Record a node tree instead of this node.", valueName: "DIR"))
+    var root: String?
 
     @Option(name: .long, help: ArgumentHelp("Load the rules from the YAML files in DIR instead of the built-in guide profile.", valueName: "DIR"))
     var rules: String?
@@ -68,7 +123,8 @@ struct SnapshotCommand: ParsableCommand {
     @OptionGroup var ssh: SSHOptions
 
     func validate() throws {
-        if let problem = SSHTarget.validate(host) { throw ValidationError(problem) }
+        if let host, let problem = SSHTarget.validate(host) { throw ValidationError(problem) }
+        if host != nil && root != nil { throw ValidationError("--root records a node tree here; HOST is recorded over SSH") }
     }
 
     func run() throws {
@@ -80,109 +136,120 @@ struct SnapshotCommand: ParsableCommand {
             if case .failure(let error) = Posix.makeDirectory(output, mode: 0o700) { throw CLIError.output("\(error)") }
         case .failure(let error): throw CLIError.usage("--output: \(error)")
         }
-        let control = try SSHOptions.controlDirectory()
-        defer { Posix.removeTree(control) }
-        let target = SSHTarget(host: host, configFile: ssh.sshConfig, controlDirectory: control)
-        defer { target.close() }
-        switch target.snapshot(profile: profile, into: output) {
-        case .success: Posix.printOut("Saved \(host)'s snapshot in \(output): kcheck preflight --root \(output)\n")
-        case .failure(let problem):
-            Posix.printError("kcheck: \(problem)\n")
-            throw ExitCode(Exit.failed)
+        defer { ClusterCollection.cleanUp() }
+        let recording: Recording
+        if let host {
+            switch try ssh.call(host, try remoteRequest(.record, rules: rules, env: nil, only: nil)) {
+            case .failure(let problem):
+                Posix.printError("kcheck: \(problem)\n")
+                throw ExitCode(Exit.failed)
+            case .success(let call):
+                guard let r = call.answer.recording else {
+                    Posix.printError("kcheck: \(host) recorded nothing: \(call.answer.text)\n")
+                    throw ExitCode(Exit.failed)
+                }
+                recording = r
+            }
+        } else {
+            let answer = RemoteServer.handle(RemoteRequest(command: .record), profile: profile, node: try NodeOptions.node(root: root), root: root, inventory: nil)
+            recording = answer.recording ?? Recording()
         }
+        do throws(Recording.Problem) {
+            try recording.write(into: output)
+        } catch {
+            throw CLIError.output("cannot write the snapshot: \(error)")
+        }
+        Posix.printOut("Saved \(host ?? root ?? "this node")'s snapshot in \(output): kcheck preflight --root \(output)\n")
+    }
+}
+
+/// `kcheck remote`: what runs on a node when kcheck is asked over SSH (hidden from --help). Reads
+/// one request on standard input, serves it with the engine on this node (under the test seam
+/// KCHECK_ROOT, on that node tree), and writes one answer on standard output.
+struct RemoteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remote", _superCommandName: "kcheck", abstract: "Serve one request from kcheck over SSH.", shouldDisplay: false)
+
+    func run() throws {
+        var answer = RemoteAnswer()
+        switch Posix.readAll(fd: 0, limit: 64 << 20) {
+        case .failure(let error):
+            answer.status = 2
+            answer.text = "cannot read the request: \(error)\n"
+        case .success(let bytes):
+            do throws(Recording.Problem) {
+                answer = try Self.serve(try RemoteRequest.decode(bytes))
+            } catch {
+                answer.status = 2
+                answer.text = "\(error)\n"
+            }
+        }
+        let now = Posix.wallClock()
+        answer.clock = (now.seconds, now.nanoseconds)
+        _ = Posix.writeAll(fd: 1, answer.encoded())
+    }
+
+    static func serve(_ request: RemoteRequest) throws(Recording.Problem) -> RemoteAnswer {
+        let profile: Profile
+        if request.ruleFiles.isEmpty {
+            profile = Profile.guideNode
+        } else {
+            do throws(RuleFileError) {
+                profile = try RuleLoader.loadProfile(files: request.ruleFiles, name: "rules")
+            } catch {
+                throw Recording.Problem("the rules sent: \(error)")
+            }
+        }
+        var inventory: Inventory?
+        if let (path, bytes) = request.inventory {
+            do throws(SourceError) { inventory = try Inventory.parse(bytes, path: path) } catch { throw Recording.Problem("\(error)") }
+        }
+        // The test seam (docs/cluster.md): sshd's SetEnv KCHECK_ROOT serves a node tree.
+        let root = Posix.environment("KCHECK_ROOT").flatMap { $0.isEmpty ? nil : $0 }
+        let node: Node = root.map { TreeNode(root: $0) } ?? LiveNode()
+        return RemoteServer.handle(request, profile: profile, node: node, root: root, inventory: inventory)
     }
 }
 
 /// Every node of a cluster run: this one directly (an inventory address on one of its interfaces
-/// other than loopback), the others' snapshots collected over SSH, at most `parallel` at once.
+/// other than loopback), the others recorded by kcheck on them over SSH, at most `parallel` at once.
 enum ClusterCollection {
-    struct Collected: Sendable {
-        let directory: String?
-        let problem: String?
-        let clock: [Double]?
-        var rootSSH: [[String]]? = nil
-    }
-
-    /// The run's temporary directories (control sockets, snapshots), removed by `cleanUp`.
-    nonisolated(unsafe) private static var temporary: [String] = []
+    /// The run's temporary directories (control sockets, recordings), removed by `cleanUp`.
+    nonisolated(unsafe) static var temporary: [String] = []
 
     static func cleanUp() {
         for directory in temporary { Posix.removeTree(directory) }
         temporary = []
     }
 
-    static func collect(
-        profile: Profile, hosts: String?, inventory inv: Inventory?, local: Node, sshConfig: String?, parallel: Int
-    ) throws(CLIError) -> [ClusterMember] {
-        var members: [(label: String, host: String)] = []
-        if let hosts {
-            members = hosts.split(separator: ",").map { String($0.trimmed) }.map { ($0, $0) }
-        } else {
-            guard let inv, !inv.nodeIPs.isEmpty else {
-                throw CLIError.usage("--cluster needs an inventory with NODE_IPS: pass --env environment.sh")
-            }
-            for (i, ip) in inv.nodeIPs.enumerated() {
-                if let problem = SSHTarget.validate(ip) { throw CLIError.configuration("\(inv.path): NODE_IPS[\(i)]: \(problem)") }
-                members.append((i < inv.nodeNames.count ? inv.nodeNames[i] : ip, ip))
-            }
+    /// The members named by --hosts, or the inventory's NODE_IPS (named by NODE_NAMES).
+    static func hosts(_ hosts: String?, inventory inv: Inventory?) throws(CLIError) -> [ClusterCollector.Host] {
+        if let hosts { return hosts.split(separator: ",").map { String($0.trimmed) }.map { ClusterCollector.Host(label: $0, host: $0) } }
+        guard let inv, !inv.nodeIPs.isEmpty else {
+            throw CLIError.usage("--cluster needs an inventory with NODE_IPS: pass --env environment.sh")
         }
-        let mine: Set<String>
+        var members: [ClusterCollector.Host] = []
+        for (i, ip) in inv.nodeIPs.enumerated() {
+            if let problem = SSHTarget.validate(ip) { throw CLIError.configuration("\(inv.path): NODE_IPS[\(i)]: \(problem)") }
+            members.append(ClusterCollector.Host(label: i < inv.nodeNames.count ? inv.nodeNames[i] : ip, host: ip))
+        }
+        return members
+    }
+
+    static func collect(
+        request: RemoteRequest, hosts: String?, inventory inv: Inventory?, local: Node, sshConfig: String?, parallel: Int
+    ) throws(CLIError) -> [ClusterMember] {
+        let members = try Self.hosts(hosts, inventory: inv)
+        var mine: Set<String> = []
         if case .success(let addresses) = Posix.interfaceAddresses() {
             mine = Set(addresses.filter { !$0.address.hasPrefix("127.") }.map(\.address))
-        } else {
-            mine = []
         }
-        let control = try SSHOptions.controlDirectory()
-        let snapshots = try SSHOptions.controlDirectory()
-        temporary += [control, snapshots]
-        let progress = Posix.isTerminal(2)
+        let remote = members.contains { !mine.contains($0.host) }
+        var collector = ClusterCollector(
+            request: request, sshConfig: sshConfig, parallel: parallel, directory: try SSHOptions.temporaryDirectory("kcheck-nodes"),
+            controlDirectory: try SSHOptions.temporaryDirectory("kcheck-ssh"), binary: remote ? try SSHOptions.binary() : nil)
+        if Posix.isTerminal(2) { collector.progress = { Posix.printError($0 + "\n") } }
         // Item 3 is tried from the inventory's first node, to every node of the inventory.
         let probe = hosts == nil ? (inv?.nodeIPs ?? []) : []
-        let probeScript = SSHTarget.rootSSHScript(probe)
-        let collected = Parallel.map(Array(members.enumerated()), width: parallel) { index, member -> Collected in
-            if mine.contains(member.host) {
-                guard index == 0, !probe.isEmpty, case .success(let result) = Posix.run(["sh", "-s"], input: Array(probeScript.utf8), timeoutSeconds: 120) else {
-                    return Collected(directory: nil, problem: nil, clock: nil)
-                }
-                return Collected(directory: nil, problem: nil, clock: nil, rootSSH: SSHTarget.parseRootSSH(result.standardOutput).map { [$0.address, $0.result] })
-            }
-            let target = SSHTarget(host: member.host, configFile: sshConfig, controlDirectory: control)
-            defer { target.close() }
-            let directory = snapshots + "/\(index)"
-            let started = Posix.monotonicNanoseconds()
-            if progress { Posix.printError("\(member.label): collecting over SSH…\n") }
-            guard case .success = Posix.makeDirectory(directory, mode: 0o700) else {
-                return Collected(directory: nil, problem: "cannot make \(directory)", clock: nil)
-            }
-            switch target.snapshot(profile: profile, into: directory) {
-            case .failure(let problem):
-                if progress { Posix.printError("\(member.label): \(problem)\n") }
-                return Collected(directory: nil, problem: problem.message, clock: nil)
-            case .success:
-                let clock = target.measureClock()
-                if progress {
-                    Posix.printError("\(member.label): collected in \(secondsText(Double(Posix.monotonicNanoseconds() - started) / 1e9)) s\n")
-                }
-                var rootSSH: [[String]]?
-                if index == 0 && !probe.isEmpty, case .success(let result) = target.run(script: probeScript, timeoutSeconds: 120) {
-                    rootSSH = SSHTarget.parseRootSSH(result.standardOutput).map { [$0.address, $0.result] }
-                }
-                return Collected(directory: directory, problem: nil, clock: clock.map { [$0.seconds, $0.uncertainty] }, rootSSH: rootSSH)
-            }
-        }
-        return zip(members, collected).map { member, got -> ClusterMember in
-            var result: ClusterMember
-            if mine.contains(member.host) {
-                result = ClusterMember(label: member.label, node: local, problem: nil, clockOffset: (0, 0))
-            } else if let directory = got.directory {
-                result = ClusterMember(
-                    label: member.label, host: member.host, node: TreeNode(root: directory, source: "ssh:\(member.host)"), problem: nil,
-                    clockOffset: got.clock.map { ($0[0], $0[1]) })
-            } else {
-                result = ClusterMember(label: member.label, host: member.host, node: nil, problem: got.problem)
-            }
-            result.rootSSH = got.rootSSH?.map { ($0[0], $0[1]) }
-            return result
-        }
+        return collector.collect(members, local: local, localAddresses: mine, probe: probe)
     }
 }

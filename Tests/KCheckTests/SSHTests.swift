@@ -19,10 +19,17 @@ final class TestSSHCluster {
         var wrongHostKey = false
         /// Its sshd accepts another client key only.
         var refusesKey = false
+        /// Every session runs this command instead (a hostile or broken node).
+        var forceCommand: String? = nil
+        /// Prepended to the session's PATH (a fake uname: another architecture).
+        var path: String? = nil
     }
 
     let dir: TemporaryDirectory
     let config: String
+
+    /// The node's cache of kcheck (KCHECK_CACHE_DIR, in place of /var/lib/kcheck/bin).
+    func cache(_ index: Int) -> String { dir.path + "/cache-\(index)" }
     private var pidFiles: [String] = []
 
     static let available: Bool = FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd")
@@ -57,7 +64,8 @@ final class TestSSHCluster {
                 KbdInteractiveAuthentication no
                 UsePAM no
                 StrictModes no
-                SetEnv KCHECK_ROOT=\(node.tree)
+                SetEnv KCHECK_ROOT=\(node.tree) KCHECK_CACHE_DIR=\(d)/cache-\(i)\(node.path.map { " PATH=\($0):/usr/bin:/bin" } ?? "")
+                \(node.forceCommand.map { "ForceCommand " + $0 } ?? "")
 
                 """
             try sshdConfig.write(toFile: "\(d)/sshd-\(i).conf", atomically: false, encoding: .utf8)
@@ -241,8 +249,8 @@ struct ClusterEmitTests {
     }
 }
 
-/// `kcheck fix --hosts … --yes`: every node's plan applied over SSH by a journaled script, in
-/// the same journal format `kcheck fix` keeps, so that `kcheck undo` on the node restores it.
+/// `kcheck fix --hosts … --yes`: every node's plan applied over SSH by kcheck itself on the node,
+/// journaled as `kcheck fix` journals, so that `kcheck undo` (there, or --hosts) restores it.
 @Suite("kcheck fix over SSH", .serialized)
 struct ClusterFixTests {
     @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
@@ -269,10 +277,15 @@ struct ClusterFixTests {
         }
         let again = try kcheck("fix", "--hosts", "node1,node2", "--ssh-config", cluster.config, "--yes")
         #expect(again.stdout.components(separatedBy: "Nothing to change").count == 3, "\(again.stdout)")
-        // The journal the script kept is kcheck's own: undo on the node puts every byte back.
+        // The journal kcheck kept on the node is its own: `kcheck runs|undo --hosts` (kcheck on the
+        // node) and `kcheck undo` on the node itself put every byte back.
+        let remoteRuns = try kcheck("runs", "--hosts", "node1", "--ssh-config", cluster.config)
+        #expect(remoteRuns.status == 0 && remoteRuns.stdout.contains("== node1") && remoteRuns.stdout.contains("applied"), "\(remoteRuns.stdout)\(remoteRuns.stderr)")
+        let remoteUndo = try kcheck("undo", "--hosts", "node1", "--ssh-config", cluster.config, "--yes")
+        #expect(remoteUndo.status == 0 && remoteUndo.stdout.contains("Restored run"), "\(remoteUndo.stdout)\(remoteUndo.stderr)")
+        let localUndo = try kcheck("undo", "--root", two.root, "--yes")
+        #expect(localUndo.status == 0, "\(localUndo.stdout)\(localUndo.stderr)")
         for (root, fixture) in [(one.root, "fstab-tabs"), (two.root, "guide-sysctl-copy")] {
-            let undo = try kcheck("undo", "--root", root, "--yes")
-            #expect(undo.status == 0, "\(undo.stdout)\(undo.stderr)")
             let left = try TreeSnapshot(root, mtimes: false).differences(try TreeSnapshot(Repo.fixture(fixture), mtimes: false))
             #expect(left.isEmpty, "\(fixture): undo left \(left)")
         }
@@ -304,5 +317,123 @@ struct RootSSHTests {
         #expect(rule["status"] as? String == "fail", "\(rule)")
         #expect((rule["actual"] as? String) == "from k8s-node01: 127.0.0.2 ok, 127.0.0.3 ok, 127.0.0.4 refused", "\(rule)")
         #expect((rule["message"] as? String)?.contains("k8s-node01 → 127.0.0.4: root@127.0.0.4: Permission denied") == true, "\(rule)")
+    }
+}
+
+/// kcheck runs itself on the nodes: copied once, cached by hash, refused on another
+/// architecture; and whatever a node answers, the other nodes complete and nothing is left behind.
+@Suite("kcheck on the node, over SSH", .serialized)
+struct RemoteKCheckTests {
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func copiedOnceThenCachedByHash() throws {
+        let cluster = try TestSSHCluster([.init(alias: "node1", address: "127.0.0.2", tree: Repo.fixture("debian12"))])
+        defer { withExtendedLifetime(cluster) {} }
+        let first = try kcheck("preflight", "--hosts", "node1", "--ssh-config", cluster.config, "--format", "json")
+        #expect(first.stdout.contains("\"nodes\""), "\(first.stdout.prefix(300))\(first.stderr)")
+        let cached = try FileManager.default.contentsOfDirectory(atPath: cluster.cache(0)).filter { $0.hasPrefix("kcheck-") }
+        #expect(cached.count == 1, "\(cached)")
+        let path = cluster.cache(0) + "/" + (cached.first ?? "")
+        let before = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
+        // The name is the SHA-256 of what runs.
+        let digest = try run("/usr/bin/sha256sum", [path]).stdout.prefix(64)
+        #expect(cached.first == "kcheck-" + digest)
+        let second = try kcheck("preflight", "--hosts", "node1", "--ssh-config", cluster.config, "--format", "json")
+        #expect(second.status == first.status)
+        let after = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
+        #expect(before == after, "copied again")
+        // A cached copy that is not what its name says is never run: it is copied anew.
+        try "#!/bin/sh\necho tampered\n".write(toFile: path, atomically: false, encoding: .utf8)
+        let third = try kcheck("preflight", "--hosts", "node1", "--ssh-config", cluster.config, "--format", "json")
+        #expect(third.status == first.status && !third.stdout.contains("tampered"), "\(third.stdout.prefix(300))\(third.stderr)")
+        #expect(try run("/usr/bin/sha256sum", [path]).stdout.prefix(64) == digest)
+    }
+
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func anotherArchitectureIsRefusedWithTheReason() throws {
+        let bin = try TemporaryDirectory()
+        try bin.write("uname", "#!/bin/sh\necho aarch64\n", mode: 0o755)
+        let cluster = try TestSSHCluster([.init(alias: "arm", address: "127.0.0.2", tree: Repo.fixture("debian12"), path: bin.path)])
+        defer { withExtendedLifetime(cluster) {} }
+        let out = try TemporaryDirectory()
+        let r = try kcheck("snapshot", "arm", "-o", out.path + "/arm", "--ssh-config", cluster.config)
+        #expect(r.status == 1 && r.stderr.contains("arm is a aarch64 machine; this kcheck is built for x86_64"), "\(r.stderr)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: cluster.cache(0)))?.isEmpty ?? true)
+    }
+
+    /// Nodes that answer garbage, a cut-off answer, an endless line, a clock of `inf`, a recording
+    /// with a path out of the tree: each one's rules are errors with the reason, the good node is
+    /// judged, kcheck exits 1 (not a trap), and its temporary directory is left empty.
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func hostileAnswersAreErrorsAndLeaveNothingBehind() throws {
+        let bad = try TemporaryDirectory()
+        var answers: [(String, [UInt8])] = []
+        answers.append(("garbage", Array("HTTP/1.1 200 OK\r\n\r\n<html>".utf8)))
+        answers.append(("cut", Array("kcheck-answer 1\nstatus 1\n0\nrecording 999999\nkcheck-recording 1\n".utf8)))
+        answers.append(("clock", Array("kcheck-answer 1\nclock 3\ninf\nend 0\n\n".utf8)))
+        var escape = Array("kcheck-recording 1\n".utf8)
+        Frames.append("facts", Array("format 1\n".utf8), to: &escape)
+        Frames.append("file", Array("/../../../tmp/kcheck-pwned".utf8) + [0] + [0x41], to: &escape)
+        var answer = Array("kcheck-answer 1\n".utf8)
+        Frames.append("recording", escape, to: &answer)
+        Frames.append("end", [], to: &answer)
+        answers.append(("escape", answer))
+        answers.append(("huge", Array("kcheck-answer 1\nstatus 99999999999999999999\n".utf8)))
+        var specs: [TestSSHCluster.NodeSpec] = [.init(alias: "good", address: "127.0.0.2", tree: Repo.fixture("debian12"))]
+        for (i, (name, bytes)) in answers.enumerated() {
+            let file = bad.path + "/" + name
+            FileManager.default.createFile(atPath: file, contents: Data(bytes))
+            specs.append(.init(alias: name, address: "127.0.0.\(3 + i)", tree: Repo.fixture("debian12"), forceCommand: "/bin/cat \(file)"))
+        }
+        let cluster = try TestSSHCluster(specs)
+        defer { withExtendedLifetime(cluster) {} }
+        let tmp = try TemporaryDirectory()
+        let r = try kcheck(
+            ["preflight", "--hosts", specs.map(\.alias).joined(separator: ","), "--ssh-config", cluster.config, "--format", "json"],
+            environment: ["TMPDIR": tmp.path])
+        #expect(r.status == 1, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout.prefix(200))\(r.stderr)")
+        let nodes = try #require(object["nodes"] as? [[String: Any]])
+        for node in nodes {
+            let results = (node["report"] as? [String: Any])?["results"] as? [[String: Any]] ?? []
+            let host = node["host"] as? String ?? "?"
+            if host == "good" {
+                #expect(results.contains { $0["status"] as? String == "pass" }, "good: \(results.prefix(2))")
+            } else {
+                #expect(!results.isEmpty && results.allSatisfy { $0["status"] as? String == "error" }, "\(host): \(results.prefix(1))")
+                let message = results.first?["message"] as? String ?? ""
+                #expect(!message.contains("\r") && message.contains("could not check"), "\(host): \(message)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/kcheck-pwned"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path)
+        #expect(left.isEmpty, "left in TMPDIR: \(left)")
+    }
+
+    /// The same statuses for every fixture tree judged three ways: directly, over SSH (kcheck on
+    /// the node serving the tree through the test seam), and from the snapshot saved over SSH.
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func everyFixtureTreeThreeWays() throws {
+        let trees = SnapshotTests.trees
+        let specs = trees.enumerated().map { i, tree in TestSSHCluster.NodeSpec(alias: tree, address: "127.0.1.\(i + 1)", tree: Repo.fixture(tree)) }
+        let cluster = try TestSSHCluster(specs)
+        defer { withExtendedLifetime(cluster) {} }
+        let r = try kcheck("preflight", "--hosts", trees.joined(separator: ","), "--ssh-config", cluster.config, "--format", "json", "--parallel", "2")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+        let nodes = try #require(object["nodes"] as? [[String: Any]])
+        let snapshots = try TemporaryDirectory()
+        for (tree, node) in zip(trees, nodes) {
+            let overSSH = Dictionary(uniqueKeysWithValues: ((node["report"] as? [String: Any])?["results"] as? [[String: Any]] ?? []).map {
+                ($0["id"] as? String ?? "", $0["status"] as? String ?? "")
+            })
+            let direct = try kcheck("preflight", "--root", Repo.fixture(tree), "--format", "json")
+            let saved = try kcheck("snapshot", tree, "-o", snapshots.path + "/" + tree, "--ssh-config", cluster.config)
+            #expect(saved.status == 0, "\(saved.stderr)")
+            let offline = try kcheck("preflight", "--root", snapshots.path + "/" + tree, "--format", "json")
+            for (name, run) in [("directly", direct), ("from its snapshot", offline)] {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+                let statuses = Dictionary(uniqueKeysWithValues: (object["results"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0["status"] as? String ?? "") })
+                #expect(statuses == overSSH, "\(tree): over SSH and \(name) differ: \(statuses.filter { overSSH[$0.key] != $0.value })")
+            }
+        }
     }
 }

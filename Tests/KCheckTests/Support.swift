@@ -85,12 +85,16 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
 }
 
 func kcheck(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-    try run(Repo.kcheck, arguments, environment: environment)
+    try run(Repo.kcheck, arguments, environment: testCache.merging(environment) { $1 })
 }
 
 func kcheck(_ arguments: String..., environment: [String: String] = [:]) throws -> Run {
-    try run(Repo.kcheck, arguments, environment: environment)
+    try run(Repo.kcheck, arguments, environment: testCache.merging(environment) { $1 })
 }
+
+/// Where kcheck keeps its compressed copy for nodes (~/.cache/kcheck otherwise): in the build
+/// directory, so tests leave nothing in root's home.
+let testCache = ["XDG_CACHE_HOME": Repo.root + "/.build/test-cache"]
 
 /// A fresh temporary directory, removed by the caller with `cleanup`.
 final class TemporaryDirectory {

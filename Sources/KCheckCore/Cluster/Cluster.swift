@@ -90,6 +90,9 @@ public struct ClusterMember {
     public let clockOffset: (seconds: Double, uncertainty: Double)?
     /// On the first node: whether root logs in to each node by key ("ok", or ssh's reason), by address.
     public var rootSSH: [(address: String, result: String)]?
+    /// The node's own verdict of each rule, when it judged itself (over SSH): the verdict of its
+    /// recording here must be the same.
+    public var nodeVerdicts: [String: Status]?
 
     public init(label: String, host: String? = nil, node: Node?, problem: String?, clockOffset: (seconds: Double, uncertainty: Double)? = nil) {
         self.label = label
@@ -114,18 +117,28 @@ public struct ClusterReport: Sendable {
 }
 
 public enum ClusterEngine {
-    /// Judges every member with the profile, then the cluster rules across them.
+    /// Judges every member with the profile, then the cluster rules across them. With an
+    /// `inventory` (--env) every node is judged with it; without, each node with its own
+    /// environment.sh, and the cluster rules with the first reachable node's (the report says so).
     public static func run(
-        profile: Profile, members: [ClusterMember], inventory: Inventory?, policy: FailurePolicy, command: String = "preflight",
-        clockBound: Double = 1.0
+        profile: Profile, members: [ClusterMember], inventory explicit: Inventory?, policy: FailurePolicy, command: String = "preflight",
+        only: Set<String>? = nil, clockBound: Double = 1.0
     ) -> ClusterReport {
         let started = Posix.wallClock()
         let clock = Posix.monotonicNanoseconds()
         var reports: [(String, Report)] = []
         var evaluators: [(label: String, evaluator: Evaluator, member: ClusterMember)] = []
+        var clusterInventory = explicit
+        var inventorySource = explicit.map { "inventory \($0.path)" } ?? "no inventory"
         for member in members {
             if let node = member.node {
-                let (report, evaluator) = Engine.evaluate(profile: profile, on: node, command: command, policy: policy, inventory: inventory)
+                let own = explicit == nil ? Inventory.load(from: node) : nil
+                if explicit == nil, clusterInventory == nil, let own {
+                    clusterInventory = own
+                    inventorySource = "inventory: \(member.label)'s \(own.path)"
+                }
+                var (report, evaluator) = Engine.evaluate(profile: profile, on: node, command: command, policy: policy, only: only, inventory: explicit ?? own)
+                if let verdicts = member.nodeVerdicts { report = disagreements(report, verdicts, label: member.label) }
                 reports.append((member.label, report))
                 evaluators.append((member.label, evaluator, member))
             } else {
@@ -136,13 +149,28 @@ public enum ClusterEngine {
         let entries = ClusterRule.all.map { rule in
             Report.Entry(
                 subject: Report.Subject(id: rule.id, title: rule.title, severity: rule.severity, guide: rule.guide, remediation: rule.remediation),
-                result: judge(rule, evaluators, unreachable: unreachable, profile: profile, inventory: inventory, clockBound: clockBound))
+                result: judge(rule, evaluators, unreachable: unreachable, profile: profile, inventory: clusterInventory, clockBound: clockBound))
         }
-        let identity = NodeIdentity(name: "cluster of \(members.count) nodes", source: "cluster", distribution: "", kernel: "")
+        let identity = NodeIdentity(name: "cluster of \(members.count) nodes (\(inventorySource))", source: "cluster", distribution: "", kernel: "")
         let cluster = Report(
             toolVersion: Engine.version, command: command, profile: profile.name, node: identity, startedAt: started,
             durationSeconds: Double(Posix.monotonicNanoseconds() - clock) / 1e9, entries: entries, policy: policy)
         return ClusterReport(nodes: reports, cluster: cluster)
+    }
+
+    /// A rule whose verdict here differs from the node's own is an error: the recording did not
+    /// hold what the node read (a kcheck bug, or the node changed between reading and answering).
+    static func disagreements(_ report: Report, _ verdicts: [String: Status], label: String) -> Report {
+        let entries = report.entries.map { entry -> Report.Entry in
+            guard let theirs = verdicts[entry.subject.id], theirs != entry.result.status else { return entry }
+            let result = RuleResult(
+                ruleID: entry.result.ruleID, status: .error, expected: entry.result.expected, actual: entry.result.actual,
+                message: "\(label) judged itself \(theirs.rawValue), its recording is judged \(entry.result.status.rawValue) here: \(entry.result.message)")
+            return Report.Entry(subject: entry.subject, result: result, certificate: entry.certificate)
+        }
+        return Report(
+            toolVersion: report.toolVersion, command: report.command, profile: report.profile, node: report.node, startedAt: report.startedAt,
+            durationSeconds: report.durationSeconds, entries: entries, policy: report.policy)
     }
 
     /// Node names for a message: all of a few, the first ones and a count of many.
@@ -222,8 +250,11 @@ public enum ClusterEngine {
             }
         case .environmentIdentical:
             return agree("one environment.sh on every node", "environment.sh") { e in
-                guard case .content(let bytes) = e.facts.node.read(Inventory.nodePath, limit: defaultReadLimit) else { return "no environment.sh" }
-                return (try? OpenSSL.sha256Hex(bytes)).map { "sha256 " + $0.prefix(16) + "…" } ?? "unreadable"
+                switch e.facts.node.fileDigest(Inventory.nodePath) {
+                case .digest(let digest): return "sha256 " + digest.prefix(16) + "…"
+                case .missing: return "no environment.sh"
+                case .unreadable(let why): return "unreadable (\(why))"
+                }
             }
         case .kernelsAgree:
             return agree("one kernel release on every node", "The kernel") { e in

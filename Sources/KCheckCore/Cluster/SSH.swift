@@ -44,72 +44,178 @@ public struct SSHTarget: Sendable {
         return argv + remote
     }
 
-    /// Runs kcheck's own script on the node with `sh -s`; the reason when it could not.
-    public func run(script: String, timeoutSeconds: Int = 300) -> Result<ProcessResult, Snapshot.Problem> {
-        switch Posix.run(argv(["sh", "-s"]), input: Array(script.utf8), timeoutSeconds: timeoutSeconds) {
-        case .failure(let error): return .failure(Snapshot.Problem("cannot run ssh: \(error)"))
-        case .success(let result):
-            if result.timedOut { return .failure(Snapshot.Problem("no answer from \(host) within \(timeoutSeconds) s")) }
-            if result.status == 255 {
-                let said = String(decoding: result.standardError, as: UTF8.self).split(separator: "\n").last.map(String.init)
-                return .failure(Snapshot.Problem("ssh \(host): \(said ?? "connection failed")"))
-            }
-            return .success(result)
-        }
-    }
-
     /// Closes the master connection, if one is open.
     public func close() {
         _ = Posix.run(argv([]).filter { $0 != "--" && $0 != host } + ["-O", "exit", "--", host], input: [], timeoutSeconds: 10)
     }
 
-    /// The node's clock minus this machine's, with half the round trip as its uncertainty, read
-    /// over the (already open) connection.
-    public func measureClock() -> (seconds: Double, uncertainty: Double)? {
-        let before = Posix.wallClock()
-        guard case .success(let result) = run(script: "date +%s.%N\n", timeoutSeconds: 30), result.status == 0,
-            let remote = Double(String(decoding: result.standardOutput, as: UTF8.self).trimmed)
-        else { return nil }
-        let after = Posix.wallClock()
-        let t0 = Double(before.seconds) + Double(before.nanoseconds) / 1e9, t1 = Double(after.seconds) + Double(after.nanoseconds) / 1e9
-        return (remote - (t0 + t1) / 2, (t1 - t0) / 2)
-    }
+    /// Single-quoted for the node's shell (ssh hands the remote command to it as one string).
+    static func quoted(_ text: String) -> String { "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
 
-    /// The script that tries, from a node, root's key login to each address (no password, no new
-    /// host keys). Under KCHECK_ROOT (a node tree) ssh reads the tree's root/.ssh/config.
-    public static func rootSSHScript(_ addresses: [String]) -> String {
+    /// Runs the cached kcheck on the node if it is there and its SHA-256 is the expected one;
+    /// else says so (85), or that the node is of another architecture (86). Constant text: its
+    /// only arguments are the hash and the architecture, both made by kcheck.
+    static let launcher = """
+        h=$1 a=$2 d=${KCHECK_CACHE_DIR:-/var/lib/kcheck/bin}
+        m=$(uname -m)
+        if [ "$m" != "$a" ]; then echo "kcheck-arch $m"; exit 86; fi
+        f=$d/kcheck-$h
+        if [ -f "$f" ] && [ "$(sha256sum < "$f" | cut -c1-64)" = "$h" ]; then exec "$f" remote; fi
+        echo kcheck-missing; exit 85
         """
-        R=${KCHECK_ROOT:-}
-        set -- -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=yes -o PasswordAuthentication=no
-        if [ -n "$R" ] && [ -f "$R/root/.ssh/config" ]; then set -- -F "$R/root/.ssh/config" "$@"; fi
-        for ip in \(addresses.map(SnapshotScript.quoted).joined(separator: " ")); do
-          if out=$(ssh "$@" -- "root@$ip" true </dev/null 2>&1); then echo "ok $ip"; else echo "fail $ip $(printf '%s\n' "$out" | tail -n 1)"; fi
-        done
 
+    /// Unpacks kcheck (gzip on standard input) into the node's cache, mode 0700, checks its hash
+    /// before it takes its name, and removes the other versions there.
+    static let installer = """
+        set -eu
+        h=$1 d=${KCHECK_CACHE_DIR:-/var/lib/kcheck/bin}
+        umask 077
+        mkdir -p "$d"
+        t=$(mktemp "$d/.kcheck-XXXXXX")
+        trap 'rm -f "$t"' EXIT
+        gzip -dc > "$t"
+        if [ "$(sha256sum < "$t" | cut -c1-64)" != "$h" ]; then echo kcheck-corrupt; exit 87; fi
+        chmod 0700 "$t"
+        mv -f "$t" "$d/kcheck-$h"
+        trap - EXIT
+        for o in "$d"/kcheck-*; do [ "$o" = "$d/kcheck-$h" ] || rm -f "$o"; done
+        echo kcheck-installed
         """
+
+    /// One answer of the node, with its clock's offset from this machine's.
+    public struct Call: Sendable {
+        public let answer: RemoteAnswer
+        /// The node's clock minus this machine's, and half the round trip as its uncertainty.
+        public let clockOffset: (seconds: Double, uncertainty: Double)?
+        /// Whether kcheck had to be copied to the node first.
+        public let installed: Bool
     }
 
-    /// Parses what `rootSSHScript` printed.
-    public static func parseRootSSH(_ output: [UInt8]) -> [(address: String, result: String)] {
-        String(decoding: output, as: UTF8.self).split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ", maxSplits: 2).map(String.init)
-            guard fields.count >= 2 else { return nil }
-            return (fields[1], fields[0] == "ok" ? "ok" : (fields.count > 2 ? fields[2] : "failed"))
-        }
-    }
-
-    /// Gathers the node's snapshot into `directory` (an empty directory).
-    public func snapshot(profile: Profile, into directory: String) -> Result<Void, Snapshot.Problem> {
-        switch run(script: SnapshotScript.render(profile: profile)) {
-        case .failure(let problem): return .failure(problem)
-        case .success(let result):
-            do throws(Snapshot.Problem) {
-                try Snapshot.unpack(result.standardOutput, into: directory)
-                return .success(())
+    /// Runs kcheck on the node with this request: the cached copy when its hash matches, else
+    /// kcheck is copied there first (once), then run.
+    public func kcheck(_ request: RemoteRequest, binary: RemoteBinary, timeoutSeconds: Int = 600) -> Result<Call, Recording.Problem> {
+        let input = request.encoded()
+        var installed = false
+        for attempt in 0..<2 {
+            let before = Posix.wallClock()
+            let ran = Posix.run(argv(["sh", "-c", Self.quoted(Self.launcher), "kcheck", binary.hash, binary.architecture]), input: input, timeoutSeconds: timeoutSeconds)
+            let after = Posix.wallClock()
+            let result: ProcessResult
+            switch ran {
+            case .failure(let error): return .failure(Recording.Problem("cannot run ssh: \(error)"))
+            case .success(let r): result = r
+            }
+            if result.timedOut { return .failure(Recording.Problem("no answer from \(host) within \(timeoutSeconds) s")) }
+            let said = Self.lastLine(result.standardError)
+            switch result.status {
+            case 255: return .failure(Recording.Problem("ssh \(host): \(said ?? "connection failed")"))
+            case 85 where attempt == 0:
+                if case .failure(let problem) = install(binary) { return .failure(problem) }
+                installed = true
+                continue
+            case 86:
+                let machine = Frames.printable(result.standardOutput.split(separator: 10).first?.dropFirst("kcheck-arch ".count).prefix(40) ?? [])
+                return .failure(Recording.Problem("\(host) is a \(machine) machine; this kcheck is built for \(binary.architecture): run a kcheck built for \(machine) there"))
+            default: break
+            }
+            do throws(Recording.Problem) {
+                let answer = try RemoteAnswer.decode(result.standardOutput)
+                let t0 = Double(before.seconds) + Double(before.nanoseconds) / 1e9, t1 = Double(after.seconds) + Double(after.nanoseconds) / 1e9
+                let offset = answer.clock.map { (Double($0.seconds) + Double($0.nanoseconds) / 1e9 - (t0 + t1) / 2, (t1 - t0) / 2) }
+                return .success(Call(answer: answer, clockOffset: offset, installed: installed))
             } catch {
-                let said = String(decoding: result.standardError, as: UTF8.self).split(separator: "\n").last.map { " (\($0))" } ?? ""
-                return .failure(Snapshot.Problem("\(host): \(error.message)\(said)"))
+                return .failure(Recording.Problem("\(host): \(error.message)\(said.map { " (\($0))" } ?? "")"))
             }
         }
+        return .failure(Recording.Problem("\(host): kcheck was copied, but its cache did not keep it"))
+    }
+
+    /// Copies kcheck (compressed once on this machine) into the node's cache.
+    func install(_ binary: RemoteBinary) -> Result<Void, Recording.Problem> {
+        let compressed: [UInt8]
+        switch Posix.readFile(binary.compressedPath, limit: 512 << 20) {
+        case .success(let bytes): compressed = bytes
+        case .failure(let error): return .failure(Recording.Problem("cannot read \(binary.compressedPath): \(error)"))
+        }
+        switch Posix.run(argv(["sh", "-c", Self.quoted(Self.installer), "kcheck", binary.hash]), input: compressed, timeoutSeconds: 600) {
+        case .failure(let error): return .failure(Recording.Problem("cannot run ssh: \(error)"))
+        case .success(let result):
+            let said = Self.lastLine(result.standardError)
+            if result.status == 255 { return .failure(Recording.Problem("ssh \(host): \(said ?? "connection failed")")) }
+            guard result.status == 0, String(decoding: result.standardOutput, as: UTF8.self).contains("kcheck-installed") else {
+                let why = result.status == 87 ? "what arrived does not have the expected SHA-256" : said ?? "exit status \(result.status)"
+                return .failure(Recording.Problem("\(host): cannot copy kcheck to the node's cache: \(why)"))
+            }
+            return .success(())
+        }
+    }
+
+    /// ssh's last line on standard error, printable.
+    static func lastLine(_ bytes: [UInt8]) -> String? {
+        bytes.split(whereSeparator: { $0 == 10 || $0 == 13 }).last.map { Frames.printable($0) }
+    }
+}
+
+/// kcheck as it is copied to nodes: this executable, stripped (when `strip` is there) and
+/// compressed with gzip once, cached on this machine by the executable's identity (device,
+/// inode, size, modification time), so later runs pay nothing; its SHA-256 names it on nodes.
+public struct RemoteBinary: Sendable {
+    public let hash: String
+    public let compressedPath: String
+    public let architecture: String
+
+    public static var thisArchitecture: String {
+        #if arch(x86_64)
+            "x86_64"
+        #elseif arch(arm64)
+            "aarch64"
+        #else
+            "unknown"
+        #endif
+    }
+
+    /// The cached copy in `cache` (made, mode 0700, if missing), prepared now if not there yet.
+    public static func prepare(cache: String) -> Result<RemoteBinary, Recording.Problem> {
+        let executable: String
+        switch Posix.readLink("/proc/self/exe") {
+        case .success(let path): executable = path
+        case .failure(let error): return .failure(Recording.Problem("cannot find this executable: \(error)"))
+        }
+        guard case .success(let st) = Posix.stat(executable) else { return .failure(Recording.Problem("cannot stat \(executable)")) }
+        // Its parents too (~/.cache may not exist yet), each mode 0700 when made.
+        var prefix = ""
+        for component in cache.split(separator: "/") {
+            prefix += "/" + component
+            if case .failure(let error) = Posix.makeDirectory(prefix, mode: 0o700) {
+                return .failure(Recording.Problem("cannot make \(prefix): \(error)"))
+            }
+        }
+        let key = "\(cache)/kcheck-\(st.size)-\(st.modifiedSeconds)"
+        if case .success(let text) = Posix.readFile(key + ".sha256", limit: 128), case .success = Posix.stat(key + ".gz") {
+            let hash = String(decoding: text, as: UTF8.self).trimmed
+            if hash.utf8.count == 64 { return .success(RemoteBinary(hash: String(hash), compressedPath: key + ".gz", architecture: thisArchitecture)) }
+        }
+        let stripped = key + ".stripped"
+        defer { Posix.removeTree(stripped) }
+        var source = executable
+        if case .success(let r) = Posix.run(["strip", "-o", stripped, "--", executable], input: [], timeoutSeconds: 120), r.status == 0 { source = stripped }
+        let bytes: [UInt8]
+        switch Posix.readFile(source, limit: 1 << 30, followSymlinks: true) {
+        case .success(let b): bytes = b
+        case .failure(let error): return .failure(Recording.Problem("cannot read \(source): \(error)"))
+        }
+        guard let hash = try? OpenSSL.sha256Hex(bytes) else { return .failure(Recording.Problem("SHA-256 failed")) }
+        switch Posix.run(["gzip", "-1", "-c", "--", source], input: [], limit: 1 << 30, timeoutSeconds: 300) {
+        case .failure(let error): return .failure(Recording.Problem("cannot run gzip: \(error)"))
+        case .success(let r):
+            guard r.status == 0 else { return .failure(Recording.Problem("gzip exited with status \(r.status)")) }
+            if case .failure(let error) = Posix.writeFileAtomically(key + ".gz", r.standardOutput, mode: 0o600) {
+                return .failure(Recording.Problem("cannot write \(key).gz: \(error)"))
+            }
+        }
+        if case .failure(let error) = Posix.writeFileAtomically(key + ".sha256", Array((hash + "\n").utf8), mode: 0o600) {
+            return .failure(Recording.Problem("cannot write \(key).sha256: \(error)"))
+        }
+        return .success(RemoteBinary(hash: hash, compressedPath: key + ".gz", architecture: thisArchitecture))
     }
 }
