@@ -145,13 +145,14 @@ class Scenario:
             self.save(save, p.stdout)
         return json.loads(p.stdout)
 
-    def host_kcheck(self, args, timeout=600, save=None):
+    def host_kcheck(self, args, timeout=600, save=None, ok_codes=(0, 1)):
+        env = dict(os.environ, XDG_CACHE_HOME=str(self.out / "host-cache"))
         p = subprocess.run([str(self.kcheck_host), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=timeout)
+                           text=True, timeout=timeout, env=env)
         if save:
             self.save(save, p.stdout + (f"\n--- stderr ---\n{p.stderr}" if p.stderr.strip() else ""))
-        self.check(p.returncode in (0, 1), f"host: kcheck {args[0]} {' '.join(args[1:3])}…: exit status",
-                   "0 or 1", f"{p.returncode}; stderr: {p.stderr.strip()[-500:]}")
+        self.check(p.returncode in ok_codes, f"host: kcheck {args[0]} {' '.join(args[1:3])}…: exit status",
+                   " or ".join(map(str, ok_codes)), f"{p.returncode}; stderr: {p.stderr.strip()[-500:]}")
         return p.returncode, p.stdout
 
     def check_clock(self, when):
@@ -232,6 +233,18 @@ class Scenario:
 
     def step_dry_run(self):
         _, self.plan_text = self.kcheck("fix --dry-run --color never", save="fix-dry-run.txt")
+        # The plan kcheck makes from the node's recording over SSH is the plan made on the node.
+        _, remote_plan = self.host_kcheck(["fix", "--hosts", VM_NAME, "--ssh-config", str(self.vm.ssh_config), "--dry-run",
+                                           "--color", "never"], save="fix-dry-run-hosts.txt")
+        inside, over = plan_actions(self.plan_text), plan_actions(remote_plan)
+        self.check(bool(inside) and inside == over, "fix --hosts --dry-run plans exactly what fix --dry-run plans on the node",
+                   f"{len(inside)} actions", "\n          ".join(sorted(set(inside) ^ set(over))) or f"{len(over)} actions")
+        # kcheck is cached on the node by its SHA-256, verified.
+        listing = self.gsh("cd /var/lib/kcheck/bin && for f in kcheck-*; do echo \"$f $(sha256sum < $f | cut -c1-64)\"; done",
+                           timeout=120, check=False).stdout.split()
+        self.check(len(listing) == 2 and listing[0] == "kcheck-" + listing[1],
+                   "kcheck copied itself to the node once, named by its SHA-256", "one kcheck-SHA256 in /var/lib/kcheck/bin",
+                   " ".join(listing))
         s = self.state(save="state-1-after-dry-run.json")
         diffs = diff_states(self.s0, s, mtimes=True, sysctl_keys=self.sysctl_keys)
         self.check(not diffs, "preflight, snapshot, audit and fix --dry-run change nothing on the node (files "
@@ -308,6 +321,11 @@ class Scenario:
         self.check(not applied, "a second fix applies nothing", "no action, or only 'already in place'",
                    "\n          ".join(applied))
         self.check(not fix2.get("run"), "a second fix records no run", "no run", fix2.get("run"))
+        _, text3 = self.host_kcheck(["fix", "--hosts", VM_NAME, "--ssh-config", str(self.vm.ssh_config), "--yes",
+                                     "--color", "never"], save="fix-3-hosts.txt", ok_codes=(0, 1))
+        self.check("Nothing to change" in text3 and "Run " not in text3,
+                   "a fix over SSH (kcheck on the node) finds nothing to change either", "'Nothing to change', no run",
+                   text3[:400])
         runs_after = parse_runs(self.kcheck("runs", save="runs-after-fix-2.txt")[1])
         self.check(runs_after == runs_before, "kcheck runs is the same after the second fix", runs_before, runs_after)
         s_after = self.state(save="state-3-after-fix-2.json")
@@ -413,14 +431,41 @@ class Scenario:
 
     def step_undo(self):
         runs = parse_runs(self.kcheck("runs", save="runs-before-undo.txt")[1])
+        cfg = str(self.vm.ssh_config)
+        _, remote = self.host_kcheck(["runs", "--hosts", VM_NAME, "--ssh-config", cfg], save="runs-before-undo-hosts.txt")
+        self.check(parse_runs(remote) == runs, "kcheck runs --hosts (kcheck on the node) lists the node's runs",
+                   runs, parse_runs(remote))
         todo = sorted((r for r in runs if not r["undone"]), key=lambda r: r["id"], reverse=True)
         self.check(bool(todo), "kcheck runs lists the fix run to undo", "at least one run", runs)
+        # Undone over SSH: kcheck on the node, with the node's own journal and undo order.
         for r in todo:
-            code, _ = self.kcheck(f"undo {r['id']} --yes", timeout=1800, save=f"undo-{r['id']}.txt", ok_codes=(0,))
+            self.host_kcheck(["undo", "--hosts", VM_NAME, "--ssh-config", cfg, r["id"], "--yes"], timeout=1800,
+                             save=f"undo-{r['id']}-hosts.txt", ok_codes=(0,))
         runs = parse_runs(self.kcheck("runs", save="runs-after-undo.txt")[1])
         self.check(runs and all(r["undone"] for r in runs), "every run is undone", "all undone",
                    "\n          ".join(r["line"] for r in runs))
         self.p3 = self.preflight("preflight-3-after-undo.json")
+
+    def step_fix_over_ssh(self):
+        """A fix applied over SSH (kcheck on the node, the plan shown here), then undone over SSH."""
+        cfg = str(self.vm.ssh_config)
+        before = self.state(save="state-4a-before-ssh-fix.json")
+        rule = "swap.off"
+        self.check(statuses(self.p3).get(rule) == "fail", f"{rule} fails before the fix over SSH", "fail",
+                   statuses(self.p3).get(rule))
+        _, text = self.host_kcheck(["fix", "--hosts", VM_NAME, "--ssh-config", cfg, "--only", rule, "--yes",
+                                    "--color", "never"], timeout=1800, save="fix-hosts-swap.txt")
+        m = re.search(r"run (\d{8}T\d{6}Z-\d+)", text)
+        self.check(bool(m), "fix --hosts applies on the node and names its run", "a run id", text[:500])
+        p = self.preflight("preflight-3b-after-ssh-fix.json")
+        self.check(statuses(p).get(rule) == "pass", f"{rule} passes after the fix over SSH", "pass", statuses(p).get(rule))
+        if m:
+            self.host_kcheck(["undo", "--hosts", VM_NAME, "--ssh-config", cfg, m.group(1), "--yes"], timeout=1800,
+                             save="undo-hosts-swap.txt", ok_codes=(0,))
+        after = self.state(save="state-4b-after-ssh-undo.json")
+        diffs = diff_states(before, after, mtimes=False, sysctl_keys=self.sysctl_keys)
+        self.check(not diffs, "undo over SSH puts back what the fix over SSH changed", "no difference",
+                   "\n          ".join(diffs))
 
     def step_end(self):
         s_end = self.state(save="state-5-end.json")
@@ -448,7 +493,8 @@ class Scenario:
             self.run_phase("reboot 1", lambda: self.step_reboot("reboot 1"), fatal=True)
             self.run_phase("after reboot: preflight, predictions", self.step_after_reboot)
             self.run_phase("audit twice", self.step_audits)
-            self.run_phase("undo every run", self.step_undo, fatal=True)
+            self.run_phase("undo every run (over SSH)", self.step_undo, fatal=True)
+            self.run_phase("fix and undo over SSH", self.step_fix_over_ssh)
             self.run_phase("reboot 2", lambda: self.step_reboot("reboot 2"), fatal=True)
             self.run_phase("the node as it started", self.step_end)
         except Fatal as e:
@@ -547,6 +593,11 @@ def parse_after_reboot(actual_text):
         return True, m.group(1), m.group(2)
     m = re.search(r"after reboot (.+)$", actual_text)
     return False, None, (m.group(1) if m else "no 'after reboot' in actual")
+
+
+def plan_actions(text):
+    """The numbered actions of a plan's text (`N. summary`), without their numbers."""
+    return sorted(re.sub(r"^\d+\.\s+", "", l.strip()) for l in text.splitlines() if re.match(r"^\d+\.\s", l.strip()))
 
 
 def parse_runs(text):

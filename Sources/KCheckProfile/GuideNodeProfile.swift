@@ -5,7 +5,7 @@ import KCheckCore
 // swift-format-ignore-file
 extension Profile {
     /// The guide's node profile (DOCUMENTED-STATE items 4–16), compiled in.
-    public static let guideNode: Profile = Profile(name: "guide-node", rules: makeRules())
+    public static let guideNode: Profile = Profile(name: "guide-node", rules: makeRules(), clusterRules: makeClusterRules())
 }
 
 private func makeRules() -> [Rule] {
@@ -777,4 +777,113 @@ private func makeRules() -> [Rule] {
         ]
     ))
     return rules
+}
+
+private func makeClusterRules() -> [ClusterRule] {
+    [
+        ClusterRule(
+            id: "cluster.hosts-agree",
+            title: "/etc/hosts maps every node the same way on every node",
+            severity: .high,
+            guide: [2],
+            rationale: "Certificates, etcd peers and kubelets find each other by name: a node whose /etc/hosts sends a name elsewhere talks to the wrong machine.",
+            remediation: "Make /etc/hosts the same on every node for the inventory's names (`kcheck fix --env environment.sh` writes them in a block it owns).",
+            check: ClusterCheck.hostsAgree,
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "on k8s-node03")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.hostnames-unique",
+            title: "Hostnames are unique and are the inventory's NODE_NAMES",
+            severity: .critical,
+            guide: [1, 2],
+            rationale: "kubelet registers a node by its hostname and etcd names members after it: two nodes with one name overwrite each other.",
+            remediation: "hostnamectl set-hostname NODE_NAMES[i] on the node whose address is NODE_IPS[i].",
+            check: ClusterCheck.hostnamesUnique,
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "k8s-node01 is the hostname of")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.ca-identical",
+            title: "ca.pem is the same certificate on every node",
+            severity: .critical,
+            guide: [20],
+            rationale: "The CA is made once on the first node and copied: a node with another ca.pem rejects every certificate the others present.",
+            remediation: "Copy /etc/kubernetes/cert/ca.pem (and ca-key.pem, ca-config.json) from the first node to every node.",
+            check: ClusterCheck.certificateIdentical(path: "/etc/kubernetes/cert/ca.pem"),
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "on k8s-node02")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.environment-identical",
+            title: "environment.sh is the same on every node",
+            severity: .high,
+            guide: [16],
+            rationale: "Every step of the guide sources environment.sh: different copies give nodes different views of the cluster.",
+            remediation: "Copy /opt/k8s/bin/environment.sh from the first node to every node.",
+            check: ClusterCheck.fileIdentical(path: "/opt/k8s/bin/environment.sh"),
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "on k8s-node03")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.kernels-agree",
+            title: "Every node runs the same kernel",
+            severity: .medium,
+            guide: [12],
+            rationale: "The guide upgrades every node to the same long-term kernel; a node left on another behaves differently (cgroups, conntrack, IPVS).",
+            remediation: "Install the same kernel on every node and make it grub's default entry.",
+            check: ClusterCheck.kernelsAgree,
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "on k8s-node02")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.sysctl-agree",
+            title: "The kernel parameters are the same on every node",
+            severity: .medium,
+            guide: [14],
+            rationale: "Nodes with different forwarding, conntrack or inotify limits fail differently under the same load.",
+            remediation: "Apply the same sysctl file on every node (`kcheck fix` on each).",
+            check: ClusterCheck.sysctlAgree,
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "vm.swappiness")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.clocks-agree",
+            title: "The nodes' clocks agree within 1 s",
+            severity: .critical,
+            guide: [9, 10],
+            rationale: "etcd's leases and TLS validity need agreeing clocks; chrony on every node keeps them within milliseconds.",
+            remediation: "Enable and start chronyd on every node and check `chronyc tracking`.",
+            check: ClusterCheck.clocksAgree(maxOffsetSeconds: 1.0),
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "The clocks differ")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.root-ssh",
+            title: "root on the first node logs in to every node by key",
+            severity: .high,
+            guide: [3],
+            rationale: "The guide distributes binaries, certificates and configuration from the first node with scp and ssh as root, without a password.",
+            remediation: "On the first node: ssh-keygen -t rsa, then ssh-copy-id root@NODE for every node (and accept each host key once).",
+            check: ClusterCheck.rootSSH,
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "192.168.7.202")
+            ]
+        ),
+    ]
 }

@@ -3,30 +3,74 @@ import KCheckNative
 
 /// Decodes a rule's `check:` mapping: exactly one key, the kind, with that kind's fields.
 enum CheckDecoder {
-    static func decode(_ node: YAMLNode, file: String) throws(RuleFileError) -> Check {
+    /// A check's one key (its kind, one of `K`) and its body.
+    struct KindBody<K> {
+        let kind: K
+        let key: String
+        let body: YAMLNode
+        let file: String
+
+        /// Kinds without fields accept `kind: {}`, `kind: true` or an empty value.
+        func bare<T>(_ check: T) throws(RuleFileError) -> T {
+            switch body {
+            case _ where body.isNull || body.bool == true: return check
+            case .mapping(let m, _) where m.isEmpty: return check
+            default: throw Fields.error(body, file: file, "`\(key)` takes no fields (write `\(key): {}`)")
+            }
+        }
+
+        func fields(_ allowed: [String]) throws(RuleFileError) -> Fields {
+            let f = try Fields(body, file: file, what: "the fields of `\(key)` (\(allowed.joined(separator: ", ")))")
+            try f.finish(allowed: allowed)
+            return f
+        }
+    }
+
+    static func kindBody<K: RawRepresentable & CaseIterable>(_ node: YAMLNode, file: String, _: K.Type) throws(RuleFileError) -> KindBody<K>
+    where K.RawValue == String {
         let outer = try Fields(node, file: file, what: "a check (`kind: {fields}`)")
         guard outer.pairs.count == 1, let pair = outer.pairs.first else {
             throw Fields.error(node, file: file, "a check has exactly one kind, found \(outer.pairs.count): \(outer.pairs.map(\.key).joined(separator: ", "))")
         }
-        let names = Check.Kind.allCases.map(\.rawValue)
-        guard let kind = Check.Kind(rawValue: pair.key) else {
+        let names = K.allCases.map(\.rawValue)
+        guard let kind = K(rawValue: pair.key) else {
             throw Fields.error(pair.keyNode, file: file, "unknown check kind `\(pair.key)`\(suggestion(pair.key, names)) (known: \(names.joined(separator: ", ")))")
         }
-        let body = pair.value
+        return KindBody(kind: kind, key: pair.key, body: pair.value, file: file)
+    }
 
-        /// Kinds without fields accept `kind: {}`, `kind: true` or an empty value.
-        func bare(_ check: Check) throws(RuleFileError) -> Check {
-            switch body {
-            case _ where body.isNull || body.bool == true: return check
-            case .mapping(let m, _) where m.isEmpty: return check
-            default: throw Fields.error(body, file: file, "`\(pair.key)` takes no fields (write `\(pair.key): {}`)")
+    /// A cluster rule's `check:`: one of `ClusterCheck.Kind`, with its fields.
+    static func decodeCluster(_ node: YAMLNode, file: String) throws(RuleFileError) -> ClusterCheck {
+        let k = try kindBody(node, file: file, ClusterCheck.Kind.self)
+        func path(_ f: Fields) throws(RuleFileError) -> String {
+            let n = try f.required("path")
+            let p = try f.string(n)
+            guard p.hasPrefix("/") else { throw Fields.error(n, file: file, "expected an absolute path on the node") }
+            return p
+        }
+        switch k.kind {
+        case .hostsAgree: return try k.bare(.hostsAgree)
+        case .hostnamesUnique: return try k.bare(.hostnamesUnique)
+        case .certificateIdentical: return .certificateIdentical(path: try path(try k.fields(["path"])))
+        case .fileIdentical: return .fileIdentical(path: try path(try k.fields(["path"])))
+        case .kernelsAgree: return try k.bare(.kernelsAgree)
+        case .sysctlAgree: return try k.bare(.sysctlAgree)
+        case .clocksAgree:
+            let f = try k.fields(["max_offset_seconds"])
+            let n = try f.required("max_offset_seconds")
+            guard let text = n.scalar?.string, let bound = Double(text), bound > 0, bound < 3600 else {
+                throw Fields.error(n, file: file, "expected a number of seconds above 0 and under 3600")
             }
+            return .clocksAgree(maxOffsetSeconds: bound)
+        case .rootSSH: return try k.bare(.rootSSH)
         }
-        func fields(_ allowed: [String]) throws(RuleFileError) -> Fields {
-            let f = try Fields(body, file: file, what: "the fields of `\(pair.key)` (\(allowed.joined(separator: ", ")))")
-            try f.finish(allowed: allowed)
-            return f
-        }
+    }
+
+    static func decode(_ node: YAMLNode, file: String) throws(RuleFileError) -> Check {
+        let k = try kindBody(node, file: file, Check.Kind.self)
+        let kind = k.kind, body = k.body
+        func bare(_ check: Check) throws(RuleFileError) -> Check { try k.bare(check) }
+        func fields(_ allowed: [String]) throws(RuleFileError) -> Fields { try k.fields(allowed) }
 
         switch kind {
         case .sysctl:

@@ -39,47 +39,66 @@ public enum RuleLoader {
     /// One profile of rule files; rule ids must be unique across them.
     public static func loadProfile(files: [(path: String, bytes: [UInt8])], name: String) throws(RuleFileError) -> Profile {
         var rules: [Rule] = []
+        var clusterRules: [ClusterRule] = []
         var seen: [String: String] = [:]
         for (path, bytes) in files {
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw RuleFileError(file: path, line: 1, column: 1, message: "not UTF-8 text")
             }
-            for (rule, line, column) in try parse(yaml: text, file: path) {
-                if let other = seen[rule.id] {
-                    throw RuleFileError(file: path, line: line, column: column, message: "duplicate rule id `\(rule.id)` (first defined in \(other))")
+            let parsed = try parseFile(yaml: text, file: path)
+            let ids = parsed.rules.map { ($0.rule.id, $0.line, $0.column) } + parsed.clusterRules.map { ($0.rule.id, $0.line, $0.column) }
+            for (id, line, column) in ids {
+                if let other = seen[id] {
+                    throw RuleFileError(file: path, line: line, column: column, message: "duplicate rule id `\(id)` (first defined in \(other))")
                 }
-                seen[rule.id] = path
-                rules.append(rule)
+                seen[id] = path
             }
+            rules += parsed.rules.map(\.rule)
+            clusterRules += parsed.clusterRules.map(\.rule)
         }
-        return Profile(name: name, rules: rules)
+        return Profile(name: name, rules: rules, clusterRules: clusterRules)
     }
 
     /// Parses one rule file: a mapping with a `rules` sequence.
     public static func parse(yaml: String, file: String) throws(RuleFileError) -> [(rule: Rule, line: Int, column: Int)] {
-        guard let root = try YAML.parse(yaml, file: file) else { throw RuleFileError(file: file, line: 1, column: 1, message: "empty rule file (expected `rules:`)") }
-        let top = try Fields(root, file: file, what: "a rule file")
-        try top.finish(allowed: ["rules"])
-        let list = try top.required("rules")
-        guard let sequence = list.sequence else { throw Fields.error(list, file: file, "`rules` must be a list of rules") }
-        let rules = try sequence.map { node throws(RuleFileError) in (try rule(node, file: file), node.mark.line, node.mark.column) }
-        return rules
+        try parseFile(yaml: yaml, file: file).rules
     }
 
-    static let ruleFields = ["id", "title", "severity", "guide", "rationale", "remediation", "check", "tests"]
+    /// One rule file: its node rules (`rules:`) and its cluster rules (`cluster_rules:`); a file
+    /// holds either or both.
+    public static func parseFile(yaml: String, file: String) throws(RuleFileError) -> (
+        rules: [(rule: Rule, line: Int, column: Int)], clusterRules: [(rule: ClusterRule, line: Int, column: Int)]
+    ) {
+        guard let root = try YAML.parse(yaml, file: file) else {
+            throw RuleFileError(file: file, line: 1, column: 1, message: "empty rule file (expected `rules:` or `cluster_rules:`)")
+        }
+        let top = try Fields(root, file: file, what: "a rule file")
+        try top.finish(allowed: ["rules", "cluster_rules"])
+        guard top.optional("rules") != nil || top.optional("cluster_rules") != nil else {
+            throw Fields.error(root, file: file, "missing required field `rules` (or `cluster_rules`)")
+        }
+        var rules: [(rule: Rule, line: Int, column: Int)] = []
+        if let list = top.optional("rules") {
+            guard let sequence = list.sequence else { throw Fields.error(list, file: file, "`rules` must be a list of rules") }
+            rules = try sequence.map { node throws(RuleFileError) in (try rule(node, file: file), node.mark.line, node.mark.column) }
+        }
+        var clusterRules: [(rule: ClusterRule, line: Int, column: Int)] = []
+        if let list = top.optional("cluster_rules") {
+            guard let sequence = list.sequence else { throw Fields.error(list, file: file, "`cluster_rules` must be a list of rules") }
+            clusterRules = try sequence.map { node throws(RuleFileError) in (try clusterRule(node, file: file), node.mark.line, node.mark.column) }
+        }
+        return (rules, clusterRules)
+    }
 
-    static func rule(_ node: YAMLNode, file: String) throws(RuleFileError) -> Rule {
-        let f = try Fields(node, file: file, what: "a rule")
-        // A misspelt field is the likelier cause of a "missing" one: report it first.
-        try f.finish(allowed: ruleFields)
+    /// The fields every rule has, node or cluster rule.
+    static func common(_ f: Fields, file: String) throws(RuleFileError) -> (id: String, title: String, severity: Severity, guide: [Int], rationale: String, remediation: String) {
         let idNode = try f.required("id")
         let id = try f.string(idNode)
         guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }) else {
             throw Fields.error(idNode, file: file, "rule id `\(id)` may hold only letters, digits, `.`, `-` and `_`")
         }
         let title = try f.string(try f.required("title"))
-        let severityNode = try f.required("severity")
-        let severity = try f.enumeration(severityNode, Severity.self)
+        let severity = try f.enumeration(try f.required("severity"), Severity.self)
         var guide: [Int] = []
         if let g = f.optional("guide") {
             guard let items = g.sequence else { throw Fields.error(g, file: file, "`guide` must be a list of DOCUMENTED-STATE item numbers") }
@@ -90,6 +109,39 @@ public enum RuleLoader {
         }
         let rationale = try f.string(try f.required("rationale"))
         let remediation = try f.string(try f.required("remediation"))
+        return (id, title, severity, guide, rationale, remediation)
+    }
+
+    static func clusterRule(_ node: YAMLNode, file: String) throws(RuleFileError) -> ClusterRule {
+        let f = try Fields(node, file: file, what: "a cluster rule")
+        try f.finish(allowed: ruleFields)
+        let c = try common(f, file: file)
+        let check = try CheckDecoder.decodeCluster(try f.required("check"), file: file)
+        var tests: [ClusterRuleTest] = []
+        if let t = f.optional("tests") {
+            guard let items = t.sequence else { throw Fields.error(t, file: file, "`tests` must be a list of {cluster, status}") }
+            for item in items {
+                let tf = try Fields(item, file: file, what: "a cluster rule test")
+                try tf.finish(allowed: ["cluster", "status", "message"])
+                let cluster = try tf.string(try tf.required("cluster"))
+                let status = try tf.enumeration(try tf.required("status"), Status.self)
+                let message = try tf.optional("message").map { n throws(RuleFileError) in try tf.string(n) }
+                tests.append(ClusterRuleTest(cluster: cluster, status: status, message: message))
+            }
+        }
+        return ClusterRule(
+            id: c.id, title: c.title, severity: c.severity, guide: c.guide, rationale: c.rationale, remediation: c.remediation, check: check,
+            tests: tests)
+    }
+
+    static let ruleFields = ["id", "title", "severity", "guide", "rationale", "remediation", "check", "tests"]
+
+    static func rule(_ node: YAMLNode, file: String) throws(RuleFileError) -> Rule {
+        let f = try Fields(node, file: file, what: "a rule")
+        // A misspelt field is the likelier cause of a "missing" one: report it first.
+        try f.finish(allowed: ruleFields)
+        let c = try common(f, file: file)
+        let (id, title, severity, guide, rationale, remediation) = (c.id, c.title, c.severity, c.guide, c.rationale, c.remediation)
         let check = try CheckDecoder.decode(try f.required("check"), file: file)
         var tests: [RuleTest] = []
         if let t = f.optional("tests") {

@@ -12,7 +12,7 @@ public enum SwiftSource {
             // swift-format-ignore-file
             extension Profile {
                 /// The guide's node profile (DOCUMENTED-STATE items 4–16), compiled in.
-                public static let guideNode: Profile = Profile(name: \(literal(profile.name)), rules: makeRules())
+                public static let guideNode: Profile = Profile(name: \(literal(profile.name)), rules: makeRules(), clusterRules: makeClusterRules())
             }
 
             private func makeRules() -> [Rule] {
@@ -36,7 +36,37 @@ public enum SwiftSource {
             out += "    ))\n"
         }
         out += "    return rules\n}\n"
+        out += "\nprivate func makeClusterRules() -> [ClusterRule] {\n    [\n"
+        for rule in profile.clusterRules {
+            let tests = rule.tests.map { t in
+                "ClusterRuleTest(cluster: \(literal(t.cluster)), status: .\(t.status.rawValue), message: \(optional(t.message)))"
+            }
+            out += "        ClusterRule(\n"
+            out += "            id: \(literal(rule.id)),\n"
+            out += "            title: \(literal(rule.title)),\n"
+            out += "            severity: .\(rule.severity.rawValue),\n"
+            out += "            guide: [\(rule.guide.map(String.init).joined(separator: ", "))],\n"
+            out += "            rationale: \(literal(rule.rationale)),\n"
+            out += "            remediation: \(literal(rule.remediation)),\n"
+            out += "            check: \(clusterCheck(rule.check)),\n"
+            out += "            tests: [\(tests.map { "\n                " + $0 }.joined(separator: ","))\(tests.isEmpty ? "" : "\n            ")]\n"
+            out += "        ),\n"
+        }
+        out += "    ]\n}\n"
         return out
+    }
+
+    static func clusterCheck(_ check: ClusterCheck) -> String {
+        switch check {
+        case .hostsAgree: "ClusterCheck.hostsAgree"
+        case .hostnamesUnique: "ClusterCheck.hostnamesUnique"
+        case .certificateIdentical(let path): "ClusterCheck.certificateIdentical(path: \(literal(path)))"
+        case .fileIdentical(let path): "ClusterCheck.fileIdentical(path: \(literal(path)))"
+        case .kernelsAgree: "ClusterCheck.kernelsAgree"
+        case .sysctlAgree: "ClusterCheck.sysctlAgree"
+        case .clocksAgree(let bound): "ClusterCheck.clocksAgree(maxOffsetSeconds: \(bound))"
+        case .rootSSH: "ClusterCheck.rootSSH"
+        }
     }
 
     static func check(_ check: Check) -> String {

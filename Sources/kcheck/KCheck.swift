@@ -71,7 +71,7 @@ func ruleIDs(_ text: String, option: String, in profile: Profile) throws(CLIErro
 func selected(_ profile: Profile, only: String?) throws(CLIError) -> Profile {
     guard let only else { return profile }
     let ids = try ruleIDs(only, option: "--only", in: profile)
-    return Profile(name: profile.name, rules: profile.rules.filter { ids.contains($0.id) })
+    return Profile(name: profile.name, rules: profile.rules.filter { ids.contains($0.id) }, clusterRules: profile.clusterRules)
 }
 
 enum CLIError: Error {

@@ -226,7 +226,7 @@ struct Preflight: ParsableCommand {
         for name in names where !name.hasPrefix(".") {
             let path = directory + "/" + name
             guard case .success(let st) = Posix.stat(path), st.kind == .directory else { continue }
-            members.append(ClusterMember(label: name, node: TreeNode(root: path, source: "tree:\(path)"), problem: nil))
+            members.append(ClusterMember(label: name, tree: TreeNode(root: path, source: "tree:\(path)")))
         }
         guard !members.isEmpty else { throw CLIError.usage("--snapshots \(directory): no node trees in it") }
         let inv = inventory.env == nil ? nil : try inventory.load(from: members[0].node!)

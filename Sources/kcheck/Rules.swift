@@ -15,12 +15,18 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             let profile = try node.profile()
-            let width = profile.rules.map(\.id.count).max() ?? 0
+            let width = (profile.rules.map(\.id.count) + profile.clusterRules.map(\.id.count)).max() ?? 0
             var out = ""
             for rule in profile.rules {
                 out += rule.id.padded(to: width) + "  " + rule.severity.rawValue.padded(to: 8) + "  " + rule.title + "\n"
             }
-            out += "\n\(profile.rules.count) rules in profile \(profile.name)\n"
+            if !profile.clusterRules.isEmpty {
+                out += "\nRules that compare nodes (--cluster, --hosts, --snapshots):\n"
+                for rule in profile.clusterRules {
+                    out += rule.id.padded(to: width) + "  " + rule.severity.rawValue.padded(to: 8) + "  " + rule.title + "\n"
+                }
+            }
+            out += "\n\(profile.rules.count) rules and \(profile.clusterRules.count) cluster rules in profile \(profile.name)\n"
             Posix.printOut(out)
         }
     }
@@ -32,8 +38,21 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             let profile = try node.profile()
+            if let rule = profile.clusterRule(id: id) {
+                var out = "\(rule.id)\n  \(rule.title)\n\n"
+                out += "severity:    \(rule.severity.rawValue)\n"
+                out += "guide items: \(rule.guide.map(String.init).joined(separator: ", ")) (DOCUMENTED-STATE)\n"
+                out += "compares:    \(rule.check.summary)\n\n"
+                out += "Why (from the guide):\n  \(rule.rationale)\n\n"
+                out += "Remediation:\n  \(rule.remediation)\n"
+                if !rule.tests.isEmpty {
+                    out += "\nFixture clusters (fixtures/clusters):\n"
+                    for test in rule.tests { out += "  \(test.status.rawValue.padded(to: 5)) \(test.cluster)\n" }
+                }
+                return Posix.printOut(out)
+            }
             guard let rule = profile.rule(id: id) else {
-                let near = profile.rules.map(\.id).filter { $0.contains(id) || id.contains($0) }.prefix(5)
+                let near = (profile.rules.map(\.id) + profile.clusterRules.map(\.id)).filter { $0.contains(id) || id.contains($0) }.prefix(5)
                 throw CLIError.usage("no rule '\(id)' in profile \(profile.name)" + (near.isEmpty ? "" : "; did you mean: \(near.joined(separator: ", "))?"))
             }
             var out = "\(rule.id)\n  \(rule.title)\n\n"

@@ -144,10 +144,11 @@ struct SnapshotCommand: ParsableCommand {
                 Posix.printError("kcheck: \(problem)\n")
                 throw ExitCode(Exit.failed)
             case .success(let call):
-                guard let r = call.answer.recording else {
+                guard var r = call.answer.recording else {
                     Posix.printError("kcheck: \(host) recorded nothing: \(call.answer.text)\n")
                     throw ExitCode(Exit.failed)
                 }
+                r.facts.clockOffset = call.clockOffset
                 recording = r
             }
         } else {

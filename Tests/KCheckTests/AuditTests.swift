@@ -39,6 +39,32 @@ struct AuditTests {
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: reports + "/latest.json") == names.last { $0.hasSuffix(".json") })
     }
 
+    /// Drift is a change of what was observed, not of its words: the same kernel parameters moved
+    /// from kubernetes.conf to another file (so every `actual` names another file:line) are no drift.
+    @Test func aSettingMovedToAnotherFileIsNoDrift() throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        let reports = dir.path + "/reports"
+        let first = try kcheck("audit", "--root", root, "--reports-dir", reports)
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let conf = root + "/etc/sysctl.d/kubernetes.conf"
+        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: conf)
+        try ("# moved here\n\n" + text).write(toFile: root + "/etc/sysctl.d/k8s.conf", atomically: false, encoding: .utf8)
+        let second = try kcheck("audit", "--root", root, "--reports-dir", reports)
+        let latest = try json(reports + "/latest.json")
+        let results = try #require(latest["results"] as? [[String: Any]])
+        let forward = try #require(results.first { $0["id"] as? String == "sysctl.net.ipv4.ip_forward" })
+        #expect((forward["actual"] as? String)?.contains("/etc/sysctl.d/k8s.conf:") == true, "\(forward)")
+        let drift = ((latest["changes"] as? [String: Any])?["drift"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(!drift.contains { $0.hasPrefix("sysctl.") }, "\(drift)\n\(second.stdout)")
+        // A value that changes is drift still.
+        try text.replacingOccurrences(of: "vm.swappiness=0", with: "vm.swappiness=1").write(toFile: root + "/etc/sysctl.d/k8s.conf", atomically: false, encoding: .utf8)
+        _ = try kcheck("audit", "--root", root, "--reports-dir", reports)
+        let third = ((try json(reports + "/latest.json")["changes"] as? [String: Any])?["drift"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(third.contains("sysctl.vm.swappiness"), "\(third)")
+    }
+
     /// --quiet prints only when something failed or changed (cron mails only then); --notify-on
     /// narrows that.
     @Test func quietSpeaksOnlyWhenItShould() throws {

@@ -29,6 +29,36 @@ struct RuleFixtureTests {
         }
     }
 
+    /// The cluster rules the same way: each names sets of node trees (fixtures/clusters/NAME, a
+    /// directory per node) and the status it must have on each, judged as `--snapshots` judges.
+    @Test("cluster rule behaves as its fixtures say", arguments: Repo.profile.clusterRules.map(\.id))
+    func clusterRuleOnItsFixtures(id: String) throws {
+        let rule = try #require(Repo.profile.clusterRule(id: id))
+        #expect(rule.tests.contains { $0.status == .pass }, "\(id) has no fixture where it passes")
+        #expect(rule.tests.contains { $0.status == .fail }, "\(id) has no fixture where it fails")
+        for test in rule.tests {
+            let dir = Repo.root + "/fixtures/clusters/" + test.cluster
+            let members = try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { name in
+                ClusterMember(label: name, tree: TreeNode(root: dir + "/" + name))
+            }
+            let profile = Profile(name: "t", rules: Repo.profile.rules, clusterRules: [rule])
+            let report = ClusterEngine.run(profile: profile, members: members, inventory: nil, policy: .default)
+            let result = try #require(report.cluster.entries.first?.result)
+            #expect(result.status == test.status, "\(id) on \(test.cluster): expected \(test.status), got \(result.status): \(result.actual) — \(result.message)")
+            if let message = test.message {
+                #expect(result.message.contains(message) || result.actual.contains(message), "\(id) on \(test.cluster): lacks \"\(message)\": \(result.message) / \(result.actual)")
+            }
+        }
+    }
+
+    @Test("every cluster fixture is used, and every cluster check kind")
+    func clusterFixturesAreConsistent() throws {
+        let named = Set(Repo.profile.clusterRules.flatMap { $0.tests.map(\.cluster) })
+        let present = Set(try FileManager.default.contentsOfDirectory(atPath: Repo.root + "/fixtures/clusters"))
+        #expect(named == present, "named \(named.sorted()), present \(present.sorted())")
+        #expect(Set(Repo.profile.clusterRules.map(\.check.kind)) == Set(ClusterCheck.Kind.allCases))
+    }
+
     @Test("every fixture a rule names exists, and every fixture tree is used")
     func fixturesAreConsistent() throws {
         let named = Set(Self.rules.flatMap { $0.tests.map(\.node) })

@@ -16,15 +16,25 @@ struct SnapshotTests {
         return Dictionary(uniqueKeysWithValues: report.entries.map { ($0.subject.id, "\($0.result.status.rawValue): \($0.result.actual) \($0.result.message)") })
     }
 
+    static func plan(_ node: Node) -> Plan {
+        let (report, evaluator) = Engine.evaluate(profile: Profile.guideNode, on: node, command: "fix", inventory: Inventory.load(from: node))
+        return Planner(evaluator: evaluator).plan(report, profile: Profile.guideNode)
+    }
+
     @Test(arguments: trees)
     func aSnapshotIsJudgedAsTheTreeItself(tree: String) throws {
         let dir = try TemporaryDirectory()
-        let recorder = RecordingNode(TreeNode(root: Repo.fixture(tree)))
-        let original = Self.results(recorder)
-        // Through the wire format, as a node sends it back over SSH.
-        let recording = try Recording.decode(recorder.recording.encoded()[...])
+        let original = Self.results(TreeNode(root: Repo.fixture(tree)))
+        // Recorded as `kcheck snapshot` and a node asked over SSH record, through the wire format.
+        let answer = RemoteServer.handle(RemoteRequest(command: .record), profile: Profile.guideNode, node: TreeNode(root: Repo.fixture(tree)), root: nil, inventory: nil)
+        let recording = try Recording.decode(try #require(answer.recording).encoded()[...])
         try recording.write(into: dir.path)
         let copy = Self.results(TreeNode(root: dir.path))
+        // The node's own verdicts, and the plan fix makes, are those of its snapshot.
+        #expect(answer.verdicts == Dictionary(uniqueKeysWithValues: original.map { ($0.key, Status(rawValue: String($0.value.prefix { $0 != ":" }))!) }))
+        let planned = Self.plan(TreeNode(root: Repo.fixture(tree))), replanned = Self.plan(TreeNode(root: dir.path))
+        #expect(FixSession.fingerprint(planned) == FixSession.fingerprint(replanned),
+                "\(tree): the plan differs: \(planned.actions.map(\.action.summary)) vs \(replanned.actions.map(\.action.summary))")
         #expect(original.count > 40)
         for (id, result) in original.sorted(by: { $0.key < $1.key }) {
             #expect(copy[id] == result, "\(tree) \(id): the tree says \(result), its snapshot \(copy[id] ?? "nothing")")

@@ -1,36 +1,84 @@
 import KCheckNative
 
-/// What the cluster rules compare across nodes. A closed set, judged by one exhaustive switch.
-public enum ClusterCheck: String, Sendable, CaseIterable {
+/// What the cluster rules compare across nodes. A closed set, judged by one exhaustive switch;
+/// the rules themselves are data (rules/cluster.yaml).
+public enum ClusterCheck: Equatable, Sendable {
     /// Every node's /etc/hosts maps each inventory name to the same address.
-    case hostsAgree = "hosts_agree"
+    case hostsAgree
     /// Hostnames are unique and are exactly the inventory's NODE_NAMES.
-    case hostnamesUnique = "hostnames_unique"
-    /// /etc/kubernetes/cert/ca.pem is the same certificate (SHA-256) everywhere.
-    case caIdentical = "ca_identical"
-    /// /opt/k8s/bin/environment.sh is byte for byte the same everywhere.
-    case environmentIdentical = "environment_identical"
+    case hostnamesUnique
+    /// The first certificate of a PEM file is the same (SHA-256) everywhere.
+    case certificateIdentical(path: String)
+    /// A file is byte for byte the same everywhere (compared by each node's own SHA-256).
+    case fileIdentical(path: String)
     /// Every node runs the same kernel release.
-    case kernelsAgree = "kernels_agree"
+    case kernelsAgree
     /// The kernel parameters of the profile's sysctl rules have the same running value everywhere.
-    case sysctlAgree = "sysctl_agree"
+    case sysctlAgree
     /// The nodes' clocks agree within a bound, measured over the connection.
-    case clocksAgree = "clocks_agree"
+    case clocksAgree(maxOffsetSeconds: Double)
     /// root on the first node logs in to every node by key, without a password.
-    case rootSSH = "root_ssh"
+    case rootSSH
+
+    public enum Kind: String, Sendable, CaseIterable {
+        case hostsAgree = "hosts_agree", hostnamesUnique = "hostnames_unique", certificateIdentical = "certificate_identical"
+        case fileIdentical = "file_identical", kernelsAgree = "kernels_agree", sysctlAgree = "sysctl_agree"
+        case clocksAgree = "clocks_agree", rootSSH = "root_ssh"
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .hostsAgree: .hostsAgree
+        case .hostnamesUnique: .hostnamesUnique
+        case .certificateIdentical: .certificateIdentical
+        case .fileIdentical: .fileIdentical
+        case .kernelsAgree: .kernelsAgree
+        case .sysctlAgree: .sysctlAgree
+        case .clocksAgree(let clockBound): .clocksAgree
+        case .rootSSH: .rootSSH
+        }
+    }
 
     /// Whether the result's value is a measurement taken afresh each run (so a change of it is
     /// no drift; a change of status still counts).
     public var isMeasurement: Bool {
         switch self {
-        case .clocksAgree: true
-        case .hostsAgree, .hostnamesUnique, .caIdentical, .environmentIdentical, .kernelsAgree, .sysctlAgree, .rootSSH: false
+        case .clocksAgree(let clockBound): true
+        case .hostsAgree, .hostnamesUnique, .certificateIdentical, .fileIdentical, .kernelsAgree, .sysctlAgree, .rootSSH: false
+        }
+    }
+
+    /// What the check compares, for `kcheck rules show`.
+    public var summary: String {
+        switch self {
+        case .hostsAgree: "hosts_agree: every node's /etc/hosts maps each NODE_NAMES entry to the same address"
+        case .hostnamesUnique: "hostnames_unique: no two nodes share a hostname; each is in NODE_NAMES"
+        case .certificateIdentical(let path): "certificate_identical: \(path) holds the same certificate (SHA-256) on every node"
+        case .fileIdentical(let path): "file_identical: \(path) has the same SHA-256 on every node"
+        case .kernelsAgree: "kernels_agree: the same kernel release everywhere"
+        case .sysctlAgree: "sysctl_agree: the profile's kernel parameters have the same running value everywhere"
+        case .clocksAgree(let bound): "clocks_agree: clocks within \(bound) s, measured over the connection"
+        case .rootSSH: "root_ssh: root on the inventory's first node logs in to every node by key"
         }
     }
 }
 
-/// A rule about the whole cluster. Immutable, like `Rule`.
-public struct ClusterRule: Sendable {
+/// A cluster rule's test: a set of node trees (fixtures/clusters/NAME, one directory per node)
+/// and the status the rule must have on it.
+public struct ClusterRuleTest: Equatable, Sendable {
+    public let cluster: String
+    public let status: Status
+    public let message: String?
+
+    public init(cluster: String, status: Status, message: String?) {
+        self.cluster = cluster
+        self.status = status
+        self.message = message
+    }
+}
+
+/// A rule about the whole cluster. Immutable, like `Rule`; loaded from rule files.
+public struct ClusterRule: Equatable, Sendable {
     public let id: String
     public let title: String
     public let severity: Severity
@@ -38,44 +86,21 @@ public struct ClusterRule: Sendable {
     public let rationale: String
     public let remediation: String
     public let check: ClusterCheck
+    public let tests: [ClusterRuleTest]
 
-    /// The cluster rules (DOCUMENTED-STATE items 3, 16, 20 and the agreement the guide assumes).
-    public static let all: [ClusterRule] = [
-        ClusterRule(
-            id: "cluster.hosts-agree", title: "/etc/hosts maps every node the same way on every node", severity: .high, guide: [2],
-            rationale: "Certificates, etcd peers and kubelets find each other by name: a node whose /etc/hosts sends a name elsewhere talks to the wrong machine.",
-            remediation: "Make /etc/hosts the same on every node for the inventory's names (`kcheck fix --env environment.sh` writes them in a block it owns).",
-            check: .hostsAgree),
-        ClusterRule(
-            id: "cluster.hostnames-unique", title: "Hostnames are unique and are the inventory's NODE_NAMES", severity: .critical, guide: [1, 2],
-            rationale: "kubelet registers a node by its hostname and etcd names members after it: two nodes with one name overwrite each other.",
-            remediation: "hostnamectl set-hostname NODE_NAMES[i] on the node whose address is NODE_IPS[i].", check: .hostnamesUnique),
-        ClusterRule(
-            id: "cluster.ca-identical", title: "ca.pem is the same certificate on every node", severity: .critical, guide: [20],
-            rationale: "The CA is made once on the first node and copied: a node with another ca.pem rejects every certificate the others present.",
-            remediation: "Copy /etc/kubernetes/cert/ca.pem (and ca-key.pem, ca-config.json) from the first node to every node.", check: .caIdentical),
-        ClusterRule(
-            id: "cluster.environment-identical", title: "environment.sh is the same on every node", severity: .high, guide: [16],
-            rationale: "Every step of the guide sources environment.sh: different copies give nodes different views of the cluster.",
-            remediation: "Copy /opt/k8s/bin/environment.sh from the first node to every node.", check: .environmentIdentical),
-        ClusterRule(
-            id: "cluster.kernels-agree", title: "Every node runs the same kernel", severity: .medium, guide: [12],
-            rationale: "The guide upgrades every node to the same long-term kernel; a node left on another behaves differently (cgroups, conntrack, IPVS).",
-            remediation: "Install the same kernel on every node and make it grub's default entry.", check: .kernelsAgree),
-        ClusterRule(
-            id: "cluster.sysctl-agree", title: "The kernel parameters are the same on every node", severity: .medium, guide: [14],
-            rationale: "Nodes with different forwarding, conntrack or inotify limits fail differently under the same load.",
-            remediation: "Apply the same sysctl file on every node (`kcheck fix` on each).", check: .sysctlAgree),
-        ClusterRule(
-            id: "cluster.clocks-agree", title: "The nodes' clocks agree within 1 s", severity: .critical, guide: [9, 10],
-            rationale: "etcd's leases and TLS validity need agreeing clocks; chrony on every node keeps them within milliseconds.",
-            remediation: "Enable and start chronyd on every node and check `chronyc tracking`.", check: .clocksAgree),
-        ClusterRule(
-            id: "cluster.root-ssh", title: "root on the first node logs in to every node by key", severity: .high, guide: [3],
-            rationale: "The guide distributes binaries, certificates and configuration from the first node with scp and ssh as root, without a password.",
-            remediation: "On the first node: ssh-keygen -t rsa, then ssh-copy-id root@NODE for every node (and accept each host key once).",
-            check: .rootSSH),
-    ]
+    public init(
+        id: String, title: String, severity: Severity, guide: [Int], rationale: String, remediation: String, check: ClusterCheck,
+        tests: [ClusterRuleTest]
+    ) {
+        self.id = id
+        self.title = title
+        self.severity = severity
+        self.guide = guide
+        self.rationale = rationale
+        self.remediation = remediation
+        self.check = check
+        self.tests = tests
+    }
 }
 
 /// One node of a cluster run: what it is called, and either its facts to judge or why it could
@@ -101,18 +126,28 @@ public struct ClusterMember {
         self.problem = problem
         self.clockOffset = clockOffset
     }
+
+    /// A node tree (a snapshot recorded over SSH, a fixture), with the clock offset and root's
+    /// SSH probes its facts recorded.
+    public init(label: String, host: String? = nil, tree: TreeNode) {
+        self.init(label: label, host: host, node: tree, problem: nil, clockOffset: tree.recordedClockOffset)
+        self.rootSSH = tree.recordedSSHProbes
+    }
 }
 
 /// The report of a cluster run: one report per node, and one for the cluster rules.
 public struct ClusterReport: Sendable {
     public let nodes: [(label: String, report: Report)]
     public let cluster: Report
+    /// The cluster rules whose values are measurements (never drift).
+    public let measurements: Set<String>
 
     public var failed: Bool { cluster.failed || nodes.contains { $0.report.failed } }
 
-    public init(nodes: [(label: String, report: Report)], cluster: Report) {
+    public init(nodes: [(label: String, report: Report)], cluster: Report, measurements: Set<String> = []) {
         self.nodes = nodes
         self.cluster = cluster
+        self.measurements = measurements
     }
 }
 
@@ -122,7 +157,7 @@ public enum ClusterEngine {
     /// environment.sh, and the cluster rules with the first reachable node's (the report says so).
     public static func run(
         profile: Profile, members: [ClusterMember], inventory explicit: Inventory?, policy: FailurePolicy, command: String = "preflight",
-        only: Set<String>? = nil, clockBound: Double = 1.0
+        only: Set<String>? = nil
     ) -> ClusterReport {
         let started = Posix.wallClock()
         let clock = Posix.monotonicNanoseconds()
@@ -146,16 +181,16 @@ public enum ClusterEngine {
             }
         }
         let unreachable = members.filter { $0.node == nil }.map(\.label)
-        let entries = ClusterRule.all.map { rule in
+        let entries = profile.clusterRules.map { rule in
             Report.Entry(
                 subject: Report.Subject(id: rule.id, title: rule.title, severity: rule.severity, guide: rule.guide, remediation: rule.remediation),
-                result: judge(rule, evaluators, unreachable: unreachable, profile: profile, inventory: clusterInventory, clockBound: clockBound))
+                result: judge(rule, evaluators, unreachable: unreachable, profile: profile, inventory: clusterInventory))
         }
         let identity = NodeIdentity(name: "cluster of \(members.count) nodes (\(inventorySource))", source: "cluster", distribution: "", kernel: "")
         let cluster = Report(
             toolVersion: Engine.version, command: command, profile: profile.name, node: identity, startedAt: started,
             durationSeconds: Double(Posix.monotonicNanoseconds() - clock) / 1e9, entries: entries, policy: policy)
-        return ClusterReport(nodes: reports, cluster: cluster)
+        return ClusterReport(nodes: reports, cluster: cluster, measurements: Set(profile.clusterRules.filter(\.check.isMeasurement).map(\.id)))
     }
 
     /// A rule whose verdict here differs from the node's own is an error: the recording did not
@@ -192,7 +227,7 @@ public enum ClusterEngine {
 
     static func judge(
         _ rule: ClusterRule, _ nodes: [(label: String, evaluator: Evaluator, member: ClusterMember)], unreachable: [String],
-        profile: Profile, inventory: Inventory?, clockBound: Double
+        profile: Profile, inventory: Inventory?
     ) -> RuleResult {
         func result(_ status: Status, _ expected: String, _ actual: String, _ message: String = "") -> RuleResult {
             var message = message
@@ -238,21 +273,23 @@ public enum ClusterEngine {
             return problems.isEmpty
                 ? result(.pass, "unique hostnames from NODE_NAMES", actual)
                 : result(.fail, "unique hostnames from NODE_NAMES", actual, problems.joined(separator: "; "))
-        case .caIdentical:
-            return agree("one ca.pem (SHA-256) on every node", "ca.pem") { e in
-                switch e.facts.certificateFile("/etc/kubernetes/cert/ca.pem") {
-                case .missing: return "no ca.pem"
+        case .certificateIdentical(let path):
+            let name = String(path.split(separator: "/").last ?? "")
+            return agree("one \(name) (SHA-256) on every node", name) { e in
+                switch e.facts.certificateFile(path) {
+                case .missing: return "no \(name)"
                 case .unreadable(let why): return "unreadable (\(why))"
                 case .content(let contents):
                     for case .certificate(let c) in contents.certificates { return "SHA-256 " + c.info.sha256Fingerprint.prefix(23) + "…" }
-                    return "no certificate in ca.pem"
+                    return "no certificate in \(name)"
                 }
             }
-        case .environmentIdentical:
-            return agree("one environment.sh on every node", "environment.sh") { e in
-                switch e.facts.node.fileDigest(Inventory.nodePath) {
+        case .fileIdentical(let path):
+            let name = String(path.split(separator: "/").last ?? "")
+            return agree("one \(name) on every node", name) { e in
+                switch e.facts.node.fileDigest(path) {
                 case .digest(let digest): return "sha256 " + digest.prefix(16) + "…"
-                case .missing: return "no environment.sh"
+                case .missing: return "no \(name)"
                 case .unreadable(let why): return "unreadable (\(why))"
                 }
             }
@@ -300,7 +337,7 @@ public enum ClusterEngine {
             return failing.isEmpty
                 ? result(.pass, expected, actual)
                 : result(.fail, expected, actual, failing.map { "\(first.label) → \($0.address): \($0.result)" }.joined(separator: "; "))
-        case .clocksAgree:
+        case .clocksAgree(let clockBound):
             let measured = nodes.compactMap { n in n.member.clockOffset.map { (n.label, $0) } }
             guard measured.count >= 2 else {
                 return result(.skip, "clocks within \(clockBound) s", "\(measured.count) clock measured", "needs two nodes reached over SSH or more")

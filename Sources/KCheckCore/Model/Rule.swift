@@ -138,11 +138,15 @@ public struct RuleTest: Equatable, Sendable {
 public struct Profile: Sendable {
     public let name: String
     public let rules: [Rule]
+    /// The rules that compare nodes (a cluster run: --cluster, --hosts, --snapshots).
+    public let clusterRules: [ClusterRule]
 
-    public init(name: String, rules: [Rule]) {
+    public init(name: String, rules: [Rule], clusterRules: [ClusterRule] = []) {
         self.name = name
         self.rules = rules
+        self.clusterRules = clusterRules
     }
 
     public func rule(id: String) -> Rule? { rules.first { $0.id == id } }
+    public func clusterRule(id: String) -> ClusterRule? { clusterRules.first { $0.id == id } }
 }

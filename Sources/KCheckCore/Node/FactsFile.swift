@@ -4,6 +4,9 @@ import KCheckNative
 /// clock's state, installed packages), kept in one file inside a node tree: `.kcheck/facts`.
 /// The format is documented in docs/node-tree.md; a snapshot of a remote node writes the same.
 public struct FactsFile: Equatable, Sendable {
+    /// Two facts files are equal when they say the same: their text, which is canonical.
+    public static func == (a: FactsFile, b: FactsFile) -> Bool { a.rendered() == b.rendered() }
+
     public static let path = "/.kcheck/facts"
     public static let formatVersion = 1
 
@@ -23,6 +26,11 @@ public struct FactsFile: Equatable, Sendable {
     /// (environment.sh's secrets, private keys): what comparing nodes needs of the original.
     public var digests: [String: String] = [:]
     static let factKinds = ["units", "clock", "packages", "addresses"]
+    /// A node recorded over SSH: its clock minus the recording machine's, and the uncertainty
+    /// (half the call), so that saved snapshots can be compared for time too.
+    public var clockOffset: (seconds: Double, uncertainty: Double)?
+    /// On the inventory's first node: root's SSH to each address, "ok" or ssh's reason (item 3).
+    public var sshProbes: [(address: String, result: String)] = []
 
     public init() {}
 
@@ -108,6 +116,16 @@ public struct FactsFile: Equatable, Sendable {
                 guard let uid = UInt32(fields[3]) else { throw fail(3, "expected a numeric uid, found `\(fields[3])`") }
                 guard let gid = UInt32(fields[4]) else { throw fail(4, "expected a numeric gid, found `\(fields[4])`") }
                 facts.owners[fields[1]] = FileOwner(permissions: mode, uid: uid, gid: gid)
+            case "clock_offset":
+                try expectCount(3, "clock_offset SECONDS UNCERTAINTY")
+                guard let offset = Double(fields[1]), offset.isFinite, abs(offset) < 1e9 else { throw fail(1, "expected a number of seconds") }
+                guard let uncertainty = Double(fields[2]), uncertainty.isFinite, uncertainty >= 0, uncertainty < 1e6 else {
+                    throw fail(2, "expected a number of seconds, 0 or more")
+                }
+                facts.clockOffset = (offset, uncertainty)
+            case "ssh_probe":
+                guard fields.count >= 3 else { throw fail(min(fields.count, 1), "expected `ssh_probe ADDRESS ok|REASON`") }
+                facts.sshProbes.append((fields[1], fields[2...].joined(separator: " ")))
             case "unreadable":
                 guard fields.count >= 3, fields[1].hasPrefix("/") else { throw fail(min(fields.count, 1), "expected `unreadable PATH REASON`") }
                 facts.unreadable[fields[1]] = fields[2...].joined(separator: " ")
@@ -124,7 +142,7 @@ public struct FactsFile: Equatable, Sendable {
                 }
                 facts.digests[fields[1]] = fields[2]
             default:
-                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, owner, unreadable, unavailable, digest)")
+                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, owner, unreadable, unavailable, digest, clock_offset, ssh_probe)")
             }
         }
         if !sawFormat && lineNumber > 0 && !facts.isEmpty {
@@ -135,7 +153,7 @@ public struct FactsFile: Equatable, Sendable {
 
     var isEmpty: Bool {
         systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil && owners.isEmpty
-            && unreadable.isEmpty && unavailable.isEmpty && digests.isEmpty
+            && unreadable.isEmpty && unavailable.isEmpty && digests.isEmpty && clockOffset == nil && sshProbes.isEmpty
     }
 
     /// The file's text for these facts.
@@ -156,6 +174,8 @@ public struct FactsFile: Equatable, Sendable {
         for (path, why) in unreadable.sorted(by: { $0.key < $1.key }) { lines.append("unreadable \(path) \(oneLine(why))") }
         for (kind, why) in unavailable.sorted(by: { $0.key < $1.key }) { lines.append("unavailable \(kind) \(oneLine(why))") }
         for (path, digest) in digests.sorted(by: { $0.key < $1.key }) { lines.append("digest \(path) \(digest)") }
+        if let clockOffset { lines.append("clock_offset \(clockOffset.seconds) \(clockOffset.uncertainty)") }
+        for probe in sshProbes { lines.append("ssh_probe \(probe.address) \(oneLine(probe.result))") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -127,6 +127,17 @@ public final class TreeNode: FileBackedNode {
         return facts.digests[path]
     }
 
+    /// What a recording over SSH measured of the node: its clock offset, root's SSH probes.
+    public var recordedClockOffset: (seconds: Double, uncertainty: Double)? {
+        guard case .success(let facts) = facts() else { return nil }
+        return facts.clockOffset
+    }
+
+    public var recordedSSHProbes: [(address: String, result: String)]? {
+        guard case .success(let facts) = facts(), !facts.sshProbes.isEmpty else { return nil }
+        return facts.sshProbes
+    }
+
     /// A fact the recorded node could not give, with its reason.
     private func recordedUnavailable(_ kind: String) -> String? {
         guard case .success(let facts) = facts() else { return nil }

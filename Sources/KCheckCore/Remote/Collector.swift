@@ -40,7 +40,6 @@ public struct ClusterCollector: Sendable {
     struct Collected: Sendable {
         var directory: String?
         var problem: String?
-        var clock: [Double]?
         var rootSSH: [[String]]?
         var verdicts: [String: Status]?
     }
@@ -50,7 +49,7 @@ public struct ClusterCollector: Sendable {
         let collected = Parallel.map(Array(hosts.enumerated()), width: parallel) { index, member -> Collected in
             let probeHere = index == 0 ? probe : []
             if localAddresses.contains(member.host) {
-                return Collected(rootSSH: RootSSHProbe.run(probeHere, root: nil).map { [$0.address, $0.result] })
+                return Collected(rootSSH: probeHere.isEmpty ? nil : RootSSHProbe.run(probeHere, root: nil).map { [$0.address, $0.result] })
             }
             guard let binary else { return Collected(problem: "kcheck cannot be copied to nodes from here") }
             let started = Posix.monotonicNanoseconds()
@@ -67,9 +66,13 @@ public struct ClusterCollector: Sendable {
                 progress?("\(member.label): \(problem)")
                 return Collected(problem: problem.message)
             }
-            guard let recording = call.answer.recording else {
+            guard var recording = call.answer.recording else {
                 return Collected(problem: "\(member.host): kcheck on the node recorded nothing: \(call.answer.text.trimmed)")
             }
+            // What was measured over the connection goes with the recording, so a saved snapshot
+            // is judged for time and root's SSH as the run was.
+            recording.facts.clockOffset = call.clockOffset
+            recording.facts.sshProbes = probeHere.isEmpty ? [] : call.answer.probe
             let tree = directory + "/\(index)"
             guard case .success = Posix.makeDirectory(tree, mode: 0o700) else { return Collected(problem: "cannot make \(tree)") }
             do throws(Recording.Problem) {
@@ -79,23 +82,19 @@ public struct ClusterCollector: Sendable {
             }
             let seconds = Double(Posix.monotonicNanoseconds() - started) / 1e9
             progress?("\(member.label): collected in \(secondsText(seconds)) s\(call.installed ? " (kcheck copied to the node first)" : "")")
-            return Collected(
-                directory: tree, clock: call.clockOffset.map { [$0.seconds, $0.uncertainty] },
-                rootSSH: probeHere.isEmpty ? nil : call.answer.probe.map { [$0.address, $0.result] }, verdicts: call.answer.verdicts)
+            return Collected(directory: tree, verdicts: call.answer.verdicts)
         }
         return zip(hosts, collected).map { member, got -> ClusterMember in
             var result: ClusterMember
             if localAddresses.contains(member.host) {
                 result = ClusterMember(label: member.label, node: local, problem: nil, clockOffset: (0, 0))
             } else if let tree = got.directory {
-                result = ClusterMember(
-                    label: member.label, host: member.host, node: TreeNode(root: tree, source: "ssh:\(member.host)"), problem: nil,
-                    clockOffset: got.clock.map { ($0[0], $0[1]) })
+                result = ClusterMember(label: member.label, host: member.host, tree: TreeNode(root: tree, source: "ssh:\(member.host)"))
                 result.nodeVerdicts = got.verdicts
             } else {
                 result = ClusterMember(label: member.label, host: member.host, node: nil, problem: got.problem)
             }
-            result.rootSSH = got.rootSSH?.map { ($0[0], $0[1]) }
+            if let probes = got.rootSSH { result.rootSSH = probes.map { ($0[0], $0[1]) } }
             return result
         }
     }

@@ -186,7 +186,10 @@ public enum RemoteServer {
         case .record:
             let recorder = RecordingNode(node)
             let inventory = explicit ?? Inventory.load(from: recorder)
-            let report = Engine.run(profile: profile, on: recorder, command: "preflight", only: only, inventory: inventory)
+            let (report, evaluator) = Engine.evaluate(profile: profile, on: recorder, command: "preflight", only: only, inventory: inventory)
+            // What planning reads too (modules loaded, zone files, package databases…): a plan
+            // made from the recording is then the plan made on the node.
+            _ = Planner(evaluator: evaluator).plan(report, profile: profile)
             for entry in report.entries { answer.verdicts[entry.subject.id] = entry.result.status }
             answer.recording = recorder.recording
             answer.probe = RootSSHProbe.run(request.probe, root: root)

@@ -48,21 +48,48 @@ public struct AuditChanges: Sendable, Equatable {
             return (entry.label, r)
         }
         var cluster = report.cluster
-        let measured = Set(ClusterRule.all.filter(\.check.isMeasurement).map(\.id))
-        cluster.changes = compare(previous: path, results: clusterBefore, with: cluster, volatile: measured)
-        return ClusterReport(nodes: nodes, cluster: cluster)
+        cluster.changes = compare(previous: path, results: clusterBefore, with: cluster, volatile: report.measurements)
+        return ClusterReport(nodes: nodes, cluster: cluster, measurements: report.measurements)
     }
 
     /// The changes from a previous report's `results` (nil: none to compare with) to `report`;
     /// the `volatile` rules' values are measurements that differ every run, so never drift.
+    /// The values of an observation, without where they were found: what drift compares.
+    static func observedValues(_ observation: Observation) -> String {
+        switch observation {
+        case .sysctl(let o):
+            let after: String
+            switch o.afterReboot {
+            case .set(let value, _): after = "set \(value)"
+            case .kernelDefault(let value): after = "kernel-default \(value)"
+            case .absent(let module): after = "absent \(module)"
+            case .removed: after = "removed"
+            case .unknown: after = "unknown"
+            }
+            return "sysctl \(o.key) running=\(o.running ?? "-") after-reboot=\(after) sysctl-system=\(o.applyNow?.value ?? "-")"
+        }
+    }
+
+    /// The same, from a previous report's JSON `observation`.
+    static func observedValues(_ node: JSONNode) -> String? {
+        guard node["kind"]?.string == "sysctl", let key = node["key"]?.string, let after = node["after_reboot"], let state = after["state"]?.string else { return nil }
+        let value: String
+        switch state {
+        case "set", "kernel-default": value = "\(state) \(after["value"]?.string ?? "")"
+        case "absent": value = "absent \(after["module"]?.string ?? "")"
+        default: value = state
+        }
+        return "sysctl \(key) running=\(node["running"]?.string ?? "-") after-reboot=\(value) sysctl-system=\(node["sysctl_system"]?["value"]?.string ?? "-")"
+    }
+
     public static func compare(previous path: String?, results: [JSONNode]?, with report: Report, volatile: Set<String> = []) -> AuditChanges {
         guard let path, let results else {
             return AuditChanges(previous: nil, newlyFailing: [], fixed: [], drift: [])
         }
-        var before: [String: (status: Status, actual: String)] = [:]
+        var before: [String: (status: Status, actual: String, observed: String?)] = [:]
         for item in results {
             guard let id = item["id"]?.string, let status = item["status"]?.string.flatMap(Status.init(rawValue:)) else { continue }
-            before[id] = (status, item["actual"]?.string ?? "")
+            before[id] = (status, item["actual"]?.string ?? "", item["observation"].flatMap(observedValues))
         }
         let bad: Set<Status> = [.fail, .error, .warn]
         var newly: [String] = [], fixed: [String] = [], drift: [Drift] = []
@@ -71,7 +98,14 @@ public struct AuditChanges: Sendable, Equatable {
             let old = before[id]
             if bad.contains(now.status) && !(old.map { bad.contains($0.status) } ?? false) { newly.append(id) }
             if !bad.contains(now.status), let old, bad.contains(old.status) { fixed.append(id) }
-            if let old, old.actual != now.actual, !volatile.contains(id) { drift.append(Drift(id: id, old: old.actual, new: now.actual)) }
+            guard let old, !volatile.contains(id) else { continue }
+            // Where both runs carry a typed observation, drift is a change of what was observed
+            // (values), not of its words: a setting moved to another file is no drift.
+            if let was = old.observed, let observed = now.observation.map(Self.observedValues) {
+                if was != observed { drift.append(Drift(id: id, old: old.actual, new: now.actual)) }
+            } else if old.actual != now.actual {
+                drift.append(Drift(id: id, old: old.actual, new: now.actual))
+            }
         }
         return AuditChanges(previous: path, newlyFailing: newly, fixed: fixed, drift: drift)
     }
