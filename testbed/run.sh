@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 for tool in qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils debootstrap:debootstrap \
-            dpkg-scanpackages:dpkg-dev mkfs.ext4:e2fsprogs ssh:openssh-client python3:python3; do
+            dpkg-scanpackages:dpkg-dev mkfs.ext4:e2fsprogs ssh:openssh-client python3:python3 ansible-playbook:ansible-core; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if ((${#need[@]})); then

@@ -479,6 +479,31 @@ class Scenario:
         self.check(not d, "preflight at the end gives the statuses of the start", "the same statuses",
                    "\n          ".join(d))
 
+    def step_ansible(self):
+        """The playbook `kcheck fix --emit ansible` writes, run by ansible-playbook against the guest:
+        it converges the node as kcheck fix does (an export of the plan, exercised for real)."""
+        if not shutil.which("ansible-playbook"):
+            self.check(False, "ansible-playbook is installed (Debian's ansible-core)", "ansible-playbook", "missing")
+            return
+        cfg = str(self.vm.ssh_config)
+        playbook = self.out / "kcheck-fix.yml"
+        self.host_kcheck(["fix", "--hosts", VM_NAME, "--ssh-config", cfg, "--emit", "ansible", "--output", str(playbook)],
+                         save="emit-ansible.txt")
+        inventory = self.save("ansible-inventory.ini",
+                              f"{VM_NAME} ansible_ssh_common_args='-F {cfg}' ansible_python_interpreter=/usr/bin/python3\n")
+        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCAL_TEMP=str(self.out / "ansible-tmp"))
+        p = subprocess.run(["ansible-playbook", "-i", str(inventory), str(playbook)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=1800, env=env)
+        self.save("ansible-playbook.txt", p.stdout)
+        self.check(p.returncode == 0, "ansible-playbook runs kcheck's exported playbook against the guest", "exit status 0",
+                   f"{p.returncode}: {p.stdout[-800:]}")
+        after = self.preflight("preflight-6-after-ansible.json")
+        want = {r: s for r, s in statuses(self.p1).items() if r in self.planned}
+        got = statuses(after)
+        d = [f"{r}: after kcheck fix {s}, after the playbook {got.get(r)}" for r, s in sorted(want.items()) if got.get(r) != s]
+        self.check(not d, "the playbook leaves every rule kcheck fix planned for as kcheck fix left it", "the same statuses",
+                   "\n          ".join(d))
+
     # ---- all of it
 
     def main(self):
@@ -497,6 +522,7 @@ class Scenario:
             self.run_phase("fix and undo over SSH", self.step_fix_over_ssh)
             self.run_phase("reboot 2", lambda: self.step_reboot("reboot 2"), fatal=True)
             self.run_phase("the node as it started", self.step_end)
+            self.run_phase("the exported Ansible playbook, run by ansible-playbook", self.step_ansible)
         except Fatal as e:
             self.say(f"stopping here: {e}")
         except KeyboardInterrupt:

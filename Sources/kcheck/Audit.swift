@@ -81,53 +81,23 @@ struct Audit: ParsableCommand {
     func run() throws {
         let profile = try selected(node.profile(), only: only)
         let dir = Self.absolute(reportsDir)
-        let files = SafeWriter(root: "/")
-        if case .failure(let failure) = files.makeDirectory(dir, mode: 0o755) { throw CLIError.output("--reports-dir: \(failure)") }
-        let lock: FileLock
-        switch FileLock.acquire(files, path: dir + "/.lock") {
-        case .success(let l): lock = l
+        let store: AuditStore
+        switch AuditStore.open(dir) {
+        case .success(let s): store = s
         case .failure(let failure): throw CLIError.output("--reports-dir: \(failure)")
         }
-        defer { withExtendedLifetime(lock) {} }
-
-        // The previous audit, through latest.json.
-        var previous: (name: String, json: String)?
-        if case .success(.symlink(let name)) = files.entry(dir + "/latest.json"),
-            case .success(.file(let bytes, _, _, _)) = files.entry(dir + "/" + name)
-        {
-            previous = (dir + "/" + name, String(decoding: bytes, as: UTF8.self))
-        }
+        let previous = store.previous()
         let color = Posix.environment("NO_COLOR").map { $0.isEmpty } ?? true && Posix.environment("TERM") != "dumb" && Posix.isTerminal(1)
         defer { ClusterCollection.cleanUp() }
         let outcome = nodes.isSet
-            ? try auditCluster(profile: profile, previous: previous, color: color)
-            : try auditNode(profile: profile, previous: previous, color: color)
-
-        let c = Posix.utcCalendar(outcome.startedAt.seconds)
-        func pad(_ n: Int, _ w: Int = 2) -> String { String(repeating: "0", count: max(0, w - String(n).count)) + String(n) }
-        let stamp = "kcheck-audit-\(pad(c.year, 4))\(pad(c.month))\(pad(c.day))T\(pad(c.hour))\(pad(c.minute))\(pad(c.second))Z-\(pad(Int(outcome.startedAt.nanoseconds / 1_000_000), 3))"
-        func write(_ name: String, _ text: String) throws(CLIError) {
-            if case .failure(let failure) = files.writeFile(dir + "/" + name, Array(text.utf8), mode: 0o644) {
-                throw CLIError.output("cannot write the audit report in \(dir): \(failure.reason)")
-            }
+            ? try auditCluster(profile: profile, previous: previous.map { ($0.path, $0.json) }, color: color)
+            : try auditNode(profile: profile, previous: previous.map { ($0.path, $0.json) }, color: color)
+        let stamp: String
+        switch store.save(json: outcome.json, junit: outcome.junit, startedAt: outcome.startedAt, keep: keep) {
+        case .success(let s): stamp = s
+        case .failure(let failure): throw CLIError.output(failure.message)
         }
-        // Reports first, then the links to them: a crash between leaves the previous latest intact.
-        try write(stamp + ".json", outcome.json)
-        try write(stamp + ".xml", outcome.junit)
-        for ext in ["json", "xml"] {
-            if case .failure(let failure) = files.writeSymlink(dir + "/latest." + ext, target: stamp + "." + ext) {
-                throw CLIError.output("cannot point latest.\(ext) at the new report in \(dir): \(failure.reason)")
-            }
-        }
-        // The last --keep audits stay.
-        if case .success(let names) = Posix.listDirectory(dir) {
-            let audits = names.filter { $0.hasPrefix("kcheck-audit-") && $0.hasSuffix(".json") }.sorted()
-            for old in audits.dropLast(keep) {
-                let base = String(old.dropLast(".json".count))
-                _ = files.remove(dir + "/" + base + ".json")
-                _ = files.remove(dir + "/" + base + ".xml")
-            }
-        }
+        let files = SafeWriter(root: "/")
         if let prometheus {
             if case .failure(let failure) = files.writeFile(Self.absolute(prometheus), Array(outcome.metrics().utf8), mode: 0o644) {
                 throw CLIError.output("--prometheus: \(failure)")

@@ -94,7 +94,7 @@ struct Fix: ParsableCommand {
         let (report, evaluator) = Engine.evaluate(
             profile: profile, on: target, command: "fix", policy: reports.policy, only: selection, inventory: inv)
         let plan = Planner(evaluator: evaluator).plan(report, profile: profile)
-        let remediator = Remediator(node: target, root: node.root)
+        let remediator = Remediator(node: target)
         let name = "\(report.node.name) (\(report.node.source))"
         // --quiet with reports in files and --yes: nothing on standard output (cron, automation).
         let quiet = reports.quiet && (reports.output != nil || reports.outputDir != nil) && change.yes
@@ -149,8 +149,8 @@ struct Fix: ParsableCommand {
         let members = try nodes.collect(request: request, inventory: inv, local: local)
         let plans = plan(members, profile: profile, selection: selection, inventory: explicit)
         for (member, plan, _) in plans {
-            let remediator = Remediator(node: member.node!, root: (member.node as? TreeNode)?.root)
-            Posix.printOut("== \(member.label)\n" + PlanText.render(plan, remediator: remediator, node: member.label) + "\n")
+            guard let target = member.node as? MutableNode else { continue }
+            Posix.printOut("== \(member.label)\n" + PlanText.render(plan, remediator: Remediator(node: target), node: member.label) + "\n")
         }
         let work = plans.filter { !$0.plan.isEmpty }
         if dryRun || work.isEmpty {
@@ -165,7 +165,7 @@ struct Fix: ParsableCommand {
         for (member, plan, report) in work {
             guard let host = member.host else {
                 // This node: as `kcheck fix` applies a plan here.
-                switch FixSession.apply(plan, remediator: Remediator(node: LiveNode(), root: nil), command: invocation) {
+                switch FixSession.apply(plan, remediator: Remediator(node: LiveNode()), command: invocation) {
                 case .failure(let failure): throw CLIError.output("cannot apply on this node: \(failure)")
                 case .success(let outcome):
                     Posix.printOut("== \(member.label)\n" + PlanText.render(outcome.results, run: outcome.runID))
@@ -292,7 +292,7 @@ struct Undo: ParsableCommand {
     func run() throws {
         if hosts != nil { return try runRemote() }
         let target = try NodeOptions.node(root: root)
-        let remediator = Remediator(node: target, root: root)
+        let remediator = Remediator(node: target)
         let journals: [Journal]
         switch UndoSession.select(runID, withLater: withLater, remediator: remediator, node: target) {
         case .success(let selected): journals = selected

@@ -44,10 +44,10 @@ struct NodeOptions: ParsableArguments {
         }
     }
 
-    func node() throws(CLIError) -> Node { try Self.node(root: root) }
+    func node() throws(CLIError) -> MutableNode { try Self.node(root: root) }
 
     /// The live node, or the node tree at `root`.
-    static func node(root: String?) throws(CLIError) -> Node {
+    static func node(root: String?) throws(CLIError) -> MutableNode {
         guard let root else { return LiveNode() }
         switch Posix.stat(root) {
         case .success(let st) where st.kind == .directory: return TreeNode(root: root)

@@ -206,7 +206,7 @@ struct RemoteCommand: ParsableCommand {
         }
         // The test seam (docs/cluster.md): sshd's SetEnv KCHECK_ROOT serves a node tree.
         let root = Posix.environment("KCHECK_ROOT").flatMap { $0.isEmpty ? nil : $0 }
-        let node: Node = root.map { TreeNode(root: $0) } ?? LiveNode()
+        let node: MutableNode = root.map { TreeNode(root: $0) } ?? LiveNode()
         return RemoteServer.handle(request, profile: profile, node: node, root: root, inventory: inventory)
     }
 }

@@ -28,13 +28,13 @@ public enum PackagePrior: Equatable, Sendable {
 }
 
 /// Why the package set could not be read or planned.
-struct PackageProblem: Error, CustomStringConvertible {
-    let description: String
+public struct PackageProblem: Error, CustomStringConvertible {
+    public let description: String
     init(_ description: String) { self.description = description }
 }
 
 /// One package in a package database.
-struct InstalledPackage: Equatable {
+public struct InstalledPackage: Equatable {
     let name: String
     let version: String
     let installed: Bool
@@ -48,7 +48,7 @@ struct InstalledPackage: Equatable {
 
 /// The node's packages as the package manager knows them: dpkg's status file (read, never run),
 /// or `rpm -qa` on the live node.
-struct PackageDatabase {
+public struct PackageDatabase {
     let packages: [String: InstalledPackage]
 
     var installed: Set<String> { Set(packages.values.filter(\.installed).map(\.name)) }
@@ -59,36 +59,28 @@ struct PackageDatabase {
         return p.configFiles ? .configFiles : .absent
     }
 
-    static func read(_ manager: PackageManager, node: Node, live: Bool) -> Result<PackageDatabase, PackageProblem> {
-        switch manager {
-        case .apt:
-            switch node.read("/var/lib/dpkg/status", limit: 256 << 20) {
-            case .content(let bytes): return .success(PackageDatabase(packages: parseDpkg(bytes)))
-            case .missing: return .failure(PackageProblem("no /var/lib/dpkg/status"))
-            case .unreadable(let why): return .failure(PackageProblem(why))
+    /// dpkg's status file, read (never run), on any node.
+    static func dpkg(_ node: Node) -> Result<PackageDatabase, PackageProblem> {
+        switch node.read("/var/lib/dpkg/status", limit: 256 << 20) {
+        case .content(let bytes): return .success(PackageDatabase(packages: parseDpkg(bytes)))
+        case .missing: return .failure(PackageProblem("no /var/lib/dpkg/status"))
+        case .unreadable(let why): return .failure(PackageProblem(why))
+        }
+    }
+
+    /// `rpm -qa` on the live node.
+    static func rpm() -> Result<PackageDatabase, PackageProblem> {
+        switch Posix.run(["rpm", "-qa", "--queryformat", "%{NAME} %{VERSION}-%{RELEASE}\n"], limit: 16 << 20) {
+        case .failure(let error): return .failure(PackageProblem("rpm: \(error)"))
+        case .success(let out) where out.status != 0: return .failure(PackageProblem("rpm -qa exited with status \(out.status)"))
+        case .success(let out):
+            var packages: [String: InstalledPackage] = [:]
+            for line in splitLines(out.standardOutput) {
+                let f = line.fields
+                guard f.count == 2 else { continue }
+                packages[String(f[0])] = InstalledPackage(name: String(f[0]), version: String(f[1]), installed: true, configFiles: false, depends: [], provides: [])
             }
-        case .yum, .dnf:
-            guard live else {
-                switch node.packageNames() {
-                case .available(let names):
-                    return .success(PackageDatabase(packages: Dictionary(uniqueKeysWithValues: names.map {
-                        ($0, InstalledPackage(name: $0, version: "", installed: true, configFiles: false, depends: [], provides: []))
-                    })))
-                case .unavailable(let why): return .failure(PackageProblem(why))
-                }
-            }
-            switch Posix.run(["rpm", "-qa", "--queryformat", "%{NAME} %{VERSION}-%{RELEASE}\n"], limit: 16 << 20) {
-            case .failure(let error): return .failure(PackageProblem("rpm: \(error)"))
-            case .success(let out) where out.status != 0: return .failure(PackageProblem("rpm -qa exited with status \(out.status)"))
-            case .success(let out):
-                var packages: [String: InstalledPackage] = [:]
-                for line in splitLines(out.standardOutput) {
-                    let f = line.fields
-                    guard f.count == 2 else { continue }
-                    packages[String(f[0])] = InstalledPackage(name: String(f[0]), version: String(f[1]), installed: true, configFiles: false, depends: [], provides: [])
-                }
-                return .success(PackageDatabase(packages: packages))
-            }
+            return .success(PackageDatabase(packages: packages))
         }
     }
 

@@ -1,14 +1,15 @@
 import KCheckNative
 
 /// Applies a plan to a node, journaling what was there before each change, and undoes a run from
-/// its journal. On the live node runtime changes go to the kernel and to systemd (commands run as
-/// argv, never through a shell); on a node tree every change is a file of the tree (its /proc/sys
-/// files, /proc/swaps, /sys/module, unit symlinks and `.kcheck/facts`), and the commands the live
-/// node would run are reported instead.
-public final class Remediator {
+/// its journal. It decides (already in place?), journals and reports; every change to the running
+/// system goes through the node (`MutableNode`): the live node changes the kernel, systemd and the
+/// packages, a node tree simulates them in its files. There is one Remediator for both.
+public final class Remediator: ChangeJournal {
     public let writer: SafeWriter
     public let live: Bool
-    let node: Node
+    let node: MutableNode
+    /// The journal of the run being applied.
+    private var journal: Journal?
     /// Called at every point a fault-injection test may stop the process: before and after each
     /// journal record.
     public var faultPoint: (() -> Void)?
@@ -36,10 +37,10 @@ public final class Remediator {
         }
     }
 
-    public init(node: Node, root: String?) {
+    public init(node: MutableNode) {
         self.node = node
-        self.writer = SafeWriter(root: root ?? "/")
-        self.live = root == nil
+        self.writer = node.writer
+        self.live = node.changesRunningSystem
     }
 
     // MARK: - Reading the state an action changes
@@ -89,9 +90,9 @@ public final class Remediator {
     /// On the live node, what an installation will unpack besides the packages it names, as
     /// `apt-get -s` tells (dependencies, upgrades, packages in rc state), for the plan.
     public func packagePreview(_ action: Action) -> String? {
-        guard live, case .installPackages(let manager, let names) = action, manager == .apt,
-            case .success(let db) = PackageDatabase.read(manager, node: node, live: live),
-            case .success(let planned) = PackageDatabase.simulateApt(names.filter { !db.installed.contains($0) }, database: db)
+        guard case .installPackages(let manager, let names) = action,
+            case .success(let db) = node.packageDatabase(manager),
+            case .success(let planned)? = node.simulateInstall(manager, names.filter { !db.installed.contains($0) }, database: db)
         else { return nil }
         let extra = planned.filter { !names.contains($0.0) }
         guard !extra.isEmpty else { return nil }
@@ -115,7 +116,9 @@ public final class Remediator {
     /// Applies every action in order, each journaled before it changes anything. An action that
     /// fails is reported and the others still run.
     public func apply(_ plan: Plan, journal: Journal) -> [Result] {
-        plan.actions.enumerated().map { index, planned in
+        self.journal = journal
+        defer { self.journal = nil }
+        return plan.actions.enumerated().map { index, planned in
             var commands: [[String]] = []
             let change = runtimeChange(planned.action)
             var outcome = apply(planned.action, journal: journal, commands: &commands)
@@ -129,6 +132,23 @@ public final class Remediator {
             }
             return Result(planned: planned, outcome: outcome, change: shown, commands: commands)
         }
+    }
+
+    // MARK: ChangeJournal (what a node calls before it changes anything)
+
+    public func remember(_ path: String) -> SafeWriter.Failure? {
+        guard let journal else { return SafeWriter.Failure(path: path, reason: "no run is being applied") }
+        return remember(path, journal)
+    }
+
+    public func record(_ record: JournalRecord) -> SafeWriter.Failure? {
+        guard let journal else { return SafeWriter.Failure(path: Journal.directory, reason: "no run is being applied") }
+        return self.record(record, journal)
+    }
+
+    public func write(_ path: String, _ content: [UInt8], mode: UInt32) -> ActionOutcome {
+        guard let journal else { return .failed("no run is being applied") }
+        return write(path, content, mode: mode, journal)
     }
 
     /// Records what is at `path` (and every missing directory above it) before it changes.
@@ -156,12 +176,7 @@ public final class Remediator {
         return nil
     }
 
-    private func outcome(_ result: Swift.Result<Void, SafeWriter.Failure>) -> ActionOutcome {
-        switch result {
-        case .success: .applied
-        case .failure(let failure): .failed(failure.description)
-        }
-    }
+    private func outcome(_ result: Swift.Result<Void, SafeWriter.Failure>) -> ActionOutcome { ActionOutcome(result) }
 
     /// Writes a file (journaled) unless it already holds `content`.
     private func write(_ path: String, _ content: [UInt8], mode: UInt32, _ journal: Journal) -> ActionOutcome {
@@ -174,17 +189,8 @@ public final class Remediator {
         return outcome(writer.writeFile(path, content, mode: mode))
     }
 
-    /// Runs a command on the live node (argv, no shell); on a tree only records it.
-    func run(_ argv: [String], _ commands: inout [[String]]) -> String? {
-        commands.append(argv)
-        guard live else { return nil }
-        // apt-get and dpkg must never wait for an answer.
-        switch Posix.run(argv, environment: argv.first == "apt-get" ? ["DEBIAN_FRONTEND=noninteractive"] : []) {
-        case .failure(let error): return "\(argv.joined(separator: " ")): \(error)"
-        case .success(let output) where output.status != 0: return "\(argv.joined(separator: " ")) exited with status \(output.status)"
-        case .success: return nil
-        }
-    }
+    /// Runs a command on the live node (argv, no shell); a tree only lists it.
+    func run(_ argv: [String], _ commands: inout [[String]]) -> String? { node.run(argv, &commands) }
 
     private func apply(_ action: Action, journal: Journal, commands: inout [[String]]) -> ActionOutcome {
         switch action {
@@ -211,45 +217,23 @@ public final class Remediator {
             if case .content(let bytes) = node.read(path, limit: 64 << 10), check.accepts(String(decoding: bytes, as: UTF8.self)) {
                 return .alreadyInPlace
             }
-            guard live else { return write(path, Array((value + "\n").utf8), mode: 0o644, journal) }
-            guard case .content(let old) = node.read(path, limit: 64 << 10) else { return .failed("\(path) does not exist on this kernel") }
-            if let failure = record(.runtime(path, old), journal) { return .failed(failure.description) }
-            return outcome(writer.writeInPlace(path, Array((value + "\n").utf8)))
+            return node.setKernelFile(path, Array((value + "\n").utf8), journal: self)
 
         case .loadModule(let name):
             if case .success(.directory) = writer.entry("/sys/module/\(name)") { return .alreadyInPlace }
-            if live {
-                if let failure = record(.moduleLoaded(name), journal) { return .failed(failure.description) }
-                if let why = run(["modprobe", "--", name], &commands) { return .failed(why) }
-                return .applied
-            }
-            _ = run(["modprobe", "--", name], &commands)
-            if let failure = remember("/sys/module/\(name)", journal) { return .failed(failure.description) }
-            return outcome(writer.makeDirectory("/sys/module/\(name)"))
+            return node.loadModule(name, journal: self, commands: &commands)
 
         case .swapOff:
             let devices = swapDevices()
             if devices.isEmpty { return .alreadyInPlace }
-            if live {
-                if let failure = record(.swapDevices(devices), journal) { return .failed(failure.description) }
-                for device in devices {
-                    if let why = run(["swapoff", "--", device], &commands) { return .failed(why) }
-                }
-                return .applied
-            }
-            for device in devices { _ = run(["swapoff", "--", device], &commands) }
-            return write("/proc/swaps", Array("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".utf8), mode: 0o444, journal)
+            return node.swapOff(devices, journal: self, commands: &commands)
 
         case .selinuxPermissive:
             let path = "/sys/fs/selinux/enforce"
             guard case .content(let old) = node.read(path, limit: 64) else { return .alreadyInPlace }
             if old.first == 0x30 { return .alreadyInPlace }
-            guard live else {
-                _ = run(["setenforce", "0"], &commands)
-                return write(path, Array("0".utf8), mode: 0o644, journal)
-            }
-            if let failure = record(.runtime(path, old), journal) { return .failed(failure.description) }
-            return outcome(writer.writeInPlace(path, Array("0".utf8)))
+            // What `setenforce 0` does: the kernel's file, written.
+            return node.setKernelFile(path, Array("0".utf8), journal: self)
 
         case .service(let unit, let enable, let start):
             return service(unit, enable: enable, start: start, journal: journal, commands: &commands)
@@ -259,14 +243,7 @@ public final class Remediator {
 
         case .rtcUTC(let adjtime):
             if case .success(.file(adjtime, _, _, _)) = writer.entry("/etc/adjtime") { return .alreadyInPlace }
-            guard live else {
-                _ = run(["hwclock", "--systohc", "--utc"], &commands)
-                return write("/etc/adjtime", adjtime, mode: 0o644, journal)
-            }
-            // hwclock writes the RTC from the system clock and /etc/adjtime's UTC line itself.
-            if let failure = remember("/etc/adjtime", journal) ?? record(.rtcWasLocal, journal) { return .failed(failure.description) }
-            if let why = run(["hwclock", "--systohc", "--utc"], &commands) { return .failed(why) }
-            return .applied
+            return node.setRTCUTC(adjtime, journal: self, commands: &commands)
 
         case .makeCA(let certificate, let key, let subject, let hours):
             // Never replace a CA: both files must be absent now, not only when planned.
@@ -288,7 +265,7 @@ public final class Remediator {
 
     private func installPackages(_ manager: PackageManager, _ names: [String], journal: Journal, commands: inout [[String]]) -> ActionOutcome {
         let before: PackageDatabase
-        switch PackageDatabase.read(manager, node: node, live: live) {
+        switch node.packageDatabase(manager) {
         case .success(let db): before = db
         case .failure(let why): return .failed("the installed packages cannot be read: \(why)")
         }
@@ -297,52 +274,17 @@ public final class Remediator {
         // What the installation will unpack, dependencies included, and each one's state now:
         // recorded before anything is installed.
         var planned = missing.map { PlannedPackage(name: $0, prior: before.prior($0)) }
-        if live && manager == .apt {
-            switch PackageDatabase.simulateApt(missing, database: before) {
-            case .success(let simulated) where !simulated.isEmpty: planned = simulated.map { PlannedPackage(name: $0.0, prior: $0.1) }
-            case .success: break
-            case .failure(let why): return .failed(why.description + " (run apt-get update if the package lists are old)")
-            }
+        switch node.simulateInstall(manager, missing, database: before) {
+        case .success(let simulated)? where !simulated.isEmpty: planned = simulated.map { PlannedPackage(name: $0.0, prior: $0.1) }
+        case .success?, nil: break
+        case .failure(let why)?: return .failed(why.description + " (run apt-get update if the package lists are old)")
         }
         if let failure = record(.packagesInstalled(manager, missing), journal) ?? record(.packagesPlanned(manager, planned), journal) {
             return .failed(failure.description)
         }
-        if live {
-            if let why = run(manager.install(missing), &commands) {
-                return .failed(why + (manager == .apt ? " (run apt-get update if the package lists are old)" : ""))
-            }
-            if case .success(let after) = PackageDatabase.read(manager, node: node, live: live) {
-                _ = record(.packagesAdded(manager, after.installed.subtracting(before.installed).sorted()), journal)
-            }
-            return .applied
-        }
-        // A tree: dpkg's status file gains the packages' records, or the facts file their lines.
-        _ = run(manager.install(missing), &commands)
-        let outcome: ActionOutcome
-        switch writer.entry("/var/lib/dpkg/status") {
-        case .success(.file(let bytes, _, _, _)):
-            var status = bytes
-            if let last = status.last, last != 0x0A { status.append(0x0A) }
-            if !status.isEmpty && !status.suffix(2).elementsEqual([0x0A, 0x0A]) { status.append(0x0A) }
-            for name in missing {
-                status += Array("Package: \(name)\nStatus: install ok installed\nVersion: 0-kcheck-tree\n\n".utf8)
-            }
-            outcome = write("/var/lib/dpkg/status", status, mode: 0o644, journal)
-        default:
-            outcome = editFacts(journal) { lines in lines += missing.map { "package \($0)" } }
-        }
-        if outcome == .applied { _ = record(.packagesAdded(manager, missing), journal) }
+        let (outcome, added) = node.installPackages(manager, missing, journal: self, commands: &commands)
+        if outcome == .applied { _ = record(.packagesAdded(manager, added), journal) }
         return outcome
-    }
-
-    /// Rewrites the tree's facts file with `edit` applied to its lines (journaled).
-    private func editFacts(_ journal: Journal, _ edit: (inout [String]) -> Void) -> ActionOutcome {
-        guard case .success(.file(let old, _, _, _)) = writer.entry(FactsFile.path) else {
-            return .failed("the tree has no \(FactsFile.path)")
-        }
-        var lines = splitLines(old)
-        edit(&lines)
-        return write(FactsFile.path, Array((lines.joined(separator: "\n") + "\n").utf8), mode: 0o644, journal)
     }
 
     private func service(_ unit: String, enable: Bool?, start: Bool?, journal: Journal, commands: inout [[String]]) -> ActionOutcome {
@@ -356,54 +298,8 @@ public final class Remediator {
         let doEnable = enable.flatMap { $0 == enabledNow ? nil : $0 }
         let doStart = start.flatMap { $0 == runningNow ? nil : $0 }
         if doEnable == nil && doStart == nil { return .alreadyInPlace }
-        if live {
-            if let failure = record(.service(unit: unit, enabled: enabledNow, running: runningNow), journal) { return .failed(failure.description) }
-            if let doEnable, let why = run(["systemctl", doEnable ? "enable" : "disable", "--", unit], &commands) { return .failed(why) }
-            if let doStart {
-                guard runningNow != nil else { return .failed("systemd is not running: cannot \(doStart ? "start" : "stop") \(unit)") }
-                if let why = run(["systemctl", doStart ? "start" : "stop", "--", unit], &commands) { return .failed(why) }
-            }
-            return .applied
-        }
-        // A tree: enablement is the unit's symlinks, the running state a line of its facts file.
-        if let doEnable {
-            _ = run(["systemctl", doEnable ? "enable" : "disable", "--", unit], &commands)
-            guard let install = facts.unitFiles.install(of: unit) else { return .failed("\(unit) has no unit file") }
-            if doEnable {
-                guard !install.wantedBy.isEmpty else { return .failed("\(unit) has no [Install] section to enable it by") }
-                for (target, suffix) in install.wantedBy {
-                    let link = "/etc/systemd/system/\(target)\(suffix)/\(unit)"
-                    if let failure = remember(link, journal) { return .failed(failure.description) }
-                    if case .failure(let failure) = writer.writeSymlink(link, target: install.path) { return .failed(failure.description) }
-                }
-            } else {
-                let names = Set(install.aliases)
-                for directory in UnitFiles.enableDirectories {
-                    guard case .success(let entries) = node.list(directory) else { continue }
-                    for entry in entries where entry.hasSuffix(".wants") || entry.hasSuffix(".requires") || entry.hasSuffix(".upholds") {
-                        guard case .success(let links) = node.list(directory + "/" + entry) else { continue }
-                        for link in links where names.contains(link) {
-                            let path = "\(directory)/\(entry)/\(link)"
-                            if let failure = remember(path, journal) { return .failed(failure.description) }
-                            if case .failure(let failure) = writer.remove(path) { return .failed(failure.description) }
-                        }
-                    }
-                }
-            }
-        }
-        if let doStart {
-            _ = run(["systemctl", doStart ? "start" : "stop", "--", unit], &commands)
-            let outcome = editFacts(journal) { lines in
-                let line = "unit \(unit) \(doStart ? "active" : "inactive")"
-                if let at = lines.firstIndex(where: { $0.fields.count >= 2 && $0.fields[0] == "unit" && $0.fields[1] == Substring(unit) }) {
-                    lines[at] = line
-                } else {
-                    lines.append(line)
-                }
-            }
-            if case .failed = outcome { return outcome }
-        }
-        return .applied
+        return node.setUnit(
+            unit, enable: doEnable, start: doStart, enabled: enabledNow, running: runningNow, install: facts.unitFiles.install(of: unit), journal: self,
+            commands: &commands)
     }
-
 }

@@ -113,7 +113,7 @@ extension Remediator {
                 }
                 candidates.removeAll { $0 == name }
             }
-            guard case .success(let now) = PackageDatabase.read(manager, node: node, live: live) else {
+            guard case .success(let now) = node.packageDatabase(manager) else {
                 packages.append(.removePackages(manager, candidates))
                 continue
             }
@@ -173,7 +173,7 @@ extension Remediator {
                 }
                 if case .failure(let failure) = result { failures.append(failure.description) }
             case .runtime(let path, let bytes):
-                if case .failure(let failure) = writer.writeInPlace(path, bytes) { failures.append(failure.description) }
+                if let failure = node.restoreKernelFile(path, bytes) { failures.append(failure.description) }
             case .unloadModule(let name):
                 if let why = run(["modprobe", "-r", "--", name], &commands) { failures.append(why) }
             case .swapOn(let devices):

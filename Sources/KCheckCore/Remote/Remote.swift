@@ -179,7 +179,7 @@ extension Frames {
 /// The node's side: serves one request with the engine, on the live node (or, under the test
 /// seam KCHECK_ROOT, on a node tree).
 public enum RemoteServer {
-    public static func handle(_ request: RemoteRequest, profile: Profile, node: Node, root: String?, inventory explicit: Inventory?) -> RemoteAnswer {
+    public static func handle(_ request: RemoteRequest, profile: Profile, node: MutableNode, root: String?, inventory explicit: Inventory?) -> RemoteAnswer {
         var answer = RemoteAnswer()
         let only = request.only.map(Set.init)
         switch request.command {
@@ -215,7 +215,7 @@ public enum RemoteServer {
                 answer.text = "refused: the plan made here now differs from the one shown (\(plan.actions.count) actions). Nothing was changed; run kcheck fix again to see the new plan.\n"
                 return answer
             }
-            let remediator = Remediator(node: node, root: root)
+            let remediator = Remediator(node: node)
             switch FixSession.apply(plan, remediator: remediator, command: request.invocation) {
             case .failure(let failure):
                 answer.status = 2
@@ -226,7 +226,7 @@ public enum RemoteServer {
                 answer.status = outcome.failed ? 1 : 0
             }
         case .undoPlan, .undo:
-            let remediator = Remediator(node: node, root: root)
+            let remediator = Remediator(node: node)
             switch UndoSession.select(request.runID, withLater: request.withLater, remediator: remediator, node: node) {
             case .failure(let refusal):
                 answer.status = 2
