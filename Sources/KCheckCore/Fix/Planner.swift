@@ -39,7 +39,7 @@ public struct Planner {
 
     /// What the plan gathers before it is put in order.
     struct State {
-        var sysctl: [(rule: String, check: SysctlCheck)] = []
+        var sysctl: [(rule: String, check: SysctlCheck, observed: SysctlObservation?)] = []
         var modulesNow: [(rule: String, name: String)] = []
         var modulesAtBoot: [(rule: String, name: String)] = []
         var actions: [PlannedAction] = []
@@ -71,7 +71,9 @@ public struct Planner {
         func manual(_ why: String?) { state.manual.append((rule.id, (why.map { $0 + " " } ?? "") + rule.remediation)) }
         switch rule.check {
         case .sysctl(let check):
-            state.sysctl.append((rule.id, check))
+            var observed: SysctlObservation?
+            if case .sysctl(let o)? = result.observation { observed = o }
+            state.sysctl.append((rule.id, check, observed))
             if let module = check.module, !facts.isLoaded(module), !facts.isBuiltIn(module) { state.moduleNow(module, rule.id) }
             // The key exists at boot only if its module is loaded before systemd-sysctl runs.
             if let module = check.module, !facts.loadedAtBoot(module) {
@@ -224,7 +226,7 @@ public struct Planner {
         return name
     }
 
-    func sysctlActions(_ wanted: [(rule: String, check: SysctlCheck)]) -> [PlannedAction] {
+    func sysctlActions(_ wanted: [(rule: String, check: SysctlCheck, observed: SysctlObservation?)]) -> [PlannedAction] {
         guard !wanted.isEmpty else { return [] }
         let config = facts.sysctlConfig
         var actions: [PlannedAction] = []
@@ -239,7 +241,7 @@ public struct Planner {
                 "# One setting per line. This file's name sorts after every other sysctl.d file that sets",
                 "# these keys, so its values are the ones applied at boot.",
             ]
-            for (_, check) in persist {
+            for (_, check, _) in persist {
                 let line = "\(check.key) = \(check.value)"
                 if let at = new.firstIndex(where: { SysctlConfig.normalize(Substring($0.split(separator: "=").first?.trimmed ?? "")) == check.key && !$0.trimmed.hasPrefix("#") }) {
                     new[at] = line
@@ -270,13 +272,20 @@ public struct Planner {
                         note: "`sysctl --system` applies /etc/sysctl.conf after every sysctl.d file: its wrong values are commented out"))
             }
         }
-        // Running: every key whose /proc/sys value is wrong (or absent until its module loads).
-        for (rule, check) in wanted {
-            switch facts.node.read(SysctlConfig.procPath(check.key), limit: 64 << 10) {
-            case .content(let bytes) where check.accepts(String(decoding: bytes, as: UTF8.self)): continue
-            case .missing where check.module == nil: continue  // removed from this kernel: nothing to set
-            default: actions.append(PlannedAction(.sysctl(key: check.key, value: check.value), rules: [rule]))
+        // Running: every key whose running value is wrong (or absent until its module loads), as
+        // the rule observed it (read again only for a result without its observation).
+        for (rule, check, observed) in wanted {
+            let running: String?
+            if let observed {
+                running = observed.running
+            } else if case .content(let bytes) = facts.node.read(SysctlConfig.procPath(check.key), limit: 64 << 10) {
+                running = String(decoding: bytes, as: UTF8.self)
+            } else {
+                running = nil
             }
+            if let running, check.accepts(running) { continue }
+            if running == nil && check.module == nil { continue }  // removed from this kernel: nothing to set
+            actions.append(PlannedAction(.sysctl(key: check.key, value: check.value), rules: [rule]))
         }
         return actions
     }
