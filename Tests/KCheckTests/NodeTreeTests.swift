@@ -425,3 +425,28 @@ struct BoundedReadTests {
         #expect(String(decoding: bytes, as: UTF8.self).contains("\nPid:"))
     }
 }
+
+/// A service rule's typed observation: the unit, its file's state, whether it runs; what the
+/// plan and audit drift are made from.
+@Suite("Service observations")
+struct ServiceObservationTests {
+    @Test func theUnitItsFileAndWhetherItRuns() throws {
+        for (tree, id, unitFile, active) in [
+            ("centos7-prepared", "service.chronyd", UnitFileState.enabled, "active"),
+            ("services-wrong", "service.firewalld", UnitFileState.enabled, "active"),
+        ] {
+            let node = TreeNode(root: Repo.fixture(tree))
+            let report = Engine.run(profile: Repo.profile, on: node, only: [id])
+            let result = try #require(report.entries.first?.result)
+            guard case .service(let o)? = result.observation else {
+                Issue.record("\(tree) \(id): no service observation")
+                continue
+            }
+            #expect(o.unitFile == unitFile && o.active == active, "\(tree) \(id): \(o)")
+        }
+        // In the JSON report, valid against the schema.
+        let json = try kcheck("preflight", "--root", Repo.fixture("services-wrong"), "--only", "service.firewalld", "--format", "json")
+        #expect(json.stdout.contains("\"kind\": \"service\"") && json.stdout.contains("\"unit_file\": \"enabled\""), "\(json.stdout)")
+        #expect(try validateReportJSON(json.stdout).stdout.contains("valid"))
+    }
+}

@@ -20,11 +20,14 @@ extension Evaluator {
         let unit = Self.unitName(name)
         let expected = "\(unit) \(want)"
         let fileState = facts.unitFiles.state(of: unit)
+        var activeState: String?
+        if check.running != nil, fileState != .notFound, case .available(let state) = facts.activeState(of: unit) { activeState = state }
+        let observed = Observation.service(ServiceObservation(unit: unit, unitFile: fileState, active: activeState))
         if fileState == .notFound {
             let needed = check.running == true || check.enabled == true
             return Outcome(
                 status: needed ? .fail : .pass, expected: expected, actual: "not installed",
-                message: needed ? "\(unit) is not installed: install the package that provides it." : "")
+                message: needed ? "\(unit) is not installed: install the package that provides it." : "", observation: observed)
         }
         var problems: [String] = []
         var facts: [String] = []
@@ -53,12 +56,12 @@ extension Evaluator {
         if !problems.isEmpty {
             var message = problems.joined(separator: "; ") + "."
             if let unknown { message += " (Whether it runs could not be checked: \(unknown).)" }
-            return Outcome(status: .fail, expected: expected, actual: actual, message: message)
+            return Outcome(status: .fail, expected: expected, actual: actual, message: message, observation: observed)
         }
         if let unknown {
-            return Outcome(status: .error, expected: expected, actual: actual, message: "could not check whether \(unit) is running: \(unknown)")
+            return Outcome(status: .error, expected: expected, actual: actual, message: "could not check whether \(unit) is running: \(unknown)", observation: observed)
         }
-        return Outcome(status: .pass, expected: expected, actual: actual, message: "")
+        return Outcome(status: .pass, expected: expected, actual: actual, message: "", observation: observed)
     }
 
     /// Synchronised as timedatectl judges it: STA_UNSYNC clear and maximum error under 16 s.

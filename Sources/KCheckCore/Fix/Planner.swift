@@ -88,7 +88,9 @@ public struct Planner {
         case .selinuxConfig(let mode):
             if let action = selinuxConfigAction(mode, rule: rule.id) { state.actions.append(action) }
         case .service(let check):
-            let actions = serviceActions(check, rule: rule.id, planned: state.actions)
+            var observed: ServiceObservation?
+            if case .service(let o)? = result.observation { observed = o }
+            let actions = serviceActions(check, rule: rule.id, planned: state.actions, observed: observed)
             if actions.isEmpty { manual(nil) } else { state.actions.append(contentsOf: actions) }
         case .timezone(let zone):
             guard case .success = facts.node.status("/usr/share/zoneinfo/\(zone)") else {
@@ -354,8 +356,8 @@ public struct Planner {
 
     /// A service that should run but whose unit is missing: its package installed (unless an
     /// earlier action installs it), then started. Never a command that cannot work.
-    func serviceActions(_ check: ServiceCheck, rule: String, planned: [PlannedAction]) -> [PlannedAction] {
-        if let action = serviceAction(check, rule: rule) { return [action] }
+    func serviceActions(_ check: ServiceCheck, rule: String, planned: [PlannedAction], observed: ServiceObservation? = nil) -> [PlannedAction] {
+        if let action = serviceAction(check, rule: rule, observed: observed) { return [action] }
         guard let package = check.package, check.running == true || check.enabled == true,
             case .available(let family) = facts.family, let name = (check.unit.common ?? check.unit.name(for: family)).map(Evaluator.unitName),
             facts.unitFiles.state(of: name) == .notFound
@@ -372,7 +374,17 @@ public struct Planner {
             + [PlannedAction(.service(unit: name, enable: check.enabled, start: check.running), rules: [rule], note: "\(name) comes with the package; started once it is installed")]
     }
 
-    func serviceAction(_ check: ServiceCheck, rule: String) -> PlannedAction? {
+    func serviceAction(_ check: ServiceCheck, rule: String, observed: ServiceObservation? = nil) -> PlannedAction? {
+        // From what the rule observed, when it did: the unit, its file's state, whether it runs.
+        if let observed {
+            guard observed.unitFile != .notFound else { return nil }  // the package that provides it is missing
+            var enable: Bool?
+            if let wanted = check.enabled, (observed.unitFile == .enabled) != wanted, observed.unitFile != .static { enable = wanted }
+            var start: Bool?
+            if let wanted = check.running, let running = observed.running, running != wanted { start = wanted }
+            guard enable != nil || start != nil else { return nil }
+            return PlannedAction(.service(unit: observed.unit, enable: enable, start: start), rules: [rule])
+        }
         let name: String?
         if let common = check.unit.common {
             name = common

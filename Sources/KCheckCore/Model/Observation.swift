@@ -2,6 +2,24 @@
 /// (the VM test bed, a dashboard) never parses `actual`.
 public enum Observation: Equatable, Sendable {
     case sysctl(SysctlObservation)
+    case service(ServiceObservation)
+}
+
+/// A systemd unit: its unit file's state (enabled, disabled, static, masked, not-found) and,
+/// when the rule asks whether it runs, systemd's ActiveState (nil: not asked, or systemd could
+/// not say).
+public struct ServiceObservation: Equatable, Sendable {
+    public let unit: String
+    public let unitFile: UnitFileState
+    public let active: String?
+
+    public init(unit: String, unitFile: UnitFileState, active: String?) {
+        self.unit = unit
+        self.unitFile = unitFile
+        self.active = active
+    }
+
+    public var running: Bool? { active.map { $0 == "active" || $0 == "activating" || $0 == "reloading" } }
 }
 
 /// A kernel parameter: its running value and the value a reboot will leave.

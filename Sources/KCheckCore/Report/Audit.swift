@@ -67,11 +67,16 @@ public struct AuditChanges: Sendable, Equatable {
             case .unknown: after = "unknown"
             }
             return "sysctl \(o.key) running=\(o.running ?? "-") after-reboot=\(after) sysctl-system=\(o.applyNow?.value ?? "-")"
+        case .service(let o):
+            return "service \(o.unit) unit-file=\(o.unitFile.rawValue) active=\(o.active ?? "-")"
         }
     }
 
     /// The same, from a previous report's JSON `observation`.
     static func observedValues(_ node: JSONNode) -> String? {
+        if node["kind"]?.string == "service", let unit = node["unit"]?.string, let file = node["unit_file"]?.string {
+            return "service \(unit) unit-file=\(file) active=\(node["active"]?.string ?? "-")"
+        }
         guard node["kind"]?.string == "sysctl", let key = node["key"]?.string, let after = node["after_reboot"], let state = after["state"]?.string else { return nil }
         let value: String
         switch state {

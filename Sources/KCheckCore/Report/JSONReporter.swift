@@ -140,6 +140,11 @@ public enum JSONReporter: Reporter {
                 w.string("from", now.location.description)
                 w.endObject()
             }
+        case .service(let o):
+            w.string("kind", "service")
+            w.string("unit", o.unit)
+            w.string("unit_file", o.unitFile.rawValue)
+            if let active = o.active { w.string("active", active) } else { w.null("active") }
         }
         w.endObject()
     }
