@@ -4,7 +4,7 @@ import KCheckNative
 /// agents and jump hosts work as the operator set them. Every connection is non-interactive
 /// (BatchMode) with a connect timeout, and one master connection per node is reused
 /// (ControlMaster/ControlPersist). The host is validated and passed as argv, never through a local
-/// shell; the remote command is the constant `sh -s`, fed the script kcheck generated.
+/// shell; on the node the remote command is a constant launcher that runs kcheck itself (`launcher`).
 public struct SSHTarget: Sendable {
     public let host: String
     public let configFile: String?
