@@ -112,10 +112,18 @@ extension Posix {
             close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
             return .failure(SystemError("spawn", argv[0], code: rc))
         }
-        // The input first: a closed or full pipe (the child exited) ends the writing, not the run.
+        // The input is written as the child reads it, in the same loop that reads its output and
+        // keeps the deadline: a child that never reads (or a stalled connection) cannot block us,
+        // and one that writes before it reads cannot deadlock with us. A closed pipe (the child
+        // exited) ends the writing, not the run.
         signal(SIGPIPE, SIG_IGN)
-        _ = writeAll(fd: stdinPipe[1], input)
-        close(stdinPipe[1])
+        var inputFD: Int32 = stdinPipe[1]
+        _ = fcntl(inputFD, F_SETFL, fcntl(inputFD, F_GETFL) | O_NONBLOCK)
+        var written = 0
+        if input.isEmpty {
+            close(inputFD)
+            inputFD = -1
+        }
         var output: [UInt8] = [], errors: [UInt8] = []
         var open: [Int32] = [stdoutPipe[0], stderrPipe[0]]
         let deadline = monotonicNanoseconds() + UInt64(timeoutSeconds) * 1_000_000_000
@@ -129,12 +137,24 @@ extension Posix {
                 break
             }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if inputFD >= 0 { fds.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0)) }
             let ready = poll(&fds, nfds_t(fds.count), Int32(min((deadline - now) / 1_000_000, 1000)))
             if ready < 0 {
                 if errno == EINTR { continue }
                 break
             }
             for entry in fds where entry.revents != 0 {
+                if entry.fd == inputFD {
+                    let n = input.withUnsafeBytes { raw in
+                        Glibc.write(inputFD, raw.baseAddress! + written, min(raw.count - written, 65536))
+                    }
+                    if n > 0 { written += n }
+                    if (n < 0 && errno != EAGAIN && errno != EINTR) || written >= input.count {
+                        close(inputFD)
+                        inputFD = -1
+                    }
+                    continue
+                }
                 let n = chunk.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 {
@@ -148,6 +168,7 @@ extension Posix {
                 }
             }
         }
+        if inputFD >= 0 { close(inputFD) }
         close(stdoutPipe[0]); close(stderrPipe[0])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {

@@ -1,5 +1,6 @@
 import Foundation
 import KCheckCore
+import KCheckNative
 import KCheckProfile
 import Testing
 
@@ -346,6 +347,17 @@ struct RemoteKCheckTests {
         let third = try kcheck("preflight", "--hosts", "node1", "--ssh-config", cluster.config, "--format", "json")
         #expect(third.status == first.status && !third.stdout.contains("tampered"), "\(third.stdout.prefix(300))\(third.stderr)")
         #expect(try run("/usr/bin/sha256sum", [path]).stdout.prefix(64) == digest)
+        // A cache others may write to is never run from.
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: cluster.cache(0))
+        let unsafe = try kcheck("preflight", "--hosts", "node1", "--ssh-config", cluster.config, "--format", "json")
+        #expect(unsafe.status == 1 && unsafe.stdout.contains("writable by others"), "\(unsafe.stdout.prefix(600))")
+    }
+
+    /// A child that never reads its input (a stalled connection, a hostile node) cannot block
+    /// kcheck: the input is written as it is read, under the same deadline as the output.
+    @Test func aChildThatNeverReadsItsInputIsStoppedAtTheDeadline() throws {
+        let result = try Posix.run(["/bin/sleep", "60"], input: [UInt8](repeating: 65, count: 8 << 20), timeoutSeconds: 2).get()
+        #expect(result.timedOut)
     }
 
     @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))

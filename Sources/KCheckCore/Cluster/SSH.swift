@@ -37,7 +37,8 @@ public struct SSHTarget: Sendable {
         var argv = ["ssh"]
         if let configFile { argv += ["-F", configFile] }
         argv += [
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=\(connectTimeout)", "-o", "ControlMaster=auto",
+            "-T", "-o", "BatchMode=yes", "-o", "ConnectTimeout=\(connectTimeout)", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+            "-o", "ControlMaster=auto",
             "-o", "ControlPath=\(controlDirectory)/%C", "-o", "ControlPersist=30", "-o", "LogLevel=ERROR",
             "--", host,
         ]
@@ -55,12 +56,18 @@ public struct SSHTarget: Sendable {
     /// Runs the cached kcheck on the node if it is there and its SHA-256 is the expected one;
     /// else says so (85), or that the node is of another architecture (86). Constant text: its
     /// only arguments are the hash and the architecture, both made by kcheck.
+    /// The file is opened once (fd 3) and both hashed and run through that descriptor, so what
+    /// runs is what was hashed even if the name is replaced between; the directory must be this
+    /// user's and writable by nobody else (88 otherwise).
     static let launcher = """
         h=$1 a=$2 d=${KCHECK_CACHE_DIR:-/var/lib/kcheck/bin}
         m=$(uname -m)
         if [ "$m" != "$a" ]; then echo "kcheck-arch $m"; exit 86; fi
         f=$d/kcheck-$h
-        if [ -f "$f" ] && [ "$(sha256sum < "$f" | cut -c1-64)" = "$h" ]; then exec "$f" remote; fi
+        if [ -f "$f" ] && exec 3< "$f"; then
+          if [ ! -O "$d" ] || [ -n "$(find "$d" -maxdepth 0 -perm /022)" ]; then echo kcheck-unsafe; exit 88; fi
+          if [ "$(sha256sum < /proc/self/fd/3 | cut -c1-64)" = "$h" ]; then exec /proc/self/fd/3 remote; fi
+        fi
         echo kcheck-missing; exit 85
         """
 
@@ -71,8 +78,11 @@ public struct SSHTarget: Sendable {
         h=$1 d=${KCHECK_CACHE_DIR:-/var/lib/kcheck/bin}
         umask 077
         mkdir -p "$d"
+        if [ ! -O "$d" ] || [ -n "$(find "$d" -maxdepth 0 -perm /022)" ]; then echo kcheck-unsafe; exit 88; fi
+        find "$d" -maxdepth 1 -name '.kcheck-*' -mmin +30 -exec rm -f {} + 2>/dev/null || true
         t=$(mktemp "$d/.kcheck-XXXXXX")
         trap 'rm -f "$t"' EXIT
+        trap 'rm -f "$t"; exit 1' HUP INT TERM
         gzip -dc > "$t"
         if [ "$(sha256sum < "$t" | cut -c1-64)" != "$h" ]; then echo kcheck-corrupt; exit 87; fi
         chmod 0700 "$t"
@@ -113,6 +123,8 @@ public struct SSHTarget: Sendable {
                 if case .failure(let problem) = install(binary) { return .failure(problem) }
                 installed = true
                 continue
+            case 88:
+                return .failure(Recording.Problem("\(host): kcheck's cache on the node (/var/lib/kcheck/bin) is not owned by the login user or is writable by others: refusing to run from it"))
             case 86:
                 let machine = Frames.printable(result.standardOutput.split(separator: 10).first?.dropFirst("kcheck-arch ".count).prefix(40) ?? [])
                 return .failure(Recording.Problem("\(host) is a \(machine) machine; this kcheck is built for \(binary.architecture): run a kcheck built for \(machine) there"))
@@ -143,7 +155,8 @@ public struct SSHTarget: Sendable {
             let said = Self.lastLine(result.standardError)
             if result.status == 255 { return .failure(Recording.Problem("ssh \(host): \(said ?? "connection failed")")) }
             guard result.status == 0, String(decoding: result.standardOutput, as: UTF8.self).contains("kcheck-installed") else {
-                let why = result.status == 87 ? "what arrived does not have the expected SHA-256" : said ?? "exit status \(result.status)"
+                let why = result.status == 87 ? "what arrived does not have the expected SHA-256"
+                    : result.status == 88 ? "the cache directory is not owned by the login user or is writable by others" : said ?? "exit status \(result.status)"
                 return .failure(Recording.Problem("\(host): cannot copy kcheck to the node's cache: \(why)"))
             }
             return .success(())
