@@ -163,6 +163,8 @@ public enum Posix {
 
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
+    public static func effectiveUID() -> UInt32 { geteuid() }
+
     /// Everything on a descriptor up to end of file (standard input), at most `limit` bytes.
     public static func readAll(fd: Int32, limit: Int) -> Result<[UInt8], SystemError> {
         var bytes: [UInt8] = []

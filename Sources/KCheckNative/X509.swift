@@ -99,8 +99,9 @@ public final class X509Certificate: @unchecked Sendable {
         public var unrecognised = false
     }
 
-    /// Reads the certificates and private keys in `bytes` (PEM or DER).
-    public static func read(file bytes: [UInt8]) -> FileContents {
+    /// Reads the certificates and private keys in `bytes` (PEM or DER). The stand-ins a snapshot
+    /// writes for private keys are read as keys only when `standIns` (a snapshot, never a node).
+    public static func read(file bytes: [UInt8], standIns: Bool = false) -> FileContents {
         var contents = FileContents()
         let blocks = PEMBlock.split(bytes)
         if blocks.isEmpty {
@@ -121,10 +122,12 @@ public final class X509Certificate: @unchecked Sendable {
                 contents.certificates.append(parsePEM(block))
             case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
                 contents.privateKeys.append(publicKeyOfPrivateKey(block))
-            case redactedLabel:
+            case redactedLabel where standIns:
                 // A snapshot's stand-in for a private key: its public half, which is all kcheck reads of it.
                 contents.privateKeys.append(pemData(block).map { .success($0) } ?? .failure(OpenSSLError(operation: "private key at line \(block.line)", reason: "malformed")))
-            case unreadableLabel:
+            case withheldLabel where standIns:
+                contents.certificates.append(.error(line: 0, message: pemData(block).map { String(decoding: $0, as: UTF8.self) } ?? "unreadable"))
+            case unreadableLabel where standIns:
                 let reason = pemData(block).map { String(decoding: $0, as: UTF8.self) } ?? "malformed"
                 contents.privateKeys.append(.failure(OpenSSLError(operation: "private key at line \(block.line)", reason: reason)))
             default:
@@ -161,16 +164,20 @@ public final class X509Certificate: @unchecked Sendable {
     /// of it: its public half (or why it could not be read), at the same line, the lines after it
     /// where they were. nil when the file holds no private key. What a snapshot keeps of a key.
     public static func redactingPrivateKeys(_ bytes: [UInt8]) -> [UInt8]? {
-        let keys = PEMBlock.split(bytes).filter {
+        let blocks = PEMBlock.split(bytes)
+        let keys = blocks.filter {
             $0.problem == nil && ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY"].contains($0.label)
         }
-        guard !keys.isEmpty else { return nil }
+        let otherKeys = blocks.contains { block in block.label.hasSuffix("PRIVATE KEY") && !keys.contains(where: { $0.line == block.line }) }
+            || Bytes.find(Array("PRIVATE KEY-----".utf8), in: bytes, range: 0..<bytes.count) != nil && keys.isEmpty
+        guard !keys.isEmpty || otherKeys else { return nil }
         var lines: [[UInt8]?] = []
         Lines.forEach(in: bytes) { lines.append(Array(bytes[$0])) }
         for key in keys {
             let count = key.bytes.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } + (key.bytes.last == 10 ? 0 : 1)
             let first = key.line - 1
-            guard first >= 0, first + count <= lines.count else { continue }
+            // A block that cannot be placed: nothing of the file is kept.
+            guard first >= 0, first + count <= lines.count else { return [] }
             let (label, body): (String, [UInt8]) =
                 switch publicKeyOfPrivateKey(key) {
                 case .success(let der): (redactedLabel, der)
@@ -188,9 +195,51 @@ public final class X509Certificate: @unchecked Sendable {
             lines[first] = Array(replacement.joined(separator: "\n").utf8)
         }
         var result: [UInt8] = []
-        for line in lines.compactMap({ $0 }) { result += line + [10] }
+        for line in blankingKeyBodies(lines.compactMap({ $0 })) { result += line + [10] }
         if bytes.last != 10, !result.isEmpty { result.removeLast() }
         return result
+    }
+
+    /// Every line inside a block whose BEGIN names a private key (any kind: DSA, OpenSSH, a
+    /// truncated block, one whose END does not match) is emptied; the BEGIN and END lines stay,
+    /// so what kcheck says of the block (its label, where it is wrong) stays too.
+    static func blankingKeyBodies(_ lines: [[UInt8]]) -> [[UInt8]] {
+        let begin = Array("-----BEGIN ".utf8), end = Array("-----END ".utf8), privateKey = Array("PRIVATE KEY".utf8)
+        let standIns = [Array(redactedLabel.utf8), Array(unreadableLabel.utf8)]
+        var inside = false
+        return lines.map { line in
+            let trimmed = Array(line.drop { $0 == 32 || $0 == 9 })
+            if trimmed.starts(with: begin) {
+                inside = Bytes.find(privateKey, in: trimmed, range: 0..<trimmed.count) != nil
+                    && !standIns.contains { Bytes.find($0, in: trimmed, range: 0..<trimmed.count) != nil }
+                return line
+            }
+            if trimmed.starts(with: end) {
+                inside = false
+                return line
+            }
+            return inside ? [] : line
+        }
+    }
+
+    static let withheldLabel = "KCHECK WITHHELD BINARY"
+
+    /// A file that may hold a private key in a form kcheck cannot redact in place (binary DER, or
+    /// PKCS#12, that is not a certificate) replaced by a stand-in that holds only what kcheck said
+    /// of it (why it is not a certificate); nil for any other file.
+    public static func withholdingBinaryKey(_ bytes: [UInt8]) -> [UInt8]? {
+        guard bytes.first == 0x30, bytes.contains(0) || !bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        guard PEMBlock.split(bytes).isEmpty else { return nil }
+        let said: String
+        switch read(file: bytes).certificates.first {
+        case .certificate?: return nil
+        case .error(_, let message)?: said = message
+        case nil: said = "unreadable"
+        }
+        var out = "-----BEGIN \(withheldLabel)-----\n"
+        let encoded = Array(Base64.encode(Array(said.utf8)).utf8)
+        for start in stride(from: 0, to: encoded.count, by: 64) { out += String(decoding: encoded[start..<min(start + 64, encoded.count)], as: UTF8.self) + "\n" }
+        return Array((out + "-----END \(withheldLabel)-----\n").utf8)
     }
 
     /// The decoded body of a PEM block.

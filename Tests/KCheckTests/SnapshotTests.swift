@@ -75,6 +75,44 @@ struct SnapshotTests {
         #expect(facts.contains("digest /opt/k8s/bin/environment.sh \(digest)"), "\(facts)")
     }
 
+    /// The ways a secret hides: environment.sh with CRLF line ends, the key assigned through
+    /// another variable and exported again in root's .bashrc, a DSA and an OpenSSH key, a
+    /// truncated key block, a DER key. None of it reaches the snapshot; every verdict stays.
+    @Test func secretsThatHideAreScrubbedToo() throws {
+        let copy = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(copy) {} }
+        let key = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=", token = "0123456789abcdef0123456789abcdef"
+        let envPath = copy.root + "/opt/k8s/bin/environment.sh"
+        var env = try String(contentsOfFile: envPath, encoding: .utf8).replacingOccurrences(of: "GgQtyzzHnARQUJLh+D/ReqeFpRptTuvdw1CxdmZcynY=", with: "$K")
+        env = "K=\"\(key)\"\n" + env + "BOOTSTRAP_TOKEN=\(token)\n"
+        try env.replacingOccurrences(of: "\n", with: "\r\n").write(toFile: envPath, atomically: false, encoding: .utf8)
+        try ("export BOOTSTRAP_TOKEN=\(token)\n").write(toFile: copy.root + "/root/.bashrc", atomically: false, encoding: .utf8)
+        let cert = copy.root + "/etc/kubernetes/cert/"
+        try "-----BEGIN DSA PRIVATE KEY-----\nMIIBuwIBAAKBgQDSECRETDSA\n-----END DSA PRIVATE KEY-----\n".write(toFile: cert + "dsa-key.pem", atomically: false, encoding: .utf8)
+        try "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUSECRETSSH\n-----END OPENSSH PRIVATE KEY-----\n".write(toFile: cert + "ssh-key.pem", atomically: false, encoding: .utf8)
+        try "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEASECRETTRUNC\n".write(toFile: cert + "cut-key.pem", atomically: false, encoding: .utf8)
+        let der = try run("/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-outform", "DER", "-out", cert + "der-key.der"])
+        try #require(der.status == 0, "\(der.stderr)")
+        let derBytes = try Data(contentsOf: URL(fileURLWithPath: cert + "der-key.der"))
+        let answer = RemoteServer.handle(RemoteRequest(command: .record), profile: Profile.guideNode, node: TreeNode(root: copy.root), root: nil, inventory: nil)
+        let dir = try TemporaryDirectory()
+        try #require(answer.recording).write(into: dir.path)
+        let original = Self.results(TreeNode(root: copy.root)), snapshot = Self.results(TreeNode(root: dir.path))
+        for (id, result) in original.sorted(by: { $0.key < $1.key }) { #expect(snapshot[id] == result, "\(id): the tree says \(result), its snapshot \(snapshot[id] ?? "nothing")") }
+        let leaks = try run("/bin/grep", ["-r", "-l", "-a", "-e", key, "-e", token, "-e", "SECRETDSA", "-e", "SECRETSSH", "-e", "SECRETTRUNC", dir.path])
+        #expect(leaks.stdout.isEmpty, "\(leaks.stdout)")
+        let copied = FileManager.default.contents(atPath: dir.path + "/etc/kubernetes/cert/der-key.der") ?? Data()
+        #expect(copied.range(of: derBytes.suffix(32)) == nil, "the DER key reached the snapshot")
+        // A stand-in is a key only in a snapshot: copied onto a node (a tree that is no snapshot)
+        // it is not read as one.
+        let planted = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(planted) {} }
+        try FileManager.default.removeItem(atPath: planted.root + "/etc/kubernetes/cert/ca-key.pem")
+        try FileManager.default.copyItem(atPath: dir.path + "/etc/kubernetes/cert/ca-key.pem", toPath: planted.root + "/etc/kubernetes/cert/ca-key.pem")
+        let onNode = Self.results(TreeNode(root: planted.root))
+        #expect(onNode["pki.ca-key"]?.hasPrefix("pass") == false, "\(onNode["pki.ca-key"] ?? "")")
+    }
+
     /// On a live kernel (this machine's, read only): every kernel value the profile reads is
     /// recorded whole (the shell collector this replaced cut them to one digit under dash).
     @Test func aLiveRecordingCarriesTheKernelsWholeValues() throws {

@@ -76,7 +76,8 @@ public struct CertificateInventory: Sendable {
                 case .unreadable(let why): inventory.problems.append((file.path, 0, why))
                 }
             }
-            let results = Parallel.map(contents) { X509Certificate.read(file: $0) }
+            let standIns = node.holdsStandIns
+            let results = Parallel.map(contents) { X509Certificate.read(file: $0, standIns: standIns) }
             for slot in slots {
                 guard let contents = slot.parsed ?? slot.index.map({ results[$0] }) else { continue }
                 inventory.add(contents, of: slot.path, named: slot.named)

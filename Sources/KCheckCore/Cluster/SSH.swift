@@ -203,8 +203,17 @@ public struct RemoteBinary: Sendable {
                 return .failure(Recording.Problem("cannot make \(prefix): \(error)"))
             }
         }
+        // What is copied to every node as root comes from here: the directory must be this user's
+        // and writable by nobody else, or it is not used.
+        guard case .success(let dir) = Posix.lstat(cache), dir.kind == .directory, dir.uid == Posix.effectiveUID(), dir.mode & 0o022 == 0 else {
+            return .failure(Recording.Problem("\(cache) is not a directory of this user's that only it can write: kcheck will not copy to nodes from it"))
+        }
         let key = "\(cache)/kcheck-\(st.size)-\(st.modifiedSeconds)"
-        if case .success(let text) = Posix.readFile(key + ".sha256", limit: 128), case .success = Posix.stat(key + ".gz") {
+        func owned(_ path: String) -> Bool {
+            guard case .success(let f) = Posix.lstat(path) else { return false }
+            return f.kind == .regular && f.uid == Posix.effectiveUID() && f.mode & 0o022 == 0
+        }
+        if owned(key + ".sha256"), owned(key + ".gz"), case .success(let text) = Posix.readFile(key + ".sha256", limit: 128) {
             let hash = String(decoding: text, as: UTF8.self).trimmed
             if hash.utf8.count == 64 { return .success(RemoteBinary(hash: String(hash), compressedPath: key + ".gz", architecture: thisArchitecture)) }
         }

@@ -207,7 +207,7 @@ final class NodeFacts {
         case .missing: return .missing
         case .unreadable(let why): return .unreadable(why)
         case .content(let bytes):
-            let contents = X509Certificate.read(file: bytes)
+            let contents = X509Certificate.read(file: bytes, standIns: node.holdsStandIns)
             certificateFiles[path] = contents
             return .content(contents)
         }

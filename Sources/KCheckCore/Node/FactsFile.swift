@@ -31,6 +31,39 @@ public struct FactsFile: Equatable, Sendable {
     public var clockOffset: (seconds: Double, uncertainty: Double)?
     /// On the inventory's first node: root's SSH to each address, "ok" or ssh's reason (item 3).
     public var sshProbes: [(address: String, result: String)] = []
+    /// The tree is a recording (a snapshot): its private keys are stand-ins.
+    public var recorded = false
+
+    /// A path in a facts line: bytes that would end or split the line (controls, space, `%`)
+    /// as %XX.
+    static func escape(_ path: String) -> String {
+        var out = ""
+        for byte in path.utf8 {
+            if byte <= 0x20 || byte == 0x25 || byte == 0x7F {
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+            } else {
+                out.unicodeScalars.append(contentsOf: String(decoding: [byte], as: UTF8.self).unicodeScalars)
+            }
+        }
+        return String(decoding: Array(out.utf8), as: UTF8.self)
+    }
+
+    static func unescape(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        var rest = Array(text.utf8)[...]
+        while let byte = rest.first {
+            rest = rest.dropFirst()
+            guard byte == 0x25 else {
+                bytes.append(byte)
+                continue
+            }
+            guard rest.count >= 2, let value = UInt8(String(decoding: rest.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+            rest = rest.dropFirst(2)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
     public init() {}
 
@@ -111,14 +144,17 @@ public struct FactsFile: Equatable, Sendable {
                 facts.addresses = (facts.addresses ?? []) + [InterfaceAddress(interface: fields[1], address: parts[0], prefix: prefix)]
             case "owner":
                 try expectCount(5, "owner PATH MODE UID GID")
-                guard fields[1].hasPrefix("/") else { throw fail(1, "expected an absolute path on the node, found `\(fields[1])`") }
+                guard fields[1].hasPrefix("/"), let ownerPath = unescape(fields[1]) else { throw fail(1, "expected an absolute path on the node, found `\(fields[1])`") }
                 guard let mode = UInt32(fields[2], radix: 8), mode <= 0o7777 else { throw fail(2, "expected octal permission bits, as 0600, found `\(fields[2])`") }
                 guard let uid = UInt32(fields[3]) else { throw fail(3, "expected a numeric uid, found `\(fields[3])`") }
                 guard let gid = UInt32(fields[4]) else { throw fail(4, "expected a numeric gid, found `\(fields[4])`") }
-                facts.owners[fields[1]] = FileOwner(permissions: mode, uid: uid, gid: gid)
+                facts.owners[ownerPath] = FileOwner(permissions: mode, uid: uid, gid: gid)
+            case "recorded":
+                try expectCount(1, "recorded")
+                facts.recorded = true
             case "clock_offset":
                 try expectCount(3, "clock_offset SECONDS UNCERTAINTY")
-                guard let offset = Double(fields[1]), offset.isFinite, abs(offset) < 1e9 else { throw fail(1, "expected a number of seconds") }
+                guard let offset = Double(fields[1]), offset.isFinite, abs(offset) < 1e12 else { throw fail(1, "expected a number of seconds") }
                 guard let uncertainty = Double(fields[2]), uncertainty.isFinite, uncertainty >= 0, uncertainty < 1e6 else {
                     throw fail(2, "expected a number of seconds, 0 or more")
                 }
@@ -127,8 +163,10 @@ public struct FactsFile: Equatable, Sendable {
                 guard fields.count >= 3 else { throw fail(min(fields.count, 1), "expected `ssh_probe ADDRESS ok|REASON`") }
                 facts.sshProbes.append((fields[1], fields[2...].joined(separator: " ")))
             case "unreadable":
-                guard fields.count >= 3, fields[1].hasPrefix("/") else { throw fail(min(fields.count, 1), "expected `unreadable PATH REASON`") }
-                facts.unreadable[fields[1]] = fields[2...].joined(separator: " ")
+                guard fields.count >= 3, fields[1].hasPrefix("/"), let unreadablePath = unescape(fields[1]) else {
+                    throw fail(min(fields.count, 1), "expected `unreadable PATH REASON`")
+                }
+                facts.unreadable[unreadablePath] = fields[2...].joined(separator: " ")
             case "unavailable":
                 guard fields.count >= 3, factKinds.contains(fields[1]) else {
                     throw fail(min(fields.count, 1), "expected `unavailable \(factKinds.joined(separator: "|")) REASON`")
@@ -136,13 +174,13 @@ public struct FactsFile: Equatable, Sendable {
                 facts.unavailable[fields[1]] = fields[2...].joined(separator: " ")
             case "digest":
                 try expectCount(3, "digest PATH SHA256")
-                guard fields[1].hasPrefix("/") else { throw fail(1, "expected an absolute path on the node, found `\(fields[1])`") }
+                guard fields[1].hasPrefix("/"), let digestPath = unescape(fields[1]) else { throw fail(1, "expected an absolute path on the node, found `\(fields[1])`") }
                 guard fields[2].utf8.count == 64, fields[2].utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
                     throw fail(2, "expected 64 lowercase hex digits")
                 }
-                facts.digests[fields[1]] = fields[2]
+                facts.digests[digestPath] = fields[2]
             default:
-                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, owner, unreadable, unavailable, digest, clock_offset, ssh_probe)")
+                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, owner, unreadable, unavailable, digest, clock_offset, ssh_probe, recorded)")
             }
         }
         if !sawFormat && lineNumber > 0 && !facts.isEmpty {
@@ -153,7 +191,7 @@ public struct FactsFile: Equatable, Sendable {
 
     var isEmpty: Bool {
         systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil && owners.isEmpty
-            && unreadable.isEmpty && unavailable.isEmpty && digests.isEmpty && clockOffset == nil && sshProbes.isEmpty
+            && unreadable.isEmpty && unavailable.isEmpty && digests.isEmpty && clockOffset == nil && sshProbes.isEmpty && !recorded
     }
 
     /// The file's text for these facts.
@@ -168,12 +206,13 @@ public struct FactsFile: Equatable, Sendable {
         for name in (packages ?? []).sorted() { lines.append("package \(name)") }
         for a in addresses ?? [] { lines.append("address \(a.interface) \(a.address)/\(a.prefix)") }
         for (path, o) in owners.sorted(by: { $0.key < $1.key }) {
-            lines.append("owner \(path) 0\(String(o.permissions, radix: 8)) \(o.uid) \(o.gid)")
+            lines.append("owner \(Self.escape(path)) 0\(String(o.permissions, radix: 8)) \(o.uid) \(o.gid)")
         }
         func oneLine(_ text: String) -> String { text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ") }
-        for (path, why) in unreadable.sorted(by: { $0.key < $1.key }) { lines.append("unreadable \(path) \(oneLine(why))") }
+        for (path, why) in unreadable.sorted(by: { $0.key < $1.key }) { lines.append("unreadable \(Self.escape(path)) \(oneLine(why))") }
         for (kind, why) in unavailable.sorted(by: { $0.key < $1.key }) { lines.append("unavailable \(kind) \(oneLine(why))") }
-        for (path, digest) in digests.sorted(by: { $0.key < $1.key }) { lines.append("digest \(path) \(digest)") }
+        for (path, digest) in digests.sorted(by: { $0.key < $1.key }) { lines.append("digest \(Self.escape(path)) \(digest)") }
+        if recorded { lines.append("recorded") }
         if let clockOffset { lines.append("clock_offset \(clockOffset.seconds) \(clockOffset.uncertainty)") }
         for probe in sshProbes { lines.append("ssh_probe \(probe.address) \(oneLine(probe.result))") }
         return lines.joined(separator: "\n") + "\n"

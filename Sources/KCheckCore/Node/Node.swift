@@ -62,10 +62,14 @@ public protocol Node: AnyObject {
     /// SHA-256 of a file as it is on the node, where this node holds a redacted copy (a snapshot
     /// never holds secrets); nil where the bytes read are the node's own.
     func originalDigest(_ path: String) -> String?
+    /// Whether this node is a snapshot, whose private keys are stand-ins (their public halves):
+    /// only then are stand-ins read as keys.
+    var holdsStandIns: Bool { get }
 }
 
 extension Node {
     public func originalDigest(_ path: String) -> String? { nil }
+    public var holdsStandIns: Bool { false }
 
     /// SHA-256 (hex) of a file as it is on the node: its recorded digest where the bytes here
     /// are a redacted copy. What comparing nodes uses, so a snapshot compares as its node does.

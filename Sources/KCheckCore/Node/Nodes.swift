@@ -127,6 +127,12 @@ public final class TreeNode: FileBackedNode {
         return facts.digests[path]
     }
 
+    /// A snapshot's private keys are stand-ins for their public halves.
+    public var holdsStandIns: Bool {
+        guard case .success(let facts) = facts() else { return false }
+        return facts.recorded
+    }
+
     /// What a recording over SSH measured of the node: its clock offset, root's SSH probes.
     public var recordedClockOffset: (seconds: Double, uncertainty: Double)? {
         guard case .success(let facts) = facts() else { return nil }

@@ -30,6 +30,7 @@ public struct Recording: Sendable {
     /// What a recording may hold: more is not a node's configuration.
     public static let maxEntries = 200_000
     public static let maxBytes = 512 << 20
+    public static let maxPerDirectory = 20_000
 
     // MARK: - The wire format
 
@@ -48,7 +49,7 @@ public struct Recording: Sendable {
         return out
     }
 
-    /// Reads an encoded recording. Everything in it is checked: paths absolute without `..` or
+    /// Reads an encoded recorded. Everything in it is checked: paths absolute without `..` or
     /// NUL, outside `/.kcheck`, sizes and counts bounded; the facts parsed as a facts file.
     public static func decode(_ bytes: ArraySlice<UInt8>) throws(Problem) -> Recording {
         let header = Array("kcheck-recording \(formatVersion)\n".utf8)
@@ -58,6 +59,7 @@ public struct Recording: Sendable {
         guard bytes.count <= maxBytes else { throw Problem("the recording is larger than \(maxBytes >> 20) MiB") }
         var recording = Recording()
         var sawFacts = false
+        var perDirectory: [Substring: Int] = [:]
         for frame in try Frames.decode(bytes.dropFirst(header.count)) {
             switch frame.name {
             case "facts":
@@ -74,6 +76,11 @@ public struct Recording: Sendable {
                 let path = try checkedPath(pathBytes)
                 let rest = nul.map { frame.payload[($0 + 1)...] } ?? []
                 guard recording.entries[path] == nil else { throw Problem("\(path) is recorded twice") }
+                let parent = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
+                perDirectory[parent, default: 0] += 1
+                guard perDirectory[parent, default: 0] <= maxPerDirectory else {
+                    throw Problem("more than \(maxPerDirectory) entries in \(parent.isEmpty ? "/" : String(parent)): not what a profile reads")
+                }
                 switch frame.name {
                 case "dir": recording.entries[path] = .directory
                 case "file":
@@ -129,9 +136,32 @@ public struct Recording: Sendable {
 /// the path as the node did. Private keys and the inventory's secrets are redacted (`Redaction`).
 public final class RecordingNode: Node {
     let inner: Node
-    public private(set) var recording = Recording()
+    private var recorded = Recording()
     /// Paths whose resolution is recorded already.
     private var resolvedParents: [String: String] = [:]
+    /// The inventory's secret values, found in environment.sh as it was read.
+    private var secrets: [Redaction.Secret] = []
+
+    /// What was read, with every secret value scrubbed from every file (wherever a run found it
+    /// written), each scrubbed file's own digest kept, and the mark of a snapshot.
+    public var recording: Recording {
+        var result = recorded
+        result.facts.recorded = true
+        guard !secrets.isEmpty else { return result }
+        for (path, entry) in result.entries {
+            guard case .file(let bytes) = entry else { continue }
+            switch Redaction.scrub(bytes, secrets, inventory: path == Inventory.nodePath) {
+            case .unchanged: continue
+            case .scrubbed(let clean):
+                result.entries[path] = .file(clean)
+                if result.facts.digests[path] == nil, let digest = try? OpenSSL.sha256Hex(bytes) { result.facts.digests[path] = digest }
+            case .withheld(let why):
+                result.entries[path] = .file([])
+                result.facts.unreadable[path] = why
+            }
+        }
+        return result
+    }
 
     public init(_ inner: Node) { self.inner = inner }
 
@@ -174,7 +204,7 @@ public final class RecordingNode: Node {
     public func list(_ path: String) -> Result<[String], SystemError> {
         let result = inner.list(path)
         if case .success(let names) = result, let resolved = resolve(path, followFinal: true) {
-            if recording.entries[resolved] == nil { recording.entries[resolved] = .directory }
+            if recorded.entries[resolved] == nil { recorded.entries[resolved] = .directory }
             for name in names {
                 let child = (path.hasSuffix("/") ? path : path + "/") + name
                 if case .success(let st) = inner.status(child) { recordKind(st, asked: nil, at: (resolved == "/" ? "" : resolved) + "/" + name) }
@@ -186,7 +216,7 @@ public final class RecordingNode: Node {
     public func readLink(_ path: String) -> Result<String, SystemError> {
         let result = inner.readLink(path)
         if case .success(let target) = result, let resolved = resolve(path, followFinal: false) {
-            recording.entries[resolved] = .symlink(target)
+            recorded.entries[resolved] = .symlink(target)
         }
         return result
     }
@@ -197,10 +227,10 @@ public final class RecordingNode: Node {
         let result = inner.unitActiveStates(units)
         switch result {
         case .available(let states):
-            recording.facts.systemdRunning = true
-            for unit in units { recording.facts.units[unit] = states[unit] ?? "inactive" }
+            recorded.facts.systemdRunning = true
+            for unit in units { recorded.facts.units[unit] = states[unit] ?? "inactive" }
         case .unavailable(let why):
-            if why == "systemd is not running" { recording.facts.systemdRunning = false } else { recording.facts.unavailable["units"] = why }
+            if why == "systemd is not running" { recorded.facts.systemdRunning = false } else { recorded.facts.unavailable["units"] = why }
         }
         return result
     }
@@ -209,9 +239,9 @@ public final class RecordingNode: Node {
         let result = inner.clockState()
         switch result {
         case .available(let state):
-            recording.facts.clock = KernelClockStateRecord(
+            recorded.facts.clock = KernelClockStateRecord(
                 maxErrorMicroseconds: state.maxErrorMicroseconds, estimatedErrorMicroseconds: state.estimatedErrorMicroseconds, status: state.status)
-        case .unavailable(let why): recording.facts.unavailable["clock"] = why
+        case .unavailable(let why): recorded.facts.unavailable["clock"] = why
         }
         return result
     }
@@ -219,8 +249,8 @@ public final class RecordingNode: Node {
     public func packageNames() -> Fact<Set<String>> {
         let result = inner.packageNames()
         switch result {
-        case .available(let names): recording.facts.packages = names
-        case .unavailable(let why): recording.facts.unavailable["packages"] = why
+        case .available(let names): recorded.facts.packages = names
+        case .unavailable(let why): recorded.facts.unavailable["packages"] = why
         }
         return result
     }
@@ -228,36 +258,48 @@ public final class RecordingNode: Node {
     public func interfaceAddresses() -> Fact<[InterfaceAddress]> {
         let result = inner.interfaceAddresses()
         switch result {
-        case .available(let list): recording.facts.addresses = list
-        case .unavailable(let why): recording.facts.unavailable["addresses"] = why
+        case .available(let list): recorded.facts.addresses = list
+        case .unavailable(let why): recorded.facts.unavailable["addresses"] = why
         }
         return result
     }
 
     public func originalDigest(_ path: String) -> String? { inner.originalDigest(path) }
+    public var holdsStandIns: Bool { inner.holdsStandIns }
 
     // MARK: recording
 
     private func recordContent(_ path: String, _ bytes: [UInt8]) {
         guard let resolved = resolve(path, followFinal: true) else { return }
-        if let redacted = Redaction.redact(path: path, bytes) {
-            recording.entries[resolved] = .file(redacted)
+        if path == Inventory.nodePath || resolved == Inventory.nodePath {
+            for secret in Redaction.secrets(in: bytes) where !secrets.contains(secret) { secrets.append(secret) }
+        }
+        if let standIn = X509Certificate.withholdingBinaryKey(bytes) {
+            // Binary (DER, PKCS#12) that is not a certificate may be a key: never copied; what
+            // kcheck said of it stands in.
+            recorded.entries[resolved] = .file(standIn)
+            if let digest = inner.originalDigest(path) ?? (try? OpenSSL.sha256Hex(bytes)) { recorded.facts.digests[path] = digest }
+            return
+        }
+        if let redacted = X509Certificate.redactingPrivateKeys(bytes) {
+            recorded.entries[resolved] = .file(redacted)
             let digest = inner.originalDigest(path) ?? (try? OpenSSL.sha256Hex(bytes))
-            if let digest { recording.facts.digests[path] = digest }
+            if let digest { recorded.facts.digests[path] = digest }
         } else {
-            recording.entries[resolved] = .file(bytes)
+            recorded.entries[resolved] = .file(bytes)
+            if let digest = inner.originalDigest(path) { recorded.facts.digests[path] = digest }
         }
     }
 
     private func recordUnreadable(_ path: String, _ why: String) {
         // The tree keeps an empty stand-in where the node had something, so listing and stat
         // see it; its facts say it could not be read, and why.
-        if let resolved = resolve(path, followFinal: true), recording.entries[resolved] == nil,
+        if let resolved = resolve(path, followFinal: true), recorded.entries[resolved] == nil,
             case .success(let st) = inner.resolvedStatus(path)
         {
             recordKind(st, asked: path, at: resolved)
         }
-        recording.facts.unreadable[path] = why
+        recorded.facts.unreadable[path] = why
     }
 
     /// What `status` found at a path: the same kind of entry in the tree, its permission bits and
@@ -265,17 +307,17 @@ public final class RecordingNode: Node {
     private func recordKind(_ st: FileStatus, asked: String?, at resolved: String) {
         switch st.kind {
         case .directory:
-            if recording.entries[resolved] == nil { recording.entries[resolved] = .directory }
+            if recorded.entries[resolved] == nil { recorded.entries[resolved] = .directory }
         case .regular:
             // Its bytes only when a rule read them; an empty stand-in otherwise.
-            if recording.entries[resolved] == nil { recording.entries[resolved] = .file([]) }
+            if recorded.entries[resolved] == nil { recorded.entries[resolved] = .file([]) }
         case .symlink:
-            if case .success(let target) = inner.readLink(asked ?? resolved) { recording.entries[resolved] = .symlink(target) }
+            if case .success(let target) = inner.readLink(asked ?? resolved) { recorded.entries[resolved] = .symlink(target) }
         case .other:
             return
         }
-        for path in Set([asked, resolved].compactMap { $0 }) where !path.contains(where: \.isWhitespace) {
-            recording.facts.owners[path] = FileOwner(permissions: st.mode & 0o7777, uid: st.uid, gid: st.gid)
+        for path in Set([asked, resolved].compactMap { $0 }) {
+            recorded.facts.owners[path] = FileOwner(permissions: st.mode & 0o7777, uid: st.uid, gid: st.gid)
         }
     }
 
@@ -283,21 +325,19 @@ public final class RecordingNode: Node {
     /// and symlink on the way; the resolved path (nil after too many symlinks).
     private func resolve(_ path: String, followFinal: Bool) -> String? {
         let key = (followFinal ? "F" : "L") + path
-        if let known = resolvedParents[key] { return known }
+        if let known = resolvedParents[key] { return known == "/" ? nil : known }
         let walked = PathWalk.resolve(path, followFinal: followFinal) { resolved -> PathWalk.Step in
             let here = "/" + resolved.joined(separator: "/")
             guard case .success(let st) = inner.status(here) else { return .stop }
             switch st.kind {
             case .directory:
-                if recording.entries[here] == nil { recording.entries[here] = .directory }
-                if !here.contains(where: \.isWhitespace) {
-                    recording.facts.owners[here] = FileOwner(permissions: st.mode & 0o7777, uid: st.uid, gid: st.gid)
-                }
+                if recorded.entries[here] == nil { recorded.entries[here] = .directory }
+                recorded.facts.owners[here] = FileOwner(permissions: st.mode & 0o7777, uid: st.uid, gid: st.gid)
                 return .directory
             case .symlink:
                 switch inner.readLink(here) {
                 case .success(let target):
-                    recording.entries[here] = .symlink(target)
+                    recorded.entries[here] = .symlink(target)
                     return .symlink(target)
                 case .failure(let error): return .failure(error)
                 }
@@ -311,70 +351,111 @@ public final class RecordingNode: Node {
     }
 }
 
-/// What a snapshot never holds: private key material and the inventory's secret values. Each is
-/// replaced by a stand-in that keeps every verdict: a private key by its public half, at the same
-/// line; ENCRYPTION_KEY and BOOTSTRAP_TOKEN by a digest of the same shape (32 bytes in base64, 32
-/// hex digits) when the value had that shape, by a marker that has not when it had not. A value
-/// the guide published (so no secret) and a computed one (`$(head -c 32 /dev/urandom | base64)`)
-/// stay as they are. The node's own digest of the file is recorded beside it.
+/// What a snapshot never holds: private key material and the inventory's secret values.
+/// Private keys are replaced in place by their public halves (`X509Certificate.redactingPrivateKeys`;
+/// binary data that may be a key is not copied at all). The values of ENCRYPTION_KEY and
+/// BOOTSTRAP_TOKEN are scrubbed from every recorded file they appear in, character for character:
+/// each hex digit becomes a hex digit, each other base64 character another non-hex one, anything
+/// else (`=` padding, quotes) stays, all derived from a digest of the value; so lines, columns,
+/// lengths, the syntax and every check of the value's shape (32 hex digits, 32 bytes in base64)
+/// judge the stand-in as they judged the value. A value the guide published (no secret) and a
+/// computed one (`$(head -c 32 /dev/urandom | base64)`) stay. A file where a secret cannot be
+/// scrubbed (written over several lines) is withheld, with the reason.
 public enum Redaction {
-    /// The redacted bytes, or nil when there is nothing to redact.
-    public static func redact(path: String, _ bytes: [UInt8]) -> [UInt8]? {
-        if path == Inventory.nodePath { return redactInventory(bytes) }
-        return X509Certificate.redactingPrivateKeys(bytes)
+    public struct Secret: Equatable, Sendable {
+        let name: String
+        let value: [UInt8]
+        /// The line environment.sh assigns it on (short values are scrubbed there only).
+        let line: Int
     }
 
     static let secretNames = ["ENCRYPTION_KEY", "BOOTSTRAP_TOKEN"]
+    /// Shorter values are scrubbed only where they are assigned: replacing every "12" of every
+    /// file would change what other rules see.
+    static let shortest = 8
 
-    static func redactInventory(_ bytes: [UInt8]) -> [UInt8]? {
-        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        var changed = false
-        guard let inventory = try? Inventory.parse(bytes, path: Inventory.nodePath) else {
-            // Not parseable as kcheck reads bash: every assignment to a secret name loses its value.
-            for (index, line) in lines.enumerated() {
-                for name in secretNames {
-                    guard let range = line.firstRange(of: name + "=") else { continue }
-                    lines[index] = String(line[..<range.upperBound]) + "redacted"
-                    changed = true
-                }
-            }
-            return changed ? Array(lines.joined(separator: "\n").utf8) : nil
-        }
-        for name in secretNames {
-            for assignment in inventory.shell.assignments where assignment.name == name && !assignment.computed {
+    /// The secret values environment.sh assigns (parsed as kcheck reads bash; else by line).
+    public static func secrets(in bytes: [UInt8]) -> [Secret] {
+        var found: [Secret] = []
+        if let inventory = try? Inventory.parse(bytes, path: Inventory.nodePath) {
+            for assignment in inventory.shell.assignments where secretNames.contains(assignment.name) && !assignment.computed {
                 let value = assignment.value.scalar
-                guard !value.isEmpty, EnvironmentLinter.publishedSecrets[value.lowercased()] == nil,
-                    assignment.line >= 1, assignment.line <= lines.count
-                else { continue }
-                let line = lines[assignment.line - 1]
-                let written = line.contains(value) ? value : assignment.source
-                guard !written.isEmpty, line.contains(written) else {
-                    lines[assignment.line - 1] = name + "=redacted"
-                    changed = true
-                    continue
-                }
-                lines[assignment.line - 1] = line.replacing(written, with: standIn(name: name, value: value))
-                changed = true
+                guard !value.isEmpty, EnvironmentLinter.publishedSecrets[value.lowercased()] == nil else { continue }
+                found.append(Secret(name: assignment.name, value: Array(value.utf8), line: assignment.line))
+            }
+            return found
+        }
+        // Not parseable: every `NAME=` value, up to the end of its line, unquoted.
+        for (index, line) in bytes.split(separator: 10, omittingEmptySubsequences: false).enumerated() {
+            for name in secretNames {
+                guard let at = Bytes.find(Array((name + "=").utf8), in: Array(line), range: 0..<line.count) else { continue }
+                var value = Array(line.dropFirst(at + name.utf8.count + 1))
+                while let last = value.last, last == 13 || last == 32 || last == 9 || last == 34 || last == 39 || last == 59 { value.removeLast() }
+                while let first = value.first, first == 34 || first == 39 { value.removeFirst() }
+                if !value.isEmpty { found.append(Secret(name: name, value: value, line: index + 1)) }
             }
         }
-        return changed ? Array(lines.joined(separator: "\n").utf8) : nil
+        return found
     }
 
-    static func standIn(name: String, value: String) -> String {
-        let digest = (try? OpenSSL.sha256Hex(Array(("kcheck-redacted:" + value).utf8))) ?? String(repeating: "0", count: 64)
-        switch name {
-        case "BOOTSTRAP_TOKEN":
-            return value.count == 32 && value.allSatisfy(\.isHexDigit) ? String(digest.prefix(32)) : "redacted-" + digest.prefix(16)
-        default:
-            guard EnvironmentLinter.base64Length(value) == 32 else { return "redacted-" + digest.prefix(16) }
-            var raw: [UInt8] = []
-            var index = digest.startIndex
-            while index < digest.endIndex {
-                let next = digest.index(index, offsetBy: 2)
-                raw.append(UInt8(digest[index..<next], radix: 16) ?? 0)
-                index = next
+    public enum Scrubbed: Equatable {
+        case unchanged
+        case scrubbed([UInt8])
+        case withheld(String)
+    }
+
+    /// `bytes` with every secret value replaced by its stand-in. In environment.sh itself
+    /// (`inventory`), a secret still there afterwards (a value written over several lines) makes
+    /// the file withheld.
+    public static func scrub(_ bytes: [UInt8], _ secrets: [Secret], inventory: Bool) -> Scrubbed {
+        var out = bytes
+        var changed = false
+        for secret in secrets {
+            let standIn = standIn(secret.value)
+            if secret.value.count >= shortest {
+                var from = 0
+                while from < out.count, let at = Bytes.find(secret.value, in: out, range: from..<out.count) {
+                    out.replaceSubrange(at..<(at + secret.value.count), with: standIn)
+                    changed = true
+                    from = at + standIn.count
+                }
+            } else if inventory {
+                // Only on its own line.
+                var lineStart = 0, line = 1
+                while line < secret.line, let newline = out[lineStart...].firstIndex(of: 10) {
+                    lineStart = newline + 1
+                    line += 1
+                }
+                let lineEnd = out[lineStart...].firstIndex(of: 10) ?? out.count
+                if let eq = Bytes.find(Array((secret.name + "=").utf8), in: out, range: lineStart..<lineEnd),
+                    let at = Bytes.find(secret.value, in: out, range: (eq + secret.name.utf8.count + 1)..<lineEnd)
+                {
+                    out.replaceSubrange(at..<(at + secret.value.count), with: standIn)
+                    changed = true
+                }
             }
-            return Base64.encode(raw)
+        }
+        if inventory {
+            let left = Self.secrets(in: out).filter { remaining in secrets.contains { $0.value == remaining.value } }
+            if !left.isEmpty {
+                return .withheld("it assigns \(left.map(\.name).joined(separator: " and ")) in a way kcheck cannot scrub (over several lines?): a snapshot does not hold it")
+            }
+        }
+        return changed ? .scrubbed(out) : .unchanged
+    }
+
+    /// The stand-in of a value: the same length, each character of the same class.
+    static func standIn(_ value: [UInt8]) -> [UInt8] {
+        let digest = Array(((try? OpenSSL.sha256Hex(Array("kcheck-redacted:".utf8) + value)) ?? String(repeating: "0", count: 64)).utf8)
+        let hex = Array("0123456789abcdef".utf8)
+        let other = Array("ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ+/".utf8)
+        func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) }
+        func isBase64(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 43 || c == 47 }
+        return value.enumerated().map { index, c in
+            let d = Int(digest[index % digest.count]) &+ index
+            if isHex(c) { return hex[d % hex.count] }
+            if isBase64(c) { return other[d % other.count] }
+            return c
         }
     }
 }

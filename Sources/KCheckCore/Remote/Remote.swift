@@ -143,7 +143,7 @@ public struct RemoteAnswer: Sendable {
             case "text": answer.text = Frames.printable(frame.payload, keepingNewlines: true)
             case "clock":
                 let parts = text.split(separator: " ")
-                guard parts.count == 2, parts.allSatisfy({ $0.count <= 19 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+                guard parts.count == 2, parts.allSatisfy({ $0.count <= 11 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
                     let seconds = Int64(parts[0]), let nanoseconds = Int64(parts[1]), nanoseconds < 1_000_000_000
                 else { throw Recording.Problem("a malformed clock reading `\(Frames.printable(frame.payload.prefix(40)))`") }
                 answer.clock = (seconds, nanoseconds)
