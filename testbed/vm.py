@@ -60,7 +60,9 @@ BASE_PACKAGES = [
 # libseccomp2, which systemd itself depends on).
 GUIDE_PACKAGES = ["chrony", "conntrack", "ipvsadm", "ipset", "jq", "iptables", "curl", "sysstat",
                   "libseccomp2", "wget", "socat", "git"]
-REPO_PACKAGES = GUIDE_PACKAGES + ["rsyslog"]
+# python3-apt: Ansible's apt module needs it on the node (the exported playbook's package tasks
+# install it themselves, from this repository).
+REPO_PACKAGES = GUIDE_PACKAGES + ["rsyslog", "python3-apt"]
 PREINSTALLED_OK = {"chrony", "libseccomp2"}
 
 # Bump when build_base changes what goes into the image (the starting state itself, _guest_setup,
