@@ -24,12 +24,12 @@ if ((${#need[@]})); then
 fi
 
 start=$SECONDS
-# The whole VM part has a budget (docs/testbed.md): 35 minutes, then it is stopped.
+# The whole VM part has a budget (docs/testbed.md): 50 minutes, then it is stopped.
 status=0
-timeout --foreground --kill-after=60 "${KCHECK_TESTBED_TIMEOUT:-2100}" \
+timeout --foreground --kill-after=60 "${KCHECK_TESTBED_TIMEOUT:-3000}" \
   /usr/bin/env python3 testbed/scenario.py "$@" || status=$?
 if [[ $status -eq 124 ]]; then
-  echo "testbed: the scenario exceeded ${KCHECK_TESTBED_TIMEOUT:-2100}s" >&2
+  echo "testbed: the scenario exceeded ${KCHECK_TESTBED_TIMEOUT:-3000}s" >&2
   python3 testbed/vm.py stop kcheck-guest || true
 fi
 echo "testbed: $((SECONDS - start))s in all, exit status $status"
