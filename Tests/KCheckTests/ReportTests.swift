@@ -157,3 +157,30 @@ struct JUnitParserTests {
         #expect(check.stdout.contains("agree \(dirs.count * Repo.profile.rules.count)"), "\(check.stdout)")
     }
 }
+
+/// Saved reports that are not what they claim: a duration of 1e400 (infinite as a Double), results
+/// that are not a list, the same report twice (duplicate node labels) in the HTML: each an error
+/// with the file and line (exit 2) or a normal run, never a trap.
+@Suite("kcheck report on hostile reports")
+struct HostileReportTests {
+    @Test func neverATrap() throws {
+        let dir = try TemporaryDirectory()
+        let saved = dir.path + "/r.json"
+        let made = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--format", "json", "--output", saved)
+        #expect(made.status == 0 || made.status == 1, "\(made.stderr)")
+        let text = try String(contentsOfFile: saved, encoding: .utf8)
+        let infinite = try dir.write("infinite.json", text.replacingOccurrences(
+            of: #""duration_seconds": [0-9.e+-]+"#, with: "\"duration_seconds\": 1e400", options: .regularExpression))
+        #expect(try String(contentsOfFile: infinite, encoding: .utf8).contains("1e400"))
+        for format in ["text", "junit"] {
+            let r = try kcheck("report", infinite, "--format", format)
+            #expect(r.status == 2 && r.stderr.contains("infinite.json:") && r.stderr.contains("duration_seconds"), "\(format): \(r.status) \(r.stderr)")
+        }
+        let five = try dir.write("five.json", text.replacingOccurrences(of: #""results": \[[\s\S]*\]\s*\}\s*$"#, with: "\"results\": 5}", options: .regularExpression))
+        let r5 = try kcheck("report", five, "--format", "text")
+        #expect(r5.status == 2 && r5.stderr.contains("five.json:") && r5.stderr.contains("not a kcheck report"), "\(r5.status) \(r5.stdout.prefix(200)) \(r5.stderr)")
+        let twice = try kcheck("report", saved, saved, "--format", "html")
+        #expect(twice.status == 0 || twice.status == 1, "\(twice.status) \(twice.stderr)")
+        #expect(twice.stdout.contains("<table class=\"grid\">"), "\(twice.stdout.prefix(200))")
+    }
+}

@@ -136,20 +136,22 @@ public enum HTMLReporter: Reporter {
                 titles[e.subject.id] = e.subject.title
             }
         }
-        let status = Dictionary(uniqueKeysWithValues: report.nodes.map { label, node in
-            (label, Dictionary(uniqueKeysWithValues: node.entries.map { ($0.subject.id, $0.result.status) }))
-        })
+        // By position, not by label: two nodes may carry the same label (`--hosts n1,n1`, a report
+        // merged with itself), and a rule id may repeat in a hand-edited report.
+        let status: [[String: Status]] = report.nodes.map { _, node in
+            Dictionary(node.entries.map { ($0.subject.id, $0.result.status) }, uniquingKeysWith: { first, _ in first })
+        }
         let bad: Set<Status> = [.fail, .error, .warn]
         ids.sort { a, b in
-            let fa = report.nodes.contains { bad.contains(status[$0.label]?[a] ?? .skip) }, fb = report.nodes.contains { bad.contains(status[$0.label]?[b] ?? .skip) }
+            let fa = status.contains { bad.contains($0[a] ?? .skip) }, fb = status.contains { bad.contains($0[b] ?? .skip) }
             return fa && !fb
         }
         body += "<h2>The cluster rules</h2>" + cards(report.cluster) + results(report.cluster)
         body += "<h2>Every node, every rule</h2><table class=\"grid\"><tr><th>rule</th>" + report.nodes.map { "<th>\(esc($0.label))</th>" }.joined() + "</tr>"
         for id in ids {
             body += "<tr><td class=\"id\"><code>\(esc(id))</code></td>"
-            for (label, _) in report.nodes {
-                let s = status[label]?[id]
+            for column in status {
+                let s = column[id]
                 body += "<td class=\"s \(s?.rawValue ?? "skip")\">\(s?.rawValue ?? "–")</td>"
             }
             body += "</tr>"

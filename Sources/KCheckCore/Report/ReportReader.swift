@@ -38,8 +38,12 @@ public enum ReportReader {
         let node = try o["node"].map { n throws(Problem) in
             NodeIdentity(name: try need(n, "name"), source: try need(n, "source"), distribution: try need(n, "distribution"), kernel: try need(n, "kernel"))
         } ?? NodeIdentity(name: "unknown", source: "unknown", distribution: "", kernel: "")
+        // A report has its results as an array; anything else is not a kcheck report.
+        guard let results = o["results"]?.array else {
+            throw Problem(description: "\(file):\(o["results"]?.line ?? o.line): \"results\" is missing or not an array: not a kcheck report")
+        }
         var entries: [Report.Entry] = []
-        for item in o["results"]?.array ?? [] {
+        for item in results {
             guard let status = Status(rawValue: try need(item, "status")), let severity = Severity(rawValue: try need(item, "severity")) else {
                 throw Problem(description: "\(file):\(item.line): an unknown status or severity")
             }
@@ -58,9 +62,7 @@ public enum ReportReader {
         let started = epoch(o["started_at"]?.string ?? "")
         var report = Report(
             toolVersion: o["tool"]?["version"]?.string ?? "", command: o["command"]?.string ?? "preflight", profile: o["profile"]?.string ?? "",
-            node: node, startedAt: (started, 0), durationSeconds: Double(o["duration_seconds"].flatMap { n -> String? in
-                if case .number(let text) = n.value { return text } else { return nil }
-            } ?? "0") ?? 0, entries: entries, policy: FailurePolicy(failOn))
+            node: node, startedAt: (started, 0), durationSeconds: try duration(o, file: file), entries: entries, policy: FailurePolicy(failOn))
         if let changes = o["changes"], case .object = changes.value {
             report.changes = AuditChanges(
                 previous: changes["previous"]?.string, newlyFailing: (changes["newly_failing"]?.array ?? []).compactMap(\.string),
@@ -71,6 +73,16 @@ public enum ReportReader {
                 })
         }
         return report
+    }
+
+    /// `duration_seconds`: a finite number of seconds, 0 or more and under a year (1e400 is
+    /// infinite as a Double, and every reporter would trap on it).
+    static func duration(_ o: JSONNode, file: String) throws(Problem) -> Double {
+        guard let node = o["duration_seconds"] else { return 0 }
+        guard case .number(let text) = node.value, let value = Double(text), value.isFinite, value >= 0, value < 31_536_000 else {
+            throw Problem(description: "\(file):\(node.line): \"duration_seconds\" must be a number of seconds from 0 to a year")
+        }
+        return value
     }
 
     /// "2026-11-29T23:13:21.067Z" → seconds since the epoch (0 when it is not that form).
