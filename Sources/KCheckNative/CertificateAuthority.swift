@@ -13,6 +13,10 @@ public enum CertificateAuthority {
     }
 
     public static func make(subject: [NameAttribute], validSeconds: Int64, keyBits: Int32 = 2048) throws(OpenSSLError) -> Made {
+        // X509_time_adj_ex takes days as a C int: beyond that (or not positive) is no validity.
+        guard validSeconds > 0, validSeconds / 86_400 < Int64(Int32.max) else {
+            throw OpenSSLError(operation: "make the CA", reason: "a validity of \(validSeconds) s is out of range")
+        }
         let key = try generateKey(bits: keyBits)
         defer { EVP_PKEY_free(key) }
         guard let x509 = X509_new() else { throw OpenSSLError.lastError(operation: "X509_new") }

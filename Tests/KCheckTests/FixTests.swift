@@ -392,6 +392,23 @@ struct FixCATests {
         return r.stdout
     }
 
+    /// An expiry no arithmetic can hold (`100000000000h`, `9999999999999999h`) is a plan left to a
+    /// person with the reason, never a trap mid-run and never an empty run.
+    @Test(arguments: ["100000000000h", "9999999999999999h"])
+    func anAbsurdExpiryIsRefusedNotATrap(expiry: String) throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        for name in ["ca.pem", "ca-key.pem"] { try FileManager.default.removeItem(atPath: root + Self.cert + "/" + name) }
+        let csr = root + "/opt/k8s/work/ca-csr.json"
+        let text = try String(contentsOfFile: csr, encoding: .utf8).replacingOccurrences(of: "876000h", with: expiry)
+        try text.write(toFile: csr, atomically: false, encoding: .utf8)
+        let fix = try kcheck("fix", "--root", root, "--yes", "--only", "pki.ca-certificate,pki.ca-key")
+        #expect(fix.status == 1, "\(fix.status) \(fix.stdout)\(fix.stderr)")
+        #expect(fix.stdout.contains("more than 1000 years"), "\(fix.stdout)")
+        let runs = try kcheck("runs", "--root", root)
+        #expect(runs.stdout == "No runs.\n", "\(runs.stdout)")
+    }
+
     @Test func madeOnTheFirstNodeAsDocumented() throws {
         let (dir, root) = try copyOfFixture("centos7-prepared")
         defer { withExtendedLifetime(dir) {} }

@@ -45,6 +45,8 @@ public struct Planner {
         var actions: [PlannedAction] = []
         var manual: [(rule: String, instructions: String)] = []
         var caAction: Int?
+        /// Why the CA is not made, once a rule found out: the other CA rule is not made either.
+        var caRefusal: String?
 
         mutating func moduleNow(_ name: String, _ rule: String) { modulesNow.append((rule, name)) }
         mutating func moduleAtBoot(_ name: String, _ rule: String) { modulesAtBoot.append((rule, name)) }
@@ -129,11 +131,17 @@ public struct Planner {
                 state.actions[at] = PlannedAction(planned.action, rules: planned.rules + [rule.id], note: planned.note, needsReboot: planned.needsReboot)
                 break
             }
+            if let refusal = state.caRefusal {
+                manual(refusal)
+                break
+            }
             switch caAction(check, rules: [rule.id]) {
             case .success(let action):
                 state.caAction = state.actions.count
                 state.actions.append(action)
-            case .failure(let why): manual(why.message)
+            case .failure(let why):
+                state.caRefusal = why.message
+                manual(why.message)
             }
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
             .certificates, .certificateSANs:
@@ -323,13 +331,22 @@ public struct Planner {
             }
             if let cn = root["CN"]?.string { fromCSR.append(NameAttribute(key: "CN", value: cn)) }
             if !fromCSR.isEmpty { subject = fromCSR }
-            if let expiry = root["ca"]?["expiry"]?.string, expiry.hasSuffix("h"), let h = Int(expiry.dropLast()), h > 0 { hours = h }
+            if let expiry = root["ca"]?["expiry"]?.string, expiry.hasSuffix("h"), let h = Int(expiry.dropLast()), h > 0 {
+                // Numbers from a file are bounded before any arithmetic on them: 1000 years at most.
+                guard h <= Self.longestCAHours else {
+                    return .failure(NotPlanned(message: "\(csrPath)'s ca.expiry is \(expiry), more than 1000 years: kcheck does not make that CA. Write the guide's 876000h (100 years)."))
+                }
+                hours = h
+            }
         }
         return .success(
             PlannedAction(
                 .makeCA(certificate: check.certificate, key: check.key, subject: subject, validHours: hours), rules: rules,
                 note: "this is the inventory's first node (\(first)) and neither file exists; copy both to every other node"))
     }
+
+    /// The longest CA validity kcheck makes: 1000 years.
+    static let longestCAHours = 8_760_000
 
     // MARK: - Packages
 
