@@ -105,6 +105,11 @@ public struct SafeWriter: Sendable {
             let fd = openat(parent.fd, parent.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
             guard fd >= 0 else { return .failure(Failure(path: path, reason: Self.reason(errno))) }
             defer { close(fd) }
+            // What was opened, not what was there a moment before: a FIFO put in its place is refused.
+            var opened = stat()
+            guard fstat(fd, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG else {
+                return .failure(Failure(path: path, reason: "is not a regular file"))
+            }
             var bytes: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
@@ -268,9 +273,16 @@ public struct SafeWriter: Sendable {
         case .failure(let failure): return .failure(failure)
         case .success(let parent):
             defer { close(parent.fd) }
-            let fd = openat(parent.fd, parent.name, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)
+            // Never blocks on a FIFO (O_NONBLOCK: opening one with no reader fails at once) and
+            // never writes into anything but a regular file (a device, a socket).
+            let fd = openat(parent.fd, parent.name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
             guard fd >= 0 else { return .failure(Failure(path: path, reason: Self.reason(errno))) }
             defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+                return .failure(Failure(path: path, reason: "is not a regular file"))
+            }
+            _ = ftruncate(fd, 0)
             if case .failure(let error) = Posix.writeAll(fd: fd, bytes) { return .failure(Failure(path: path, reason: Self.reason(error.code))) }
             return .success(())
         }

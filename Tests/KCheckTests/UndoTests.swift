@@ -161,3 +161,23 @@ struct UndoTests {
         #expect(runs.stdout.contains("applied 2 actions changed the node, 1 already in place"), "\(runs.stdout)")
     }
 }
+
+/// A journal whose runtime record points at a FIFO (a hostile or broken journal): undo never
+/// opens it for writing and waits for a reader; it reports the path and finishes.
+@Suite("Undo and special files")
+struct UndoSpecialFileTests {
+    @Test func aFIFOWhereAKernelFileWasIsRefusedNotWaitedOn() throws {
+        let (dir, root) = try copyOfFixture("guide-sysctl-copy")
+        defer { withExtendedLifetime(dir) {} }
+        let fix = try kcheck("fix", "--root", root, "--yes")
+        #expect(fix.stdout.contains("Run "), "\(fix.stdout)\(fix.stderr)")
+        let runs = try FileManager.default.contentsOfDirectory(atPath: root + "/var/lib/kcheck/runs")
+        let journal = root + "/var/lib/kcheck/runs/" + (runs.first ?? "") + "/journal"
+        var text = try String(contentsOfFile: journal, encoding: .utf8)
+        text += "runtime /proc/sys/kernel/kcheck_fifo 1\n"
+        try text.write(toFile: journal, atomically: false, encoding: .utf8)
+        #expect(mkfifo(root + "/proc/sys/kernel/kcheck_fifo", 0o644) == 0)
+        let undo = try kcheck("undo", "--root", root, "--yes")
+        #expect(undo.status == 1 && undo.stderr.contains("kcheck_fifo"), "\(undo.status) \(undo.stdout)\(undo.stderr)")
+    }
+}
