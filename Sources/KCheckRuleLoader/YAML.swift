@@ -82,6 +82,15 @@ public enum YAML {
 }
 
 struct YAMLReader {
+    /// How deep collections may nest (rule files nest a few levels): deeper is an error with its
+    /// place, never a stack overflow.
+    static let maxDepth = 64
+    private var depth = 0
+
+    private mutating func enter() throws(SourceError) {
+        depth += 1
+        if depth > Self.maxDepth { throw fail("nested deeper than \(Self.maxDepth) levels") }
+    }
     private var b: [UInt8]
     private var i = 0
     private var line = 1
@@ -212,6 +221,8 @@ struct YAMLReader {
     /// indentation (-1 at the top). An `inline` node starts on its key's line, where neither a
     /// block list nor a nested mapping may start.
     private mutating func blockNode(parent: Int, inline: Bool = false) throws(SourceError) -> YAMLNode {
+        try enter()
+        defer { depth -= 1 }
         let start = mark
         let n = indent
         guard let c = at() else {
@@ -660,6 +671,8 @@ struct YAMLReader {
     }
 
     private mutating func flowSequence() throws(SourceError) -> YAMLNode {
+        try enter()
+        defer { depth -= 1 }
         let start = mark
         i += 1
         var items: [YAMLNode] = []
@@ -688,6 +701,8 @@ struct YAMLReader {
     }
 
     private mutating func flowMapping() throws(SourceError) -> YAMLNode {
+        try enter()
+        defer { depth -= 1 }
         let start = mark
         i += 1
         var pairs: [(key: YAMLNode, value: YAMLNode)] = []

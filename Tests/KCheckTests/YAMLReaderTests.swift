@@ -258,3 +258,21 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+/// A rule file nested 20,000 levels deep (40 KB of `[`, or `- ` on one line) is exit 2 with the
+/// place, never a stack overflow.
+@Suite("YAML nesting bound")
+struct YAMLNestingTests {
+    @Test func deepNestingIsAnErrorWithItsPlace() throws {
+        let dir = try TemporaryDirectory()
+        let flow = "rules: " + String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000) + "\n"
+        let block = "rules:\n  " + String(repeating: "- ", count: 20_000) + "x\n"
+        for (name, text) in [("flow.yaml", flow), ("block.yaml", block)] {
+            let rules = try TemporaryDirectory()
+            try rules.write(name, text)
+            let r = try kcheck("rules", "--rules", rules.path)
+            #expect(r.status == 2 && r.stderr.contains(name + ":") && r.stderr.contains("nested deeper than 64 levels"), "\(name): \(r.status) \(r.stderr.prefix(300))")
+        }
+        _ = dir
+    }
+}
