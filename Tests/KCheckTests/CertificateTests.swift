@@ -305,3 +305,21 @@ struct CertificateTests {
         #expect(bad.status == 2)
     }
 }
+
+/// Symlink loops under the certificate directory (`ln -s . loop`, several of them) end the scan at
+/// once with the loops named, instead of walking 8 levels of every combination.
+@Suite("Certificate scans and symlink loops")
+struct CertificateLoopTests {
+    @Test func loopsAreNamedNotWalked() throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        for name in ["loop1", "loop2", "loop3", "loop4", "loop5"] {
+            try FileManager.default.createSymbolicLink(atPath: root + "/etc/kubernetes/cert/" + name, withDestinationPath: ".")
+        }
+        let r = try kcheck("certs", "--root", root, "/etc/kubernetes/cert", "--format", "json")
+        #expect(r.status == 0 || r.status == 1, "\(r.status) \(r.stderr)")
+        #expect(r.stdout.contains("loop3") && r.stdout.contains("a symlink to a directory"), "\(r.stdout.prefix(400))")
+        let p = try kcheck("preflight", "--root", root, "--only", "pki.certificates-valid")
+        #expect(p.status == 0 || p.status == 1, "\(p.stderr)")
+    }
+}

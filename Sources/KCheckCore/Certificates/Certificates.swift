@@ -100,6 +100,14 @@ public struct CertificateInventory: Sendable {
         }
         for name in names {
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            // A symlink to a directory is not descended into (as `find` without -L): `ln -s . loop`
+            // would otherwise make the walk exponential. A symlink to a file is read.
+            if case .success(let link) = node.status(path), link.kind == .symlink, case .success(let target) = node.resolvedStatus(path),
+                target.kind == .directory
+            {
+                problems.append((path, 0, "a symlink to a directory: not scanned (name the directory itself)"))
+                continue
+            }
             switch node.resolvedStatus(path) {
             case .success(let st) where st.kind == .directory: walk(directory: path, on: node, depth: depth + 1, into: &found)
             case .success(let st) where st.kind == .regular: found.append((path, false))
