@@ -10,8 +10,15 @@ import Glibc
 /// the directory), keeping the old file's mode, owner and group.
 public struct SafeWriter: Sendable {
     public let root: String
+    /// Whether each write first removes the temporaries a killed run left beside its target, and
+    /// syncs. A tree written fresh (a snapshot: whole, or thrown away) has none to sweep and needs
+    /// no sync per file: writing n files in one directory stays linear.
+    public let sweepsStaleTemporaries: Bool
 
-    public init(root: String) { self.root = root }
+    public init(root: String, fresh: Bool = false) {
+        self.root = root
+        self.sweepsStaleTemporaries = !fresh
+    }
 
     /// What is at a path, for the journal: a file's bytes and attributes, a symlink's target, a
     /// directory, or nothing.
@@ -169,7 +176,8 @@ public struct SafeWriter: Sendable {
             if let o = keepOwner, fchown(fd, o.uid, o.gid) != 0 {
                 return .failure(Failure(path: temporary, reason: "chown: \(Self.reason(errno))"))
             }
-            guard fsync(fd) == 0 else { return .failure(Failure(path: temporary, reason: "fsync: \(Self.reason(errno))")) }
+            // A fresh tree (a snapshot) is written whole or thrown away: no fsync per file.
+            guard !sweepsStaleTemporaries || fsync(fd) == 0 else { return .failure(Failure(path: temporary, reason: "fsync: \(Self.reason(errno))")) }
             return .success(())
         }
     }
@@ -321,7 +329,7 @@ public struct SafeWriter: Sendable {
     private func replace(
         parent: (fd: Int32, name: String), path: String, contents: (Int32, String) -> Result<Void, Failure>
     ) -> Result<Void, Failure> {
-        removeStaleTemporaries(parent)
+        if sweepsStaleTemporaries { removeStaleTemporaries(parent) }
         var fd: Int32 = -1
         var temporary = ""
         for attempt in 0..<100 {
@@ -340,7 +348,7 @@ public struct SafeWriter: Sendable {
             return .failure(Failure(path: path, reason: "rename: \(Self.reason(errno))"))
         }
         renamed = true
-        guard fsync(parent.fd) == 0 else { return .failure(Failure(path: path, reason: "fsync of its directory: \(Self.reason(errno))")) }
+        guard !sweepsStaleTemporaries || fsync(parent.fd) == 0 else { return .failure(Failure(path: path, reason: "fsync of its directory: \(Self.reason(errno))")) }
         return .success(())
     }
 }

@@ -118,7 +118,7 @@ public struct Recording: Sendable {
     /// directories, then files, then symlinks (last, so no later write can pass through one),
     /// then `.kcheck/facts`. Every write goes through `SafeWriter`.
     public func write(into directory: String) throws(Problem) {
-        let writer = SafeWriter(root: directory)
+        let writer = SafeWriter(root: directory, fresh: true)
         let sorted = entries.sorted { $0.key < $1.key }
         func check(_ result: Result<Void, SafeWriter.Failure>) throws(Problem) {
             if case .failure(let failure) = result { throw Problem("\(failure)") }
