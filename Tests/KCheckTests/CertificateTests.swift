@@ -323,3 +323,20 @@ struct CertificateLoopTests {
         #expect(p.status == 0 || p.status == 1, "\(p.stderr)")
     }
 }
+
+/// A ca-csr.json that is binary or not a JSON object says nothing of the CA's subject: the CA rule
+/// is an error naming the file and the place, never a pass.
+@Suite("A broken ca-csr.json")
+struct BrokenCSRTests {
+    @Test(arguments: [[UInt8](repeating: 0xFF, count: 64) + [0, 1, 2], Array("5\n".utf8), Array("{\"CN\": \"kubernetes-ca\"".utf8)])
+    func theCARuleIsAnErrorNamingTheFile(bytes: [UInt8]) throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        FileManager.default.createFile(atPath: root + "/opt/k8s/work/ca-csr.json", contents: Data(bytes))
+        let r = try kcheck("preflight", "--root", root, "--only", "pki.ca-certificate", "--format", "json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+        let result = try #require((object["results"] as? [[String: Any]])?.first)
+        #expect(result["status"] as? String == "error", "\(result)")
+        #expect((result["message"] as? String)?.contains("/opt/k8s/work/ca-csr.json:") == true, "\(result)")
+    }
+}

@@ -40,7 +40,16 @@ extension Evaluator {
         if info.notBefore > now { problems.append("not valid until \(CertificateJudge.date(info.notBefore)) (is the clock behind?)") }
         if info.notAfter <= now { problems.append("expired on \(CertificateJudge.date(info.notAfter))") }
         var evidence: [SourceLocation] = []
-        if let csrPath = check.csr, let text = try readText(csrPath, expected: expected), let root = try? JSONDocument.parse(text) {
+        if let csrPath = check.csr, let text = try readText(csrPath, expected: expected) {
+            // A ca-csr.json that is not a JSON object (binary, cut short) says nothing of the
+            // subject: the rule cannot be judged, and says where.
+            let root: JSONNode
+            do throws(SyntaxError) {
+                root = try JSONDocument.parse(text)
+            } catch {
+                return unavailable(expected, "\(csrPath):\(error.line):\(error.column): \(error.message)")
+            }
+            guard case .object = root.value else { return unavailable(expected, "\(csrPath):\(root.line): not a JSON object") }
             var wanted: [(String, String, JSONNode)] = []
             if let cn = root["CN"], let value = cn.string { wanted.append(("CN", value, cn)) }
             if let names = root["names"]?.array?.first {
