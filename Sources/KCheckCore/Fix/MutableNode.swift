@@ -44,8 +44,11 @@ public protocol MutableNode: Node {
     /// What installing `names` will unpack, each with its state now (apt-get -s); nil where it
     /// cannot be told (a tree, rpm).
     func simulateInstall(_ manager: PackageManager, _ names: [String], database: PackageDatabase) -> Result<[(String, PackagePrior)], PackageProblem>?
-    /// Installs the missing packages (journaled before by the caller); the names added.
-    func installPackages(_ manager: PackageManager, _ missing: [String], journal: ChangeJournal, commands: inout [[String]]) -> (ActionOutcome, added: [String])
+    /// Installs the missing packages (journaled before by the caller, which read `before`); the
+    /// names added.
+    func installPackages(
+        _ manager: PackageManager, _ missing: [String], before: PackageDatabase, journal: ChangeJournal, commands: inout [[String]]
+    ) -> (ActionOutcome, added: [String])
 }
 
 extension LiveNode: MutableNode {
@@ -118,13 +121,14 @@ extension LiveNode: MutableNode {
         manager == .apt ? PackageDatabase.simulateApt(names, database: database) : nil
     }
 
-    public func installPackages(_ manager: PackageManager, _ missing: [String], journal: ChangeJournal, commands: inout [[String]]) -> (ActionOutcome, added: [String]) {
-        let before = packageDatabase(manager)
+    public func installPackages(
+        _ manager: PackageManager, _ missing: [String], before: PackageDatabase, journal: ChangeJournal, commands: inout [[String]]
+    ) -> (ActionOutcome, added: [String]) {
         if let why = run(manager.install(missing), &commands) {
             return (.failed(why + (manager == .apt ? " (run apt-get update if the package lists are old)" : "")), [])
         }
-        guard case .success(let was) = before, case .success(let now) = packageDatabase(manager) else { return (.applied, missing) }
-        return (.applied, now.installed.subtracting(was.installed).sorted())
+        guard case .success(let now) = packageDatabase(manager) else { return (.applied, missing) }
+        return (.applied, now.installed.subtracting(before.installed).sorted())
     }
 }
 
@@ -228,7 +232,9 @@ extension TreeNode: MutableNode {
     }
 
     /// dpkg's status file gains the packages' records, or the facts file their lines.
-    public func installPackages(_ manager: PackageManager, _ missing: [String], journal: ChangeJournal, commands: inout [[String]]) -> (ActionOutcome, added: [String]) {
+    public func installPackages(
+        _ manager: PackageManager, _ missing: [String], before: PackageDatabase, journal: ChangeJournal, commands: inout [[String]]
+    ) -> (ActionOutcome, added: [String]) {
         _ = run(manager.install(missing), &commands)
         let outcome: ActionOutcome
         switch writer.entry("/var/lib/dpkg/status") {

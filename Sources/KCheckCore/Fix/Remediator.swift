@@ -282,7 +282,7 @@ public final class Remediator: ChangeJournal {
         if let failure = record(.packagesInstalled(manager, missing), journal) ?? record(.packagesPlanned(manager, planned), journal) {
             return .failed(failure.description)
         }
-        let (outcome, added) = node.installPackages(manager, missing, journal: self, commands: &commands)
+        let (outcome, added) = node.installPackages(manager, missing, before: before, journal: self, commands: &commands)
         if outcome == .applied { _ = record(.packagesAdded(manager, added), journal) }
         return outcome
     }

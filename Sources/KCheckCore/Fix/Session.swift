@@ -25,14 +25,23 @@ public enum FixSession {
         }
     }
 
+    /// `body` while this process holds the node's lock (the one that stops two runs that change
+    /// the node at once).
+    static func locked<T>(_ writer: SafeWriter, _ body: () -> Result<T, Failure>) -> Result<T, Failure> {
+        switch FileLock.acquire(writer, path: Journal.lockPath) {
+        case .failure(let failure): return .failure(.lock(failure))
+        case .success(let lock):
+            defer { withExtendedLifetime(lock) {} }
+            return body()
+        }
+    }
+
     /// Takes the node's lock, opens a journal and applies the plan.
     public static func apply(_ plan: Plan, remediator: Remediator, command: String, id: String = Posix.runID()) -> Result<Outcome, Failure> {
-        let lock: FileLock
-        switch FileLock.acquire(remediator.writer, path: Journal.lockPath) {
-        case .success(let l): lock = l
-        case .failure(let failure): return .failure(.lock(failure))
-        }
-        defer { withExtendedLifetime(lock) {} }
+        locked(remediator.writer) { journaled(plan, remediator: remediator, command: command, id: id) }
+    }
+
+    private static func journaled(_ plan: Plan, remediator: Remediator, command: String, id: String) -> Result<Outcome, Failure> {
         let journal: Journal
         switch Journal.create(id: id, writer: remediator.writer, command: command) {
         case .success(let j): journal = j
@@ -110,12 +119,10 @@ public enum UndoSession {
 
     /// Undoes the runs under the node's lock: what was restored, what could not be.
     public static func apply(_ journals: [Journal], remediator: Remediator) -> Result<(text: String, problems: [String]), FixSession.Failure> {
-        let lock: FileLock
-        switch FileLock.acquire(remediator.writer, path: Journal.lockPath) {
-        case .success(let l): lock = l
-        case .failure(let failure): return .failure(.lock(failure))
-        }
-        defer { withExtendedLifetime(lock) {} }
+        FixSession.locked(remediator.writer) { .success(undo(journals, remediator: remediator)) }
+    }
+
+    private static func undo(_ journals: [Journal], remediator: Remediator) -> (text: String, problems: [String]) {
         var text = ""
         var problems: [String] = []
         for outcome in remediator.undo(runs: journals) {
@@ -126,6 +133,6 @@ public enum UndoSession {
                 problems += outcome.failures.map { "could not restore \($0)" }
             }
         }
-        return .success((text, problems))
+        return (text, problems)
     }
 }
