@@ -107,7 +107,7 @@ struct Audit: ParsableCommand {
         let when = Set(notifyOn.split(separator: ",").map { String($0.trimmed) })
         let speak = !quiet || when.contains("always") || (when.contains("fail") && outcome.failed) || (when.contains("change") && outcome.changed)
         if speak {
-            Posix.printOut(outcome.text + "\n" + outcome.changesText + "Reports: \(dir)/\(stamp).json, .xml\n")
+            Posix.printOut(outcome.text + "\n" + visible(outcome.changesText) + "Reports: \(dir)/\(stamp).json, .xml\n")
         }
         if outcome.failed { throw ExitCode(Exit.failed) }
     }

@@ -13,9 +13,9 @@ struct ChangeOptions: ParsableArguments {
         guard Posix.isTerminal(0) else {
             throw CLIError.usage("standard input is not a terminal: pass --yes to apply (or --dry-run to only show the plan); nothing was changed")
         }
-        Posix.printOut(question + " [y/N] ")
+        printText(question + " [y/N] ")
         guard let answer = readLine(), ["y", "yes"].contains(answer.trimmed.lowercased()) else {
-            Posix.printOut("Nothing was changed.\n")
+            printText("Nothing was changed.\n")
             throw ExitCode(Exit.passed)
         }
     }
@@ -98,7 +98,7 @@ struct Fix: ParsableCommand {
         let name = "\(report.node.name) (\(report.node.source))"
         // --quiet with reports in files and --yes: nothing on standard output (cron, automation).
         let quiet = reports.quiet && (reports.output != nil || reports.outputDir != nil) && change.yes
-        let say: (String) -> Void = { if !quiet { Posix.printOut($0) } }
+        let say: (String) -> Void = { if !quiet { printText($0) } }
         say(PlanText.render(plan, remediator: remediator, node: name))
         if plan.isEmpty || dryRun {
             if dryRun && !plan.isEmpty { say("\n--dry-run: nothing was changed.\n") }
@@ -150,11 +150,11 @@ struct Fix: ParsableCommand {
         let plans = plan(members, profile: profile, selection: selection, inventory: explicit)
         for (member, plan, _) in plans {
             guard let target = member.node as? MutableNode else { continue }
-            Posix.printOut("== \(member.label)\n" + PlanText.render(plan, remediator: Remediator(node: target), node: member.label) + "\n")
+            printText("== \(member.label)\n" + PlanText.render(plan, remediator: Remediator(node: target), node: member.label) + "\n")
         }
         let work = plans.filter { !$0.plan.isEmpty }
         if dryRun || work.isEmpty {
-            if dryRun && !work.isEmpty { Posix.printOut("--dry-run: nothing was changed.\n") }
+            if dryRun && !work.isEmpty { printText("--dry-run: nothing was changed.\n") }
             if plans.count < members.count { throw ExitCode(Exit.failed) }
             return
         }
@@ -168,7 +168,7 @@ struct Fix: ParsableCommand {
                 switch FixSession.apply(plan, remediator: Remediator(node: LiveNode()), command: invocation) {
                 case .failure(let failure): throw CLIError.output("cannot apply on this node: \(failure)")
                 case .success(let outcome):
-                    Posix.printOut("== \(member.label)\n" + PlanText.render(outcome.results, run: outcome.runID))
+                    printText("== \(member.label)\n" + PlanText.render(outcome.results, run: outcome.runID))
                     failed = failed || outcome.failed
                 }
                 continue
@@ -182,18 +182,18 @@ struct Fix: ParsableCommand {
             switch try nodes.ssh.call(host, fix) {
             case .failure(let problem):
                 failed = true
-                Posix.printOut("== \(member.label): \(problem)\n")
+                printText("== \(member.label): \(problem)\n")
             case .success(let call):
                 failed = failed || call.answer.status != 0
                 let run = call.answer.runID.map { ": run \($0) (undo: kcheck undo --hosts \(host) \($0))" } ?? ""
-                Posix.printOut("== \(member.label)\(run)\n" + call.answer.text)
+                printText("== \(member.label)\(run)\n" + call.answer.text)
             }
         }
         // Every node again, from scratch.
         ClusterCollection.cleanUp()
         let after = try nodes.collect(request: request, inventory: inv, local: LiveNode())
         let report = ClusterEngine.run(profile: profile, members: after, inventory: explicit, policy: reports.policy, command: "fix", only: selection)
-        Posix.printOut("\n")
+        printText("\n")
         try reports.emit(report, command: "fix")
         if failed || report.failed { throw ExitCode(Exit.failed) }
     }
@@ -218,7 +218,7 @@ struct Fix: ParsableCommand {
         }
         let plans = plan(members, profile: profile, selection: selection, inventory: inv).map { (host: $0.member.label, plan: $0.plan) }
         func write(_ text: String, _ path: String?) throws(CLIError) {
-            guard let path else { return Posix.printOut(text) }
+            guard let path else { return printText(text) }
             if case .failure(let error) = Posix.writeOutput(path, text: text) { throw CLIError.output("cannot write \(path): \(error)") }
         }
         switch format {
@@ -240,7 +240,7 @@ struct Fix: ParsableCommand {
     func plan(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?) -> [(member: ClusterMember, plan: Plan, report: Report)] {
         members.compactMap { member in
             guard let target = member.node else {
-                Posix.printError("kcheck: \(member.label): \(member.problem ?? "unreachable"): no plan\n")
+                printError("kcheck: \(member.label): \(member.problem ?? "unreachable"): no plan\n")
                 return nil
             }
             let (report, evaluator) = Engine.evaluate(
@@ -298,14 +298,14 @@ struct Undo: ParsableCommand {
         case .success(let selected): journals = selected
         case .failure(let refusal): throw CLIError.usage(refusal.message)
         }
-        Posix.printOut(UndoSession.describe(journals, remediator: remediator))
+        printText(UndoSession.describe(journals, remediator: remediator))
         guard !journals.isEmpty else { return }
         try change.confirm(journals.count == 1 ? "Restore these?" : "Undo these \(journals.count) runs, in this order?")
         switch UndoSession.apply(journals, remediator: remediator) {
         case .failure(let failure): throw CLIError.usage("\(failure)")
         case .success(let outcome):
-            Posix.printOut(outcome.text)
-            Posix.printError(outcome.problems.map { "kcheck: \($0)\n" }.joined())
+            printText(outcome.text)
+            printError(outcome.problems.map { "kcheck: \($0)\n" }.joined())
             if !outcome.problems.isEmpty { throw ExitCode(Exit.failed) }
         }
     }
@@ -321,11 +321,11 @@ struct Undo: ParsableCommand {
             if !change.yes {
                 switch try ssh.call(host, request) {
                 case .failure(let problem):
-                    Posix.printOut("== \(host): \(problem)\n")
+                    printText("== \(host): \(problem)\n")
                     failed = true
                     continue
                 case .success(let call):
-                    Posix.printOut("== \(host)\n" + call.answer.text)
+                    printText("== \(host)\n" + call.answer.text)
                     if call.answer.status != 0 || call.answer.text == "No run to undo.\n" {
                         failed = failed || call.answer.status != 0
                         continue
@@ -337,10 +337,10 @@ struct Undo: ParsableCommand {
             undo.command = .undo
             switch try ssh.call(host, undo) {
             case .failure(let problem):
-                Posix.printOut("== \(host): \(problem)\n")
+                printText("== \(host): \(problem)\n")
                 failed = true
             case .success(let call):
-                Posix.printOut("== \(host)\n" + call.answer.text)
+                printText("== \(host)\n" + call.answer.text)
                 failed = failed || call.answer.status != 0
             }
         }
@@ -368,16 +368,16 @@ struct Runs: ParsableCommand {
     func run() throws {
         guard let hosts else {
             let target = try NodeOptions.node(root: root)
-            return Posix.printOut(RunsListing.text(writer: SafeWriter(root: root ?? "/"), node: target))
+            return printText(RunsListing.text(writer: SafeWriter(root: root ?? "/"), node: target))
         }
         defer { ClusterCollection.cleanUp() }
         var failed = false
         for host in hosts.split(separator: ",").map({ String($0.trimmed) }) {
             switch try ssh.call(host, RemoteRequest(command: .runs)) {
             case .failure(let problem):
-                Posix.printOut("== \(host): \(problem)\n")
+                printText("== \(host): \(problem)\n")
                 failed = true
-            case .success(let call): Posix.printOut("== \(host)\n" + call.answer.text)
+            case .success(let call): printText("== \(host)\n" + call.answer.text)
             }
         }
         if failed { throw ExitCode(Exit.failed) }

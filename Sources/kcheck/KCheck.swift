@@ -92,6 +92,12 @@ struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", _superCommandName: "kcheck", abstract: "Print kcheck's version and the libraries it runs with.")
 
     func run() {
-        Posix.printOut("kcheck \(Engine.version)\n\(OpenSSL.versionText)\n\(PCRE2Info.versionText)\n")
+        printText("kcheck \(Engine.version)\n\(OpenSSL.versionText)\n\(PCRE2Info.versionText)\n")
     }
 }
+
+/// Messages to people on the terminal: what a node or ssh said (a hostname, a file's line, ssh's
+/// `\r`) is made `visible`, so that it cannot move the cursor or recolour the terminal. Reports
+/// rendered with colour go through `Posix.printOut` after their own escaping.
+func printError(_ text: String) { Posix.printError(visible(text)) }
+func printText(_ text: String) { Posix.printOut(visible(text)) }

@@ -31,27 +31,33 @@ struct Lint: ParsableCommand {
         let profile = try node.profile()
         let target = try node.node()
         let inv = try inventory.load(from: target)
-        var inputs: [(path: String, kind: FileKind, bytes: [UInt8])] = []
+        var results: [(path: String, kind: FileKind, findings: [Finding])] = []
+        func lint(_ path: String, _ kind: FileKind, _ bytes: [UInt8]) {
+            results.append((path, kind, Linter.lint(path: path, bytes: bytes, kind: kind, node: target, inventory: inv, profile: profile)))
+        }
         if files.isEmpty {
             for file in Linter.nodeFiles(target) {
-                guard case .content(let bytes) = target.read(file.path, limit: defaultReadLimit) else { continue }
-                inputs.append((file.path, kind ?? file.kind, bytes))
+                switch file.read {
+                case .content(let bytes): lint(file.path, kind ?? file.kind, bytes)
+                case .unreadable(let why):
+                    // Never left out silently: a file the guide has people write that cannot be read is an error.
+                    let finding = Finding(.readable, .error, at: SourceLocation(file: file.path, line: 1), why)
+                    results.append((file.path, kind ?? file.kind, [finding]))
+                case .missing: continue
+                }
             }
         } else {
             for path in files {
                 let bytes: [UInt8]
-                switch Posix.readFile(path, limit: defaultReadLimit) {
+                switch Posix.readFile(path, limit: HostsFile.readLimit) {  // the largest a linted file may be
                 case .success(let b): bytes = b
                 case .failure(let error): throw CLIError.usage(error.description)
                 }
                 guard let fileKind = kind ?? Linter.detect(path: path, bytes: bytes) else {
                     throw CLIError.usage("\(path): cannot tell what kind of file this is; pass --kind (\(FileKind.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
-                inputs.append((path, fileKind, bytes))
+                lint(path, fileKind, bytes)
             }
-        }
-        let results = inputs.map { input in
-            (input.path, input.kind, Linter.lint(path: input.path, bytes: input.bytes, kind: input.kind, node: target, inventory: inv, profile: profile))
         }
         let identity = Evaluator(node: target, rules: []).identity
         let policy = reports.failOnWasSet ? reports.policy : FailurePolicy([.fail, .warn, .error])

@@ -27,7 +27,7 @@ struct Rules: ParsableCommand {
                 }
             }
             out += "\n\(profile.rules.count) rules and \(profile.clusterRules.count) cluster rules in profile \(profile.name)\n"
-            Posix.printOut(out)
+            printText(out)
         }
     }
 
@@ -49,7 +49,7 @@ struct Rules: ParsableCommand {
                     out += "\nFixture clusters (fixtures/clusters):\n"
                     for test in rule.tests { out += "  \(test.status.rawValue.padded(to: 5)) \(test.cluster)\n" }
                 }
-                return Posix.printOut(out)
+                return printText(out)
             }
             guard let rule = profile.rule(id: id) else {
                 let near = (profile.rules.map(\.id) + profile.clusterRules.map(\.id)).filter { $0.contains(id) || id.contains($0) }.prefix(5)
@@ -65,7 +65,7 @@ struct Rules: ParsableCommand {
                 out += "\nFixture trees (fixtures/nodes):\n"
                 for test in rule.tests { out += "  \(test.status.rawValue.padded(to: 5)) \(test.node)\n" }
             }
-            Posix.printOut(out)
+            printText(out)
         }
     }
 }

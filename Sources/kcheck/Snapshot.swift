@@ -141,11 +141,11 @@ struct SnapshotCommand: ParsableCommand {
         if let host {
             switch try ssh.call(host, try remoteRequest(.record, rules: rules, env: nil, only: nil)) {
             case .failure(let problem):
-                Posix.printError("kcheck: \(problem)\n")
+                printError("kcheck: \(problem)\n")
                 throw ExitCode(Exit.failed)
             case .success(let call):
                 guard var r = call.answer.recording else {
-                    Posix.printError("kcheck: \(host) recorded nothing: \(call.answer.text)\n")
+                    printError("kcheck: \(host) recorded nothing: \(call.answer.text)\n")
                     throw ExitCode(Exit.failed)
                 }
                 r.facts.clockOffset = call.clockOffset
@@ -160,7 +160,7 @@ struct SnapshotCommand: ParsableCommand {
         } catch {
             throw CLIError.output("cannot write the snapshot: \(error)")
         }
-        Posix.printOut("Saved \(host ?? root ?? "this node")'s snapshot in \(output): kcheck preflight --root \(output)\n")
+        printText("Saved \(host ?? root ?? "this node")'s snapshot in \(output): kcheck preflight --root \(output)\n")
     }
 }
 
@@ -248,7 +248,7 @@ enum ClusterCollection {
         var collector = ClusterCollector(
             request: request, sshConfig: sshConfig, parallel: parallel, directory: try SSHOptions.temporaryDirectory("kcheck-nodes"),
             controlDirectory: try SSHOptions.temporaryDirectory("kcheck-ssh"), binary: remote ? try SSHOptions.binary() : nil)
-        if Posix.isTerminal(2) { collector.progress = { Posix.printError($0 + "\n") } }
+        if Posix.isTerminal(2) { collector.progress = { printError($0 + "\n") } }
         // Item 3 is tried from the inventory's first node, to every node of the inventory.
         let probe = hosts == nil ? (inv?.nodeIPs ?? []) : []
         return collector.collect(members, local: local, localAddresses: mine, probe: probe)

@@ -24,7 +24,7 @@ do {
     try command.run()
     Posix.exitProcess(Exit.passed)
 } catch let error as CLIError {
-    Posix.printError(error.message + "\n")
+    printError(error.message + "\n")
     Posix.exitProcess(Exit.usage)
 } catch let error as ExitCode {
     Posix.exitProcess(error.rawValue)
@@ -38,6 +38,6 @@ do {
         Posix.printOut(message + "\n")
         Posix.exitProcess(Exit.passed)
     }
-    Posix.printError(message + "\n")
+    printError(message + "\n")
     Posix.exitProcess(Exit.usage)
 }

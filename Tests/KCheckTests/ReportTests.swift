@@ -76,8 +76,8 @@ struct ReportTests {
             #expect(check.status == 0, "\(check.stderr)")
             let doc = try XMLDocument(data: Data(xml.utf8))
             let failure = try #require(try doc.nodes(forXPath: "//failure").first as? XMLElement)
-            // The control character is replaced; everything else survives escaping.
-            #expect(failure.stringValue?.contains("a\"b'c<d>e&f\u{FFFD}g\u{FFFD}[31mh") == true)
+            // The control characters are written visibly (XML 1.0 forbids them); everything else survives escaping.
+            #expect(failure.stringValue?.contains("a\"b'c<d>e&f\\x01g\\x1b[31mh") == true)
             let failures = try doc.nodes(forXPath: "//failure").count
             #expect(failures == (policy.isFailure(.warn) ? 2 : 1))
         }

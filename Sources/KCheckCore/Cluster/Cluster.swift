@@ -254,7 +254,7 @@ public enum ClusterEngine {
         case .hostsAgree:
             guard let inventory else { return result(.skip, "the same /etc/hosts entries", "no inventory", Evaluator.noInventory) }
             return agree("every inventory name mapped to the same address on every node", "/etc/hosts") { e in
-                guard case .content(let bytes) = e.facts.node.read("/etc/hosts", limit: defaultReadLimit) else { return "no /etc/hosts" }
+                guard case .content(let bytes) = e.facts.node.read("/etc/hosts", limit: HostsFile.readLimit) else { return "no /etc/hosts" }
                 let hosts = HostsFile.parse(bytes)
                 return inventory.nodeNames.map { name in
                     "\(name)=\(hosts.entries.first { $0.names.contains(name) && !$0.address.contains(":") }?.address ?? "-")"

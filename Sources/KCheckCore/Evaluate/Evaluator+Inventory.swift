@@ -3,11 +3,31 @@ import KCheckNative
 extension Evaluator {
     static let noInventory = "no inventory (pass --env FILE)"
 
+    /// The inventory; without one, the check is skipped when the node has no environment.sh, and
+    /// is an error naming the reason when it has one that cannot be read or does not parse.
     func requireInventory(_ expected: String) throws(OutcomeError) -> Inventory {
-        guard let inventory else {
-            throw OutcomeError(outcome: Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory))
+        if let inventory { return inventory }
+        let none = OutcomeError(outcome: Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory))
+        let path = Inventory.nodePath
+        switch facts.node.read(path, limit: defaultReadLimit) {
+        case .missing:
+            throw none
+        case .unreadable(let why):
+            throw OutcomeError(
+                outcome: Outcome(
+                    status: .error, expected: expected, actual: "unreadable inventory",
+                    message: "The inventory cannot be read: \(why) (or pass --env FILE)."))
+        case .content(let bytes):
+            var problem: SourceError?
+            do throws(SourceError) { _ = try Inventory.parse(bytes, path: path) } catch { problem = error }
+            // It parses, yet the caller gave no inventory: judged without one, as asked.
+            guard let error = problem else { throw none }
+            throw OutcomeError(
+                outcome: Outcome(
+                    status: .error, expected: expected, actual: "unparsable inventory",
+                    message: "\(error.description), so there is no inventory to check against.",
+                    evidence: [SourceLocation(file: error.file, line: error.line)]))
         }
-        return inventory
     }
 
     /// The hostname is NODE_NAMES[i], where NODE_IPS[i] is an address of this node on IFACE.
@@ -55,7 +75,7 @@ extension Evaluator {
     func hostsMatchInventory() throws(OutcomeError) -> Outcome {
         let expected = "/etc/hosts maps every NODE_IPS[i] to NODE_NAMES[i]"
         let inv = try requireInventory(expected)
-        guard let text = try readText("/etc/hosts", expected: expected) else {
+        guard let text = try readText("/etc/hosts", expected: expected, limit: HostsFile.readLimit) else {
             return Outcome(status: .fail, expected: expected, actual: "no /etc/hosts", message: "/etc/hosts is missing.")
         }
         let findings = HostsFile.parse(Array(text.utf8)).findings(inventory: inv).filter { $0.status == .fail }
@@ -72,10 +92,16 @@ extension Evaluator {
         if let inventory, inventory.path == Inventory.nodePath {
             findings = EnvironmentLinter.lint(inventory)  // already read from this node: parse once
         } else {
-            guard case .content(let bytes) = facts.node.read(Inventory.nodePath, limit: defaultReadLimit) else {
+            switch facts.node.read(Inventory.nodePath, limit: defaultReadLimit) {
+            case .missing:
                 return Outcome(status: .skip, expected: expected, actual: "absent", message: "No \(Inventory.nodePath) on this node.")
+            case .unreadable(let why):
+                return Outcome(
+                    status: .error, expected: expected, actual: "unreadable",
+                    message: "It exists but cannot be read: \(why).")
+            case .content(let bytes):
+                findings = EnvironmentLinter.lint(bytes, path: Inventory.nodePath)
             }
-            findings = EnvironmentLinter.lint(bytes, path: Inventory.nodePath)
         }
         if findings.isEmpty { return Outcome(status: .pass, expected: expected, actual: "no findings", message: "") }
         let failing = findings.contains { $0.status == .fail }

@@ -93,8 +93,8 @@ public final class Evaluator {
     }
 
     /// Reads a file: nil when it is missing; unreadable ends the check as could-not-check.
-    func readText(_ path: String, expected: String) throws(OutcomeError) -> String? {
-        switch facts.node.read(path, limit: defaultReadLimit) {
+    func readText(_ path: String, expected: String, limit: Int = defaultReadLimit) throws(OutcomeError) -> String? {
+        switch facts.node.read(path, limit: limit) {
         case .content(let bytes): return String(decoding: bytes, as: UTF8.self)
         case .missing: return nil
         case .unreadable(let why): throw OutcomeError(outcome: unavailable(expected, why))

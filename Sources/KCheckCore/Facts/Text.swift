@@ -73,8 +73,49 @@ func splitLines(_ bytes: [UInt8]) -> [String] {
 func escaped(_ text: String, _ table: [Character: String]) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
-    for c in text {
+    for c in visible(text) {
         if let replacement = table[c] { out += replacement } else { out.append(c) }
     }
     return out
+}
+
+/// Whether a scalar must not reach a person's terminal or document as itself: C0 controls but tab
+/// and newline, DEL, C1 controls, and the bidirectional overrides and isolates (which reorder what
+/// is read).
+@inline(__always)
+func isInvisibleControl(_ scalar: Unicode.Scalar) -> Bool {
+    let v = scalar.value
+    if v < 0x20 { return v != 0x09 && v != 0x0A }
+    if v < 0x7F { return false }
+    return v <= 0x9F || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+}
+
+/// Text as people may be shown it: every control character written visibly (`\x1b`, `\r`,
+/// `\u{202e}`), so that nothing a node wrote (a hostname, os-release, a file's line) can move the
+/// cursor, recolour the terminal or reorder a report. Tab and newline stay; with
+/// `singleLine`, newline is written as `\n` too. Text without such characters is returned as is.
+public func visible(_ text: String, singleLine: Bool = false) -> String {
+    guard text.unicodeScalars.contains(where: { isInvisibleControl($0) || (singleLine && $0 == "\n") }) else { return text }
+    var out = String.UnicodeScalarView()
+    let hex = Array("0123456789abcdef".unicodeScalars)
+    for scalar in text.unicodeScalars {
+        guard isInvisibleControl(scalar) || (singleLine && scalar == "\n") else {
+            out.append(scalar)
+            continue
+        }
+        let v = scalar.value
+        switch scalar {
+        case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+        case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+        case _ where v <= 0xFF:
+            out.append(contentsOf: "\\x".unicodeScalars)
+            out.append(hex[Int(v >> 4)])
+            out.append(hex[Int(v & 15)])
+        default:
+            out.append(contentsOf: "\\u{".unicodeScalars)
+            out.append(contentsOf: String(v, radix: 16).unicodeScalars)
+            out.append("}")
+        }
+    }
+    return String(out)
 }

@@ -33,7 +33,7 @@ public enum PlanText {
             out += "\nBy hand (kcheck does not change these):\n"
             for item in plan.manual { out += "- \(item.rule): \(item.instructions)\n" }
         }
-        return out
+        return visible(out)  // a file's line or a node's name never reaches the terminal raw
     }
 
     public static func render(_ results: [Remediator.Result], run: String?) -> String {
@@ -47,6 +47,6 @@ public enum PlanText {
             if let change = result.change { out += "   \(change)\n" }
             for argv in result.commands { out += "   command: \(argv.joined(separator: " "))\n" }
         }
-        return out
+        return visible(out)
     }
 }

@@ -152,8 +152,8 @@ public struct Planner {
     // MARK: - Files
 
     /// The current bytes of a file on the node: nil when it is missing or unreadable.
-    func bytes(_ path: String) -> [UInt8]? {
-        if case .content(let b) = facts.node.read(path, limit: defaultReadLimit) { return b }
+    func bytes(_ path: String, limit: Int = defaultReadLimit) -> [UInt8]? {
+        if case .content(let b) = facts.node.read(path, limit: limit) { return b }
         return nil
     }
 
@@ -429,7 +429,7 @@ public struct Planner {
 
     func hostsActions(_ rule: Rule, into state: inout State) {
         guard let inventory = evaluator.inventory else { return }
-        let old = bytes("/etc/hosts") ?? []
+        let old = bytes("/etc/hosts", limit: HostsFile.readLimit) ?? []
         var kept: [String] = []
         var inBlock = false
         for line in lines(old) {
@@ -441,7 +441,7 @@ public struct Planner {
         // second copy of a correct line.
         let outsideHosts = HostsFile.parse(joined(kept))
         let needed = zip(inventory.nodeIPs, inventory.nodeNames).filter { ip, name in
-            outsideHosts.entries.first { $0.names.contains(name) && !$0.address.contains(":") }?.address != ip
+            outsideHosts.addresses(of: name).first { !$0.isIPv6 }?.address != ip
         }
         let block = needed.isEmpty ? [] : [Self.hostsBegin] + needed.map { "\($0) \($1)" } + [Self.hostsEnd]
         let new = kept + block

@@ -61,8 +61,19 @@ public struct ShellFile: Sendable {
 }
 
 struct ShellParser {
+    /// Bounds on what a file can make kcheck hold (docs/bounds.md): a value longer than this many
+    /// bytes (`A=$A$A` doubling) ...
+    static let maxValueBytes = 1 << 20
+    /// ... an array with more items ...
+    static let maxArrayItems = 100_000
+    /// ... and, over all assignments together, more bytes and items held than this (500,000 lines
+    /// of `A+=(x)` would otherwise hold 500,000 growing copies) end the parse with an error at the
+    /// line that crossed the bound.
+    static let maxHeld = 16 << 20
+
     let s: [Unicode.Scalar]
     var i = 0
+    var held = 0
     var line = 1
     var lineStart = 0
     var assignments: [ShellAssignment] = []
@@ -87,6 +98,11 @@ struct ShellParser {
 
     func error(_ message: String, line: Int? = nil, column: Int? = nil) -> SyntaxError {
         SyntaxError(line: line ?? self.line, column: column ?? self.column, message: message)
+    }
+
+    /// A bound kcheck keeps on what a file can make it hold was crossed.
+    func bound(_ what: String, line: Int, column: Int) -> SyntaxError {
+        error("\(what): past kcheck's bound, so this file is not read further (docs/bounds.md)", line: line, column: column)
     }
 
     static func isNameStart(_ c: Unicode.Scalar) -> Bool { c == "_" || (c.isASCII && c.properties.isAlphabetic) }
@@ -175,6 +191,9 @@ struct ShellParser {
                         }
                         let word = try parseWord()
                         items.append(word.text)
+                        if items.count > Self.maxArrayItems {
+                            throw bound("the array \(name) has more than \(Self.maxArrayItems) items", line: startLine, column: startColumn)
+                        }
                         computed = computed || word.computed
                         unresolved += word.unresolved
                     }
@@ -187,9 +206,24 @@ struct ShellParser {
                 }
                 if append, let old = known[name] {
                     switch (old, value) {
-                    case (.array(let a), .array(let b)): value = .array(a + b)
-                    default: value = .scalar(old.scalar + value.scalar)
+                    case (.array(let a), .array(let b)):
+                        guard a.count + b.count <= Self.maxArrayItems else {
+                            throw bound("the array \(name) has more than \(Self.maxArrayItems) items", line: startLine, column: startColumn)
+                        }
+                        value = .array(a + b)
+                    default:
+                        guard old.scalar.utf8.count + value.scalar.utf8.count <= Self.maxValueBytes else {
+                            throw bound("the value of \(name) is longer than \(Self.maxValueBytes >> 20) MiB", line: startLine, column: startColumn)
+                        }
+                        value = .scalar(old.scalar + value.scalar)
                     }
+                }
+                switch value {
+                case .scalar(let text): held += text.utf8.count + 1
+                case .array(let items): held += items.reduce(items.count) { $0 + $1.utf8.count }
+                }
+                if held > Self.maxHeld {
+                    throw bound("the assignments up to this line hold more than \(Self.maxHeld >> 20) MiB of values", line: startLine, column: startColumn)
                 }
                 known[name] = value
                 let source = String(String.UnicodeScalarView(s[valueStart..<i]))
@@ -307,15 +341,23 @@ struct ShellParser {
             let inner = String(String.UnicodeScalarView(s[nameStart..<i]))
             advance()
             word.text += expand(inner, source: String(String.UnicodeScalarView(s[start..<i])), into: &word)
+            try checkLength(word, line: l, column: col)
         } else if Self.isNameStart(c) {
             let nameStart = i
             while let d = current, Self.isNameChar(d) { advance() }
             let name = String(String.UnicodeScalarView(s[nameStart..<i]))
             word.text += expand(name, source: "$" + name, into: &word)
+            try checkLength(word, line: l, column: col)
         } else {
             // $1, $?, $$ and a lone $: positional and special parameters are left as written.
             if c.properties.numericType != nil || "?$!#*@-".unicodeScalars.contains(c) { advance() }
             word.text += String(String.UnicodeScalarView(s[start..<i]))
+        }
+    }
+
+    func checkLength(_ word: Word, line: Int, column: Int) throws(SyntaxError) {
+        if word.text.utf8.count > Self.maxValueBytes {
+            throw bound("expanding this makes a value longer than \(Self.maxValueBytes >> 20) MiB", line: line, column: column)
         }
     }
 

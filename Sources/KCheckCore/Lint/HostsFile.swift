@@ -10,10 +10,20 @@ public struct HostsFile: Sendable {
     public let path: String
     public let entries: [Entry]
     public let malformed: [(line: Int, text: String)]
+    /// For each name, the positions in `entries` of the lines that name it, in order: every lookup
+    /// is by this index, so judging the file is linear in its length (ad-block lists run to
+    /// hundreds of thousands of lines).
+    let byName: [String: [Int]]
+    let byAddress: [String: [Int]]
+
+    /// /etc/hosts may be a long ad-block list: it is read up to 32 MiB (other files: 4 MiB).
+    public static let readLimit = 32 << 20
 
     public static func parse(_ bytes: [UInt8], path: String = "/etc/hosts") -> HostsFile {
         var entries: [Entry] = []
         var malformed: [(Int, String)] = []
+        var byName: [String: [Int]] = [:]
+        var byAddress: [String: [Int]] = [:]
         for (number, line) in numberedLines(bytes) {
             let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let fields = text.fields.map(String.init)
@@ -22,17 +32,27 @@ public struct HostsFile: Sendable {
                 malformed.append((number, String(line.trimmed)))
                 continue
             }
-            entries.append(Entry(address: address, names: Array(fields.dropFirst()), line: number))
+            let names = Array(fields.dropFirst())
+            for name in Set(names) { byName[name, default: []].append(entries.count) }
+            byAddress[address, default: []].append(entries.count)
+            entries.append(Entry(address: address, names: names, line: number))
         }
-        return HostsFile(path: path, entries: entries, malformed: malformed)
+        return HostsFile(path: path, entries: entries, malformed: malformed, byName: byName, byAddress: byAddress)
     }
 
     static func isIPv6(_ text: String) -> Bool {
         text.contains(":") && text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." || $0 == "%" || $0.isLetter || $0.isNumber }
     }
 
+    /// Addresses that ad-block lists map thousands of names to: their reverse lookup means nothing
+    /// to the cluster, so several canonical names for them are not a finding.
+    static let blockingAddresses: Set<String> = ["0.0.0.0", "127.0.0.1", "::", "::1"]
+
     /// Where each name resolves: the first line that names it wins, as glibc's files backend does.
-    public func addresses(of name: String) -> [Entry] { entries.filter { $0.names.contains(name) } }
+    public func addresses(of name: String) -> [Entry] { (byName[name] ?? []).map { entries[$0] } }
+
+    /// The lines for an address, in order.
+    func lines(for address: String) -> [Entry] { (byAddress[address] ?? []).map { entries[$0] } }
 
     /// Everything wrong with the file; with an inventory, also against the cluster's nodes.
     public func findings(inventory: Inventory?) -> [Finding] {
@@ -42,24 +62,24 @@ public struct HostsFile: Sendable {
             findings.append(Finding(.hostsSyntax, .warn, at: at(line), "`\(text)` is not ADDRESS NAME…; the resolver skips it"))
         }
         // A name on lines with different addresses of one family: only the first line counts.
-        var reported: Set<String> = []
+        var judged: Set<String> = []
         for entry in entries {
-            for name in entry.names where !reported.contains(name) {
-                let same = addresses(of: name).filter { $0.isIPv6 == entry.isIPv6 }
-                let distinct = Set(same.map(\.address))
-                if distinct.count > 1 {
-                    reported.insert(name)
-                    let places = same.map { "\($0.address) (line \($0.line))" }.joined(separator: ", ")
-                    let conflicting = same.first { $0.address != same[0].address } ?? same[1]
+            for name in entry.names where judged.insert(name).inserted {
+                for v6 in [false, true] {
+                    let same = addresses(of: name).filter { $0.isIPv6 == v6 }
+                    guard let first = same.first, let conflicting = same.first(where: { $0.address != first.address }) else { continue }
+                    let distinct = Set(same.map(\.address))
+                    let places = same.prefix(10).map { "\($0.address) (line \($0.line))" }.joined(separator: ", ")
+                        + (same.count > 10 ? " and \(same.count - 10) more lines" : "")
                     findings.append(
                         Finding(.hostsNameTwoAddresses, at: at(conflicting.line),
-                            "\(name) maps to \(distinct.count) addresses: \(places); the resolver uses the first, \(same[0].address)"))
+                            "\(name) maps to \(distinct.count) addresses: \(places); the resolver uses the first, \(first.address)"))
                 }
             }
         }
         // An address whose lines give different canonical (first) names.
         var seenAddress: [String: Entry] = [:]
-        for entry in entries {
+        for entry in entries where !Self.blockingAddresses.contains(entry.address) {
             if let first = seenAddress[entry.address] {
                 if first.names[0] != entry.names[0] && !first.names.contains(entry.names[0]) {
                     findings.append(
@@ -80,7 +100,7 @@ public struct HostsFile: Sendable {
                     findings.append(
                         Finding(.hostsInventory, at: at(lines[0].line), "\(name) maps to \(lines[0].address); the inventory\(where_) says \(ip)"))
                 }
-                for entry in entries where entry.address == ip && entry.names[0] != name && !entry.names.contains(name) {
+                for entry in self.lines(for: ip) where entry.names[0] != name && !entry.names.contains(name) {
                     findings.append(
                         Finding(.hostsInventory, at: at(entry.line), "\(ip) is \(entry.names[0]) here; the inventory\(where_) names it \(name)"))
                 }

@@ -36,7 +36,7 @@ public struct JSONNode: Equatable, Sendable {
     }
 
     public var int: Int? {
-        if case .number(let n) = value { return Int(n) }
+        if case .number(let n) = value { return Int(n) }  // the literal as written: nil for 1e400, 2.5 or 20 digits
         return nil
     }
 

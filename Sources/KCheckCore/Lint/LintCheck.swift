@@ -29,6 +29,8 @@ public enum LintCheck: String, CaseIterable, Sendable {
     case caConfig = "ca.config"
     case caCSR = "ca.csr"
     case clean = "lint.clean"
+    case readable = "lint.readable"
+    case more = "lint.more"
 
     public var title: String {
         switch self {
@@ -61,6 +63,8 @@ public enum LintCheck: String, CaseIterable, Sendable {
         case .caConfig: "ca-config.json is as documented"
         case .caCSR: "ca-csr.json is as documented"
         case .clean: "the file is lint-clean"
+        case .readable: "the file can be read"
+        case .more: "findings past the first \(Linter.maxFindingsPerFile) of a file are counted, not listed"
         }
     }
 
@@ -71,7 +75,8 @@ public enum LintCheck: String, CaseIterable, Sendable {
             .sysctlTwoSettings, .sysctlDuplicate, .sysctlProfileValue, .hostsNameTwoAddresses, .hostsAddressTwoNames,
             .hostsInventory, .fstabSwap, .caConfig, .caCSR:
             .high
-        case .envNodePortRange, .envDNSDomain, .sysctlUnparsable, .sysctlUnknownKey, .hostsSyntax: .medium
+        case .envNodePortRange, .envDNSDomain, .sysctlUnparsable, .sysctlUnknownKey, .hostsSyntax, .more: .medium
+        case .readable: .high
         case .envRuntimeDirs, .envComputed, .clean: .low
         }
     }
@@ -88,7 +93,7 @@ public enum LintCheck: String, CaseIterable, Sendable {
         case .fstabSwap: [10]
         case .jsonSyntax, .caConfig: [17]
         case .caCSR: [18]
-        case .clean: []
+        case .clean, .readable, .more: []
         }
     }
 
@@ -123,6 +128,8 @@ public enum LintCheck: String, CaseIterable, Sendable {
         case .caConfig: "Write ca-config.json as the guide documents: default expiry 87600h; profile kubernetes with signing, key encipherment, server auth, client auth and expiry 876000h."
         case .caCSR: "Write ca-csr.json as the guide documents: CN kubernetes-ca; RSA 2048; C=CN, ST=BeiJing, L=BeiJing, O=k8s, OU=opsnull; CA expiry 876000h."
         case .clean: ""
+        case .readable: "Make it a regular file of at most 4 MiB that root can read, or remove it."
+        case .more: "Fix the findings listed, then lint again to see the rest."
         }
     }
 

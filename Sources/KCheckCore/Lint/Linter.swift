@@ -40,7 +40,34 @@ public enum Linter {
         return nil
     }
 
+    /// At most this many findings of one file are listed; the rest are counted in one more finding
+    /// (a 4 MiB junk /etc/hosts would otherwise make a report of hundreds of megabytes).
+    public static let maxFindingsPerFile = 100
+
     public static func lint(path: String, bytes: [UInt8], kind: FileKind, node: Node?, inventory: Inventory?, profile: Profile) -> [Finding] {
+        bounded(findings(path: path, bytes: bytes, kind: kind, node: node, inventory: inventory, profile: profile), path: path)
+    }
+
+    /// The first `maxFindingsPerFile` findings, failures before errors before warnings (a failure
+    /// is never hidden behind a hundred warnings), and one that counts the rest (with the worst
+    /// status among them, so the verdict does not change).
+    static func bounded(_ all: [Finding], path: String) -> [Finding] {
+        guard all.count > maxFindingsPerFile else { return all }
+        func rank(_ status: Status) -> Int { status == .fail ? 0 : status == .error ? 1 : 2 }
+        let findings = all.enumerated().sorted { (rank($0.element.status), $0.offset) < (rank($1.element.status), $1.offset) }.map(\.element)
+        let rest = findings[maxFindingsPerFile...]
+        let statuses = Set(rest.map(\.status))
+        let status: Status = statuses.contains(.fail) ? .fail : statuses.contains(.error) ? .error : .warn
+        var counts: [LintCheck: Int] = [:]
+        for finding in rest { counts[finding.check, default: 0] += 1 }
+        let kinds = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.value) \($0.key.rawValue)" }.joined(separator: ", ")
+        return Array(findings.prefix(maxFindingsPerFile)) + [
+            Finding(.more, status, at: rest.first!.location, "and \(rest.count) more findings in \(path) (\(kinds)), from this line on")
+        ]
+    }
+
+    static func findings(path: String, bytes: [UInt8], kind: FileKind, node: Node?, inventory: Inventory?, profile: Profile) -> [Finding] {
         switch kind {
         case .environment: EnvironmentLinter.lint(bytes, path: path)
         case .sysctl: SysctlLinter.lint(path: path, bytes: bytes, node: node, profile: profile)
@@ -51,8 +78,9 @@ public enum Linter {
     }
 
     /// The node's own files the guide has people write, in the order they are linted when no
-    /// file is named.
-    public static func nodeFiles(_ node: Node) -> [(path: String, kind: FileKind)] {
+    /// file is named, with what reading each gave (missing files are left out; unreadable ones are
+    /// kept, to be reported).
+    public static func nodeFiles(_ node: Node) -> [(path: String, kind: FileKind, read: FileRead)] {
         var files: [(String, FileKind)] = [(Inventory.nodePath, .environment)]
         if case .success(let names) = node.list("/etc/sysctl.d") {
             for name in names where name.hasSuffix(".conf") { files.append(("/etc/sysctl.d/" + name, .sysctl)) }
@@ -61,7 +89,11 @@ public enum Linter {
             (SysctlConfig.legacyFile, .sysctl), ("/etc/hosts", .hosts), ("/etc/fstab", .fstab),
             ("/opt/k8s/work/ca-config.json", .caConfig), ("/opt/k8s/work/ca-csr.json", .caCSR),
         ]
-        return files.filter { if case .content = node.read($0.0, limit: defaultReadLimit) { return true } else { return false } }
+        return files.compactMap { path, kind in
+            let read = node.read(path, limit: kind == .hosts ? HostsFile.readLimit : defaultReadLimit)
+            if case .missing = read { return nil }
+            return (path, kind, read)
+        }
     }
 
     /// A report of lint findings: each finding an entry; a file without findings one passing entry.

@@ -141,7 +141,8 @@ public struct FactsFile: Equatable, Sendable {
                 guard parts.count == 2, IPv4(parts[0]) != nil, let prefix = Int(parts[1]), (0...32).contains(prefix) else {
                     throw fail(2, "expected an IPv4 address with its prefix length, as 192.168.7.200/24, found `\(fields[2])`")
                 }
-                facts.addresses = (facts.addresses ?? []) + [InterfaceAddress(interface: fields[1], address: parts[0], prefix: prefix)]
+                facts.addresses = facts.addresses ?? []  // appended in place: copying the list per line was quadratic
+                facts.addresses!.append(InterfaceAddress(interface: fields[1], address: parts[0], prefix: prefix))
             case "owner":
                 try expectCount(5, "owner PATH MODE UID GID")
                 guard fields[1].hasPrefix("/"), let ownerPath = unescape(fields[1]) else { throw fail(1, "expected an absolute path on the node, found `\(fields[1])`") }

@@ -13,13 +13,13 @@ public enum ClusterReporters {
     static func text(_ report: ClusterReport, options: RenderOptions) -> String {
         var out = ""
         for (label, node) in report.nodes {
-            out += "== \(label)\n" + TextReporter.render(node, options: options) + "\n"
+            out += "== \(visible(label, singleLine: true))\n" + TextReporter.render(node, options: options) + "\n"
         }
         out += "== the cluster\n" + TextReporter.render(report.cluster, options: options)
         let all = report.nodes.map(\.report) + [report.cluster]
         let failedNodes = report.nodes.filter { $0.report.failed }.map(\.label)
         out += "\n\(report.failed ? "FAILED" : "PASSED"): \(report.nodes.count) nodes"
-        out += failedNodes.isEmpty ? "" : " (\(failedNodes.count) failed: \(ClusterEngine.names(failedNodes)))"
+        out += failedNodes.isEmpty ? "" : " (\(failedNodes.count) failed: \(visible(ClusterEngine.names(failedNodes), singleLine: true)))"
         out += report.cluster.failed ? "; the cluster rules failed" : "; the cluster rules passed"
         out += "; \(all.map { $0.summary.total }.reduce(0, +)) results\n"
         return out

@@ -3,7 +3,11 @@ public enum TextReporter: Reporter {
     public static let fileExtension = "txt"
 
     public static func render(_ report: Report, options: RenderOptions) -> String {
+        // Everything from the report is made `visible`: a node's hostname or a file's line cannot
+        // send escape sequences to the terminal; only `paint` colours.
         func paint(_ text: String, _ code: String) -> String { options.color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+        func v(_ text: String) -> String { visible(text) }
+        func one(_ text: String) -> String { visible(text, singleLine: true) }
         func label(_ status: Status) -> String {
             switch status {
             case .pass: paint("PASS ", "32")
@@ -14,25 +18,25 @@ public enum TextReporter: Reporter {
             }
         }
         let entries = report.entriesByAttention
-        let idWidth = min(44, entries.map(\.subject.id.count).max() ?? 10)
+        let idWidth = min(44, entries.map { one($0.subject.id).count }.max() ?? 10)
         let severityWidth = 8
-        var out = "kcheck \(report.command) · \(report.node.name) (\(report.node.source)) · \(report.node.distribution) · kernel \(report.node.kernel) · profile \(report.profile)\n\n"
+        var out = "kcheck \(report.command) · \(one(report.node.name)) (\(one(report.node.source))) · \(one(report.node.distribution)) · kernel \(one(report.node.kernel)) · profile \(one(report.profile))\n\n"
         for entry in entries {
-            let id = entry.subject.id.padded(to: idWidth)
+            let id = one(entry.subject.id).padded(to: idWidth)
             let severity = entry.subject.severity.rawValue.padded(to: severityWidth)
-            out += "\(label(entry.result.status))  \(id)  \(severity)  \(entry.subject.title)\n"
+            out += "\(label(entry.result.status))  \(id)  \(severity)  \(one(entry.subject.title))\n"
             let indent = String(repeating: " ", count: 7)
-            if let c = entry.certificate { out += certificateLines(c, indent: indent) }
+            if let c = entry.certificate { out += v(certificateLines(c, indent: indent)) }
             switch entry.result.status {
             case .pass:
                 continue
             case .skip:
-                if !entry.result.message.isEmpty { out += indent + paint(entry.result.message, "2") + "\n" }
+                if !entry.result.message.isEmpty { out += indent + paint(v(entry.result.message), "2") + "\n" }
             case .fail, .warn, .error:
-                out += indent + "expected: \(entry.result.expected)\n"
-                out += indent + "actual:   \(entry.result.actual)\n"
-                if !entry.result.message.isEmpty { out += indent + entry.result.message + "\n" }
-                if entry.result.status != .error { out += indent + paint("fix: \(entry.subject.remediation)", "36") + "\n" }
+                out += indent + "expected: \(v(entry.result.expected))\n"
+                out += indent + "actual:   \(v(entry.result.actual))\n"
+                if !entry.result.message.isEmpty { out += indent + v(entry.result.message) + "\n" }
+                if entry.result.status != .error { out += indent + paint("fix: \(v(entry.subject.remediation))", "36") + "\n" }
             }
         }
         let s = report.summary

@@ -176,7 +176,9 @@ struct XMLWriter {
             case "\t" where attribute: out += "&#9;"
             case "\r": out += "&#13;"
             case "\t", "\n": out.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF:
+            case _ where isInvisibleControl(scalar):
+                out += visible(String(scalar))  // XML 1.0 forbids most of them: shown as \x1b
+            case _ where scalar.value == 0xFFFE || scalar.value == 0xFFFF:
                 out += "\u{FFFD}"
             default: out.unicodeScalars.append(scalar)
             }

@@ -1,0 +1,128 @@
+import Foundation
+import KCheckCore
+import KCheckNative
+import Testing
+
+/// kcheck under a generous watchdog: a hang shows as exit 124 from timeout(1), never as a stuck
+/// test run. (No timed assertion: the watchdog only bounds what would otherwise never end.)
+func watched(_ arguments: [String], seconds: Int = 300) throws -> Run {
+    try run("/usr/bin/timeout", ["-s", "KILL", String(seconds), Repo.kcheck] + arguments, environment: testCache)
+}
+
+/// The report's JSON entries as rule id → (status, message).
+func jsonResults(_ json: String) throws -> [String: (status: String, message: String)] {
+    let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+    var out: [String: (String, String)] = [:]
+    for result in object?["results"] as? [[String: Any]] ?? [] {
+        let id = result["id"] as? String ?? ""
+        out[id] = (result["status"] as? String ?? "", result["message"] as? String ?? "")
+    }
+    return out
+}
+
+/// Issue 13: hostile and huge input ends by itself, with exit 0, 1 or 2 and the truth in its message.
+@Suite("hostile and huge input")
+struct HostileInputTests {
+    static let environment = "opt/k8s/bin/environment.sh"
+
+    @Test("a doubling environment.sh (A=$A$A x40) and 500,000 array appends are bounded, with file:line")
+    func shellExpansionIsBounded() throws {
+        let doubling = "A=xxxxxxxxxxxxxxxx\n" + String(repeating: "A=$A$A\n", count: 40)
+        let appends = String(repeating: "A+=(x)\n", count: 500_000)
+        for (text, line, words) in [(doubling, 18, "longer than 1 MiB"), (appends, 4096, "more than 16 MiB")] {
+            let (dir, root) = try copyOfFixture("debian12")
+            try text.write(toFile: root + "/" + Self.environment, atomically: false, encoding: .utf8)
+            let report = try watched(["preflight", "--root", root, "--format", "json"])
+            #expect(report.status == 1, "\(report.stderr)")
+            let results = try jsonResults(report.stdout)
+            let lint = try #require(results["inventory.lint-clean"])
+            #expect(lint.status == "fail")
+            #expect(lint.message.contains("/opt/k8s/bin/environment.sh:\(line):") && lint.message.contains(words), "\(lint.message)")
+            #expect(results["inventory.hostname"]?.status == "error")
+            let env = try watched(["lint", "--env", root + "/" + Self.environment, "--root", root])
+            #expect(env.status == 2)
+            #expect(env.stderr.contains("environment.sh:\(line):") && env.stderr.contains(words), "\(env.stderr)")
+            _ = dir
+        }
+    }
+
+    @Test("an environment.sh that cannot be read is an error with the reason, never 'absent'; lint --root says so too")
+    func unreadableEnvironmentIsAnError() throws {
+        for kind in ["fifo", "directory", "too large"] {
+            let (dir, root) = try copyOfFixture("debian12")
+            let path = root + "/" + Self.environment
+            try FileManager.default.removeItem(atPath: path)
+            switch kind {
+            case "fifo": #expect(mkfifo(path, 0o644) == 0)
+            case "directory": try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            default: try Data(repeating: UInt8(ascii: "#"), count: (4 << 20) + 10).write(to: URL(fileURLWithPath: path))
+            }
+            let report = try watched(["preflight", "--root", root, "--format", "json"])
+            #expect(report.status == 1, "\(kind): \(report.stderr)")
+            let results = try jsonResults(report.stdout)
+            #expect(results["inventory.lint-clean"]?.status == "error", "\(kind)")
+            #expect(results["inventory.lint-clean"]?.message.contains("cannot be read") == true)
+            #expect(!(results["inventory.lint-clean"]?.message.contains("No /opt/k8s/bin/environment.sh") ?? true))
+            #expect(results["inventory.hosts"]?.status == "error", "\(kind)")
+            let lint = try watched(["lint", "--root", root, "--format", "json"])
+            #expect(lint.status == 1)
+            let readable = try jsonResults(lint.stdout)["lint.readable"]
+            #expect(readable?.status == "error", "\(kind): \(lint.stdout.prefix(400))")
+            _ = dir
+        }
+    }
+
+    @Test("a 60,000-line ad-block /etc/hosts is judged (linear), and its blocking lines are no finding")
+    func longHostsFile() throws {
+        let (dir, root) = try copyOfFixture("debian12")
+        let hosts = root + "/etc/hosts"
+        var text = try String(contentsOfFile: hosts, encoding: .utf8)
+        for i in 0..<60_000 { text += "0.0.0.0 ad\(i).example.com\n" }
+        try text.write(toFile: hosts, atomically: false, encoding: .utf8)
+        let report = try watched(["preflight", "--root", root, "--format", "json"], seconds: 120)
+        #expect(report.status == 0, "\(report.stdout.prefix(2000))")
+        #expect(try jsonResults(report.stdout)["inventory.hosts"]?.status == "pass")
+        let lint = try watched(["lint", "--root", root], seconds: 120)
+        #expect(lint.status == 0, "\(lint.stdout.prefix(2000))")
+        _ = dir
+    }
+
+    @Test("a 4 MiB junk hosts file: the first 100 findings and one that counts the rest")
+    func findingsAreBoundedPerFile() throws {
+        let dir = try TemporaryDirectory()
+        var junk = ""
+        for i in 0..<20_000 { junk += "junk line \(i) \u{1B}[2J\r\n" }
+        let file = try dir.write("hosts", junk)
+        let lint = try watched(["lint", "--kind", "hosts", file, "--format", "json"])
+        #expect(lint.status == 1)
+        let object = try JSONSerialization.jsonObject(with: Data(lint.stdout.utf8)) as? [String: Any]
+        let results = object?["results"] as? [[String: Any]] ?? []
+        #expect(results.count == Linter.maxFindingsPerFile + 1)
+        let more = try #require(results.last)
+        #expect(more["id"] as? String == "lint.more")
+        #expect((more["message"] as? String ?? "").contains("and 19900 more findings"), "\(more)")
+        // The text form shows the junk's escape sequences visibly, never raw.
+        let text = try watched(["lint", "--kind", "hosts", file])
+        #expect(!text.stdout.contains("\u{1B}") && !text.stdout.contains("\r"))
+        #expect(text.stdout.contains("\\x1b[2J"))
+    }
+
+    @Test("escape sequences in a node's hostname and os-release are shown visibly in every human format")
+    func controlCharactersAreVisible() throws {
+        let (dir, root) = try copyOfFixture("debian12")
+        try "evil\u{1B}]0;owned\u{07}\u{1B}[31m\n".write(toFile: root + "/proc/sys/kernel/hostname", atomically: false, encoding: .utf8)
+        var release = try String(contentsOfFile: root + "/etc/os-release", encoding: .utf8)
+        release = release.replacingOccurrences(of: "PRETTY_NAME=", with: "PRETTY_NAME=\"Debian\u{1B}[2J\r\u{202E}\"\nX=")
+        try release.write(toFile: root + "/etc/os-release", atomically: false, encoding: .utf8)
+        for format in ["text", "markdown", "html", "junit"] {
+            let out = try watched(["preflight", "--root", root, "--format", format])
+            #expect(out.status == 0 || out.status == 1)
+            for raw in ["\u{1B}", "\u{07}", "\r", "\u{202E}"] { #expect(!out.stdout.contains(raw), "\(format) holds \(raw.unicodeScalars.first!.value)") }
+            #expect(out.stdout.contains("evil\\x1b]0;owned\\x07\\x1b[31m"), "\(format): \(out.stdout.prefix(600))")
+        }
+        let json = try watched(["preflight", "--root", root, "--format", "json"])
+        #expect(json.stdout.contains(#"evil\u001b]0;owned\u0007\u001b[31m"#), "JSON keeps the truth, escaped: \(json.stdout.prefix(600))")
+        #expect(visible("a\u{1B}b\tc\nd\u{9B}", singleLine: true) == "a\\x1bb\tc\\nd\\x9b")
+        _ = dir
+    }
+}
