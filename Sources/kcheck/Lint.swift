@@ -32,8 +32,9 @@ struct Lint: ParsableCommand {
         let target = try node.node()
         let inv = try inventory.load(from: target)
         var results: [(path: String, kind: FileKind, findings: [Finding])] = []
+        let session = LintSession(node: target, inventory: inv, profile: profile)
         func lint(_ path: String, _ kind: FileKind, _ bytes: [UInt8]) {
-            results.append((path, kind, Linter.lint(path: path, bytes: bytes, kind: kind, node: target, inventory: inv, profile: profile)))
+            results.append((path, kind, session.lint(path: path, bytes: bytes, kind: kind)))
         }
         if files.isEmpty {
             for file in Linter.nodeFiles(target) {

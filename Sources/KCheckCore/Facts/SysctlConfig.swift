@@ -155,6 +155,13 @@ public struct SysctlConfig: Sendable {
     /// /etc/sysctl.conf's own assignments.
     public var legacyAssignments: [SysctlAssignment] { bySource[Self.legacyFile] ?? [] }
 
+    /// Every key's assignments, in application order.
+    static func index(_ assignments: [SysctlAssignment]) -> [String: [SysctlAssignment]] {
+        var index: [String: [SysctlAssignment]] = [:]
+        for a in assignments { index[a.key, default: []].append(a) }
+        return index
+    }
+
     /// Every assignment of a key, in application order.
     public func occurrences(_ key: String) -> [SysctlAssignment] { assignments.filter { $0.key == key } }
 

@@ -45,7 +45,7 @@ public enum Linter {
     public static let maxFindingsPerFile = 100
 
     public static func lint(path: String, bytes: [UInt8], kind: FileKind, node: Node?, inventory: Inventory?, profile: Profile) -> [Finding] {
-        bounded(findings(path: path, bytes: bytes, kind: kind, node: node, inventory: inventory, profile: profile), path: path)
+        LintSession(node: node, inventory: inventory, profile: profile).lint(path: path, bytes: bytes, kind: kind)
     }
 
     /// The first `maxFindingsPerFile` findings, failures before errors before warnings (a failure
@@ -67,15 +67,6 @@ public enum Linter {
         ]
     }
 
-    static func findings(path: String, bytes: [UInt8], kind: FileKind, node: Node?, inventory: Inventory?, profile: Profile) -> [Finding] {
-        switch kind {
-        case .environment: EnvironmentLinter.lint(bytes, path: path)
-        case .sysctl: SysctlLinter.lint(path: path, bytes: bytes, node: node, profile: profile)
-        case .hosts: HostsFile.parse(bytes, path: path).findings(inventory: inventory)
-        case .fstab: Fstab.findings(bytes, path: path)
-        case .caConfig, .caCSR: CAFileLinter.lint(bytes, path: path, kind: kind)
-        }
-    }
 
     /// The node's own files the guide has people write, in the order they are linted when no
     /// file is named, with what reading each gave (missing files are left out; unreadable ones are
@@ -123,5 +114,56 @@ public enum Linter {
         return Report(
             toolVersion: Engine.version, command: "lint", profile: "lint", node: node, startedAt: started, durationSeconds: duration,
             entries: entries, policy: policy)
+    }
+}
+
+/// One lint run over the files of one node: what every file is judged against (the node's whole
+/// sysctl set, the profile's values) is read once for all of them, so linting n files takes time
+/// linear in n (5,000 sysctl.d files: each was re-reading all the others).
+public final class LintSession {
+    public let node: Node?
+    public let inventory: Inventory?
+    public let profile: Profile
+
+    public init(node: Node?, inventory: Inventory?, profile: Profile) {
+        self.node = node
+        self.inventory = inventory
+        self.profile = profile
+    }
+
+    private(set) lazy var facts: NodeFacts? = node.map { NodeFacts(node: $0, wantedUnits: []) }
+
+    private(set) lazy var sysctlChecks: [String: SysctlCheck] = Dictionary(
+        profile.rules.compactMap { rule -> (String, SysctlCheck)? in
+            if case .sysctl(let c) = rule.check { return (c.key, c) }
+            return nil
+        }, uniquingKeysWith: { a, _ in a })
+
+    /// The files the node's sysctl set reads.
+    private(set) lazy var sysctlSources: Set<String> = Set(facts?.sysctlConfig.entries.map(\.source) ?? [])
+
+    /// The node's sysctl set in boot order, by key.
+    private lazy var sysctlBootIndex: [String: [SysctlAssignment]] = SysctlConfig.index(facts?.sysctlConfig.assignments ?? [])
+    private var summaries: [String: KeySettings] = [:]
+
+    /// Where the node's set assigns a key, counted once per session.
+    func sysctlSummary(_ key: String) -> KeySettings {
+        if let done = summaries[key] { return done }
+        let summary = KeySettings(sysctlBootIndex[key] ?? [])
+        summaries[key] = summary
+        return summary
+    }
+
+    /// A file's findings, at most `Linter.maxFindingsPerFile` of them listed.
+    public func lint(path: String, bytes: [UInt8], kind: FileKind) -> [Finding] {
+        let findings: [Finding]
+        switch kind {
+        case .environment: findings = EnvironmentLinter.lint(bytes, path: path)
+        case .sysctl: findings = SysctlLinter.lint(path: path, bytes: bytes, session: self)
+        case .hosts: findings = HostsFile.parse(bytes, path: path).findings(inventory: inventory)
+        case .fstab: findings = Fstab.findings(bytes, path: path)
+        case .caConfig, .caCSR: findings = CAFileLinter.lint(bytes, path: path, kind: kind)
+        }
+        return Linter.bounded(findings, path: path)
     }
 }

@@ -6,17 +6,24 @@ public enum SysctlLinter {
     ]
 
     public static func lint(path: String, bytes: [UInt8], node: Node?, profile: Profile) -> [Finding] {
+        lint(path: path, bytes: bytes, session: LintSession(node: node, inventory: nil, profile: profile))
+    }
+
+    /// Places listed in a finding: the first and last few of a key set in thousands of files.
+    static func places(_ list: [SysctlAssignment], _ describe: (SysctlAssignment) -> String) -> String {
+        guard list.count > 8 else { return list.map(describe).joined(separator: ", ") }
+        return (list.prefix(4).map(describe) + ["… \(list.count - 6) more …"] + list.suffix(2).map(describe)).joined(separator: ", ")
+    }
+
+    static func lint(path: String, bytes: [UInt8], session: LintSession) -> [Finding] {
+        let node = session.node
         var assignments: [SysctlAssignment] = []
         var malformed: [SourceLocation] = []
         SysctlConfig.parse(bytes, file: path, into: &assignments, malformed: &malformed)
         var findings: [Finding] = malformed.map {
             Finding(.sysctlUnparsable, at: $0, "not a `key = value` line: systemd-sysctl logs it as an error and skips it")
         }
-        let checks: [String: SysctlCheck] = Dictionary(
-            profile.rules.compactMap { rule -> (String, SysctlCheck)? in
-                if case .sysctl(let c) = rule.check { return (c.key, c) }
-                return nil
-            }, uniquingKeysWith: { a, _ in a })
+        let checks = session.sysctlChecks
 
         for a in assignments {
             let swallowed = a.value.fields.dropFirst().filter { field in
@@ -40,28 +47,28 @@ public enum SysctlLinter {
         }
         for key in order where byKey[key]!.count > 1 {
             let list = byKey[key]!
-            let places = list.map { "line \($0.location.line) (\($0.value))" }.joined(separator: ", ")
+            let places = places(list) { "line \($0.location.line) (\($0.value))" }
             findings.append(
                 Finding(.sysctlDuplicate, at: list.last!.location,
                     "\(key) is set \(list.count) times in this file: \(places); the last, \(list.last!.value), wins"))
         }
 
         // Across the node's whole set, with this file in its place.
-        if let node {
-            let facts = NodeFacts(node: node, wantedUnits: [])
+        if let node, let facts = session.facts {
             let set = facts.sysctlConfig
-            let combined = placed(path: path, assignments: assignments, in: set)
+            // A node's own file is already in its place in the set: the set's index, built once
+            // per session, serves every file (n files linted in linear time, not n times n).
+            let inPlace = path == SysctlConfig.legacyFile || session.sysctlSources.contains(path)
+            let placedIndex = inPlace ? [:] : SysctlConfig.index(placed(path: path, assignments: assignments, in: set))
             for key in order {
-                let all = combined.filter { $0.key == key }
-                let elsewhere = all.filter { $0.location.file != path }
-                guard !elsewhere.isEmpty, let winner = all.last else { continue }
+                let summary = inPlace ? session.sysctlSummary(key) : KeySettings(placedIndex[key] ?? [])
+                let all = summary.all
+                let mine = summary.byFile[path] ?? (0, 0)
+                guard all.count > mine.all, let winner = all.last else { continue }
                 // Overriding a vendor default (/usr/lib, /lib, /usr/local/lib) is what sysctl.d is
                 // for; a duplicate is an operator's second file, or this file losing.
-                let vendor = ["/usr/lib/", "/lib/", "/usr/local/lib/"]
-                if winner.location.file == path && elsewhere.allSatisfy({ a in vendor.contains { a.location.file.hasPrefix($0) } }) {
-                    continue
-                }
-                let places = all.map { "\($0.location) (\($0.value))" }.joined(separator: ", ")
+                if winner.location.file == path && summary.operators == mine.operators { continue }
+                let places = places(all) { "\($0.location) (\($0.value))" }
                 let status: Status = winner.location.file == path ? .warn : .fail
                 findings.append(
                     Finding(.sysctlDuplicate, status, at: byKey[key]!.last!.location,
@@ -200,5 +207,30 @@ public enum CAFileLinter {
             break
         }
         return findings
+    }
+}
+
+/// Where one key is set across a sysctl set, counted once so that each of n files asks in
+/// constant time (n files that all set one key would otherwise compare n times n).
+struct KeySettings {
+    static let vendor = ["/usr/lib/", "/lib/", "/usr/local/lib/"]
+    let all: [SysctlAssignment]
+    /// Per file: its assignments, and those outside the vendor directories.
+    let byFile: [String: (all: Int, operators: Int)]
+    /// Assignments outside the vendor directories.
+    let operators: Int
+
+    init(_ all: [SysctlAssignment]) {
+        self.all = all
+        var byFile: [String: (all: Int, operators: Int)] = [:]
+        var operators = 0
+        for a in all {
+            let byOperator = !Self.vendor.contains { a.location.file.hasPrefix($0) } ? 1 : 0
+            operators += byOperator
+            let old = byFile[a.location.file] ?? (0, 0)
+            byFile[a.location.file] = (old.all + 1, old.operators + byOperator)
+        }
+        self.byFile = byFile
+        self.operators = operators
     }
 }
