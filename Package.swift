@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "kcheck", targets: ["kcheck"]),
         .library(name: "KCheckCore", targets: ["KCheckCore"]),
+        // For the fuzz package (fuzz/): the parsers' libFuzzer targets. Not linked into kcheck.
+        .library(name: "KCheckFuzzTargets", targets: ["KCheckFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,10 +39,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "kcheck-rulegen", dependencies: ["KCheckRuleLoader"]),
+        // One fuzz target per parser of untrusted bytes (docs/fuzzing.md): libFuzzer drives them
+        // from fuzz/, and the tests replay fuzz/corpus/. Not a dependency of the kcheck executable.
+        .target(name: "KCheckFuzzTargets", dependencies: ["KCheckCore", "KCheckNative", "KCheckRuleLoader", "KCheckProfile"]),
         .testTarget(
             name: "KCheckTests",
             dependencies: [
-                "KCheckCore", "KCheckRuleLoader", "KCheckProfile", "KCheckNative",
+                "KCheckCore", "KCheckRuleLoader", "KCheckProfile", "KCheckNative", "KCheckFuzzTargets",
                 // The reference YAML reader that the tests hold KCheckRuleLoader's reader to.
                 .product(name: "Yams", package: "Yams"),
             ]),

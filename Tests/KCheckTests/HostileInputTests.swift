@@ -125,4 +125,13 @@ struct HostileInputTests {
         #expect(visible("a\u{1B}b\tc\nd\u{9B}", singleLine: true) == "a\\x1bb\tc\\nd\\x9b")
         _ = dir
     }
+
+    @Test("IPv4 addresses are parsed strictly, byte by byte")
+    func ipv4Parsing() {
+        for good in ["192.168.7.201", "0.0.0.0", "255.255.255.255", "10.0.0.1"] { #expect(IPv4(good)?.description == good) }
+        for bad in ["01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "1.2.3.4 ", "", "1.2.3.", ".1.2.3", "1.2.3.4x", "١.2.3.4", "1.2.3.0004", "99999999999999999999.1.1.1"] {
+            #expect(IPv4(bad) == nil, "\(bad)")
+        }
+        #expect(IPv4("192.168.7.201")?.value == 0xC0A8_07C9)
+    }
 }

@@ -6,16 +6,26 @@ public struct IPv4: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init(_ value: UInt32) { self.value = value }
 
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                part.count == 1 || part.first != "0", let octet = UInt32(part), octet <= 255
-            else { return nil }
-            value = value << 8 | octet
+        var octet: UInt32 = 0
+        var digits = 0
+        var dots = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, dots < 3 else { return nil }
+                value = value << 8 | octet
+                (octet, digits, dots) = (0, 0, dots + 1)
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                guard digits < 3, digits == 0 || octet != 0 else { return nil }  // at most 3 digits, no leading zero
+                octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard octet <= 255 else { return nil }
+            } else {
+                return nil
+            }
         }
-        self.value = value
+        guard dots == 3, digits > 0 else { return nil }
+        self.value = value << 8 | octet
     }
 
     public var description: String {

@@ -24,12 +24,17 @@ public struct HostsFile: Sendable {
         var malformed: [(Int, String)] = []
         var byName: [String: [Int]] = [:]
         var byAddress: [String: [Int]] = [:]
-        for (number, line) in numberedLines(bytes) {
-            let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let fields = text.fields.map(String.init)
+        // Bytes, not Characters: the resolver splits on blanks and `#` only, and a 60,000-line
+        // ad-block list is read in a few milliseconds this way.
+        var number = 0
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            number += 1
+            let text = line.prefix { $0 != UInt8(ascii: "#") }
+            let fields = text.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0B || $0 == 0x0C })
+                .map { String(decoding: $0, as: UTF8.self) }
             guard let address = fields.first else { continue }
             if fields.count < 2 || (IPv4(address) == nil && !isIPv6(address)) {
-                malformed.append((number, String(line.trimmed)))
+                malformed.append((number, String(String(decoding: line, as: UTF8.self).trimmed)))
                 continue
             }
             let names = Array(fields.dropFirst())

@@ -1,0 +1,1 @@
+// Nothing to import: CFuzzMain only supplies the entry point SwiftPM's executable link expects.
