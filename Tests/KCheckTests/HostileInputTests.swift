@@ -134,4 +134,30 @@ struct HostileInputTests {
         }
         #expect(IPv4("192.168.7.201")?.value == 0xC0A8_07C9)
     }
+
+    @Test("no ENCRYPTION_KEY or BOOTSTRAP_TOKEN value in any output: computed around a literal, or in /root/.bashrc's plan diff")
+    func secretsNeverPrinted() throws {
+        let key = "Zm9vYmFyYmF6cXV4cXV1eHh4eHh4eHh4eHh4eHh4eHh4eHg="
+        let (dir, root) = try copyOfFixture("centos7-minimal")
+        try FileManager.default.createDirectory(atPath: root + "/opt/k8s/bin", withIntermediateDirectories: true)
+        let env = try String(contentsOfFile: Repo.fixture("debian12") + "/" + Self.environment, encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("export ENCRYPTION_KEY=") ? "export ENCRYPTION_KEY=\"\(key)$(true)\"" : String($0) }.joined(separator: "\n")
+        try env.write(toFile: root + "/" + Self.environment, atomically: false, encoding: .utf8)
+        let bashrc = root + "/root/.bashrc"
+        let old = (try? String(contentsOfFile: bashrc, encoding: .utf8)) ?? ""
+        try (old + "export ENCRYPTION_KEY=\"GgQtyzzHnARQUJLh+D/ReqeFpRptTuvdw1CxdmZcynY=\"\nexport BOOTSTRAP_TOKEN=34e544f507e1e2329f926a18bd5633dd\n")
+            .write(toFile: bashrc, atomically: false, encoding: .utf8)
+        var outputs: [String] = []
+        for arguments in [["lint", "--root", root], ["preflight", "--root", root], ["preflight", "--root", root, "--format", "json"], ["fix", "--dry-run", "--root", root]] {
+            let out = try watched(arguments)
+            outputs.append(out.stdout + out.stderr)
+        }
+        for out in outputs {
+            for secret in [key, "GgQtyzzHnARQUJLh", "34e544f507e1e2329f926a18bd5633dd"] { #expect(!out.contains(secret), "\(out.prefix(3000))") }
+        }
+        #expect(outputs[0].contains("computed around literal text (not shown"))
+        #expect(outputs[3].contains("export ENCRYPTION_KEY=\"[redacted ENCRYPTION_KEY]\"") && outputs[3].contains("+export PATH=/opt/k8s/bin:$PATH"))
+        _ = dir
+    }
 }

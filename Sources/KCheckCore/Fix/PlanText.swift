@@ -23,7 +23,11 @@ public enum PlanText {
                 if diff.old == diff.new {
                     out += "   (already as planned)\n"
                 } else {
-                    for line in UnifiedDiff.render(path: diff.path, old: diff.old, new: diff.new).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                    // No ENCRYPTION_KEY or BOOTSTRAP_TOKEN value in a diff's lines (/root/.bashrc may hold one).
+                    var secrets = Redaction.secrets(in: diff.new) + Redaction.secrets(in: diff.old ?? [])
+                    if case .content(let env) = remediator.node.read(Inventory.nodePath, limit: defaultReadLimit) { secrets += Redaction.secrets(in: env) }
+                    let old = diff.old.map { Redaction.forDisplay($0, secrets) }, new = Redaction.forDisplay(diff.new, secrets)
+                    for line in UnifiedDiff.render(path: diff.path, old: old, new: new).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
                         out += "   " + line + "\n"
                     }
                 }

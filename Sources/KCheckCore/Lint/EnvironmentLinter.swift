@@ -43,7 +43,7 @@ public enum EnvironmentLinter {
         for a in inv.shell.assignments where a.computed && a.name != "ENCRYPTION_KEY" {
             findings.append(
                 Finding(.envComputed, .warn, at: SourceLocation(file: path, line: a.line), column: a.column,
-                    "\(a.name) is computed each time the file is sourced, from \(a.source); kcheck does not run it"))
+                    "\(a.name) is computed each time the file is sourced, from \(shown(a)); kcheck does not run it"))
         }
 
         // Nodes.
@@ -161,12 +161,31 @@ public enum EnvironmentLinter {
         }
         if let key = inv["ENCRYPTION_KEY"] {
             if key.computed {
-                add(.envEncryptionKey, "ENCRYPTION_KEY", "ENCRYPTION_KEY is `\(key.source)`: every `source environment.sh` yields a different key, so secrets encrypted with one cannot be read with the next", status: .warn)
+                add(.envEncryptionKey, "ENCRYPTION_KEY", "ENCRYPTION_KEY is \(shown(key)): every `source environment.sh` yields a different key, so secrets encrypted with one cannot be read with the next", status: .warn)
             } else if base64Length(key.value.scalar) != 32 {
                 add(.envEncryptionKey, "ENCRYPTION_KEY", "ENCRYPTION_KEY is not 32 bytes in base64")
             }
         }
         return findings
+    }
+
+    /// A computed value's source as a finding may quote it: a secret's source only when it is
+    /// nothing but one command substitution (the guide's `$(head -c 32 /dev/urandom | base64)`),
+    /// never when literal text stands around or inside it (`"<key>$(true)"` would print the key).
+    static func shown(_ a: ShellAssignment) -> String {
+        guard Redaction.secretNames.contains(a.name) else { return "`\(a.source)`" }
+        var source = Substring(a.source)
+        if source.count >= 2, source.first == "\"", source.last == "\"" { source = source.dropFirst().dropLast() }
+        let whole = (source.hasPrefix("$(") && source.hasSuffix(")") && !source.dropFirst(2).contains("$("))
+            || (source.hasPrefix("`") && source.hasSuffix("`") && source.filter { $0 == "`" }.count == 2)
+        let inner = source.hasPrefix("$(") ? source.dropFirst(2).dropLast() : source.dropFirst().dropLast()
+        // A literal of 16 or more key-like characters inside the command could be the key itself.
+        var run = 0, longest = 0
+        for c in inner {
+            run = c.isASCII && (c.isLetter || c.isNumber || c == "+" || c == "/" || c == "=") ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        return whole && longest < 16 ? "`\(source)`" : "computed around literal text (not shown: it may hold the key)"
     }
 
     static func isDNSLabel(_ label: Substring) -> Bool {

@@ -444,6 +444,28 @@ public enum Redaction {
         return changed ? .scrubbed(out) : .unchanged
     }
 
+    /// `bytes` for people to read (a plan's diff): every secret value written as
+    /// `[redacted NAME]` — values of `shortest` bytes or more wherever they stand, shorter ones
+    /// where they are assigned.
+    public static func forDisplay(_ bytes: [UInt8], _ secrets: [Secret]) -> [UInt8] {
+        var out = bytes
+        for secret in secrets where !secret.value.isEmpty {
+            let marker = Array("[redacted \(secret.name)]".utf8)
+            var from = 0
+            while from < out.count, let at = Bytes.find(secret.value, in: out, range: from..<out.count) {
+                let lineStart = out[..<at].lastIndex(of: 10).map { $0 + 1 } ?? 0
+                let assigned = Bytes.find(Array((secret.name + "=").utf8), in: out, range: lineStart..<at) != nil
+                guard secret.value.count >= shortest || assigned else {
+                    from = at + 1
+                    continue
+                }
+                out.replaceSubrange(at..<(at + secret.value.count), with: marker)
+                from = at + marker.count
+            }
+        }
+        return out
+    }
+
     /// The stand-in of a value: the same length, each character of the same class.
     static func standIn(_ value: [UInt8]) -> [UInt8] {
         let digest = Array(((try? OpenSSL.sha256Hex(Array("kcheck-redacted:".utf8) + value)) ?? String(repeating: "0", count: 64)).utf8)
