@@ -12,12 +12,15 @@ public enum CertificateAuthority {
         public let keyPEM: [UInt8]
     }
 
-    public static func make(subject: [NameAttribute], validSeconds: Int64, keyBits: Int32 = 2048) throws(OpenSSLError) -> Made {
+    /// With `existingKeyPEM`, the certificate is made for that key (a CA whose making was cut
+    /// short after its key was written), and the key's bytes are returned as they are.
+    public static func make(subject: [NameAttribute], validSeconds: Int64, keyBits: Int32 = 2048, existingKeyPEM: [UInt8]? = nil) throws(OpenSSLError) -> Made {
         // X509_time_adj_ex takes days as a C int: beyond that (or not positive) is no validity.
         guard validSeconds > 0, validSeconds / 86_400 < Int64(Int32.max) else {
             throw OpenSSLError(operation: "make the CA", reason: "a validity of \(validSeconds) s is out of range")
         }
-        let key = try generateKey(bits: keyBits)
+        let key: OpaquePointer
+        if let existingKeyPEM { key = try readKey(existingKeyPEM) } else { key = try generateKey(bits: keyBits) }
         defer { EVP_PKEY_free(key) }
         guard let x509 = X509_new() else { throw OpenSSLError.lastError(operation: "X509_new") }
         defer { X509_free(x509) }
@@ -51,8 +54,21 @@ public enum CertificateAuthority {
         }
         guard X509_sign(x509, key, EVP_sha256()) > 0 else { throw OpenSSLError.lastError(operation: "X509_sign") }
         let certificate = try pem("PEM_write_bio_X509") { PEM_write_bio_X509($0, x509) }
+        if let existingKeyPEM { return Made(certificatePEM: certificate, keyPEM: existingKeyPEM) }
         let keyPEM = try pem("PEM_write_bio_PrivateKey_traditional") { PEM_write_bio_PrivateKey_traditional($0, key, nil, nil, 0, nil, nil) }
         return Made(certificatePEM: certificate, keyPEM: keyPEM)
+    }
+
+    /// A PEM private key (never a passphrase prompt: a key that wants one is an error).
+    private static func readKey(_ pem: [UInt8]) throws(OpenSSLError) -> OpaquePointer {
+        guard pem.count <= 1 << 20, let bio = pem.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            throw OpenSSLError(operation: "read the CA key", reason: "not a PEM key of at most 1 MiB")
+        }
+        defer { BIO_free(bio) }
+        guard let key = kcheck_read_private_key(bio) else {
+            throw OpenSSLError.lastError(operation: "read the CA key")
+        }
+        return key
     }
 
     private static func generateKey(bits: Int32) throws(OpenSSLError) -> OpaquePointer {

@@ -296,6 +296,14 @@ public struct SafeWriter: Sendable {
         }
     }
 
+    /// Removes the temporary files killed runs left in a directory (".NAME.kcheck-PID-N" of
+    /// another process): a journal's own rewrites, for instance, whose run will never finish them.
+    public func removeStaleTemporaries(inDirectory path: String) {
+        guard case .success(let parent) = openParent(path + "/.kcheck-sweep", create: false) else { return }
+        defer { close(parent.fd) }
+        removeStaleTemporaries(in: parent.fd, for: nil)
+    }
+
     /// Removes temporary files a killed run left beside `name` (".NAME.kcheck-PID-N"): the
     /// target itself was never touched by them, and no later run would finish them.
     private func removeStaleTemporaries(_ parent: (fd: Int32, name: String)) {

@@ -102,6 +102,7 @@ struct Fix: ParsableCommand {
         say(PlanText.render(plan, remediator: remediator, node: name))
         if plan.isEmpty || dryRun {
             if dryRun && !plan.isEmpty { say("\n--dry-run: nothing was changed.\n") }
+            if !dryRun { FixSession.tidy(remediator: remediator) }
             // Reports asked for in files are written whether or not anything was to change:
             // automation reads them after every run.
             if reports.output != nil || reports.outputDir != nil { try reports.emit(report, command: "fix") }

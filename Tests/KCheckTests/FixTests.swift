@@ -293,6 +293,60 @@ struct FaultInjectionTests {
     }
 }
 
+/// The root CA's making killed at every point (between its key and its certificate too): the
+/// next fix completes it with the key the killed run wrote, nothing half-written is left anywhere
+/// (the journal's own temporaries included), and undo removes what the runs made.
+@Suite("kcheck fix killed while making the CA")
+struct CAFaultTests {
+    static let cert = "/etc/kubernetes/cert"
+
+    static func temporaries(_ root: String) throws -> [String] {
+        try run("/usr/bin/find", [root, "-name", "*.kcheck-*"]).stdout.split(separator: "\n").map(String.init)
+    }
+
+    @Test func killedAnywhereTheNextFixCompletesIt() throws {
+        var point = 1
+        var killedRuns = 0
+        var completed = 0
+        while true {
+            let (dir, root) = try copyOfFixture("centos7-prepared")
+            defer { withExtendedLifetime(dir) {} }
+            for name in ["ca.pem", "ca-key.pem"] { try FileManager.default.removeItem(atPath: root + Self.cert + "/" + name) }
+            let only = ["--only", "pki.ca-certificate,pki.ca-key"]
+            let r = try kcheck(["fix", "--root", root, "--yes"] + only, environment: ["KCHECK_TEST_KILL_AT": String(point)])
+            if r.status != 9 {
+                #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+                break
+            }
+            killedRuns += 1
+            let keyOnly = FileManager.default.fileExists(atPath: root + Self.cert + "/ca-key.pem")
+                && !FileManager.default.fileExists(atPath: root + Self.cert + "/ca.pem")
+            let again = try kcheck(["fix", "--root", root, "--yes"] + only)
+            #expect(again.status == 0, "killed at \(point): \(again.stdout)\(again.stderr)")
+            if keyOnly {
+                completed += 1
+                #expect(again.stdout.contains("completes the CA that run"), "killed at \(point): \(again.stdout)")
+            }
+            let after = statuses(root)
+            #expect(after["pki.ca-certificate"] == .pass && after["pki.ca-key"] == .pass, "killed at \(point): \(after)")
+            let ca = root + Self.cert + "/ca.pem", key = root + Self.cert + "/ca-key.pem"
+            let certificateKey = try run("/usr/bin/openssl", ["x509", "-in", ca, "-noout", "-pubkey"]).stdout
+            let keyPublic = try run("/usr/bin/openssl", ["pkey", "-in", key, "-pubout"]).stdout
+            #expect(!certificateKey.isEmpty && certificateKey == keyPublic, "killed at \(point)")
+            let left = try Self.temporaries(root)
+            #expect(left.isEmpty, "killed at \(point): \(left)")
+            while try kcheck("runs", "--root", root).stdout.contains("applied") {
+                let undo = try kcheck("undo", "--root", root, "--yes")
+                try #require(undo.status == 0, "killed at \(point): undo failed: \(undo.stdout)\(undo.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: ca) && !FileManager.default.fileExists(atPath: key), "killed at \(point): undo left the CA")
+            point += 1
+        }
+        #expect(killedRuns >= 5, "the hook stopped no run: it tests nothing")
+        #expect(completed >= 1, "no kill point fell between the key and the certificate")
+    }
+}
+
 /// A full disk: the tree on a small tmpfs (in a private mount namespace) with only a few pages
 /// left. kcheck fix must stop with errors that say so, leave every file old or new, converge once
 /// there is room, and undo to the original.

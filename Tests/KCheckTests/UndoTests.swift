@@ -180,4 +180,28 @@ struct UndoSpecialFileTests {
         let undo = try kcheck("undo", "--root", root, "--yes")
         #expect(undo.status == 1 && undo.stderr.contains("kcheck_fifo"), "\(undo.status) \(undo.stdout)\(undo.stderr)")
     }
+
+    /// A journal whose saved copy of a file is gone: undo says which file cannot be put back and
+    /// restores everything else of the run.
+    @Test func aMissingSavedCopyIsNamedAndTheRestIsUndone() throws {
+        let (dir, root) = try copyOfFixture("guide-sysctl-copy")
+        defer { withExtendedLifetime(dir) {} }
+        let original = try TreeSnapshot(root, mtimes: false)
+        let fix = try kcheck("fix", "--root", root, "--yes")
+        #expect(fix.stdout.contains("Run "), "\(fix.stdout)\(fix.stderr)")
+        let runs = try FileManager.default.contentsOfDirectory(atPath: root + "/var/lib/kcheck/runs")
+        let run = root + "/var/lib/kcheck/runs/" + (runs.first ?? "")
+        let journal = try String(contentsOfFile: run + "/journal", encoding: .utf8)
+        let saved = journal.split(separator: "\n").filter { $0.hasPrefix("path ") && $0.contains(" file ") }
+        try #require(saved.count >= 2, "\(journal)")
+        let lost = String(saved[0].split(separator: " ")[1])
+        try FileManager.default.removeItem(atPath: run + "/files/1")
+        let undo = try kcheck("undo", "--root", root, "--yes")
+        #expect(undo.status == 1, "\(undo.stdout)\(undo.stderr)")
+        #expect(undo.stderr.contains("\(lost): its saved copy") && undo.stderr.contains("is missing"), "\(undo.stderr)")
+        #expect(!undo.stderr.contains("not a journal record"))
+        let after = try TreeSnapshot(root, mtimes: false)
+        let differing = original.differences(after).filter { !$0.hasPrefix("var/lib/kcheck") && $0 != "var/lib" && $0 != "var" }
+        #expect(differing == [String(lost.dropFirst())], "only the file whose copy is gone differs: \(differing)")
+    }
 }

@@ -49,6 +49,8 @@ public final class Journal {
     public let id: String
     let writer: SafeWriter
     public private(set) var records: [JournalRecord] = []
+    /// Paths whose saved copy (`files/N`) is gone: they cannot be restored; the rest of the run can.
+    public private(set) var missing: [String] = []
     private var blobs = 0
     /// Lines of the header: when, where, what.
     private let header: [String]
@@ -139,10 +141,17 @@ public final class Journal {
             case ("path", 4) where f[2] == "symlink": journal.records.append(.path(f[1], .symlink(target: f[3])))
             case ("path", 7) where f[2] == "file":
                 guard let mode = UInt32(f[3], radix: 8), let uid = UInt32(f[4]), let gid = UInt32(f[5]),
-                    case .success(.file(let original, _, _, _)) = writer.entry(base + "/files/" + f[6])
+                    let index = Int(f[6]), index > 0, String(index) == f[6]
                 else { return bad() }
-                journal.records.append(.path(f[1], .file(bytes: original, mode: mode, uid: uid, gid: gid)))
                 journal.blobs += 1
+                switch writer.entry(base + "/files/" + f[6]) {
+                case .success(.file(let original, _, _, _)):
+                    journal.records.append(.path(f[1], .file(bytes: original, mode: mode, uid: uid, gid: gid)))
+                case .success(.absent):
+                    journal.missing.append("\(f[1]): its saved copy \(base)/files/\(f[6]) is missing, so kcheck cannot put it back")
+                case .success, .failure:
+                    journal.missing.append("\(f[1]): its saved copy \(base)/files/\(f[6]) is not a readable file, so kcheck cannot put it back")
+                }
             case ("runtime", 3): journal.records.append(.runtime(f[1], Array(f[2].utf8)))
             case ("module", 2): journal.records.append(.moduleLoaded(f[1]))
             case ("swap", _): journal.records.append(.swapDevices(Array(f.dropFirst())))
@@ -231,6 +240,38 @@ public final class Journal {
 
     /// The runs on a node, oldest first, with whether each was undone. A directory without a
     /// journal (a run stopped before its first record) holds nothing to undo and is left out.
+    /// The run (not undone) that made the key of a CA whose certificate is still missing: its
+    /// journal recorded both files absent before it wrote them, and it was cut short between the
+    /// two (or the certificate was removed since). Read as text: no saved copy is needed.
+    public static func runThatMadeKey(_ key: String, certificate: String, node: Node) -> String? {
+        guard case .success(let names) = node.list(directory) else { return nil }
+        let wanted = ["path \(escape(key)) absent", "path \(escape(certificate)) absent"]
+        for name in names.sorted().reversed() where !name.hasPrefix(".") {
+            if case .success = node.status(directory + "/" + name + "/undone") { continue }
+            guard case .content(let bytes) = node.read(directory + "/" + name + "/journal", limit: defaultReadLimit) else { continue }
+            let lines = Set(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init))
+            if wanted.allSatisfy(lines.contains) { return name }
+        }
+        return nil
+    }
+
+    /// Removes what killed runs left half-written in the runs directory (a journal's
+    /// `.journal.kcheck-PID-N`), before a run starts.
+    static func sweep(writer: SafeWriter, node: Node) {
+        writer.removeStaleTemporaries(inDirectory: directory)
+        guard case .success(let names) = node.list(directory) else { return }
+        for name in names where !name.hasPrefix(".") {
+            let run = directory + "/" + name
+            writer.removeStaleTemporaries(inDirectory: run)
+            writer.removeStaleTemporaries(inDirectory: run + "/files")
+            // A run killed before its first record: an empty directory no listing shows.
+            if case .success(.absent) = writer.entry(run + "/journal"), case .success(let left) = node.list(run + "/files"), left.isEmpty {
+                _ = writer.remove(run + "/files", directory: true)
+                _ = writer.remove(run, directory: true)
+            }
+        }
+    }
+
     public static func runs(writer: SafeWriter, node: Node) -> [(id: String, undone: Bool)] {
         guard case .success(let names) = node.list(directory) else { return [] }
         return names.filter { name in

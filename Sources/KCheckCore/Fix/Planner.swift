@@ -308,7 +308,13 @@ public struct Planner {
     /// inventory's first node (NODE_IPS[0] is an address of this node): it is made once, and every
     /// other node gets a copy of it. The subject and expiry come from ca-csr.json when present.
     func caAction(_ check: CACheck, rules: [String]) -> Result<PlannedAction, NotPlanned> {
-        for path in [check.certificate, check.key] {
+        // A key without its certificate that a kcheck run made (cut short between the two): the
+        // run is completed, with that key.
+        var completes: String?
+        if case .success = facts.node.status(check.key), case .failure(let error) = facts.node.status(check.certificate), error.isNotFound {
+            completes = Journal.runThatMadeKey(check.key, certificate: check.certificate, node: facts.node)
+        }
+        for path in [check.certificate, check.key] where completes == nil {
             if case .success = facts.node.status(path) {
                 return .failure(NotPlanned(message: "\(path) exists: kcheck never replaces a CA's certificate or key."))
             }
@@ -342,7 +348,8 @@ public struct Planner {
         return .success(
             PlannedAction(
                 .makeCA(certificate: check.certificate, key: check.key, subject: subject, validHours: hours), rules: rules,
-                note: "this is the inventory's first node (\(first)) and neither file exists; copy both to every other node"))
+                note: completes.map { "completes the CA that run \($0) began: its key is there, its certificate was never written; the certificate is made for that key" }
+                    ?? "this is the inventory's first node (\(first)) and neither file exists; copy both to every other node"))
     }
 
     /// The longest CA validity kcheck makes: 1000 years.

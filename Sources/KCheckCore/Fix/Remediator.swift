@@ -246,19 +246,30 @@ public final class Remediator: ChangeJournal {
             return node.setRTCUTC(adjtime, journal: self, commands: &commands)
 
         case .makeCA(let certificate, let key, let subject, let hours):
-            // Never replace a CA: both files must be absent now, not only when planned.
-            for path in [certificate, key] {
-                guard case .success(.absent) = writer.entry(path) else { return .failed("\(path) exists: a CA is never replaced") }
+            // Never replace a CA: the certificate must be absent now, not only when planned; the
+            // key too, unless a kcheck run made it and was cut short before the certificate (the
+            // plan says so): then the certificate is made for that key.
+            guard case .success(.absent) = writer.entry(certificate) else { return .failed("\(certificate) exists: a CA is never replaced") }
+            var existingKey: [UInt8]?
+            switch writer.entry(key) {
+            case .success(.absent): break
+            case .success(.file(let bytes, _, _, _)) where Journal.runThatMadeKey(key, certificate: certificate, node: node) != nil: existingKey = bytes
+            default: return .failed("\(key) exists: a CA is never replaced")
             }
             let made: CertificateAuthority.Made
             do throws(OpenSSLError) {
-                made = try CertificateAuthority.make(subject: subject, validSeconds: Int64(hours) * 3600)
+                made = try CertificateAuthority.make(subject: subject, validSeconds: Int64(hours) * 3600, existingKeyPEM: existingKey)
             } catch {
                 return .failed(error.description)
             }
-            if let failure = remember(key, journal) ?? remember(certificate, journal) { return .failed(failure.description) }
+            if existingKey == nil {
+                if let failure = remember(key, journal) { return .failed(failure.description) }
+            }
+            if let failure = remember(certificate, journal) { return .failed(failure.description) }
             // The key first, root's alone; the certificate, which names it, last.
-            if case .failure(let failure) = writer.writeFile(key, made.keyPEM, mode: 0o600, owner: (0, 0)) { return .failed(failure.description) }
+            if existingKey == nil, case .failure(let failure) = writer.writeFile(key, made.keyPEM, mode: 0o600, owner: (0, 0)) {
+                return .failed(failure.description)
+            }
             return outcome(writer.writeFile(certificate, made.certificatePEM, mode: 0o644, owner: (0, 0)))
         }
     }

@@ -38,7 +38,10 @@ public enum FixSession {
 
     /// Takes the node's lock, opens a journal and applies the plan.
     public static func apply(_ plan: Plan, remediator: Remediator, command: String, id: String = Posix.runID()) -> Result<Outcome, Failure> {
-        locked(remediator.writer) { journaled(plan, remediator: remediator, command: command, id: id) }
+        locked(remediator.writer) {
+            Journal.sweep(writer: remediator.writer, node: remediator.node)
+            return journaled(plan, remediator: remediator, command: command, id: id)
+        }
     }
 
     private static func journaled(_ plan: Plan, remediator: Remediator, command: String, id: String) -> Result<Outcome, Failure> {
@@ -51,6 +54,15 @@ public enum FixSession {
         let changed = journal.records.contains { if case .done = $0 { false } else { true } }
         if !changed { Journal.discard(journal) }
         return .success(Outcome(results: results, runID: changed ? id : nil))
+    }
+
+    /// With nothing to change, what killed runs left half-written is still removed (when no other
+    /// run holds the lock: then that run does it).
+    public static func tidy(remediator: Remediator) {
+        _ = locked(remediator.writer) { () -> Result<Void, Failure> in
+            Journal.sweep(writer: remediator.writer, node: remediator.node)
+            return .success(())
+        }
     }
 
     /// A digest of what the plan will do, action by action. Both sides of an SSH connection run
@@ -113,13 +125,17 @@ public enum UndoSession {
         for journal in journals {
             out += "Run \(journal.id): \(journal.command)\n"
             for line in remediator.undoPlan(journal).describe() { out += "  " + line + "\n" }
+            for line in journal.missing { out += "  cannot restore " + line + "\n" }
         }
         return out
     }
 
     /// Undoes the runs under the node's lock: what was restored, what could not be.
     public static func apply(_ journals: [Journal], remediator: Remediator) -> Result<(text: String, problems: [String]), FixSession.Failure> {
-        FixSession.locked(remediator.writer) { .success(undo(journals, remediator: remediator)) }
+        FixSession.locked(remediator.writer) {
+            Journal.sweep(writer: remediator.writer, node: remediator.node)
+            return .success(undo(journals, remediator: remediator))
+        }
     }
 
     private static func undo(_ journals: [Journal], remediator: Remediator) -> (text: String, problems: [String]) {

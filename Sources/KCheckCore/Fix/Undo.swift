@@ -140,7 +140,9 @@ extension Remediator {
         var outcomes: [UndoOutcome] = []
         for journal in journals {
             let plan = undoPlan(journal)
-            let failures = undo(plan)
+            // Everything that can be restored is; a missing saved copy is said, and keeps the run
+            // from being marked undone.
+            let failures = undo(plan) + journal.missing
             outcomes.append(UndoOutcome(run: journal.id, plan: plan, failures: failures))
             guard failures.isEmpty else { break }
             Journal.markUndone(journal)
