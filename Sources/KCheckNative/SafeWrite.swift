@@ -380,11 +380,32 @@ public final class FileLock {
         guard fd >= 0 else { return .failure(SafeWriter.Failure(path: path, reason: SafeWriter.reason(errno))) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            close(fd)
-            if code == EWOULDBLOCK { return .failure(SafeWriter.Failure(path: path, reason: "another kcheck fix or undo holds this lock")) }
+            defer { close(fd) }
+            if code == EWOULDBLOCK { return .failure(SafeWriter.Failure(path: path, reason: "it is held by \(holder(fd))")) }
             return .failure(SafeWriter.Failure(path: path, reason: SafeWriter.reason(code)))
         }
+        // Who holds it, for whoever finds it taken: this process and its command.
+        var st = stat()
+        if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG {
+            let words = CommandLine.arguments.map { $0.split(separator: "/").last.map(String.init) ?? $0 }.prefix(8).joined(separator: " ")
+            _ = ftruncate(fd, 0)
+            _ = Posix.writeAll(fd: fd, Array("pid \(getpid()) started \(Posix.runID().prefix(16)): \(words)\n".utf8))
+        }
         return .success(FileLock(fd: fd))
+    }
+
+    /// What the lock file says of its holder (a kcheck of this version writes it on taking the
+    /// lock), checked against the process table.
+    private static func holder(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 512, 0) }
+        let text = n > 0 ? String(decoding: buffer.prefix(n).prefix { $0 != 10 }, as: UTF8.self) : ""
+        let fields = text.split(separator: " ")
+        guard fields.count >= 2, fields[0] == "pid", let pid = Int32(fields[1]), pid > 0 else {
+            return "another process (an older kcheck, or one that wrote no name)"
+        }
+        let alive = kill(pid, 0) == 0 || errno == EPERM
+        return alive ? "process \(text.dropFirst(4))" : "another process (the lock file names pid \(pid), which is gone)"
     }
 
     deinit {

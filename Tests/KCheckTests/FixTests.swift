@@ -223,9 +223,16 @@ struct FixTests {
         let lock = try #require(try? FileLock.acquire(SafeWriter(root: root), path: Journal.lockPath).get())
         let before = try TreeSnapshot(root)
         let r = try kcheck("fix", "--root", root, "--yes")
-        #expect(r.status == 2 && r.stderr.contains("another kcheck fix or undo holds this lock"), "\(r.stderr)")
+        // The loser names what really holds the lock: here, this test process.
+        #expect(r.status == 2 && r.stderr.contains("it is held by process \(getpid()) started "), "\(r.stderr)")
         #expect(try TreeSnapshot(root) == before)
         withExtendedLifetime(lock) {}
+        // An audit finding its reports directory's lock taken says who has it, too.
+        let reports = try TemporaryDirectory()
+        let auditLock = try #require(try? FileLock.acquire(SafeWriter(root: "/"), path: reports.path + "/.lock").get())
+        let audit = try kcheck("audit", "--root", Repo.fixture("services-wrong"), "--reports-dir", reports.path)
+        #expect(audit.status == 2 && audit.stderr.contains("it is held by process \(getpid()) started "), "\(audit.status) \(audit.stderr)")
+        withExtendedLifetime(auditLock) {}
     }
 }
 
