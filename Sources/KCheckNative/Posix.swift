@@ -275,6 +275,28 @@ public enum Posix {
 
     /// Wall-clock time as seconds and nanoseconds since the epoch.
     /// The working directory, or nil when it cannot be told.
+    /// A path the operator gave on the command line, for kcheck to write or make: absolute, with
+    /// its symlinks resolved as any Unix tool follows them (the no-follow rule is for writes
+    /// inside a node's own tree, not for where the operator sends reports). A path that does not
+    /// exist yet keeps its last component; its directory is resolved.
+    public static func operatorPath(_ path: String) -> String {
+        let cwd = currentDirectory() ?? "/"
+        let absolute = path.hasPrefix("/") ? path : (cwd.hasSuffix("/") ? cwd : cwd + "/") + path
+        func resolved(_ p: String) -> String? {
+            guard let r = realpath(p, nil) else { return nil }
+            defer { free(r) }
+            return String(cString: r)
+        }
+        if let full = resolved(absolute) { return full }
+        var parent = absolute
+        while parent.count > 1, parent.hasSuffix("/") { parent.removeLast() }
+        guard let slash = parent.lastIndex(of: "/") else { return absolute }
+        let leaf = parent[parent.index(after: slash)...]
+        let directory = String(parent[..<slash])
+        guard let base = resolved(directory.isEmpty ? "/" : directory) else { return absolute }
+        return (base == "/" ? "" : base) + "/" + leaf
+    }
+
     public static func currentDirectory() -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let ok = buffer.withUnsafeMutableBufferPointer { getcwd($0.baseAddress, $0.count) != nil }
@@ -351,6 +373,11 @@ public enum Lines {
 }
 
 extension Posix {
+    /// rename(2): atomic within a filesystem; a directory replaces only an empty one.
+    public static func renamePath(_ from: String, to: String) -> Result<Void, SystemError> {
+        Glibc.rename(from, to) == 0 ? .success(()) : .failure(SystemError("rename", to, code: errno))
+    }
+
     /// A new directory (mode 0700) under $TMPDIR or /tmp.
     public static func makeTemporaryDirectory(prefix: String, in directory: String? = nil) -> Result<String, SystemError> {
         let base = directory ?? environment("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"

@@ -28,7 +28,7 @@ public enum RuleLoader {
         var files: [(path: String, bytes: [UInt8])] = []
         for fileName in names {
             let path = directory.hasSuffix("/") ? directory + fileName : directory + "/" + fileName
-            switch Posix.readFile(path, limit: 8 << 20) {
+            switch Posix.readFile(path, limit: 8 << 20, followSymlinks: true) {  // operator-given rule files
             case .success(let bytes): files.append((path, bytes))
             case .failure(let error): throw RuleFileError(file: path, line: 0, column: 0, message: "cannot read: \(error)")
             }

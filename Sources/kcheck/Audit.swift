@@ -60,11 +60,8 @@ struct Audit: ParsableCommand {
         failOn == "none" ? FailurePolicy([]) : FailurePolicy(Set(failOn.split(separator: ",").compactMap { Status(rawValue: String($0.trimmed)) }))
     }
 
-    static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        let cwd = Posix.currentDirectory() ?? "/"
-        return (cwd.hasSuffix("/") ? cwd : cwd + "/") + path
-    }
+    /// Where the operator sends reports: symlinks on the way are followed (Posix.operatorPath).
+    static func absolute(_ path: String) -> String { Posix.operatorPath(path) }
 
     /// What one audit produced, a node's or a cluster's, for the common part to write and tell.
     private struct Outcome {

@@ -50,7 +50,7 @@ struct Lint: ParsableCommand {
         } else {
             for path in files {
                 let bytes: [UInt8]
-                switch Posix.readFile(path, limit: HostsFile.readLimit) {  // the largest a linted file may be
+                switch Posix.readFile(path, limit: HostsFile.readLimit, followSymlinks: true) {  // operator-given: followed, as any tool does
                 case .success(let b): bytes = b
                 case .failure(let error): throw CLIError.usage(error.description)
                 }
@@ -83,7 +83,7 @@ struct InventoryOptions: ParsableArguments {
     /// (an error in it leaves no inventory; the lint-clean rule reports it).
     func load(from node: Node) throws(CLIError) -> Inventory? {
         if let env {
-            switch Posix.readFile(env, limit: defaultReadLimit) {
+            switch Posix.readFile(env, limit: defaultReadLimit, followSymlinks: true) {
             case .success(let bytes):
                 do throws(SourceError) {
                     return try Inventory.parse(bytes, path: env)

@@ -56,7 +56,7 @@ func remoteRequest(_ command: RemoteRequest.Command, rules: String?, env: String
         }
     }
     if let env {
-        switch Posix.readFile(env, limit: defaultReadLimit) {
+        switch Posix.readFile(env, limit: defaultReadLimit, followSymlinks: true) {
         case .success(let bytes): request.inventory = (env, bytes)
         case .failure(let error): throw CLIError.usage("--env: \(error)")
         }
@@ -129,11 +129,11 @@ struct SnapshotCommand: ParsableCommand {
 
     func run() throws {
         let profile = try NodeOptions.profile(rules: rules)
+        let output = Posix.operatorPath(self.output)
         switch Posix.listDirectory(output) {
         case .success(let names) where !names.isEmpty: throw CLIError.usage("--output \(output) is not empty")
         case .success: break
-        case .failure(let error) where error.isNotFound:
-            if case .failure(let error) = Posix.makeDirectory(output, mode: 0o700) { throw CLIError.output("\(error)") }
+        case .failure(let error) where error.isNotFound: break  // made whole, at the end
         case .failure(let error): throw CLIError.usage("--output: \(error)")
         }
         defer { ClusterCollection.cleanUp() }
@@ -156,7 +156,7 @@ struct SnapshotCommand: ParsableCommand {
             recording = answer.recording ?? Recording()
         }
         do throws(Recording.Problem) {
-            try recording.write(into: output)
+            try recording.write(to: output)
         } catch {
             throw CLIError.output("cannot write the snapshot: \(error)")
         }

@@ -160,4 +160,43 @@ struct HostileInputTests {
         #expect(outputs[3].contains("export ENCRYPTION_KEY=\"[redacted ENCRYPTION_KEY]\"") && outputs[3].contains("+export PATH=/opt/k8s/bin:$PATH"))
         _ = dir
     }
+
+    @Test("paths the operator gives follow symlinks, as any Unix tool does")
+    func operatorPathsFollowSymlinks() throws {
+        let dir = try TemporaryDirectory()
+        try dir.mkdir("real/reports")
+        try dir.symlink("link", to: dir.path + "/real")
+        let env = try dir.write("real/env.sh", try String(contentsOfFile: Repo.fixture("debian12") + "/" + Self.environment, encoding: .utf8))
+        try dir.symlink("env-link.sh", to: env)
+        let tree = Repo.fixture("debian12")
+        #expect(try watched(["lint", dir.path + "/env-link.sh"]).status == 0)
+        #expect(try watched(["preflight", "--root", tree, "--env", dir.path + "/env-link.sh"]).status == 0)
+        _ = try run("/bin/cp", ["-a", Repo.rules, dir.path + "/real/rules"])
+        let rules = try watched(["preflight", "--root", tree, "--rules", dir.path + "/link/rules"])
+        #expect(rules.status == 0, "\(rules.stderr)")
+        let audit = try watched(["audit", "--root", tree, "--reports-dir", dir.path + "/link/reports", "--prometheus", dir.path + "/link/kcheck.prom"])
+        #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/real/reports/latest.json"))
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/real/kcheck.prom"))
+    }
+
+    @Test("a snapshot is written whole or not at all, and a recording's paths are bounded in depth")
+    func snapshotsAreAtomic() throws {
+        let dir = try TemporaryDirectory()
+        let out = dir.path + "/snap"
+        let failed = try watched(["snapshot", "kcheck-no-such-host.invalid", "-o", out], seconds: 120)
+        #expect(failed.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: out), "a failed snapshot left \(out)")
+        let made = try watched(["snapshot", "--root", Repo.fixture("debian12"), "-o", out])
+        #expect(made.status == 0, "\(made.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(left == ["snap"], "\(left)")
+        #expect(try watched(["preflight", "--root", out]).status == 0)
+        var deep = Recording()
+        deep.entries["/" + Array(repeating: "a", count: 65).joined(separator: "/")] = .directory
+        #expect(throws: Recording.Problem.self) { _ = try Recording.decode(deep.encoded()[...]) }
+        var shallow = Recording()
+        shallow.entries["/" + Array(repeating: "a", count: 64).joined(separator: "/")] = .directory
+        #expect(try Recording.decode(shallow.encoded()[...]).entries.count == 1)
+    }
 }

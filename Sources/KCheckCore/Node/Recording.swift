@@ -106,7 +106,9 @@ public struct Recording: Sendable {
         }
         let path = String(decoding: bytes, as: UTF8.self)
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        guard !parts.isEmpty, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }), parts.first != ".kcheck" else {
+        // At most 64 components: no profile reads deeper, and 3,000 nested directories are more
+        // than many tools can remove.
+        guard !parts.isEmpty, parts.count <= 64, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }), parts.first != ".kcheck" else {
             throw Problem("refusing the path `\(Frames.printable(bytes.prefix(80)))` in a recording")
         }
         return path
@@ -117,6 +119,27 @@ public struct Recording: Sendable {
     /// Writes the recording as a node tree under `directory` (which exists and is empty):
     /// directories, then files, then symlinks (last, so no later write can pass through one),
     /// then `.kcheck/facts`. Every write goes through `SafeWriter`.
+    /// Writes the recording as the node tree `output` whole or not at all: into a temporary
+    /// directory beside it, renamed into place when complete (over `output` if that is an empty
+    /// directory), removed on failure. A half-written snapshot is never left to pass for a node.
+    public func write(to output: String) throws(Problem) {
+        var parent = output
+        while parent.count > 1, parent.hasSuffix("/") { parent.removeLast() }
+        let directory = parent.lastIndex(of: "/").map { parent[..<$0].isEmpty ? "/" : String(parent[..<$0]) } ?? "."
+        let temporary: String
+        switch Posix.makeTemporaryDirectory(prefix: ".kcheck-snapshot", in: directory) {
+        case .success(let path): temporary = path
+        case .failure(let error): throw Problem("cannot make a temporary directory in \(directory): \(error)")
+        }
+        do throws(Problem) {
+            try write(into: temporary)
+            if case .failure(let error) = Posix.renamePath(temporary, to: parent) { throw Problem("\(error)") }
+        } catch {
+            Posix.removeTree(temporary)
+            throw error
+        }
+    }
+
     public func write(into directory: String) throws(Problem) {
         let writer = SafeWriter(root: directory, fresh: true)
         let sorted = entries.sorted { $0.key < $1.key }
