@@ -41,7 +41,13 @@ extension Posix {
         cEnvironment += environment.map { strdup($0) }
         cEnvironment.append(nil)
         defer { for p in cEnvironment { free(p) } }
-        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, cEnvironment)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        SignalCleanup.childAttributes(&attributes)
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, cEnvironment)
+        if rc == 0 { SignalCleanup.started(pid) }
+        defer { if rc == 0 { SignalCleanup.ended(pid) } }
         close(pipeFDs[1])
         guard rc == 0 else {
             close(pipeFDs[0])
@@ -106,7 +112,13 @@ extension Posix {
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
         var pid = pid_t()
-        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, environ)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        SignalCleanup.childAttributes(&attributes)
+        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
+        if rc == 0 { SignalCleanup.started(pid) }
+        defer { if rc == 0 { SignalCleanup.ended(pid) } }
         close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
         guard rc == 0 else {
             close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])

@@ -13,6 +13,8 @@ struct SSHOptions: ParsableArguments {
     static func temporaryDirectory(_ prefix: String) throws(CLIError) -> String {
         switch Posix.makeTemporaryDirectory(prefix: prefix, in: prefix == "kcheck-ssh" ? "/tmp" : nil) {
         case .success(let dir):
+            SignalCleanup.install()
+            SignalCleanup.register(dir)
             ClusterCollection.temporary.append(dir)
             return dir
         case .failure(let error): throw CLIError.output("\(error)")
@@ -218,7 +220,10 @@ enum ClusterCollection {
     nonisolated(unsafe) static var temporary: [String] = []
 
     static func cleanUp() {
-        for directory in temporary { Posix.removeTree(directory) }
+        for directory in temporary {
+            Posix.removeTree(directory)
+            SignalCleanup.unregister(directory)
+        }
         temporary = []
     }
 

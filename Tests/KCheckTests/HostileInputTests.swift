@@ -199,4 +199,59 @@ struct HostileInputTests {
         shallow.entries["/" + Array(repeating: "a", count: 64).joined(separator: "/")] = .directory
         #expect(try Recording.decode(shallow.encoded()[...]).entries.count == 1)
     }
+
+    @Test("a cluster run stopped by SIGTERM or SIGINT removes its temporary directories and stops ssh")
+    func signalsRemoveTemporaryDirectories() throws {
+        for signal in [SIGTERM, SIGINT] {
+            let dir = try TemporaryDirectory()
+            try dir.mkdir("tmp")
+            // ssh waits for a proxy that never answers: the run is stopped mid-collection.
+            let config = try dir.write("ssh_config", "Host *\n  ProxyCommand /bin/sleep 120\n")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Repo.kcheck)
+            process.arguments = ["preflight", "--hosts", "node-a,node-b", "--ssh-config", config]
+            process.environment = ProcessInfo.processInfo.environment.merging(testCache.merging(["TMPDIR": dir.path + "/tmp"]) { $1 }) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var seen: [String] = []
+            for _ in 0..<600 where seen.isEmpty {
+                usleep(100_000)
+                seen = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/tmp")) ?? []
+            }
+            try #require(!seen.isEmpty, "kcheck made no temporary directory")
+            usleep(500_000)
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == signal, "\(process.terminationReason) \(process.terminationStatus)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/tmp")
+            #expect(left.isEmpty, "signal \(signal) left \(left)")
+            let ssh = try run("/usr/bin/pgrep", ["-f", "ssh -F \(config)"])
+            #expect(ssh.stdout.isEmpty, "ssh still runs: \(ssh.stdout)")
+        }
+    }
+
+    @Test("a FIFO where a file is expected is refused at once, on every path kcheck reads")
+    func fifosAreNeverWaitedOn() throws {
+        let dir = try TemporaryDirectory()
+        let fifo = dir.path + "/fifo"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let tree = Repo.fixture("debian12")
+        for arguments in [["report", fifo], ["lint", fifo], ["preflight", "--root", tree, "--env", fifo]] {
+            let r = try watched(arguments, seconds: 60)
+            #expect(r.status == 2, "\(arguments): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("fifo"), "\(arguments): \(r.stderr)")
+        }
+        // A rule directory with a FIFO named like a rule file.
+        _ = try run("/bin/cp", ["-a", Repo.rules, dir.path + "/rules"])
+        #expect(mkfifo(dir.path + "/rules/zz.yaml", 0o644) == 0)
+        let rules = try watched(["preflight", "--root", tree, "--rules", dir.path + "/rules"], seconds: 60)
+        #expect(rules.status == 2 && rules.stderr.contains("zz.yaml"), "\(rules.status) \(rules.stderr)")
+        // An audit whose previous report is a FIFO: judged as having none, never blocked.
+        try dir.mkdir("reports")
+        #expect(mkfifo(dir.path + "/reports/kcheck-audit-20260101T000000Z-000.json", 0o644) == 0)
+        try dir.symlink("reports/latest.json", to: "kcheck-audit-20260101T000000Z-000.json")
+        let audit = try watched(["audit", "--root", tree, "--reports-dir", dir.path + "/reports"], seconds: 60)
+        #expect(audit.status == 0, "\(audit.status) \(audit.stderr)")
+    }
 }

@@ -131,6 +131,9 @@ public struct Recording: Sendable {
         case .success(let path): temporary = path
         case .failure(let error): throw Problem("cannot make a temporary directory in \(directory): \(error)")
         }
+        SignalCleanup.install()
+        SignalCleanup.register(temporary)
+        defer { SignalCleanup.unregister(temporary) }
         do throws(Problem) {
             try write(into: temporary)
             if case .failure(let error) = Posix.renamePath(temporary, to: parent) { throw Problem("\(error)") }
