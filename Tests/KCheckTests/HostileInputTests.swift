@@ -254,4 +254,22 @@ struct HostileInputTests {
         let audit = try watched(["audit", "--root", tree, "--reports-dir", dir.path + "/reports"], seconds: 60)
         #expect(audit.status == 0, "\(audit.status) \(audit.stderr)")
     }
+
+    @Test("--emit never carries /root/.bashrc's other lines: the PATH line is appended unless present")
+    func emitAppendsTheLineOnly() throws {
+        let (dir, root) = try copyOfFixture("centos7-minimal")
+        let bashrc = root + "/root/.bashrc"
+        let old = try String(contentsOfFile: bashrc, encoding: .utf8)
+        try (old + "export ENCRYPTION_KEY=\"GgQtyzzHnARQUJLh+D/ReqeFpRptTuvdw1CxdmZcynY=\"\n").write(toFile: bashrc, atomically: false, encoding: .utf8)
+        let sh = try watched(["fix", "--root", root, "--emit", "sh"])
+        let ansible = try watched(["fix", "--root", root, "--emit", "ansible"])
+        for out in [sh.stdout, ansible.stdout] { #expect(!out.contains("GgQtyzzHnARQUJLh") && !out.isEmpty) }
+        #expect(sh.stdout.contains("addline '/root/.bashrc' 'export PATH=/opt/k8s/bin:$PATH'"), "\(sh.stdout)")
+        #expect(ansible.stdout.contains(#"ansible.builtin.lineinfile: {path: "/root/.bashrc", line: "export PATH=/opt/k8s/bin:$PATH", create: true}"#))
+        let script = try dir.write("fix.sh", sh.stdout)
+        #expect(try run("/usr/bin/env", ["KCHECK_ROOT=" + root, "/bin/sh", script]).status == 0)
+        let after = try String(contentsOfFile: bashrc, encoding: .utf8)
+        #expect(after.hasPrefix(old) && after.hasSuffix("export PATH=/opt/k8s/bin:$PATH\n") && after.contains("ENCRYPTION_KEY"))
+        #expect(statuses(root)["layout.root-path"] == .pass)
+    }
 }

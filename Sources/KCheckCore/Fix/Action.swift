@@ -80,12 +80,17 @@ public struct PlannedAction: Equatable, Sendable {
     public let note: String?
     /// Takes full effect only after a reboot.
     public let needsReboot: Bool
+    /// A `writeFile` that only appends this line to a file holding others (root's .bashrc):
+    /// written out for other tools as "append the line unless it is there", never as the whole
+    /// file, whose other lines may hold secrets.
+    public let appendedLine: String?
 
-    public init(_ action: Action, rules: [String], note: String? = nil, needsReboot: Bool = false) {
+    public init(_ action: Action, rules: [String], note: String? = nil, needsReboot: Bool = false, appendedLine: String? = nil) {
         self.action = action
         self.rules = rules
         self.note = note
         self.needsReboot = needsReboot
+        self.appendedLine = appendedLine
     }
 }
 

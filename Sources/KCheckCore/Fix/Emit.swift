@@ -36,11 +36,23 @@ public enum PlanEmitter {
               chmod "$mode" "$path.kcheck-new"
               mv -f "$path.kcheck-new" "$path"
             }
+            # Appends LINE unless the file has it already; never through a symlink, and never with
+            # the rest of the file (root's .bashrc may hold secrets this script must not carry).
+            addline() {
+              path=$R$1 line=$2
+              if [ -L "$path" ]; then echo "kcheck: $1 is a symlink: not written" >&2; return 1; fi
+              if [ -f "$path" ] && grep -qxF -- "$line" "$path"; then return 0; fi
+              mkdir -p "$(dirname "$path")"
+              if [ -s "$path" ] && [ -n "$(tail -c 1 "$path")" ]; then printf '\n' >> "$path"; fi
+              printf '%s\n' "$line" >> "$path"
+            }
 
             """
         for (i, planned) in plan.actions.enumerated() {
             out += "\n# \(i + 1). \(planned.action.summary) (\(planned.rules.joined(separator: ", ")))\n"
             switch planned.action {
+            case .writeFile(let path, _, _) where planned.appendedLine != nil:
+                out += "addline \(quoted(path)) \(quoted(planned.appendedLine!))\n"
             case .writeFile(let path, let content, let mode):
                 out += "put \(quoted(path)) \(String(mode, radix: 8)) \(quoted(String(decoding: content, as: UTF8.self)))\n"
             case .makeDirectory(let path, let mode):
@@ -91,6 +103,8 @@ public enum PlanEmitter {
             for planned in plan.actions {
                 out += "    - name: \(json(planned.action.summary + " (" + planned.rules.joined(separator: ", ") + ")"))\n"
                 switch planned.action {
+                case .writeFile(let path, _, _) where planned.appendedLine != nil:
+                    out += "      ansible.builtin.lineinfile: {path: \(json(path)), line: \(json(planned.appendedLine!)), create: true}\n"
                 case .writeFile(let path, let content, let mode):
                     out += "      ansible.builtin.copy: {dest: \(json(path)), content: \(json(String(decoding: content, as: UTF8.self))), mode: \(json("0" + String(mode, radix: 8))), follow: false}\n"
                 case .makeDirectory(let path, let mode):

@@ -203,7 +203,7 @@ public struct Planner {
         var new = old
         if let last = new.last, last != 0x0A { new.append(0x0A) }
         new.append(contentsOf: Array((line + "\n").utf8))
-        return PlannedAction(.writeFile(path: path, content: new, mode: 0o644), rules: [rule])
+        return PlannedAction(.writeFile(path: path, content: new, mode: 0o644), rules: [rule], appendedLine: line)
     }
 
     // MARK: - Modules and kernel parameters
