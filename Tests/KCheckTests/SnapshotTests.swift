@@ -21,6 +21,24 @@ struct SnapshotTests {
         return Planner(evaluator: evaluator).plan(report, profile: Profile.guideNode)
     }
 
+    /// root's .bashrc holding the inventory's ENCRYPTION_KEY: its snapshot holds a stand-in, yet the
+    /// plan (appending the PATH line) is the node's own, so fix over SSH runs what was shown.
+    @Test func anAppendPlansTheSameFromASnapshotWithScrubbedSecrets() throws {
+        let (dir, root) = try copyOfFixture("debian12")
+        defer { withExtendedLifetime(dir) {} }
+        let env = try String(contentsOfFile: root + "/opt/k8s/bin/environment.sh", encoding: .utf8)
+        let key = try #require(env.split(separator: "\n").first { $0.hasPrefix("export ENCRYPTION_KEY=") })
+        try "# ~/.bashrc\n\(key)\n".write(toFile: root + "/root/.bashrc", atomically: false, encoding: .utf8)
+        let answer = RemoteServer.handle(RemoteRequest(command: .record), profile: Profile.guideNode, node: TreeNode(root: root), root: nil, inventory: nil)
+        let snapshot = dir.path + "/snapshot"
+        try Recording.decode(try #require(answer.recording).encoded()[...]).write(to: snapshot)
+        let recorded = try String(contentsOfFile: snapshot + "/root/.bashrc", encoding: .utf8)
+        #expect(!recorded.contains(String(key.dropFirst("export ENCRYPTION_KEY=".count))), "the snapshot holds the key: \(recorded)")
+        let planned = Self.plan(TreeNode(root: root)), replanned = Self.plan(TreeNode(root: snapshot))
+        #expect(planned.actions.contains { $0.appendedLine == "export PATH=/opt/k8s/bin:$PATH" })
+        #expect(FixSession.fingerprint(planned) == FixSession.fingerprint(replanned))
+    }
+
     @Test(arguments: trees)
     func aSnapshotIsJudgedAsTheTreeItself(tree: String) throws {
         let dir = try TemporaryDirectory()

@@ -69,7 +69,17 @@ public enum FixSession {
     /// the same binary (verified by hash), so the same plan has the same digest there.
     public static func fingerprint(_ plan: Plan) -> String {
         var text = ""
-        for planned in plan.actions { text += "\(planned.rules)\u{0}\(planned.action)\u{0}\(planned.needsReboot)\u{1}" }
+        for planned in plan.actions {
+            // An append is the line it appends: the other lines of the file (root's .bashrc) are
+            // the node's, and a snapshot holds them with their secrets scrubbed.
+            let what: String
+            if let line = planned.appendedLine, case .writeFile(let path, _, let mode) = planned.action {
+                what = "append \(path) \(mode) \(line)"
+            } else {
+                what = "\(planned.action)"
+            }
+            text += "\(planned.rules)\u{0}\(what)\u{0}\(planned.needsReboot)\u{1}"
+        }
         return (try? OpenSSL.sha256Hex(Array(text.utf8))) ?? ""
     }
 
