@@ -454,9 +454,8 @@ public struct Planner {
         let new = kept + block
         let content = joined(new)
         // Lines outside the block that contradict the inventory are a person's to change.
-        let outside = outsideHosts.findings(inventory: inventory).filter {
-            $0.status == .fail && !$0.message.hasSuffix(" is missing")
-        }
+        let outside = outsideHosts.findings(inventory: nil).filter { $0.status == .fail }
+            + outsideHosts.inventoryFindings(inventory).filter { !$0.missing }.map(\.finding)
         if content != old {
             state.actions.append(
                 PlannedAction(

@@ -95,23 +95,30 @@ public struct HostsFile: Sendable {
                 seenAddress[entry.address] = entry
             }
         }
-        if let inventory {
-            let where_ = inventory.location("NODE_IPS").map { " (\($0))" } ?? ""
-            for (name, ip) in zip(inventory.nodeNames, inventory.nodeIPs) {
-                let lines = addresses(of: name).filter { !$0.isIPv6 }
-                if lines.isEmpty {
-                    findings.append(Finding(.hostsInventory, at: at(1), "\(name) (\(ip) in the inventory\(where_)) is missing"))
-                } else if lines[0].address != ip {
-                    findings.append(
-                        Finding(.hostsInventory, at: at(lines[0].line), "\(name) maps to \(lines[0].address); the inventory\(where_) says \(ip)"))
-                }
-                for entry in self.lines(for: ip) where entry.names[0] != name && !entry.names.contains(name) {
-                    findings.append(
-                        Finding(.hostsInventory, at: at(entry.line), "\(ip) is \(entry.names[0]) here; the inventory\(where_) names it \(name)"))
-                }
+        if let inventory { findings += inventoryFindings(inventory).map(\.finding) }
+        return findings
+    }
+
+    /// How the file disagrees with the inventory. A node that is `missing` is one kcheck's own
+    /// block adds; the others are lines a person wrote, which kcheck never changes.
+    public func inventoryFindings(_ inventory: Inventory) -> [(missing: Bool, finding: Finding)] {
+        var found: [(Bool, Finding)] = []
+        func at(_ line: Int) -> SourceLocation { SourceLocation(file: path, line: line) }
+        let where_ = inventory.location("NODE_IPS").map { " (\($0))" } ?? ""
+        for (name, ip) in zip(inventory.nodeNames, inventory.nodeIPs) {
+            let lines = addresses(of: name).filter { !$0.isIPv6 }
+            if lines.isEmpty {
+                found.append((true, Finding(.hostsInventory, at: at(1), "\(name) (\(ip) in the inventory\(where_)) is missing")))
+            } else if lines[0].address != ip {
+                found.append(
+                    (false, Finding(.hostsInventory, at: at(lines[0].line), "\(name) maps to \(lines[0].address); the inventory\(where_) says \(ip)")))
+            }
+            for entry in self.lines(for: ip) where entry.names[0] != name && !entry.names.contains(name) {
+                found.append(
+                    (false, Finding(.hostsInventory, at: at(entry.line), "\(ip) is \(entry.names[0]) here; the inventory\(where_) names it \(name)")))
             }
         }
-        return findings
+        return found
     }
 }
 
