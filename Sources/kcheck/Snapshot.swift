@@ -38,10 +38,19 @@ struct SSHOptions: ParsableArguments {
     }
 
     /// One node over SSH, for one request; the reason when it could not be served.
+    /// One request to kcheck on a node. Calls to one host share one SSH connection (its control
+    /// master) until `ClusterCollection.cleanUp`: `undo --hosts` asks for the plan and then undoes
+    /// over the same connection.
     func call(_ host: String, _ request: RemoteRequest) throws(CLIError) -> Result<SSHTarget.Call, Recording.Problem> {
         let binary = try Self.binary()
-        let target = SSHTarget(host: host, configFile: sshConfig, controlDirectory: try Self.temporaryDirectory("kcheck-ssh"))
-        defer { target.close() }
+        let key = host + "\u{0}" + (sshConfig ?? "")
+        let target: SSHTarget
+        if let open = ClusterCollection.connections[key] {
+            target = open
+        } else {
+            target = SSHTarget(host: host, configFile: sshConfig, controlDirectory: try Self.temporaryDirectory("kcheck-ssh"))
+            ClusterCollection.connections[key] = target
+        }
         return target.kcheck(request, binary: binary)
     }
 }
@@ -219,7 +228,12 @@ enum ClusterCollection {
     /// The run's temporary directories (control sockets, recordings), removed by `cleanUp`.
     nonisolated(unsafe) static var temporary: [String] = []
 
+    /// Open SSH connections of `SSHOptions.call`, by host and ssh_config.
+    nonisolated(unsafe) static var connections: [String: SSHTarget] = [:]
+
     static func cleanUp() {
+        for target in connections.values { target.close() }
+        connections = [:]
         for directory in temporary {
             Posix.removeTree(directory)
             SignalCleanup.unregister(directory)
