@@ -9,6 +9,21 @@ public struct ProcessOutput: Sendable {
 }
 
 extension Posix {
+    /// posix_spawnp with the default signal mask and handlers for the child, and the child
+    /// registered for `SignalCleanup` (the caller calls `SignalCleanup.ended` after waiting).
+    private static func spawn(
+        _ pid: inout pid_t, _ program: String, _ actions: inout posix_spawn_file_actions_t,
+        _ argv: [UnsafeMutablePointer<CChar>?], _ environment: UnsafePointer<UnsafeMutablePointer<CChar>?>
+    ) -> Int32 {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        SignalCleanup.childAttributes(&attributes)
+        let rc = posix_spawnp(&pid, program, &actions, &attributes, argv, environment)
+        if rc == 0 { SignalCleanup.started(pid) }
+        return rc
+    }
+
     /// Runs `argv` directly (posix_spawn, no shell, PATH searched for argv[0]), with standard input
     /// from /dev/null and standard error discarded; collects at most `limit` bytes of output.
     /// `environment` entries (NAME=value) are added to the inherited environment.
@@ -41,12 +56,7 @@ extension Posix {
         cEnvironment += environment.map { strdup($0) }
         cEnvironment.append(nil)
         defer { for p in cEnvironment { free(p) } }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        SignalCleanup.childAttributes(&attributes)
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, cEnvironment)
-        if rc == 0 { SignalCleanup.started(pid) }
+        let rc = spawn(&pid, argv[0], &actions, cArgs, cEnvironment)
         defer { if rc == 0 { SignalCleanup.ended(pid) } }
         close(pipeFDs[1])
         guard rc == 0 else {
@@ -112,12 +122,7 @@ extension Posix {
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
         var pid = pid_t()
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        SignalCleanup.childAttributes(&attributes)
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
-        if rc == 0 { SignalCleanup.started(pid) }
+        let rc = spawn(&pid, argv[0], &actions, cArgs, environ)
         defer { if rc == 0 { SignalCleanup.ended(pid) } }
         close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
         guard rc == 0 else {
