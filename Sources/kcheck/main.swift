@@ -7,6 +7,13 @@ import KCheckNative
 // of a 5 ms preflight. Anything else (`kcheck --help`, `kcheck help fix`, completion scripts)
 // goes through the whole command tree.
 let arguments = Array(CommandLine.arguments.dropFirst())
+// Commands that may make temporary directories (cluster runs, snapshots) block SIGINT/SIGTERM/
+// SIGHUP before any other thread starts, so that only SignalCleanup's thread takes them and
+// removes those directories (a worker thread started earlier would let a signal end the process
+// without it). One thread more, for these commands only.
+if arguments.first == "snapshot" || arguments.contains(where: { a in ["--hosts", "--cluster", "--snapshots"].contains { a == $0 || a.hasPrefix($0 + "=") } }) {
+    SignalCleanup.install()
+}
 var direct = arguments.first.flatMap { name in KCheck.configuration.subcommands.first { $0.configuration.commandName == name } }
 if direct == Preflight.self && OneNodePreflight.handles(arguments.dropFirst()) { direct = OneNodePreflight.self }
 let root: ParsableCommand.Type = direct == OneNodePreflight.self ? Preflight.self : direct ?? KCheck.self
