@@ -7,21 +7,15 @@ extension Evaluator {
     /// is an error naming the reason when it has one that cannot be read or does not parse.
     func requireInventory(_ expected: String) throws(OutcomeError) -> Inventory {
         if let inventory { return inventory }
-        let none = OutcomeError(outcome: Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory))
-        let path = Inventory.nodePath
-        switch facts.node.read(path, limit: defaultReadLimit) {
-        case .missing:
-            throw none
-        case .unreadable(let why):
+        switch nodeInventoryProblem {
+        case nil:
+            throw OutcomeError(outcome: Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory))
+        case .unreadable(let why)?:
             throw OutcomeError(
                 outcome: Outcome(
                     status: .error, expected: expected, actual: "unreadable inventory",
                     message: "The inventory cannot be read: \(why) (or pass --env FILE)."))
-        case .content(let bytes):
-            var problem: SourceError?
-            do throws(SourceError) { _ = try Inventory.parse(bytes, path: path) } catch { problem = error }
-            // It parses, yet the caller gave no inventory: judged without one, as asked.
-            guard let error = problem else { throw none }
+        case .unparsable(let error)?:
             throw OutcomeError(
                 outcome: Outcome(
                     status: .error, expected: expected, actual: "unparsable inventory",

@@ -9,6 +9,27 @@ public final class Evaluator {
     /// The cluster's inventory (environment.sh), when there is one.
     let inventory: Inventory?
 
+    enum InventoryProblem {
+        case unreadable(String)
+        case unparsable(SourceError)
+    }
+
+    /// Without an inventory: why the node's own environment.sh gave none (nil when it is absent or
+    /// parses and the caller chose to judge without it). Read once for every rule that asks.
+    private(set) lazy var nodeInventoryProblem: InventoryProblem? = {
+        switch facts.node.read(Inventory.nodePath, limit: defaultReadLimit) {
+        case .missing: return nil
+        case .unreadable(let why): return .unreadable(why)
+        case .content(let bytes):
+            do throws(SourceError) {
+                _ = try Inventory.parse(bytes, path: Inventory.nodePath)
+                return nil
+            } catch {
+                return .unparsable(error)
+            }
+        }
+    }()
+
     public init(node: Node, rules: [Rule], inventory: Inventory? = nil) {
         self.inventory = inventory
         var units: [String] = []

@@ -4,6 +4,9 @@
 public enum PlanText {
     public static func render(_ plan: Plan, remediator: Remediator, node: String) -> String {
         var out = ""
+        // The inventory's secrets, read once for every diff below.
+        var inventorySecrets: [Redaction.Secret] = []
+        if case .content(let env) = remediator.node.read(Inventory.nodePath, limit: defaultReadLimit) { inventorySecrets = Redaction.secrets(in: env) }
         if plan.actions.isEmpty {
             out += "Nothing to change on \(node)"
             out += plan.manual.isEmpty ? ".\n" : " automatically.\n"
@@ -24,8 +27,7 @@ public enum PlanText {
                     out += "   (already as planned)\n"
                 } else {
                     // No ENCRYPTION_KEY or BOOTSTRAP_TOKEN value in a diff's lines (/root/.bashrc may hold one).
-                    var secrets = Redaction.secrets(in: diff.new) + Redaction.secrets(in: diff.old ?? [])
-                    if case .content(let env) = remediator.node.read(Inventory.nodePath, limit: defaultReadLimit) { secrets += Redaction.secrets(in: env) }
+                    let secrets = Redaction.secrets(in: diff.new) + Redaction.secrets(in: diff.old ?? []) + inventorySecrets
                     let old = diff.old.map { Redaction.forDisplay($0, secrets) }, new = Redaction.forDisplay(diff.new, secrets)
                     for line in UnifiedDiff.render(path: diff.path, old: old, new: new).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
                         out += "   " + line + "\n"
