@@ -73,25 +73,29 @@ public enum RuleLoader {
             throw RuleFileError(file: file, line: 1, column: 1, message: "empty rule file (expected `rules:` or `cluster_rules:`)")
         }
         let top = try Fields(root, file: file, what: "a rule file")
-        try top.finish(allowed: ["rules", "cluster_rules"])
+        try top.finish(allowed: ["phase", "rules", "cluster_rules"])
+        // The file's phase is its rules' own unless a rule names another.
+        let phase = try top.optional("phase").map { n throws(RuleFileError) in try top.enumeration(n, Phase.self) } ?? .prepare
         guard top.optional("rules") != nil || top.optional("cluster_rules") != nil else {
             throw Fields.error(root, file: file, "missing required field `rules` (or `cluster_rules`)")
         }
         var rules: [(rule: Rule, line: Int, column: Int)] = []
         if let list = top.optional("rules") {
             guard let sequence = list.sequence else { throw Fields.error(list, file: file, "`rules` must be a list of rules") }
-            rules = try sequence.map { node throws(RuleFileError) in (try rule(node, file: file), node.mark.line, node.mark.column) }
+            rules = try sequence.map { node throws(RuleFileError) in (try rule(node, file: file, phase: phase), node.mark.line, node.mark.column) }
         }
         var clusterRules: [(rule: ClusterRule, line: Int, column: Int)] = []
         if let list = top.optional("cluster_rules") {
             guard let sequence = list.sequence else { throw Fields.error(list, file: file, "`cluster_rules` must be a list of rules") }
-            clusterRules = try sequence.map { node throws(RuleFileError) in (try clusterRule(node, file: file), node.mark.line, node.mark.column) }
+            clusterRules = try sequence.map { node throws(RuleFileError) in (try clusterRule(node, file: file, phase: phase), node.mark.line, node.mark.column) }
         }
         return (rules, clusterRules)
     }
 
     /// The fields every rule has, node or cluster rule.
-    static func common(_ f: Fields, file: String) throws(RuleFileError) -> (id: String, title: String, severity: Severity, guide: [Int], rationale: String, remediation: String) {
+    static func common(_ f: Fields, file: String, phase filePhase: Phase) throws(RuleFileError) -> (
+        id: String, title: String, severity: Severity, phase: Phase, guide: [Int], rationale: String, remediation: String
+    ) {
         let idNode = try f.required("id")
         let id = try f.string(idNode)
         guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }) else {
@@ -99,9 +103,10 @@ public enum RuleLoader {
         }
         let title = try f.string(try f.required("title"))
         let severity = try f.enumeration(try f.required("severity"), Severity.self)
+        let phase = try f.optional("phase").map { n throws(RuleFileError) in try f.enumeration(n, Phase.self) } ?? filePhase
         var guide: [Int] = []
         if let g = f.optional("guide") {
-            guard let items = g.sequence else { throw Fields.error(g, file: file, "`guide` must be a list of DOCUMENTED-STATE item numbers") }
+            guard let items = g.sequence else { throw Fields.error(g, file: file, "`guide` must be a list of the guide's item numbers") }
             for item in items {
                 guard let n = item.int, n > 0 else { throw Fields.error(item, file: file, "expected an item number") }
                 guide.append(n)
@@ -109,13 +114,13 @@ public enum RuleLoader {
         }
         let rationale = try f.string(try f.required("rationale"))
         let remediation = try f.string(try f.required("remediation"))
-        return (id, title, severity, guide, rationale, remediation)
+        return (id, title, severity, phase, guide, rationale, remediation)
     }
 
-    static func clusterRule(_ node: YAMLNode, file: String) throws(RuleFileError) -> ClusterRule {
+    static func clusterRule(_ node: YAMLNode, file: String, phase: Phase) throws(RuleFileError) -> ClusterRule {
         let f = try Fields(node, file: file, what: "a cluster rule")
         try f.finish(allowed: ruleFields)
-        let c = try common(f, file: file)
+        let c = try common(f, file: file, phase: phase)
         let check = try CheckDecoder.decodeCluster(try f.required("check"), file: file)
         var tests: [ClusterRuleTest] = []
         if let t = f.optional("tests") {
@@ -130,18 +135,17 @@ public enum RuleLoader {
             }
         }
         return ClusterRule(
-            id: c.id, title: c.title, severity: c.severity, guide: c.guide, rationale: c.rationale, remediation: c.remediation, check: check,
-            tests: tests)
+            id: c.id, title: c.title, severity: c.severity, phase: c.phase, guide: c.guide, rationale: c.rationale, remediation: c.remediation,
+            check: check, tests: tests)
     }
 
-    static let ruleFields = ["id", "title", "severity", "guide", "rationale", "remediation", "check", "tests"]
+    static let ruleFields = ["id", "title", "severity", "phase", "guide", "rationale", "remediation", "check", "tests"]
 
-    static func rule(_ node: YAMLNode, file: String) throws(RuleFileError) -> Rule {
+    static func rule(_ node: YAMLNode, file: String, phase: Phase) throws(RuleFileError) -> Rule {
         let f = try Fields(node, file: file, what: "a rule")
         // A misspelt field is the likelier cause of a "missing" one: report it first.
         try f.finish(allowed: ruleFields)
-        let c = try common(f, file: file)
-        let (id, title, severity, guide, rationale, remediation) = (c.id, c.title, c.severity, c.guide, c.rationale, c.remediation)
+        let c = try common(f, file: file, phase: phase)
         let check = try CheckDecoder.decode(try f.required("check"), file: file)
         var tests: [RuleTest] = []
         if let t = f.optional("tests") {
@@ -156,7 +160,7 @@ public enum RuleLoader {
             }
         }
         return Rule(
-            id: id, title: title, severity: severity, guide: guide, rationale: rationale, remediation: remediation,
+            id: c.id, title: c.title, severity: c.severity, phase: c.phase, guide: c.guide, rationale: c.rationale, remediation: c.remediation,
             check: check, tests: tests)
     }
 }

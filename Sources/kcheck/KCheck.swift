@@ -32,7 +32,30 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Load the rules from the YAML files in DIR instead of the built-in guide profile.", valueName: "DIR"))
     var rules: String?
 
-    func profile() throws(CLIError) -> Profile { try Self.profile(rules: rules) }
+    @Option(name: .long, help: ArgumentHelp(
+        "Only the rules of these phases, comma-separated: prepare (the guide's part 1), install (gates before installing the components), running (the installed cluster). Default: all.",
+        valueName: "PHASES"))
+    var phase: String?
+
+    /// The profile, less the rules of the phases --phase leaves out.
+    func profile() throws(CLIError) -> Profile {
+        let profile = try Self.profile(rules: rules)
+        guard let phase else { return profile }
+        return profile.selecting(phases: try Self.phases(phase))
+    }
+
+    /// The phases of a --phase value; an unknown one is a usage error naming the known ones.
+    static func phases(_ text: String) throws(CLIError) -> Set<Phase> {
+        var phases: Set<Phase> = []
+        for name in text.split(separator: ",").map({ String($0.trimmed) }) {
+            guard let phase = Phase(rawValue: name) else {
+                throw CLIError.usage("--phase: no phase '\(name)' (one of: \(Phase.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            phases.insert(phase)
+        }
+        guard !phases.isEmpty else { throw CLIError.usage("--phase: name at least one phase") }
+        return phases
+    }
 
     /// The built-in guide profile, or the rule files in `rules`.
     static func profile(rules: String?) throws(CLIError) -> Profile {

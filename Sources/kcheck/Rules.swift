@@ -10,23 +10,31 @@ struct Rules: ParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the profile's rules: id, severity, title.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List the profile's rules by phase: id, severity, title (--phase selects phases).")
         @OptionGroup var node: NodeOptions
 
         func run() throws {
             let profile = try node.profile()
             let width = (profile.rules.map(\.id.count) + profile.clusterRules.map(\.id.count)).max() ?? 0
-            var out = ""
-            for rule in profile.rules {
-                out += rule.id.padded(to: width) + "  " + rule.severity.rawValue.padded(to: 8) + "  " + rule.title + "\n"
+            func line(_ id: String, _ severity: Severity, _ title: String) -> String {
+                "  " + id.padded(to: width) + "  " + severity.rawValue.padded(to: 8) + "  " + title + "\n"
             }
-            if !profile.clusterRules.isEmpty {
-                out += "\nRules that compare nodes (--cluster, --hosts, --snapshots):\n"
-                for rule in profile.clusterRules {
-                    out += rule.id.padded(to: width) + "  " + rule.severity.rawValue.padded(to: 8) + "  " + rule.title + "\n"
+            var groups: [String] = []
+            for phase in Phase.allCases {
+                let rules = profile.rules.filter { $0.phase == phase }
+                let clusterRules = profile.clusterRules.filter { $0.phase == phase }
+                guard !rules.isEmpty || !clusterRules.isEmpty else { continue }
+                var out = "\(phase.heading) [\(phase.rawValue)]:\n"
+                for rule in rules { out += line(rule.id, rule.severity, rule.title) }
+                if !clusterRules.isEmpty {
+                    out += "  Rules that compare nodes (--cluster, --hosts, --snapshots):\n"
+                    for rule in clusterRules { out += line(rule.id, rule.severity, rule.title) }
                 }
+                groups.append(out)
             }
-            out += "\n\(profile.rules.count) rules and \(profile.clusterRules.count) cluster rules in profile \(profile.name)\n"
+            let out = groups.joined(separator: "\n")
+                + "\n\(profile.rules.count) rules and \(profile.clusterRules.count) cluster rules in profile \(profile.name)\n"
             printText(out)
         }
     }
@@ -41,7 +49,8 @@ struct Rules: ParsableCommand {
             if let rule = profile.clusterRule(id: id) {
                 var out = "\(rule.id)\n  \(rule.title)\n\n"
                 out += "severity:    \(rule.severity.rawValue)\n"
-                out += "guide items: \(rule.guide.map(String.init).joined(separator: ", ")) (DOCUMENTED-STATE)\n"
+                out += "phase:       \(rule.phase.rawValue)\n"
+                out += "guide items: \(guideItems(rule.guide))\n"
                 out += "compares:    \(rule.check.summary)\n\n"
                 out += "Why (from the guide):\n  \(rule.rationale)\n\n"
                 out += "Remediation:\n  \(rule.remediation)\n"
@@ -57,7 +66,8 @@ struct Rules: ParsableCommand {
             }
             var out = "\(rule.id)\n  \(rule.title)\n\n"
             out += "severity:    \(rule.severity.rawValue)\n"
-            out += "guide items: \(rule.guide.map(String.init).joined(separator: ", ")) (DOCUMENTED-STATE)\n"
+            out += "phase:       \(rule.phase.rawValue)\n"
+            out += "guide items: \(guideItems(rule.guide))\n"
             out += "checks:      \(rule.check.summary)\n\n"
             out += "Why (from the guide):\n  \(rule.rationale)\n\n"
             out += "Remediation:\n  \(rule.remediation)\n"
@@ -68,4 +78,14 @@ struct Rules: ParsableCommand {
             printText(out)
         }
     }
+}
+
+/// Guide item numbers with the document each comes from (1-30: part 1, 31-51: the later parts).
+func guideItems(_ items: [Int]) -> String {
+    if items.isEmpty { return "none (a check kcheck adds)" }
+    let prepare = items.filter { $0 <= 30 }, running = items.filter { $0 > 30 }
+    return [
+        prepare.isEmpty ? nil : prepare.map(String.init).joined(separator: ", ") + " (DOCUMENTED-STATE)",
+        running.isEmpty ? nil : running.map(String.init).joined(separator: ", ") + " (RUNNING-STATE)",
+    ].compactMap { $0 }.joined(separator: "; ")
 }

@@ -1,4 +1,6 @@
 import Foundation
+import KCheckCore
+import KCheckProfile
 import Testing
 
 /// The kcheck executable as a user runs it: exit codes, formats, files, errors.
@@ -153,7 +155,7 @@ struct CLITests {
         let list = try kcheck("rules")
         #expect(list.status == 0)
         #expect(list.stdout.contains("sysctl.net.ipv4.ip_forward"))
-        #expect(list.stdout.contains("51 rules and 8 cluster rules in profile guide-node"))
+        #expect(list.stdout.contains("\(Profile.guideNode.rules.count) rules and \(Profile.guideNode.clusterRules.count) cluster rules in profile guide-node"))
         #expect(list.stdout.contains("cluster.clocks-agree"))
         let cluster = try kcheck("rules", "show", "cluster.ca-identical")
         #expect(cluster.status == 0 && cluster.stdout.contains("certificate_identical: /etc/kubernetes/cert/ca.pem") && cluster.stdout.contains("fail  disagree"), "\(cluster.stdout)")
@@ -165,6 +167,22 @@ struct CLITests {
         let missing = try kcheck("rules", "show", "ip_forward")
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("did you mean: sysctl.net.ipv4.ip_forward"))
+    }
+
+    @Test("--phase selects the rules of those phases, in `rules` and in a preflight")
+    func phaseSelects() throws {
+        for phase in Phase.allCases {
+            let list = try kcheck("rules", "--phase", phase.rawValue)
+            let ids = Set(list.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+            for rule in Profile.guideNode.rules {
+                #expect(ids.contains(rule.id) == (rule.phase == phase), "\(rule.id) (\(rule.phase)) with --phase \(phase)")
+            }
+            let json = try kcheck("preflight", "--root", Repo.fixture("centos7-prepared"), "--phase", phase.rawValue, "--format", "json")
+            let judged = Set(try jsonResults(json.stdout).keys)
+            #expect(judged == Set(Profile.guideNode.rules.filter { $0.phase == phase }.map(\.id)), "preflight --phase \(phase)")
+        }
+        let bad = try kcheck("rules", "--phase", "prepare,runing")
+        #expect(bad.status == 2 && bad.stderr.contains("no phase 'runing' (one of: prepare, install, running)"), "\(bad.stderr)")
     }
 
     @Test func helpDocumentsExitStatus() throws {

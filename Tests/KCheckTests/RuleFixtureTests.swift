@@ -107,4 +107,12 @@ struct CompiledProfileTests {
         let fresh = SwiftSource.render(Repo.profile, sourceDescription: "rules/")
         #expect(committed == fresh, "Sources/KCheckProfile/GuideNodeProfile.swift is stale: run `swift run kcheck-rulegen`")
     }
+
+    @Test("docs/rules.md lists every rule by phase, as kcheck-rulegen writes it")
+    func rulesDocIsCurrent() throws {
+        let committed = try String(contentsOfFile: Repo.root + "/docs/rules.md", encoding: .utf8)
+        let fresh = try #require(RuleList.splice(RuleList.markdown(Repo.profile), into: committed), "docs/rules.md lacks the markers")
+        #expect(committed == fresh, "docs/rules.md's list of rules is stale: run `swift run kcheck-rulegen`")
+        for rule in Repo.profile.rules { #expect(committed.contains("| `\(rule.id)` |")) }
+    }
 }

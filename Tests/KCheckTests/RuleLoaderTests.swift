@@ -34,6 +34,17 @@ struct RuleLoaderTests {
         #expect(rules[0].line == 2 && rules[0].column == 5)
     }
 
+    @Test("A rule's phase: its own, else its file's, else prepare; an unknown one named at its line")
+    func phases() throws {
+        #expect(try RuleLoader.parse(yaml: Self.valid, file: "ok.yaml")[0].rule.phase == .prepare)
+        let filePhase = try RuleLoader.parse(yaml: "phase: running\n" + Self.valid, file: "ok.yaml")
+        #expect(filePhase[0].rule.phase == .running)
+        let own = try RuleLoader.parse(yaml: "phase: running\n" + Self.valid.replacingOccurrences(of: "    severity: high", with: "    severity: high\n    phase: install"), file: "ok.yaml")
+        #expect(own[0].rule.phase == .install)
+        let e = try #require(error(Self.valid.replacingOccurrences(of: "    severity: high", with: "    severity: high\n    phase: runing")))
+        #expect(e.message.contains("unknown value `runing`; did you mean `running`?") && e.line == 5 && e.column == 12, "\(e)")
+    }
+
     @Test func malformedYAMLNamesLineAndColumn() throws {
         let e = try #require(error("rules:\n  - id: x\n    title: [unclosed\n"))
         #expect(e.file == "bad.yaml")

@@ -248,6 +248,20 @@ struct ClusterEmitTests {
         let several = try kcheck("fix", "--hosts", "node1,node2", "--ssh-config", cluster.config, "--emit", "sh")
         #expect(several.status == 2 && several.stderr.contains("needs --output-dir"), "\(several.stderr)")
     }
+
+    /// The plan made from a node's recording over SSH is the plan made on the node: what planning
+    /// reads beyond the rules (zone files, loaded modules) is in the recording too.
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func planOverSSHIsThePlanOnTheNode() throws {
+        let tree = Repo.fixture("centos7-minimal")
+        let cluster = try TestSSHCluster([.init(alias: "node1", address: "127.0.0.2", tree: tree)])
+        defer { withExtendedLifetime(cluster) {} }
+        let here = try kcheck("fix", "--dry-run", "--root", tree, "--color", "never")
+        let there = try kcheck("fix", "--dry-run", "--hosts", "node1", "--ssh-config", cluster.config, "--color", "never")
+        func steps(_ text: String) -> [String] { text.split(separator: "\n").map(String.init).filter { $0.first?.isNumber == true } }
+        #expect(steps(here.stdout).count > 5 && steps(here.stdout).contains { $0.contains("/etc/localtime") }, "\(here.stdout)")
+        #expect(steps(here.stdout) == steps(there.stdout), "on the node:\n\(here.stdout)\nover SSH:\n\(there.stdout)\n\(there.stderr)")
+    }
 }
 
 /// `kcheck fix --hosts … --yes`: every node's plan applied over SSH by kcheck itself on the node,

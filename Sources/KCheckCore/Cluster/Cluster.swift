@@ -82,6 +82,7 @@ public struct ClusterRule: Equatable, Sendable {
     public let id: String
     public let title: String
     public let severity: Severity
+    public let phase: Phase
     public let guide: [Int]
     public let rationale: String
     public let remediation: String
@@ -89,12 +90,13 @@ public struct ClusterRule: Equatable, Sendable {
     public let tests: [ClusterRuleTest]
 
     public init(
-        id: String, title: String, severity: Severity, guide: [Int], rationale: String, remediation: String, check: ClusterCheck,
-        tests: [ClusterRuleTest]
+        id: String, title: String, severity: Severity, phase: Phase = .prepare, guide: [Int], rationale: String, remediation: String,
+        check: ClusterCheck, tests: [ClusterRuleTest]
     ) {
         self.id = id
         self.title = title
         self.severity = severity
+        self.phase = phase
         self.guide = guide
         self.rationale = rationale
         self.remediation = remediation
@@ -183,7 +185,8 @@ public enum ClusterEngine {
         let unreachable = members.filter { $0.node == nil }.map(\.label)
         let entries = profile.clusterRules.map { rule in
             Report.Entry(
-                subject: Report.Subject(id: rule.id, title: rule.title, severity: rule.severity, guide: rule.guide, remediation: rule.remediation),
+                subject: Report.Subject(
+                    id: rule.id, title: rule.title, severity: rule.severity, phase: rule.phase, guide: rule.guide, remediation: rule.remediation),
                 result: judge(rule, evaluators, unreachable: unreachable, profile: profile, inventory: clusterInventory))
         }
         let identity = NodeIdentity(name: "cluster of \(members.count) nodes (\(inventorySource))", source: "cluster", distribution: "", kernel: "")

@@ -111,19 +111,22 @@ public struct Report: Sendable {
         public let id: String
         public let title: String
         public let severity: Severity
+        /// The rule's phase (nil: not a rule, a lint check or a certificate).
+        public let phase: Phase?
         public let guide: [Int]
         public let remediation: String
 
-        public init(id: String, title: String, severity: Severity, guide: [Int], remediation: String) {
+        public init(id: String, title: String, severity: Severity, phase: Phase? = nil, guide: [Int], remediation: String) {
             self.id = id
             self.title = title
             self.severity = severity
+            self.phase = phase
             self.guide = guide
             self.remediation = remediation
         }
 
         public init(_ rule: Rule) {
-            self.init(id: rule.id, title: rule.title, severity: rule.severity, guide: rule.guide, remediation: rule.remediation)
+            self.init(id: rule.id, title: rule.title, severity: rule.severity, phase: rule.phase, guide: rule.guide, remediation: rule.remediation)
         }
     }
 

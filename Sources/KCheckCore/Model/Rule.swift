@@ -93,12 +93,40 @@ public struct KernelVersion: Comparable, Hashable, Sendable, CustomStringConvert
     public var description: String { parts.map(String.init).joined(separator: ".") }
 }
 
+/// When in a cluster's life a rule belongs: what `kcheck rules` groups by and `--phase` selects.
+/// Every rule is judged whenever it is selected; a rule is written to be right in every phase (a
+/// running-cluster rule does not apply until its component is installed, so a fresh node is clean).
+public enum Phase: String, Sendable, CaseIterable, Comparable {
+    /// The guide's part 1: the node prepared (DOCUMENTED-STATE items 1-30).
+    case prepare
+    /// What must hold before the components are installed, beyond the guide's own steps (the checks
+    /// kubeadm's preflight and its peers make): capacity, cgroups, free ports, cloned-VM identity.
+    case install
+    /// The guide's parts 2-10: etcd, the control plane, kubelet and kube-proxy as installed and
+    /// running (RUNNING-STATE items 31-51).
+    case running
+
+    /// How `kcheck rules` heads the group.
+    public var heading: String {
+        switch self {
+        case .prepare: "Prepare the node (the guide's part 1)"
+        case .install: "Install gates (before installing the components)"
+        case .running: "The running cluster (the guide's parts 2-10)"
+        }
+    }
+
+    public static func < (lhs: Phase, rhs: Phase) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
 /// One rule: what the guide requires, why, and how to check and fix it. Immutable.
 public struct Rule: Equatable, Sendable {
     public let id: String
     public let title: String
     public let severity: Severity
-    /// DOCUMENTED-STATE item numbers this rule encodes.
+    public let phase: Phase
+    /// DOCUMENTED-STATE (1-30) and RUNNING-STATE (31-51) item numbers this rule encodes.
     public let guide: [Int]
     public let rationale: String
     public let remediation: String
@@ -107,12 +135,13 @@ public struct Rule: Equatable, Sendable {
     public let tests: [RuleTest]
 
     public init(
-        id: String, title: String, severity: Severity, guide: [Int], rationale: String, remediation: String,
+        id: String, title: String, severity: Severity, phase: Phase = .prepare, guide: [Int], rationale: String, remediation: String,
         check: Check, tests: [RuleTest]
     ) {
         self.id = id
         self.title = title
         self.severity = severity
+        self.phase = phase
         self.guide = guide
         self.rationale = rationale
         self.remediation = remediation
@@ -148,5 +177,10 @@ public struct Profile: Sendable {
     }
 
     public func rule(id: String) -> Rule? { rules.first { $0.id == id } }
+
+    /// The profile with only the rules of these phases.
+    public func selecting(phases: Set<Phase>) -> Profile {
+        Profile(name: name, rules: rules.filter { phases.contains($0.phase) }, clusterRules: clusterRules.filter { phases.contains($0.phase) })
+    }
     public func clusterRule(id: String) -> ClusterRule? { clusterRules.first { $0.id == id } }
 }

@@ -56,6 +56,7 @@ public enum JSONReporter: Reporter {
             w.string("id", rule.id)
             w.string("title", rule.title)
             w.string("severity", rule.severity.rawValue)
+            if let phase = rule.phase { w.string("phase", phase.rawValue) }
             w.string("status", result.status.rawValue)
             w.string("expected", result.expected)
             w.string("actual", result.actual)

@@ -52,7 +52,7 @@ public enum ReportReader {
             entries.append(
                 Report.Entry(
                     subject: Report.Subject(
-                        id: id, title: try need(item, "title"), severity: severity, guide: (item["guide"]?.array ?? []).compactMap(\.int),
+                        id: id, title: try need(item, "title"), severity: severity, phase: item["phase"]?.string.flatMap(Phase.init(rawValue:)), guide: (item["guide"]?.array ?? []).compactMap(\.int),
                         remediation: try need(item, "remediation")),
                     result: RuleResult(
                         ruleID: id, status: status, expected: try need(item, "expected"), actual: try need(item, "actual"),
