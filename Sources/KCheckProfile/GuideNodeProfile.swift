@@ -10,7 +10,39 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(51)
+    rules.reserveCapacity(53)
+    rules.append(Rule(
+        id: "kernel.ipvs.loaded",
+        title: "The IPVS modules kube-proxy needs are loaded",
+        severity: .high,
+        phase: .install,
+        guide: [13, 44, 45],
+        rationale: "The guide runs kube-proxy in ipvs mode; without ip_vs and its schedulers (rr, wrr, sh) and connection tracking (nf_conntrack, which kernels before 4.19 split into nf_conntrack_ipv4) kube-proxy falls back to iptables mode and the guide's `ipvsadm -ln` shows nothing.",
+        remediation: "modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack (and nf_conntrack_ipv4 on kernels before 4.19)",
+        check: Check.kernelModule(KernelModuleCheck(modules: [KernelModuleCheck.Module("ip_vs", kernelBelow: nil), KernelModuleCheck.Module("ip_vs_rr", kernelBelow: nil), KernelModuleCheck.Module("ip_vs_wrr", kernelBelow: nil), KernelModuleCheck.Module("ip_vs_sh", kernelBelow: nil), KernelModuleCheck.Module("nf_conntrack", kernelBelow: nil), KernelModuleCheck.Module("nf_conntrack_ipv4", kernelBelow: KernelVersion([4, 19]))], when: .now, evidence: nil)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "ipvs-not-at-boot", status: .pass, message: nil),
+            RuleTest(node: "centos7-minimal", status: .fail, message: "ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh, nf_conntrack_ipv4 are not loaded")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kernel.ipvs.boot",
+        title: "The IPVS modules are loaded at boot",
+        severity: .high,
+        phase: .install,
+        guide: [13, 45],
+        rationale: "The guide loads the IPVS modules by hand once (and never ip_vs_rr: its mistake L13). After a reboot kube-proxy starts before anything loads them and falls back to iptables mode, or fails.",
+        remediation: "List ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh and nf_conntrack (nf_conntrack_ipv4 before 4.19), one per line, in /etc/modules-load.d/ipvs.conf. List only names the booting kernel has: systemd-modules-load fails on a name it lacks.",
+        check: Check.kernelModule(KernelModuleCheck(modules: [KernelModuleCheck.Module("ip_vs", kernelBelow: nil), KernelModuleCheck.Module("ip_vs_rr", kernelBelow: nil), KernelModuleCheck.Module("ip_vs_wrr", kernelBelow: nil), KernelModuleCheck.Module("ip_vs_sh", kernelBelow: nil), KernelModuleCheck.Module("nf_conntrack", kernelBelow: nil), KernelModuleCheck.Module("nf_conntrack_ipv4", kernelBelow: KernelVersion([4, 19]))], when: .boot, evidence: nil)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: "listed at /etc/modules-load.d/k8s.conf:4"),
+            RuleTest(node: "ipvs-not-at-boot", status: .fail, message: "Nothing loads ip_vs_rr at boot"),
+            RuleTest(node: "centos7-minimal", status: .fail, message: "ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh, nf_conntrack, nf_conntrack_ipv4 at boot")
+        ]
+    ))
     rules.append(Rule(
         id: "inventory.hostname",
         title: "The hostname is this node's name in NODE_NAMES",
@@ -803,7 +835,7 @@ private func makeRules() -> [Rule] {
         guide: [13],
         rationale: "Without br_netfilter the net.bridge.* keys do not exist and `sysctl -p` fails with \"cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables\".",
         remediation: "modprobe br_netfilter",
-        check: Check.kernelModule(KernelModuleCheck(name: "br_netfilter", when: .now, evidence: "/proc/sys/net/bridge")),
+        check: Check.kernelModule(KernelModuleCheck(modules: [KernelModuleCheck.Module("br_netfilter", kernelBelow: nil)], when: .now, evidence: "/proc/sys/net/bridge")),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -819,7 +851,7 @@ private func makeRules() -> [Rule] {
         guide: [13, 14],
         rationale: "The guide loads br_netfilter by hand once. After a reboot nothing loads it, the net.bridge.* keys do not exist when systemd-sysctl runs, and their settings are silently lost.",
         remediation: "echo br_netfilter > /etc/modules-load.d/br_netfilter.conf",
-        check: Check.kernelModule(KernelModuleCheck(name: "br_netfilter", when: .boot, evidence: nil)),
+        check: Check.kernelModule(KernelModuleCheck(modules: [KernelModuleCheck.Module("br_netfilter", kernelBelow: nil)], when: .boot, evidence: nil)),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: "/etc/modules-load.d/k8s.conf:2"),

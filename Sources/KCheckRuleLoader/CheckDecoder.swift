@@ -127,11 +127,34 @@ enum CheckDecoder {
             guard let version = KernelVersion(parsing: try f.string(v)) else { throw Fields.error(v, file: file, "expected a kernel version such as 4.4") }
             return .kernelMinimum(version)
         case .kernelModule:
-            let f = try fields(["name", "when", "evidence"])
-            let name = try f.string(try f.required("name"))
+            let f = try fields(["name", "names", "when", "evidence"])
+            var modules: [KernelModuleCheck.Module] = []
+            if let name = f.optional("name") { modules.append(.init(try f.string(name))) }
+            if let list = f.optional("names") {
+                guard let items = list.sequence, !items.isEmpty, modules.isEmpty else {
+                    throw Fields.error(list, file: file, "`names` must be a non-empty list of modules (and not beside `name`)")
+                }
+                for item in items {
+                    if item.scalar != nil {
+                        modules.append(.init(try f.string(item)))
+                        continue
+                    }
+                    let m = try Fields(item, file: file, what: "a module")
+                    try m.finish(allowed: ["name", "kernel_below"])
+                    let below = try m.required("kernel_below")
+                    guard let version = KernelVersion(parsing: try m.string(below)) else {
+                        throw Fields.error(below, file: file, "expected a kernel version such as 4.19")
+                    }
+                    modules.append(.init(try m.string(try m.required("name")), kernelBelow: version))
+                }
+            }
+            guard !modules.isEmpty else { throw Fields.error(body, file: file, "missing required field `name` (or `names`)") }
             let when = try f.optional("when").map { n throws(RuleFileError) in try f.enumeration(n, KernelModuleCheck.When.self) } ?? .now
             let evidence = try f.optional("evidence").map { n throws(RuleFileError) in try f.string(n) }
-            return .kernelModule(KernelModuleCheck(name: name, when: when, evidence: evidence))
+            if let evidence = f.optional("evidence"), modules.count > 1 {
+                throw Fields.error(evidence, file: file, "`evidence` goes with one module (`name`)")
+            }
+            return .kernelModule(KernelModuleCheck(modules: modules, when: when, evidence: evidence))
         case .packages:
             let f = try fields(["names"])
             let list = try f.required("names")

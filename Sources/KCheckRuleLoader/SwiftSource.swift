@@ -87,7 +87,8 @@ public enum SwiftSource {
         case .rtcUTC: return "Check.rtcUTC"
         case .kernelMinimum(let v): return "Check.kernelMinimum(KernelVersion(\(v.parts)))"
         case .kernelModule(let m):
-            return "Check.kernelModule(KernelModuleCheck(name: \(literal(m.name)), when: .\(m.when.rawValue), evidence: \(optional(m.evidence))))"
+            let modules = m.modules.map { "KernelModuleCheck.Module(\(literal($0.name)), kernelBelow: \($0.kernelBelow.map { "KernelVersion(\($0.parts))" } ?? "nil"))" }
+            return "Check.kernelModule(KernelModuleCheck(modules: [\(modules.joined(separator: ", "))], when: .\(m.when.rawValue), evidence: \(optional(m.evidence))))"
         case .packages(let names):
             return "Check.packages([\(names.map(distro).joined(separator: ", "))])"
         case .path(let p):

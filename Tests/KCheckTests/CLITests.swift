@@ -9,7 +9,8 @@ struct CLITests {
     @Test func preparedTreeExitsZero() throws {
         let r = try kcheck("preflight", "--root", Repo.fixture("centos7-prepared"))
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        #expect(r.stdout.contains("PASSED: 51 rules, 51 passed, 0 failed"))
+        let n = Profile.guideNode.rules.count
+        #expect(r.stdout.contains("PASSED: \(n) rules, \(n) passed, 0 failed"), "\(r.stdout)")
         #expect(!r.stdout.contains("\u{1B}["), "colour off a terminal")
     }
 

@@ -45,6 +45,22 @@ struct RuleLoaderTests {
         #expect(e.message.contains("unknown value `runing`; did you mean `running`?") && e.line == 5 && e.column == 12, "\(e)")
     }
 
+    @Test("kernel_module takes one name or a list, each maybe only for kernels below a version")
+    func kernelModuleNames() throws {
+        func check(_ body: String) throws -> Check {
+            try RuleLoader.parse(yaml: Self.valid.replacingOccurrences(of: "      sysctl:\n        key: net.ipv4.ip_forward\n        value: \"1\"", with: body), file: "ok.yaml")[0].rule.check
+        }
+        #expect(try check("      kernel_module: {names: [ip_vs, {name: nf_conntrack_ipv4, kernel_below: \"4.19\"}], when: boot}")
+            == .kernelModule(KernelModuleCheck(modules: [.init("ip_vs"), .init("nf_conntrack_ipv4", kernelBelow: KernelVersion([4, 19]))], when: .boot)))
+        #expect(try check("      kernel_module: {name: br_netfilter}") == .kernelModule(KernelModuleCheck(name: "br_netfilter", when: .now)))
+        let both = try #require(error(Self.valid.replacingOccurrences(of: "      sysctl:\n        key: net.ipv4.ip_forward\n        value: \"1\"", with: "      kernel_module: {name: a, names: [b]}")))
+        #expect(both.message.contains("not beside `name`"), "\(both)")
+        let version = try #require(error(Self.valid.replacingOccurrences(of: "      sysctl:\n        key: net.ipv4.ip_forward\n        value: \"1\"", with: "      kernel_module: {names: [{name: a, kernel_below: soon}]}")))
+        #expect(version.message.contains("expected a kernel version such as 4.19") && version.line == 9, "\(version)")
+        let evidence = try #require(error(Self.valid.replacingOccurrences(of: "      sysctl:\n        key: net.ipv4.ip_forward\n        value: \"1\"", with: "      kernel_module: {names: [a, b], evidence: /x}")))
+        #expect(evidence.message.contains("`evidence` goes with one module"), "\(evidence)")
+    }
+
     @Test func malformedYAMLNamesLineAndColumn() throws {
         let e = try #require(error("rules:\n  - id: x\n    title: [unclosed\n"))
         #expect(e.file == "bad.yaml")

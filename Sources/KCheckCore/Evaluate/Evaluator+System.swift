@@ -86,35 +86,78 @@ extension Evaluator {
         }
     }
 
+    /// The modules of a check this node's kernel needs, and of those the ones missing (now, or at
+    /// boot); nil with the reason when the kernel cannot be told and a module depends on it.
+    func modules(_ check: KernelModuleCheck) -> Result<(needed: [String], missing: [String]), OutcomeError> {
+        var needed: [String] = []
+        for module in check.modules {
+            guard module.kernelBelow != nil else {
+                needed.append(module.name)
+                continue
+            }
+            switch facts.kernelVersion {
+            case .available(let kernel): if module.needed(on: kernel) { needed.append(module.name) }
+            case .unavailable(let why): return .failure(OutcomeError(outcome: unavailable("\(check.description) loaded", why)))
+            }
+        }
+        let missing = needed.filter { name in
+            if facts.isBuiltIn(name) { return false }
+            switch check.when {
+            case .now:
+                if facts.isLoaded(name) { return false }
+                if let evidence = check.evidence, case .success = facts.node.status(evidence) { return false }
+                return true
+            case .boot: return facts.bootModules.names[name.replacingDashes] == nil
+            }
+        }
+        return .success((needed, missing))
+    }
+
     func kernelModule(_ check: KernelModuleCheck) -> Outcome {
+        let names = check.modules.map(\.name).joined(separator: ", ")
+        let expected = check.when == .now ? "\(names) loaded" : "\(names) loaded at boot"
+        let needed: [String], missing: [String]
+        switch modules(check) {
+        case .success(let m): (needed, missing) = m
+        case .failure(let error): return error.outcome
+        }
+        if needed.isEmpty {
+            let kernel = facts.kernelRelease.value ?? "this kernel"
+            return Outcome(status: .skip, expected: expected, actual: "not needed on \(kernel)", message: "\(check.description): not needed on kernel \(kernel)")
+        }
+        let one = needed.count == 1
         switch check.when {
         case .now:
-            let expected = "\(check.name) loaded"
-            if facts.isLoaded(check.name) {
-                return Outcome(status: .pass, expected: expected, actual: "loaded", message: "")
+            if missing.isEmpty {
+                let name = needed[0]
+                if one, !facts.isLoaded(name) {
+                    if facts.isBuiltIn(name) { return Outcome(status: .pass, expected: expected, actual: "built into the kernel", message: "") }
+                    if let evidence = check.evidence { return Outcome(status: .pass, expected: expected, actual: "present (\(evidence) exists)", message: "") }
+                }
+                return Outcome(status: .pass, expected: expected, actual: one ? "loaded" : "\(needed.joined(separator: ", ")) loaded", message: "")
             }
-            if let evidence = check.evidence, case .success = facts.node.status(evidence) {
-                return Outcome(status: .pass, expected: expected, actual: "present (\(evidence) exists)", message: "")
-            }
-            if facts.isBuiltIn(check.name) {
-                return Outcome(status: .pass, expected: expected, actual: "built into the kernel", message: "")
-            }
+            let list = missing.joined(separator: ", ")
             return Outcome(
-                status: .fail, expected: expected, actual: "not loaded",
-                message: "\(check.name) is not loaded: run modprobe \(check.name).")
+                status: .fail, expected: expected, actual: "\(list) not loaded",
+                message: missing.count == 1
+                    ? "\(list) is not loaded: run modprobe \(list)."
+                    : "\(list) are not loaded: run modprobe -a \(missing.joined(separator: " ")).")
         case .boot:
-            let expected = "\(check.name) loaded at boot"
             let boot = facts.bootModules
-            if let location = boot.names[check.name.replacingDashes] {
-                return Outcome(status: .pass, expected: expected, actual: "listed at \(location)", message: "", evidence: [location])
-            }
-            if facts.isBuiltIn(check.name) {
-                return Outcome(status: .pass, expected: expected, actual: "built into the kernel", message: "")
+            if missing.isEmpty {
+                let locations = needed.compactMap { boot.names[$0.replacingDashes] }
+                let actual = one
+                    ? locations.first.map { "listed at \($0)" } ?? "built into the kernel"
+                    : "listed at " + locations.map(\.description).joined(separator: ", ")
+                return Outcome(status: .pass, expected: expected, actual: actual, message: "", evidence: locations)
             }
             if !boot.problems.isEmpty { return unavailable(expected, boot.problems.joined(separator: "; ")) }
+            let list = missing.joined(separator: ", ")
             return Outcome(
-                status: .fail, expected: expected, actual: "not listed in modules-load.d",
-                message: "Nothing loads \(check.name) at boot: add it to /etc/modules-load.d/\(check.name).conf.")
+                status: .fail, expected: expected, actual: "\(list) not listed in modules-load.d",
+                message: missing.count == 1
+                    ? "Nothing loads \(list) at boot: add it to /etc/modules-load.d/\(list).conf."
+                    : "Nothing loads \(list) at boot: add them to a file in /etc/modules-load.d/.")
         }
     }
 }

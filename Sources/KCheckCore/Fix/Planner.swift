@@ -102,9 +102,12 @@ public struct Planner {
         case .rtcUTC:
             if let action = adjtimeAction(rule.id) { state.actions.append(action) }
         case .kernelModule(let check):
-            switch check.when {
-            case .now: state.moduleNow(check.name, rule.id)
-            case .boot: state.moduleAtBoot(check.name, rule.id)
+            guard case .success(let modules) = evaluator.modules(check) else { return manual(nil) }
+            for name in modules.missing {
+                switch check.when {
+                case .now: state.moduleNow(name, rule.id)
+                case .boot: state.moduleAtBoot(name, rule.id)
+                }
             }
         case .path(let check):
             switch (check.type, check.append) {
@@ -210,7 +213,7 @@ public struct Planner {
 
     func modulesLoadFile(_ wanted: [(rule: String, name: String)]) -> PlannedAction? {
         let old = bytes(Self.modulesFile)
-        var new = old.map(lines) ?? ["# Written by kcheck fix: kernel modules the guide needs at boot (DOCUMENTED-STATE 14)."]
+        var new = old.map(lines) ?? ["# Written by kcheck fix: kernel modules the guide's settings and components need at boot."]
         var added = false
         for (_, name) in wanted where !new.contains(where: { $0.trimmed == name }) {
             new.append(name)
@@ -219,7 +222,7 @@ public struct Planner {
         guard added else { return nil }
         return PlannedAction(
             .writeFile(path: Self.modulesFile, content: joined(new), mode: 0o644), rules: unique(wanted.map(\.rule)),
-            note: "systemd-modules-load loads them at boot, before systemd-sysctl applies the keys they create")
+            note: "systemd-modules-load loads them at boot, before systemd-sysctl applies the keys they create and before kube-proxy starts")
     }
 
     /// The sysctl.d file's name: one that sorts after every other file that sets these keys, so

@@ -153,15 +153,40 @@ public struct ServiceCheck: Equatable, Sendable {
 
 public struct KernelModuleCheck: Equatable, Sendable {
     public enum When: String, Sendable, CaseIterable { case now, boot }
-    public let name: String
+
+    /// A module, and the kernels that have it (nf_conntrack_ipv4 was folded into nf_conntrack in 4.19).
+    public struct Module: Equatable, Sendable {
+        public let name: String
+        /// Needed only on kernels older than this one.
+        public let kernelBelow: KernelVersion?
+
+        public init(_ name: String, kernelBelow: KernelVersion? = nil) {
+            self.name = name
+            self.kernelBelow = kernelBelow
+        }
+
+        public func needed(on kernel: KernelVersion) -> Bool { kernelBelow.map { kernel < $0 } ?? true }
+    }
+
+    public let modules: [Module]
     public let when: When
-    /// A path whose existence also proves the module present (it may be built into the kernel).
+    /// A path whose existence also proves the module present (it may be built into the kernel);
+    /// with one module only.
     public let evidence: String?
 
-    public init(name: String, when: When, evidence: String? = nil) {
-        self.name = name
+    public init(modules: [Module], when: When, evidence: String? = nil) {
+        self.modules = modules
         self.when = when
         self.evidence = evidence
+    }
+
+    public init(name: String, when: When, evidence: String? = nil) {
+        self.init(modules: [Module(name)], when: when, evidence: evidence)
+    }
+
+    /// The module names, with the kernels that need them where that is not every kernel.
+    public var description: String {
+        modules.map { m in m.name + (m.kernelBelow.map { " (kernels before \($0))" } ?? "") }.joined(separator: ", ")
     }
 }
 

@@ -20,7 +20,10 @@ extension Check {
         case .rtcUTC: return "/etc/adjtime keeps UTC"
         case .kernelMinimum(let v): return "kernel release (/proc/sys/kernel/osrelease) >= \(v)"
         case .kernelModule(let m):
-            return m.when == .now ? "module \(m.name) loaded (/sys/module/\(m.name)\(m.evidence.map { " or \($0)" } ?? ""), or built in)" : "module \(m.name) listed in modules-load.d (or built in)"
+            let names = m.description, plural = m.modules.count > 1 ? "modules" : "module"
+            return m.when == .now
+                ? "\(plural) \(names) loaded (/sys/module/NAME\(m.evidence.map { " or \($0)" } ?? ""), or built in)"
+                : "\(plural) \(names) listed in modules-load.d (or built in)"
         case .packages(let names): return "packages installed: " + names.map(\.description).joined(separator: ", ")
         case .path(let p):
             var s = "\(p.path) is a \(p.type.rawValue)"

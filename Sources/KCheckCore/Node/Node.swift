@@ -26,6 +26,12 @@ public enum FileDigest: Equatable, Sendable {
 public enum Fact<Value: Sendable>: Sendable {
     case available(Value)
     case unavailable(String)
+
+    /// The value, where there is one.
+    public var value: Value? {
+        if case .available(let value) = self { return value }
+        return nil
+    }
 }
 
 /// The active state systemd reports for each queried unit (ActiveState: active, inactive, failed…).
