@@ -42,6 +42,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case request
     /// A run's journal (`Journal.load`) and the undo plan made from it.
     case journal
+    /// /proc/net/tcp and tcp6 (`ProcNetTCP`), judged by the profile's ports rule.
+    case sockets
 
     /// Feeds `bytes` to this target's parser.
     public static func run(_ target: FuzzTarget, _ bytes: [UInt8]) {
@@ -61,6 +63,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .remote: remote(bytes)
         case .request: request(bytes)
         case .journal: journal(bytes)
+        case .sockets: sockets(bytes)
         }
     }
 
@@ -97,6 +100,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         _ = file.findings(inventory: inventory)
         _ = file.addresses(of: "k8s-01")
         _ = Linter.detect(path: "/tmp/fuzz", bytes: bytes)
+    }
+
+    static func sockets(_ bytes: [UInt8]) {
+        _ = try? ProcNetTCP.listening(bytes, ipv6: false)
+        _ = try? ProcNetTCP.listening(bytes, ipv6: true)
+        let node = MemoryNode()
+        node.file("/proc/net/tcp", bytes)
+        node.file("/proc/net/tcp6", bytes)
+        let rules = Profile.guideNode.rules.filter { if case .portsFree = $0.check { true } else { false } }
+        _ = Evaluator(node: node, rules: rules).evaluate(rules)
     }
 
     static func fstab(_ bytes: [UInt8]) {

@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(53)
+    rules.reserveCapacity(54)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -41,6 +41,23 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "debian12", status: .pass, message: "listed at /etc/modules-load.d/k8s.conf:4"),
             RuleTest(node: "ipvs-not-at-boot", status: .fail, message: "Nothing loads ip_vs_rr at boot"),
             RuleTest(node: "centos7-minimal", status: .fail, message: "ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh, nf_conntrack, nf_conntrack_ipv4 at boot")
+        ]
+    ))
+    rules.append(Rule(
+        id: "ports.free",
+        title: "The ports the components will listen on are free",
+        severity: .high,
+        phase: .install,
+        guide: [48],
+        rationale: "etcd, the apiserver, kube-nginx, the controller-manager, the scheduler, kubelet and kube-proxy each bind fixed ports (RUNNING-STATE item 48). A port already held makes that component fail to start, with the reason only in its journal (\"bind: address already in use\"); kubeadm's preflight checks the same ports.",
+        remediation: "Find the program with `ss -ltnp 'sport = :PORT'`, stop it or move it to another port, then install. On a node that already runs a component, its own ports are held by it: that passes.",
+        check: Check.portsFree([PortCheck(port: 2379, address: nil, owners: ["etcd"]), PortCheck(port: 2380, address: nil, owners: ["etcd"]), PortCheck(port: 6443, address: nil, owners: ["kube-apiserver"]), PortCheck(port: 8443, address: "127.0.0.1", owners: ["kube-nginx"]), PortCheck(port: 10248, address: nil, owners: ["kubelet"]), PortCheck(port: 10249, address: nil, owners: ["kube-proxy"]), PortCheck(port: 10250, address: nil, owners: ["kubelet"]), PortCheck(port: 10251, address: nil, owners: ["kube-scheduler"]), PortCheck(port: 10252, address: nil, owners: ["kube-controller-manager"]), PortCheck(port: 10256, address: nil, owners: ["kube-proxy"]), PortCheck(port: 10257, address: nil, owners: ["kube-controller-manager"]), PortCheck(port: 10259, address: nil, owners: ["kube-scheduler"])]),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "ports-held-by-components", status: .pass, message: nil),
+            RuleTest(node: "ports-taken", status: .fail, message: "[::]:6443 is held by nginx (pid 1201), not kube-apiserver"),
+            RuleTest(node: "ports-taken", status: .fail, message: "127.0.0.1:8443 is held by a process kcheck could not find")
         ]
     ))
     rules.append(Rule(

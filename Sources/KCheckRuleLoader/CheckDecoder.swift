@@ -228,6 +228,22 @@ enum CheckDecoder {
             let f = try fields(["path", "cover", "required"])
             let required = try f.optional("required").map { n throws(RuleFileError) in try f.bool(n) } ?? false
             return .certificateSANs(SANCheck(path: try absolute(try f.required("path"), f), cover: try strings(try f.required("cover"), f, what: "cover"), required: required))
+        case .portsFree:
+            let f = try fields(["ports"])
+            let list = try f.required("ports")
+            guard let items = list.sequence, !items.isEmpty else { throw Fields.error(list, file: file, "`ports` must be a non-empty list of {port, owner}") }
+            var ports: [PortCheck] = []
+            for item in items {
+                let p = try Fields(item, file: file, what: "a port ({port, address, owner})")
+                try p.finish(allowed: ["port", "address", "owner"])
+                let portNode = try p.required("port")
+                guard let port = portNode.int, port >= 1, port <= 65535 else { throw Fields.error(portNode, file: file, "expected a TCP port, 1 to 65535") }
+                let address = try p.optional("address").map { n throws(RuleFileError) in try p.string(n) }
+                let ownerNode = try p.required("owner")
+                let owners = ownerNode.sequence != nil ? try strings(ownerNode, p, what: "owner") : [try p.string(ownerNode)]
+                ports.append(PortCheck(port: UInt16(port), address: address, owners: owners))
+            }
+            return .portsFree(ports)
         }
     }
 

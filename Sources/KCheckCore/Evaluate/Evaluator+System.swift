@@ -161,3 +161,36 @@ extension Evaluator {
         }
     }
 }
+
+extension Evaluator {
+    func portsFree(_ ports: [PortCheck]) throws(OutcomeError) -> Outcome {
+        let expected = "free: " + ports.map { ($0.address.map { "\($0):" } ?? "") + String($0.port) }.joined(separator: ", ")
+        let sockets: [ListeningSocket]
+        switch facts.listeningSockets() {
+        case .success(let s): sockets = s
+        case .failure(let problem): throw OutcomeError(outcome: unavailable(expected, problem.message))
+        }
+        let taken = ports.map { port in (port, sockets.filter { port.isTaken(by: $0) }) }.filter { !$0.1.isEmpty }
+        if taken.isEmpty { return Outcome(status: .pass, expected: expected, actual: "all \(ports.count) free", message: "") }
+        let owners = facts.socketOwners(Set(taken.flatMap { $0.1.map(\.inode) }))
+        var problems: [String] = [], theirs: [String] = []
+        for (port, listeners) in taken {
+            for socket in listeners {
+                let owner = owners[socket.inode]
+                let who = owner.map { "\($0.program) (pid \($0.pid))" } ?? "a process kcheck could not find (socket inode \(socket.inode))"
+                if let owner, port.owners.contains(owner.program) {
+                    theirs.append("\(socket.endpoint) \(owner.program)")
+                } else {
+                    problems.append("\(socket.endpoint) is held by \(who), not \(port.owners.joined(separator: " or "))")
+                }
+            }
+        }
+        if problems.isEmpty {
+            return Outcome(status: .pass, expected: expected, actual: "free, or held by their component: " + theirs.joined(separator: ", "), message: "")
+        }
+        return Outcome(
+            status: .fail, expected: expected, actual: problems.joined(separator: "; "),
+            message: "\(problems.count == 1 ? "A port" : "\(problems.count) ports") the components will listen on \(problems.count == 1 ? "is" : "are") taken: "
+                + problems.joined(separator: "; ") + ". Stop that program or move it to another port before installing.")
+    }
+}

@@ -44,7 +44,7 @@ public final class Evaluator {
                 for name in names { packages.formUnion([name.rhel, name.debian].compactMap { $0 }) }
             case .sysctl, .swapOff, .fstabNoSwap, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
                 .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
-                .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs:
+                .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree:
                 continue
             }
         }
@@ -86,6 +86,7 @@ public final class Evaluator {
             case .caKey(let check): outcome = try caKey(check)
             case .certificates(let check): outcome = certificates(check)
             case .certificateSANs(let check): outcome = try certificateSANs(check)
+            case .portsFree(let ports): outcome = try portsFree(ports)
             }
         } catch {
             outcome = error.outcome

@@ -147,7 +147,7 @@ public struct Planner {
                 manual(why.message)
             }
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
-            .certificates, .certificateSANs:
+            .certificates, .certificateSANs, .portsFree:
             manual(nil)
         }
     }

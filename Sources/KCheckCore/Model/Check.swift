@@ -45,6 +45,8 @@ public enum Check: Equatable, Sendable {
     case certificates(CertificatesCheck)
     /// A certificate's subject alternative names cover addresses and names of the inventory.
     case certificateSANs(SANCheck)
+    /// TCP ports the components will listen on are free, or held by the component itself.
+    case portsFree([PortCheck])
 
     /// The kind's name as written in rule files.
     public var kind: Kind {
@@ -70,6 +72,7 @@ public enum Check: Equatable, Sendable {
         case .caKey: .caKey
         case .certificates: .certificates
         case .certificateSANs: .certificateSANs
+        case .portsFree: .portsFree
         }
     }
 
@@ -95,6 +98,7 @@ public enum Check: Equatable, Sendable {
         case caKey = "ca_key"
         case certificates
         case certificateSANs = "certificate_sans"
+        case portsFree = "ports_free"
     }
 }
 
@@ -274,4 +278,29 @@ public struct SANCheck: Equatable, Sendable {
         self.cover = cover
         self.required = required
     }
+}
+
+/// A TCP port a component will listen on.
+public struct PortCheck: Equatable, Sendable {
+    public let port: UInt16
+    /// The one address the component binds (127.0.0.1 for kube-nginx); nil: the node's address,
+    /// so a listener on any address takes the port.
+    public let address: String?
+    /// The programs that may hold it (the component itself, on a node that already runs it).
+    public let owners: [String]
+
+    public init(port: UInt16, address: String? = nil, owners: [String]) {
+        self.port = port
+        self.address = address
+        self.owners = owners
+    }
+
+    /// Whether a listener takes this port from the component.
+    public func isTaken(by socket: ListeningSocket) -> Bool {
+        guard socket.port == port else { return false }
+        guard let address else { return true }
+        return socket.isWildcard || socket.address == address
+    }
+
+    public var description: String { (address.map { "\($0):" } ?? "") + "\(port) (\(owners.joined(separator: "/")))" }
 }

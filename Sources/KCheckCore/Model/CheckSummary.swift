@@ -48,6 +48,8 @@ extension Check {
             }
             return "every certificate under \(c.paths.joined(separator: ", ")): \(what)"
         case .certificateSANs(let c): return "\(c.path)'s SANs cover \(c.cover.joined(separator: ", "))\(c.required ? "" : " (when present)")"
+        case .portsFree(let ports):
+            return "TCP ports free (/proc/net/tcp, tcp6: no listener), or held by their component: " + ports.map(\.description).joined(separator: ", ")
         }
     }
 }

@@ -1,0 +1,64 @@
+import Foundation
+import KCheckCore
+import Testing
+
+/// The install gates' own parsers, on real input: this machine's socket tables against ss(8).
+@Suite("install gates: parsers")
+struct InstallGateTests {
+    @Test("/proc/net/tcp and tcp6 of this machine list the listeners ss lists")
+    func socketTablesAgreeWithSS() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ss") else { return }
+        var ours: Set<String> = []
+        for (path, ipv6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            for socket in try ProcNetTCP.listening(Array(data), ipv6: ipv6) { ours.insert(socket.endpoint) }
+        }
+        let ss = try run("/usr/bin/ss", ["-Hltn"])
+        // ss writes "*:22" for [::]:22 and "[::ffff:127.0.0.1]:80" for mapped addresses, and
+        // %iface after link-local ones: compare ports and the plain addresses.
+        var theirs: Set<String> = []
+        for line in ss.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 4 else { continue }
+            var local = String(fields[3])
+            if local.hasPrefix("*:") { local = "[::]:" + local.dropFirst(2) }
+            local = local.replacing(/%[^\]:]+/, with: "").replacing("[::ffff:", with: "").replacing(/\](:\d+)$/, with: { "\($0.output.1)" })
+            if local.hasPrefix("["), !local.dropFirst().contains("]") { local = String(local.dropFirst()) }
+            theirs.insert(local)
+        }
+        #expect(ours.map { $0.split(separator: ":").last! }.sorted() == theirs.map { $0.split(separator: ":").last! }.sorted(), "ours \(ours.sorted()), ss \(theirs.sorted())")
+        #expect(ours.filter { !$0.hasPrefix("[") }.isSubset(of: theirs), "ours \(ours.sorted()), ss \(theirs.sorted())")
+    }
+
+    @Test("addresses as people write them; only LISTEN counts; a bad line is line:col")
+    func socketTableDetails() throws {
+        let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        let tail = " 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n"
+        let v6 = header
+            + "   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A" + tail
+            + "   1: 00000000000000000000000001000000:1A0A 00000000000000000000000000000000:0000 0A" + tail
+            + "   2: 0000000000000000FFFF00000100007F:2382 00000000000000000000000000000000:0000 0A" + tail
+            + "   3: 000080FE00000000FF3F0A0211FF0BFE:1F90 00000000000000000000000000000000:0000 0A" + tail
+            + "   4: 00000000000000000000000001000000:1A0B 00000000000000000000000001000000:D431 01" + tail
+        let sockets = try ProcNetTCP.listening(Array(v6.utf8), ipv6: true)
+        #expect(sockets.map(\.endpoint) == ["[::]:22", "[::1]:6666", "127.0.0.1:9090", "[fe80::20a:3fff:fe0b:ff11]:8080"])
+        #expect(sockets.allSatisfy { $0.inode == 4242 } && sockets[0].isWildcard && !sockets[1].isWildcard)
+        let v4 = header + "   0: 0100007F:20FB 00000000:0000 0A" + tail + "   1: C807A8C0:0016 0100A8C0:C350 01" + tail
+        #expect(try ProcNetTCP.listening(Array(v4.utf8), ipv6: false).map(\.endpoint) == ["127.0.0.1:8443"])
+        #expect(try ProcNetTCP.listening(Array(header.utf8), ipv6: false).isEmpty)
+        #expect(try ProcNetTCP.listening([], ipv6: false).isEmpty)
+        for (bad, line, column, words) in [
+            (header + "   0: 0100007F:20FB 00000000:0000 0A 0\n", 2, 39, "expected 10 fields"),
+            (header + "   0: 0100007G:20FB 00000000:0000 0A" + tail, 2, 7, "expected an address in hex"),
+            (header + "   0: 0100007F20FB0 00000000:0000 0A" + tail, 2, 7, "hex digits, a colon"),
+            (header + "   0: 0100007F:20FB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 42x 1\n", 2, 92, "expected an inode number"),
+        ] {
+            do throws(SyntaxError) {
+                _ = try ProcNetTCP.listening(Array(bad.utf8), ipv6: false)
+                Issue.record("accepted: \(bad)")
+            } catch {
+                #expect(error.line == line && error.column == column && error.message.contains(words), "\(error) \(line):\(column)")
+            }
+        }
+    }
+}
