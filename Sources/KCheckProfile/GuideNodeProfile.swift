@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(54)
+    rules.reserveCapacity(58)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -58,6 +58,67 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "ports-held-by-components", status: .pass, message: nil),
             RuleTest(node: "ports-taken", status: .fail, message: "[::]:6443 is held by nginx (pid 1201), not kube-apiserver"),
             RuleTest(node: "ports-taken", status: .fail, message: "127.0.0.1:8443 is held by a process kcheck could not find")
+        ]
+    ))
+    rules.append(Rule(
+        id: "capacity.cpus",
+        title: "The node has at least 2 CPUs",
+        severity: .high,
+        phase: .install,
+        guide: [36],
+        rationale: "Every node of the guide runs etcd, the apiserver, the controller-manager, the scheduler, kubelet and kube-proxy; with one CPU the apiserver's and etcd's deadlines are missed under load. kubeadm refuses a control-plane node with fewer than 2 CPUs.",
+        remediation: "Give the machine 2 CPUs or more (for a virtual machine: its vCPU count), then reboot it.",
+        check: Check.cpusMinimum(2),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "small-vm", status: .fail, message: "The node has 1 CPU")
+        ]
+    ))
+    rules.append(Rule(
+        id: "capacity.memory",
+        title: "The node has at least 1700 MiB of memory",
+        severity: .high,
+        phase: .install,
+        guide: [31, 36],
+        rationale: "etcd, the apiserver and kubelet together need well over a gigabyte on every node of the guide; below 1700 MiB (kubeadm's floor for a control-plane node) the OOM killer ends one of them under load.",
+        remediation: "Give the machine 2 GiB of memory or more.",
+        check: Check.memoryMinimum(megabytes: 1700),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "small-vm", status: .fail, message: "990 MiB")
+        ]
+    ))
+    rules.append(Rule(
+        id: "cgroup.memory",
+        title: "The memory cgroup controller is enabled",
+        severity: .critical,
+        phase: .install,
+        guide: [41],
+        rationale: "kubelet enforces pods' memory limits and its eviction thresholds (kubelet-config.yaml's evictionHard) through the memory controller; without it kubelet refuses to start (\"Failed to start ContainerManager ... memory cgroup\").",
+        remediation: "Remove cgroup_disable=memory from the kernel's command line (GRUB_CMDLINE_LINUX in /etc/default/grub, or /boot/cmdline.txt), regenerate grub's configuration and reboot.",
+        check: Check.cgroupController("memory"),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "debian12-cgroup2", status: .pass, message: nil),
+            RuleTest(node: "small-vm", status: .fail, message: "cgroup_disable=memory")
+        ]
+    ))
+    rules.append(Rule(
+        id: "cgroup.v1",
+        title: "The node mounts cgroup v1, which the guide's kubelet and containerd need",
+        severity: .critical,
+        phase: .install,
+        guide: [33, 41],
+        rationale: "The guide installs kubelet 1.16 and containerd 1.3, which know only cgroup v1: on a cgroup v2 node (Debian 12's default, RHEL 9's) containers fail to start. A hybrid layout (v1 controllers, a unified hierarchy beside them) is v1 to them.",
+        remediation: "Add systemd.unified_cgroup_hierarchy=0 to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub (grub2-mkconfig -o /boot/grub2/grub.cfg on CentOS), reboot. Newer Kubernetes and containerd (1.25+, 1.6+) support cgroup v2: a later guide may not need this.",
+        check: Check.cgroupVersion(1),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "debian12-cgroup2", status: .fail, message: "Add systemd.unified_cgroup_hierarchy=0 to GRUB_CMDLINE_LINUX")
         ]
     ))
     rules.append(Rule(

@@ -228,6 +228,24 @@ enum CheckDecoder {
             let f = try fields(["path", "cover", "required"])
             let required = try f.optional("required").map { n throws(RuleFileError) in try f.bool(n) } ?? false
             return .certificateSANs(SANCheck(path: try absolute(try f.required("path"), f), cover: try strings(try f.required("cover"), f, what: "cover"), required: required))
+        case .cpusMinimum:
+            let f = try fields(["count"])
+            let n = try f.required("count")
+            guard let count = n.int, count >= 1, count <= 1 << 16 else { throw Fields.error(n, file: file, "expected a number of CPUs") }
+            return .cpusMinimum(count)
+        case .memoryMinimum:
+            let f = try fields(["megabytes"])
+            let n = try f.required("megabytes")
+            guard let megabytes = n.int, megabytes >= 1, megabytes <= 1 << 40 else { throw Fields.error(n, file: file, "expected a number of MiB") }
+            return .memoryMinimum(megabytes: megabytes)
+        case .cgroupVersion:
+            let f = try fields(["version"])
+            let n = try f.required("version")
+            guard let version = n.int, version == 1 || version == 2 else { throw Fields.error(n, file: file, "expected 1 or 2") }
+            return .cgroupVersion(version)
+        case .cgroupController:
+            let f = try fields(["name"])
+            return .cgroupController(try f.string(try f.required("name")))
         case .portsFree:
             let f = try fields(["ports"])
             let list = try f.required("ports")

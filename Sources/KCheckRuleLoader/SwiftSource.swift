@@ -104,6 +104,10 @@ public enum SwiftSource {
             return "Check.certificates(CertificatesCheck(paths: [\(c.paths.map(literal).joined(separator: ", "))], aspect: .\(caseName(c.aspect)), warnDays: \(c.warnDays), failDays: \(c.failDays)))"
         case .certificateSANs(let c):
             return "Check.certificateSANs(SANCheck(path: \(literal(c.path)), cover: [\(c.cover.map(literal).joined(separator: ", "))], required: \(c.required)))"
+        case .cpusMinimum(let count): return "Check.cpusMinimum(\(count))"
+        case .memoryMinimum(let megabytes): return "Check.memoryMinimum(megabytes: \(megabytes))"
+        case .cgroupVersion(let version): return "Check.cgroupVersion(\(version))"
+        case .cgroupController(let name): return "Check.cgroupController(\(literal(name)))"
         case .portsFree(let ports):
             let items = ports.map { "PortCheck(port: \($0.port), address: \(optional($0.address)), owners: [\($0.owners.map(literal).joined(separator: ", "))])" }
             return "Check.portsFree([\(items.joined(separator: ", "))])"

@@ -62,3 +62,23 @@ struct InstallGateTests {
         }
     }
 }
+
+/// The capacity and cgroup gates on this machine, read-only, against what the system's own tools say.
+@Suite("install gates: this machine")
+struct InstallGateLiveTests {
+    @Test("CPUs, memory and the cgroup version as getconf, /proc/meminfo and stat -f say")
+    func capacityAsTheSystemSays() throws {
+        let r = try kcheck("preflight", "--only", "capacity.cpus,capacity.memory,cgroup.v1", "--format", "json")
+        let results = try jsonResults(r.stdout)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let actual = Dictionary(uniqueKeysWithValues: (object?["results"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0["actual"] as? String ?? "") })
+        let cpus = try run("/usr/bin/getconf", ["_NPROCESSORS_ONLN"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(actual["capacity.cpus"]?.hasPrefix("\(cpus) CPU") == true, "\(actual)")
+        #expect(results["capacity.cpus"]?.status == (Int(cpus)! >= 2 ? "pass" : "fail"))
+        let meminfo = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+        let kb = Int(meminfo.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }!.split(separator: " ")[1])!
+        #expect(actual["capacity.memory"] == "\(kb / 1024) MiB", "\(actual)")
+        let fsType = try run("/usr/bin/stat", ["-f", "-c", "%T", "/sys/fs/cgroup"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(results["cgroup.v1"]?.status == (fsType == "cgroup2fs" ? "fail" : "pass"), "\(fsType): \(actual)")
+    }
+}

@@ -44,7 +44,8 @@ public final class Evaluator {
                 for name in names { packages.formUnion([name.rhel, name.debian].compactMap { $0 }) }
             case .sysctl, .swapOff, .fstabNoSwap, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
                 .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
-                .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree:
+                .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
+                .cgroupVersion, .cgroupController:
                 continue
             }
         }
@@ -87,6 +88,10 @@ public final class Evaluator {
             case .certificates(let check): outcome = certificates(check)
             case .certificateSANs(let check): outcome = try certificateSANs(check)
             case .portsFree(let ports): outcome = try portsFree(ports)
+            case .cpusMinimum(let count): outcome = try cpusMinimum(count)
+            case .memoryMinimum(let megabytes): outcome = try memoryMinimum(megabytes)
+            case .cgroupVersion(let version): outcome = try cgroupVersion(version)
+            case .cgroupController(let name): outcome = try cgroupController(name)
             }
         } catch {
             outcome = error.outcome

@@ -147,7 +147,7 @@ public struct Planner {
                 manual(why.message)
             }
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
-            .certificates, .certificateSANs, .portsFree:
+            .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController:
             manual(nil)
         }
     }

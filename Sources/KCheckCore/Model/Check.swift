@@ -47,6 +47,14 @@ public enum Check: Equatable, Sendable {
     case certificateSANs(SANCheck)
     /// TCP ports the components will listen on are free, or held by the component itself.
     case portsFree([PortCheck])
+    /// At least this many CPUs are online.
+    case cpusMinimum(Int)
+    /// At least this much memory (MemTotal, in MiB as kubeadm counts it).
+    case memoryMinimum(megabytes: Int)
+    /// The cgroup hierarchy the components can use: 1 (v1 controllers, or hybrid) or 2 (unified).
+    case cgroupVersion(Int)
+    /// A cgroup controller is enabled (v1: /proc/cgroups; v2: cgroup.controllers).
+    case cgroupController(String)
 
     /// The kind's name as written in rule files.
     public var kind: Kind {
@@ -73,6 +81,10 @@ public enum Check: Equatable, Sendable {
         case .certificates: .certificates
         case .certificateSANs: .certificateSANs
         case .portsFree: .portsFree
+        case .cpusMinimum: .cpusMinimum
+        case .memoryMinimum: .memoryMinimum
+        case .cgroupVersion: .cgroupVersion
+        case .cgroupController: .cgroupController
         }
     }
 
@@ -99,6 +111,10 @@ public enum Check: Equatable, Sendable {
         case certificates
         case certificateSANs = "certificate_sans"
         case portsFree = "ports_free"
+        case cpusMinimum = "cpus_minimum"
+        case memoryMinimum = "memory_minimum"
+        case cgroupVersion = "cgroup_version"
+        case cgroupController = "cgroup_controller"
     }
 }
 

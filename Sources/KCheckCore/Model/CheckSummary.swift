@@ -48,6 +48,11 @@ extension Check {
             }
             return "every certificate under \(c.paths.joined(separator: ", ")): \(what)"
         case .certificateSANs(let c): return "\(c.path)'s SANs cover \(c.cover.joined(separator: ", "))\(c.required ? "" : " (when present)")"
+        case .cpusMinimum(let count): return "at least \(count) CPUs online (/sys/devices/system/cpu/online)"
+        case .memoryMinimum(let megabytes): return "at least \(megabytes) MiB of memory (MemTotal in /proc/meminfo)"
+        case .cgroupVersion(let version):
+            return "cgroup v\(version) (/proc/mounts: \(version == 1 ? "v1 controllers mounted under /sys/fs/cgroup, alone or beside a unified hierarchy" : "cgroup2 at /sys/fs/cgroup"))"
+        case .cgroupController(let name): return "cgroup controller \(name) enabled (v1: /proc/cgroups; v2: /sys/fs/cgroup/cgroup.controllers)"
         case .portsFree(let ports):
             return "TCP ports free (/proc/net/tcp, tcp6: no listener), or held by their component: " + ports.map(\.description).joined(separator: ", ")
         }
