@@ -1054,5 +1054,61 @@ private func makeClusterRules() -> [ClusterRule] {
                 ClusterRuleTest(cluster: "disagree", status: .fail, message: "192.168.7.202")
             ]
         ),
+        ClusterRule(
+            id: "cluster.machine-id-unique",
+            title: "Every node has its own /etc/machine-id",
+            severity: .high,
+            phase: .install,
+            guide: [],
+            rationale: "The guide's three nodes are usually cloned virtual machines. A cloned /etc/machine-id gives nodes the same DHCP client id (the same address from the DHCP server), the same journald identity and the same kubelet system UUID.",
+            remediation: "On each node after the first: `rm -f /etc/machine-id /var/lib/dbus/machine-id && systemd-machine-id-setup` (on Debian also `ln -sf /etc/machine-id /var/lib/dbus/machine-id`), then reboot.",
+            check: ClusterCheck.unique(.machineID),
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "5c1d2e3f4a5b6c7d8e9f0a1b2c3d4e00 on k8s-node01, k8s-node03")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.product-uuid-unique",
+            title: "Every node has its own product_uuid",
+            severity: .high,
+            phase: .install,
+            guide: [],
+            rationale: "kubelet reports the machine's product_uuid as its system UUID and kubeadm refuses nodes that share one: a virtual machine cloned with its UUID kept (VMware's \"I copied it\") has its original's.",
+            remediation: "By hand, on the hypervisor: give the clone a new UUID (VMware: answer \"I moved it\" → \"I copied it\", or set uuid.bios in the .vmx; libvirt: virt-clone, or a new <uuid> in the domain XML), then boot it.",
+            check: ClusterCheck.unique(.productUUID),
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "on k8s-node01, k8s-node03")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.mac-unique",
+            title: "Every network card has its own MAC address",
+            severity: .critical,
+            phase: .install,
+            guide: [],
+            rationale: "Two cards with one MAC on a network make each other's frames vanish (ARP flips between them); kubeadm requires unique MACs. Virtual interfaces (docker0, veths, bridges) are not compared.",
+            remediation: "By hand, on the hypervisor: give the clone's card a new MAC (VMware: remove and re-add the adapter or set ethernet0.addressType = \"generated\"; libvirt: virt-clone, or a new <mac address> in the domain XML); then check the node's network configuration does not pin the old MAC (HWADDR= in ifcfg files).",
+            check: ClusterCheck.unique(.macAddresses),
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "00:0c:29:3a:5b:00 on k8s-node01, k8s-node03")
+            ]
+        ),
+        ClusterRule(
+            id: "cluster.ssh-host-keys-unique",
+            title: "Every node has its own SSH host keys",
+            severity: .high,
+            phase: .install,
+            guide: [3],
+            rationale: "Cloned host keys let any node impersonate another to root's scp and ssh, which the guide uses to copy certificates and binaries from the first node; known_hosts cannot tell them apart.",
+            remediation: "On each node after the first: `rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl restart sshd` (Debian: `ssh`), then on the first node `ssh-keygen -R NODE` and accept the new key once.",
+            check: ClusterCheck.unique(.sshHostKeys),
+            tests: [
+                ClusterRuleTest(cluster: "agree", status: .pass, message: nil),
+                ClusterRuleTest(cluster: "disagree", status: .fail, message: "ed25519 SHA-256")
+            ]
+        ),
     ]
 }

@@ -63,6 +63,9 @@ enum CheckDecoder {
             }
             return .clocksAgree(maxOffsetSeconds: bound)
         case .rootSSH: return try k.bare(.rootSSH)
+        case .unique:
+            let f = try k.fields(["fact"])
+            return .unique(try f.enumeration(try f.required("fact"), IdentityFact.self))
         }
     }
 

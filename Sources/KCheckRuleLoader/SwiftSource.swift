@@ -68,6 +68,7 @@ public enum SwiftSource {
         case .sysctlAgree: "ClusterCheck.sysctlAgree"
         case .clocksAgree(let bound): "ClusterCheck.clocksAgree(maxOffsetSeconds: \(bound))"
         case .rootSSH: "ClusterCheck.rootSSH"
+        case .unique(let fact): "ClusterCheck.unique(.\(caseName(fact)))"
         }
     }
 
@@ -136,6 +137,15 @@ public enum SwiftSource {
         case .usage: "usage"
         case .key: "key"
         case .uniqueSubject: "uniqueSubject"
+        }
+    }
+
+    static func caseName(_ fact: IdentityFact) -> String {
+        switch fact {
+        case .machineID: "machineID"
+        case .productUUID: "productUUID"
+        case .macAddresses: "macAddresses"
+        case .sshHostKeys: "sshHostKeys"
         }
     }
 

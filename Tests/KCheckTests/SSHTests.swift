@@ -249,6 +249,25 @@ struct ClusterEmitTests {
         #expect(several.status == 2 && several.stderr.contains("needs --output-dir"), "\(several.stderr)")
     }
 
+    /// Cloned machines found over SSH: the node records what the cluster rules compare (machine-id,
+    /// product_uuid, MACs, host keys), though no node rule reads it; snapshots give the same verdict.
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func clonedMachinesOverSSH() throws {
+        let trees = Repo.root + "/fixtures/clusters/disagree/"
+        let cluster = try TestSSHCluster([
+            .init(alias: "node1", address: "127.0.0.2", tree: trees + "k8s-node01"),
+            .init(alias: "node2", address: "127.0.0.3", tree: trees + "k8s-node02"),
+            .init(alias: "node3", address: "127.0.0.4", tree: trees + "k8s-node03"),
+        ])
+        defer { withExtendedLifetime(cluster) {} }
+        let over = try kcheck("preflight", "--hosts", "node1,node2,node3", "--ssh-config", cluster.config, "--phase", "install", "--color", "never")
+        let offline = try kcheck("preflight", "--snapshots", Repo.root + "/fixtures/clusters/disagree", "--phase", "install", "--color", "never")
+        for id in ["cluster.machine-id-unique", "cluster.product-uuid-unique", "cluster.mac-unique", "cluster.ssh-host-keys-unique"] {
+            #expect(over.stdout.contains("FAIL   \(id)") && offline.stdout.contains("FAIL   \(id)"), "\(id)\n\(over.stdout)\(over.stderr)")
+        }
+        #expect(over.stdout.contains("Cloned machines: node3 has node1's 5c1d2e3f4a5b6c7d8e9f0a1b2c3d4e00"), "\(over.stdout)")
+    }
+
     /// The plan made from a node's recording over SSH is the plan made on the node: what planning
     /// reads beyond the rules (zone files, loaded modules) is in the recording too.
     @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))

@@ -19,11 +19,13 @@ public enum ClusterCheck: Equatable, Sendable {
     case clocksAgree(maxOffsetSeconds: Double)
     /// root on the first node logs in to every node by key, without a password.
     case rootSSH
+    /// No two nodes share a machine identity (cloned virtual machines do).
+    case unique(IdentityFact)
 
     public enum Kind: String, Sendable, CaseIterable {
         case hostsAgree = "hosts_agree", hostnamesUnique = "hostnames_unique", certificateIdentical = "certificate_identical"
         case fileIdentical = "file_identical", kernelsAgree = "kernels_agree", sysctlAgree = "sysctl_agree"
-        case clocksAgree = "clocks_agree", rootSSH = "root_ssh"
+        case clocksAgree = "clocks_agree", rootSSH = "root_ssh", unique
     }
 
     public var kind: Kind {
@@ -34,8 +36,9 @@ public enum ClusterCheck: Equatable, Sendable {
         case .fileIdentical: .fileIdentical
         case .kernelsAgree: .kernelsAgree
         case .sysctlAgree: .sysctlAgree
-        case .clocksAgree(let clockBound): .clocksAgree
+        case .clocksAgree: .clocksAgree
         case .rootSSH: .rootSSH
+        case .unique: .unique
         }
     }
 
@@ -43,8 +46,8 @@ public enum ClusterCheck: Equatable, Sendable {
     /// no drift; a change of status still counts).
     public var isMeasurement: Bool {
         switch self {
-        case .clocksAgree(let clockBound): true
-        case .hostsAgree, .hostnamesUnique, .certificateIdentical, .fileIdentical, .kernelsAgree, .sysctlAgree, .rootSSH: false
+        case .clocksAgree: true
+        case .hostsAgree, .hostnamesUnique, .certificateIdentical, .fileIdentical, .kernelsAgree, .sysctlAgree, .rootSSH, .unique: false
         }
     }
 
@@ -59,6 +62,56 @@ public enum ClusterCheck: Equatable, Sendable {
         case .sysctlAgree: "sysctl_agree: the profile's kernel parameters have the same running value everywhere"
         case .clocksAgree(let bound): "clocks_agree: clocks within \(bound) s, measured over the connection"
         case .rootSSH: "root_ssh: root on the inventory's first node logs in to every node by key"
+        case .unique(let fact): "unique: no two nodes share \(fact.what)"
+        }
+    }
+}
+
+/// What tells machines apart, and is copied when a virtual machine is cloned.
+public enum IdentityFact: String, Sendable, CaseIterable {
+    /// /etc/machine-id: systemd, journald and DHCP client ids derive from it.
+    case machineID = "machine_id"
+    /// /sys/class/dmi/id/product_uuid: the hypervisor's id of the machine (kubeadm requires it unique).
+    case productUUID = "product_uuid"
+    /// The MAC address of every network card (interfaces with a device; kubeadm requires them unique).
+    case macAddresses = "mac_addresses"
+    /// The SSH host keys (/etc/ssh/ssh_host_*_key.pub).
+    case sshHostKeys = "ssh_host_keys"
+
+    public var what: String {
+        switch self {
+        case .machineID: "a machine-id (/etc/machine-id)"
+        case .productUUID: "a product_uuid (/sys/class/dmi/id/product_uuid)"
+        case .macAddresses: "a network card's MAC address (/sys/class/net/*/address)"
+        case .sshHostKeys: "an SSH host key (/etc/ssh/ssh_host_*_key.pub)"
+        }
+    }
+
+    /// This node's values (a node has several MACs and host keys); nil when it cannot be told.
+    func values(on node: Node) -> [String]? {
+        func text(_ path: String) -> String? {
+            guard case .content(let bytes) = node.read(path, limit: 64 << 10) else { return nil }
+            let value = String(String(decoding: bytes, as: UTF8.self).trimmed)
+            return value.isEmpty || value == "uninitialized" ? nil : value
+        }
+        switch self {
+        case .machineID: return text("/etc/machine-id").map { [$0] }
+        case .productUUID: return text("/sys/class/dmi/id/product_uuid").map { [$0.lowercased()] }
+        case .macAddresses:
+            guard case .success(let names) = node.list("/sys/class/net") else { return nil }
+            // Cards only: an interface with a device (not lo, bridges, veths, tunnels, kube-ipvs0).
+            return names.filter { name in
+                guard case .success = node.status("/sys/class/net/\(name)/device") else { return false }
+                return true
+            }.compactMap { name in text("/sys/class/net/\(name)/address").map { "\($0) (\(name))" } }
+        case .sshHostKeys:
+            guard case .success(let names) = node.list("/etc/ssh") else { return nil }
+            return names.filter { $0.hasPrefix("ssh_host_") && $0.hasSuffix("_key.pub") }.compactMap { name in
+                // "TYPE BASE64 COMMENT": the key is the first two fields.
+                text("/etc/ssh/\(name)").map { $0.fields.prefix(2).joined(separator: " ") }.flatMap { key in
+                    (try? OpenSSL.sha256Hex(Array(key.utf8))).map { "\(name.dropFirst(9).dropLast(8)) SHA-256 \($0.prefix(16))…" }
+                }
+            }
         }
     }
 }
@@ -228,6 +281,17 @@ public enum ClusterEngine {
             startedAt: Posix.wallClock(), durationSeconds: 0, entries: entries, policy: policy)
     }
 
+    /// Reads what the cluster rules compare of one node that its own rules may not read (the
+    /// machine's identity), so that a recording of the node holds it.
+    public static func readFacts(_ rules: [ClusterRule], on node: Node) {
+        for rule in rules {
+            switch rule.check {
+            case .unique(let fact): _ = fact.values(on: node)
+            case .hostsAgree, .hostnamesUnique, .certificateIdentical, .fileIdentical, .kernelsAgree, .sysctlAgree, .clocksAgree, .rootSSH: continue
+            }
+        }
+    }
+
     static func judge(
         _ rule: ClusterRule, _ nodes: [(label: String, evaluator: Evaluator, member: ClusterMember)], unreachable: [String],
         profile: Profile, inventory: Inventory?
@@ -340,6 +404,36 @@ public enum ClusterEngine {
             return failing.isEmpty
                 ? result(.pass, expected, actual)
                 : result(.fail, expected, actual, failing.map { "\(first.label) → \($0.address): \($0.result)" }.joined(separator: "; "))
+        case .unique(let fact):
+            let expected = "no two nodes share \(fact.what)"
+            guard nodes.count >= 2 else { return result(.skip, expected, "\(nodes.count) node reached", "needs two nodes or more") }
+            var holders: [String: [String]] = [:]
+            var order: [String] = []
+            var unknown: [String] = []
+            for (label, evaluator, _) in nodes {
+                guard let values = fact.values(on: evaluator.facts.node) else {
+                    unknown.append(label)
+                    continue
+                }
+                // A MAC is compared without its interface's name; the name stays for the message.
+                for value in Set(values.map { fact == .macAddresses ? String($0.prefix { $0 != " " }) : $0 }) {
+                    if holders[value] == nil { order.append(value) }
+                    holders[value, default: []].append(label)
+                }
+            }
+            let shared = order.filter { holders[$0]!.count > 1 }
+            if shared.isEmpty {
+                let seen = nodes.count - unknown.count
+                return result(
+                    unknown.isEmpty || seen >= 2 ? .pass : .error, expected,
+                    "unique on \(seen) node\(seen == 1 ? "" : "s")" + (unknown.isEmpty ? "" : "; not readable on \(Self.names(unknown))"))
+            }
+            let actual = shared.map { "\($0) on \(Self.names(holders[$0]!))" }.joined(separator: "; ")
+            let copies = shared.map { value in
+                let holding = holders[value]!
+                return "\(Self.names(Array(holding.dropFirst()))) \(holding.count == 2 ? "has" : "have") \(holding[0])'s \(value)"
+            }
+            return result(.fail, expected, actual, "Cloned machines: \(copies.joined(separator: "; ")). Give each its own (see the remediation).")
         case .clocksAgree(let clockBound):
             let measured = nodes.compactMap { n in n.member.clockOffset.map { (n.label, $0) } }
             guard measured.count >= 2 else {

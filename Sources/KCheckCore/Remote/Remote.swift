@@ -190,6 +190,8 @@ public enum RemoteServer {
             // What planning reads too (modules loaded, zone files, package databases…): a plan
             // made from the recording is then the plan made on the node.
             _ = Planner(evaluator: evaluator).plan(report, profile: profile)
+            // And what the cluster rules compare of each node.
+            ClusterEngine.readFacts(profile.clusterRules, on: recorder)
             for entry in report.entries { answer.verdicts[entry.subject.id] = entry.result.status }
             answer.recording = recorder.recording
             answer.probe = RootSSHProbe.run(request.probe, root: root)
