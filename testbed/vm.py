@@ -172,6 +172,15 @@ def _guest_setup(root, pubkey, kubernetes_conf):
     write("/etc/fstab", "# <file system>\t<mount point>\t<type>\t<options>\t<dump>\t<pass>\n"
                         "/dev/vda\t/\text4\terrors=remount-ro\t0\t1\n"
                         "/dev/vdb\tnone\tswap\tsw\t0\t0\n")
+    # Issue 14: swap that comes back at boot though fstab's line is commented: a swap file turned
+    # on by an administrator's .swap unit (kcheck's swap.sources masks it; undo restores it).
+    # Not zeros: mkfs.ext4 -d would make those holes, and swapon refuses a file with holes.
+    with open(root / "swapfile", "wb") as f:
+        f.write(b"\x55" * (32 << 20))
+    os.chmod(root / "swapfile", 0o600)
+    run(["mkswap", "-L", "kcheck-swapfile", str(root / "swapfile")], capture=True)
+    write("/etc/systemd/system/swapfile.swap", "[Unit]\nDescription=A swap file\n\n[Swap]\nWhat=/swapfile\n\n[Install]\nWantedBy=swap.target\n")
+    chroot("systemctl", "enable", "swapfile.swap")
     # DHCP from qemu's user-mode network; nothing waits for "online".
     write("/etc/systemd/network/10-user.network", "[Match]\nName=en*\n\n[Network]\nDHCP=ipv4\n")
     write("/etc/resolv.conf", "nameserver 10.0.2.3\n")
@@ -541,6 +550,8 @@ dpkg-query -W -f '${db:Status-Abbrev}' chrony 2>/dev/null | grep -q '^ii' || fai
 [ "$(systemctl is-active firewalld 2>&1)" = active ] || fail "firewalld not running: $(systemctl is-active firewalld 2>&1)"
 grep -q '^/dev/vdb\s' /proc/swaps || fail "swap on /dev/vdb not active: $(cat /proc/swaps)"
 grep -qP '^/dev/vdb\tnone\tswap\t' /etc/fstab || fail "no tab-separated swap line in /etc/fstab"
+grep -q '^/swapfile\s' /proc/swaps || fail "swap on /swapfile not active: $(cat /proc/swaps)"
+[ "$(systemctl is-enabled swapfile.swap 2>&1)" = enabled ] || fail "swapfile.swap not enabled: $(systemctl is-enabled swapfile.swap 2>&1)"
 [ "$(readlink /etc/localtime)" = /usr/share/zoneinfo/America/New_York ] || fail "/etc/localtime -> $(readlink /etc/localtime)"
 [ "$(sed -n 3p /etc/adjtime)" = LOCAL ] || fail "/etc/adjtime line 3 is $(sed -n 3p /etc/adjtime)"
 timedatectl show -p LocalRTC --value | grep -qx yes || fail "timedatectl LocalRTC is not yes"

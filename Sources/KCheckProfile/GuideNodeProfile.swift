@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(58)
+    rules.reserveCapacity(59)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -119,6 +119,22 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
             RuleTest(node: "debian12-cgroup2", status: .fail, message: "Add systemd.unified_cgroup_hierarchy=0 to GRUB_CMDLINE_LINUX")
+        ]
+    ))
+    rules.append(Rule(
+        id: "swap.sources",
+        title: "Nothing turns swap on at boot (swap units, zram, swap services)",
+        severity: .critical,
+        phase: .install,
+        guide: [10],
+        rationale: "The guide turns swap off with swapoff and comments out fstab's swap line; swap still comes back at the next boot through a .swap unit (an administrator's, or one systemd's gpt-auto generator makes for a GPT swap partition), zram-generator's zram device or a swap service, and kubelet then refuses to start.",
+        remediation: "systemctl mask each such .swap unit; disable zramswap or dphys-swapfile; write an empty /etc/systemd/zram-generator.conf (it overrides the others). kcheck fix does all three, with undo.",
+        check: Check.swapSources,
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "swap-sources", status: .fail, message: "dev-sda3.swap (/run/systemd/generator.late/dev-sda3.swap, wanted by swap.target)"),
+            RuleTest(node: "swap-sources", status: .fail, message: "zram0 from /usr/lib/systemd/zram-generator.conf (zram-generator); dphys-swapfile.service, enabled")
         ]
     ))
     rules.append(Rule(

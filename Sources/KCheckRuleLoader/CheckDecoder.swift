@@ -99,6 +99,7 @@ enum CheckDecoder {
                     key: key, value: value, module: module, removedIn: removedIn, kernelDefault: kernelDefault, defaultBefore: defaultBefore))
         case .swapOff: return try bare(.swapOff)
         case .fstabNoSwap: return try bare(.fstabNoSwap)
+        case .swapSources: return try bare(.swapSources)
         case .selinuxNotEnforcing: return try bare(.selinuxNotEnforcing)
         case .clockSynchronized: return try bare(.clockSynchronized)
         case .rtcUTC: return try bare(.rtcUTC)

@@ -79,6 +79,7 @@ public enum SwiftSource {
             return "Check.sysctl(SysctlCheck(key: \(literal(c.key)), value: \(literal(c.value)), module: \(optional(c.module)), removedIn: \(version(c.removedIn)), kernelDefault: \(optional(c.kernelDefault)), defaultBefore: \(version(c.defaultBefore))))"
         case .swapOff: return "Check.swapOff"
         case .fstabNoSwap: return "Check.fstabNoSwap"
+        case .swapSources: return "Check.swapSources"
         case .selinuxNotEnforcing: return "Check.selinuxNotEnforcing"
         case .selinuxConfig(let mode): return "Check.selinuxConfig(mode: \(literal(mode)))"
         case .service(let s):

@@ -75,7 +75,8 @@ func statuses(_ root: String) -> [String: Status] {
 struct FixTests {
     static let trees = [
         "centos7-minimal", "services-wrong", "sysctl-shadowed", "guide-sysctl-copy", "fstab-tabs", "selinux-permissive",
-        "br-netfilter-not-at-boot", "sysctl-runtime-only", "layout-wrong", "clock-wrong", "no-br-netfilter", "no-systemd",
+        "br-netfilter-not-at-boot", "sysctl-runtime-only", "layout-wrong", "clock-wrong", "no-br-netfilter", "no-systemd", "swap-sources",
+        "ipvs-not-at-boot",
     ]
 
     /// Dry-run changes nothing; fix makes every rule it plans for pass; a second fix changes not a

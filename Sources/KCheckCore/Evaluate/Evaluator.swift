@@ -42,7 +42,7 @@ public final class Evaluator {
                 }
             case .packages(let names):
                 for name in names { packages.formUnion([name.rhel, name.debian].compactMap { $0 }) }
-            case .sysctl, .swapOff, .fstabNoSwap, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
+            case .sysctl, .swapOff, .fstabNoSwap, .swapSources, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
                 .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
                 .cgroupVersion, .cgroupController:
@@ -69,6 +69,7 @@ public final class Evaluator {
             case .sysctl(let check): outcome = sysctl(check)
             case .swapOff: outcome = try swapOff()
             case .fstabNoSwap: outcome = try fstabNoSwap()
+            case .swapSources: outcome = swapSources()
             case .selinuxNotEnforcing: outcome = try selinuxNotEnforcing()
             case .selinuxConfig(let mode): outcome = try selinuxConfig(mode)
             case .service(let check): outcome = try service(check)

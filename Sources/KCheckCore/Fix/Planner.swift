@@ -85,6 +85,18 @@ public struct Planner {
             state.actions.append(PlannedAction(.swapOff, rules: [rule.id]))
         case .fstabNoSwap:
             if let action = fstabAction(rule.id) { state.actions.append(action) }
+        case .swapSources:
+            for source in facts.swapSources() {
+                switch source {
+                case .unit(let name, _, _):
+                    state.actions.append(PlannedAction(.symlink(path: "/etc/systemd/system/\(name)", target: "/dev/null"), rules: [rule.id], note: "masked: systemd never starts it"))
+                case .zramGenerator:
+                    let content = Array("# Written by kcheck fix: no zram swap device (kubelet refuses to run with swap on).\n".utf8)
+                    state.actions.append(PlannedAction(.writeFile(path: SwapSource.zramConfigs[0], content: content, mode: 0o644), rules: [rule.id], note: "overrides zram-generator's other configuration files"))
+                case .service(let name):
+                    state.actions.append(PlannedAction(.service(unit: name, enable: false, start: false), rules: [rule.id]))
+                }
+            }
         case .selinuxNotEnforcing:
             state.actions.append(PlannedAction(.selinuxPermissive, rules: [rule.id]))
         case .selinuxConfig(let mode):

@@ -8,6 +8,8 @@ public enum Check: Equatable, Sendable {
     case swapOff
     /// No active swap line in /etc/fstab.
     case fstabNoSwap
+    /// Nothing else turns swap on at boot: swap units, zram-generator, swap services.
+    case swapSources
     /// SELinux is not enforcing now.
     case selinuxNotEnforcing
     /// /etc/selinux/config sets SELINUX to this mode.
@@ -62,6 +64,7 @@ public enum Check: Equatable, Sendable {
         case .sysctl: .sysctl
         case .swapOff: .swapOff
         case .fstabNoSwap: .fstabNoSwap
+        case .swapSources: .swapSources
         case .selinuxNotEnforcing: .selinuxNotEnforcing
         case .selinuxConfig: .selinuxConfig
         case .service: .service
@@ -92,6 +95,7 @@ public enum Check: Equatable, Sendable {
         case sysctl
         case swapOff = "swap_off"
         case fstabNoSwap = "fstab_no_swap"
+        case swapSources = "swap_sources"
         case selinuxNotEnforcing = "selinux_not_enforcing"
         case selinuxConfig = "selinux_config"
         case service

@@ -10,6 +10,7 @@ extension Check {
             return s
         case .swapOff: return "no active swap in /proc/swaps"
         case .fstabNoSwap: return "no uncommented swap line in /etc/fstab"
+        case .swapSources: return "no swap unit wanted at boot (unit directories and generators' output; fstab's own left to fstab_no_swap; masked ones do not count), no zram-generator swap device, no swap service enabled (zramswap, dphys-swapfile)"
         case .selinuxNotEnforcing: return "/sys/fs/selinux/enforce is not 1"
         case .selinuxConfig(let mode): return "SELINUX=\(mode) in /etc/selinux/config"
         case .service(let s):
