@@ -27,8 +27,9 @@ let package = Package(
         .target(name: "KCheckNative", dependencies: ["CPCRE2", "COpenSSL", "CKernel"]),
         // The engine: nodes and facts, rules, evaluation, reports. Never prints, never exits.
         .target(name: "KCheckCore", dependencies: ["KCheckNative"]),
-        // Rule files (YAML) to rule values, with file:line:col errors. Its YAML reader needs no
-        // Foundation: linking Foundation would cost every run ~0.6 ms and the binary ~50 MB.
+        // Rule files (YAML) to rule values, with file:line:col errors. The YAML reader (in
+        // KCheckCore, which reads the components' own YAML too) needs no Foundation: linking
+        // Foundation would cost every run ~0.6 ms and the binary ~50 MB.
         .target(name: "KCheckRuleLoader", dependencies: ["KCheckCore"]),
         // The default profile, generated from rules/ by kcheck-rulegen: no YAML parse at start.
         .target(name: "KCheckProfile", dependencies: ["KCheckCore"]),

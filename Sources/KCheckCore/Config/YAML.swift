@@ -1,5 +1,3 @@
-import KCheckCore
-
 /// Where a YAML node starts: 1-based line and column (columns count characters, not bytes).
 public struct YAMLMark: Sendable, Equatable {
     public let line: Int
@@ -14,7 +12,7 @@ public struct YAMLScalar: Sendable, Equatable {
     public let mark: YAMLMark
 }
 
-/// One node of a rule file.
+/// One node of a YAML document (a rule file, or a node's own configuration file).
 public indirect enum YAMLNode: Sendable {
     case scalar(YAMLScalar)
     case sequence([YAMLNode], YAMLMark)
