@@ -20,7 +20,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case hosts
     /// /etc/fstab.
     case fstab
-    /// A systemd unit file ([Install]: Alias=, WantedBy=…) judged by a service rule.
+    /// A systemd unit file ([Install]: Alias=, WantedBy=…) judged by a service rule; the same
+    /// bytes as a component's unit (ExecStart as systemd splits it) judged by the running rules.
     case units
     /// A node tree's `.kcheck/facts`.
     case facts
@@ -128,7 +129,18 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         node.activeStates = ["fuzz.service": "active"]
         let evaluator = Evaluator(node: node, rules: unitRules)
         _ = evaluator.evaluate(unitRules)
+        for assignment in SystemdUnit.parse(bytes, path: "/fuzz.service").assignments where assignment.key == "ExecStart" {
+            if let argv = try? ExecCommand.split(assignment.value) { _ = ComponentFlags(argv: argv).value("config") }
+        }
+        // As kube-apiserver's and kubelet's units, with kubelet's configuration file the same bytes.
+        let components = MemoryNode()
+        components.file("/etc/systemd/system/kube-apiserver.service", bytes)
+        components.file("/etc/systemd/system/kubelet.service", bytes)
+        components.file("/etc/kubernetes/kubelet-config.yaml", bytes)
+        _ = Evaluator(node: components, rules: runningRules).evaluate(runningRules)
     }
+
+    static let runningRules = Profile.guideNode.rules.filter { $0.phase == .running }
 
     static func facts(_ bytes: [UInt8]) {
         guard let facts = try? FactsFile.parse(bytes) else { return }

@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(59)
+    rules.reserveCapacity(83)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -450,6 +450,366 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "debian12", status: .pass, message: nil),
             RuleTest(node: "pki-wrong", status: .fail, message: "lack 10.254.0.1 (CLUSTER_KUBERNETES_SVC_IP), kubernetes.default.svc.cluster.local (CLUSTER_DNS_DOMAIN)"),
             RuleTest(node: "centos7-minimal", status: .skip, message: nil)
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.insecure-port",
+        title: "kube-apiserver's insecure port is off (--insecure-port=0)",
+        severity: .critical,
+        phase: .running,
+        guide: [36, 48],
+        rationale: "Kubernetes 1.16's apiserver serves plain HTTP on 127.0.0.1:8080 unless --insecure-port=0, with no authentication and no authorization: any local process is cluster-admin.",
+        remediation: "Set --insecure-port=0 in /etc/systemd/system/kube-apiserver.service, then systemctl daemon-reload && systemctl restart kube-apiserver.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-apiserver.service", flag: "insecure-port", expect: .equals("0"), defaultValue: "8080", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--insecure-port is not set, so 8080")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.anonymous-auth",
+        title: "kube-apiserver refuses anonymous requests (--anonymous-auth=false)",
+        severity: .critical,
+        phase: .running,
+        guide: [36],
+        rationale: "With anonymous requests allowed, anything that reaches 6443 without a certificate or token is system:anonymous; one careless RBAC binding then opens the cluster.",
+        remediation: "Set --anonymous-auth=false in /etc/systemd/system/kube-apiserver.service and restart kube-apiserver.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-apiserver.service", flag: "anonymous-auth", expect: .equals("false"), defaultValue: "true", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--anonymous-auth is true")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.authorization-mode",
+        title: "kube-apiserver authorizes with Node and RBAC",
+        severity: .critical,
+        phase: .running,
+        guide: [36],
+        rationale: "Without the Node authorizer a kubelet's credentials read every secret of the cluster; without RBAC (the default is AlwaysAllow) every authenticated request is allowed.",
+        remediation: "Set --authorization-mode=Node,RBAC in /etc/systemd/system/kube-apiserver.service and restart kube-apiserver.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-apiserver.service", flag: "authorization-mode", expect: .includes(["Node", "RBAC"]), defaultValue: "AlwaysAllow", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--authorization-mode is RBAC")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.node-restriction",
+        title: "kube-apiserver admits with NodeRestriction",
+        severity: .high,
+        phase: .running,
+        guide: [36],
+        rationale: "NodeRestriction keeps a kubelet to its own Node and Pods; without it one compromised node rewrites the others' labels and status.",
+        remediation: "Add NodeRestriction to --enable-admission-plugins in /etc/systemd/system/kube-apiserver.service and restart kube-apiserver.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-apiserver.service", flag: "enable-admission-plugins", expect: .includes(["NodeRestriction"]), defaultValue: "", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--enable-admission-plugins is NamespaceLifecycle")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.client-ca",
+        title: "kube-apiserver trusts the cluster CA for client certificates",
+        severity: .critical,
+        phase: .running,
+        guide: [36, 49],
+        rationale: "Every component and kubelet authenticates to the apiserver with a certificate signed by the cluster CA; another file rejects them all.",
+        remediation: "Set --client-ca-file=/etc/kubernetes/cert/ca.pem in /etc/systemd/system/kube-apiserver.service and restart kube-apiserver.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-apiserver.service", flag: "client-ca-file", expect: .equals("/etc/kubernetes/cert/ca.pem"), defaultValue: nil, otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--client-ca-file is /etc/kubernetes/cert/kubernetes.pem")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.service-cidr",
+        title: "kube-apiserver's service range is SERVICE_CIDR",
+        severity: .high,
+        phase: .running,
+        guide: [36],
+        rationale: "Service IPs come from this range; kube-controller-manager, kubelet's clusterDNS and the kubernetes certificate's SAN use SERVICE_CIDR: another range breaks DNS and the in-cluster apiserver address.",
+        remediation: "Set --service-cluster-ip-range to SERVICE_CIDR (environment.sh) in /etc/systemd/system/kube-apiserver.service and restart kube-apiserver.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-apiserver.service", flag: "service-cluster-ip-range", expect: .equals("$SERVICE_CIDR"), defaultValue: nil, otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--service-cluster-ip-range is 10.96.0.0/12")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.node-port-range",
+        title: "kube-apiserver's NodePort range is NODE_PORT_RANGE",
+        severity: .medium,
+        phase: .running,
+        guide: [36],
+        rationale: "The guide opens NODE_PORT_RANGE for NodePort services; another range gives ports nothing expects.",
+        remediation: "Set --service-node-port-range to NODE_PORT_RANGE in /etc/systemd/system/kube-apiserver.service and restart kube-apiserver.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-apiserver.service", flag: "service-node-port-range", expect: .equals("$NODE_PORT_RANGE"), defaultValue: "30000-32767", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--service-node-port-range is 1-65535")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.bind-address",
+        title: "kube-apiserver listens on this node's address",
+        severity: .high,
+        phase: .running,
+        guide: [36, 48],
+        rationale: "The guide binds the apiserver to the node's own address (NODE_IPS[i]): kube-nginx on every node balances to those addresses; 0.0.0.0 also exposes it on every other interface, 127.0.0.1 makes it unreachable.",
+        remediation: "Set --bind-address (and --advertise-address) to this node's NODE_IPS entry in /etc/systemd/system/kube-apiserver.service and restart kube-apiserver.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-apiserver.service", flag: "bind-address", expect: .equals("$NODE_IP"), defaultValue: "0.0.0.0", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--bind-address is 0.0.0.0")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.client-cert-auth",
+        title: "etcd requires client certificates (--client-cert-auth)",
+        severity: .critical,
+        phase: .running,
+        guide: [31],
+        rationale: "Without --client-cert-auth anyone who reaches 2379 reads and writes every secret of the cluster.",
+        remediation: "Add --client-cert-auth to /etc/systemd/system/etcd.service and restart etcd.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "etcd.service", flag: "client-cert-auth", expect: .equals("true"), defaultValue: "false", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--client-cert-auth is not set, so false")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.peer-client-cert-auth",
+        title: "etcd peers require client certificates",
+        severity: .critical,
+        phase: .running,
+        guide: [31],
+        rationale: "Without --peer-client-cert-auth anyone who reaches 2380 can join the etcd cluster as a member.",
+        remediation: "Add --peer-client-cert-auth to /etc/systemd/system/etcd.service and restart etcd.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "etcd.service", flag: "peer-client-cert-auth", expect: .equals("true"), defaultValue: "false", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--peer-client-cert-auth is not set, so false")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.initial-cluster",
+        title: "etcd's initial cluster is ETCD_NODES",
+        severity: .high,
+        phase: .running,
+        guide: [31],
+        rationale: "etcd's members find each other through --initial-cluster; it must name every node as ETCD_NODES does (and this node's --name must be in it).",
+        remediation: "Set --initial-cluster to ETCD_NODES in /etc/systemd/system/etcd.service.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "etcd.service", flag: "initial-cluster", expect: .equals("$ETCD_NODES"), defaultValue: nil, otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--initial-cluster is node01=https://192.168.7.200:2380")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.name",
+        title: "etcd's member name is this node's name",
+        severity: .high,
+        phase: .running,
+        guide: [31],
+        rationale: "--name must be this node's entry in --initial-cluster (NODE_NAMES[i]); another name makes etcd refuse to start (\"couldn't find local name in the initial cluster configuration\").",
+        remediation: "Set --name to this node's NODE_NAMES entry in /etc/systemd/system/etcd.service.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "etcd.service", flag: "name", expect: .equals("$NODE_NAME"), defaultValue: "default", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--name is node01")
+        ]
+    ))
+    rules.append(Rule(
+        id: "controller-manager.insecure-port",
+        title: "kube-controller-manager's insecure port is off (--port=0)",
+        severity: .high,
+        phase: .running,
+        guide: [38, 48],
+        rationale: "In 1.16 kube-controller-manager serves unauthenticated HTTP on 10252 unless --port=0 (the guide then moves its secure port to 10252).",
+        remediation: "Set --port=0 in /etc/systemd/system/kube-controller-manager.service and restart it.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-controller-manager.service", flag: "port", expect: .equals("0"), defaultValue: "10252", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--port is not set, so 10252")
+        ]
+    ))
+    rules.append(Rule(
+        id: "scheduler.insecure-port",
+        title: "kube-scheduler serves no unauthenticated HTTP (the guide's mistake L3)",
+        severity: .medium,
+        phase: .running,
+        guide: [39, 48],
+        rationale: "The guide sets --port=0, but with --config the file's healthzBindAddress and metricsBindAddress win (1.16's ApplyToFromLoadedConfig): kube-scheduler.yaml's <IP>:10251 keeps plain, unauthenticated HTTP (health and metrics) open to the network on 10251, as the guide's own netstat shows. A known weakness of the guide, reported as a warning; on 127.0.0.1 only local processes reach it.",
+        remediation: "Keep 10251 from other machines: kube-scheduler 1.16 has no setting that closes it while --config is given (the file's addresses win over --port=0). Bind it to 127.0.0.1 (healthzBindAddress and metricsBindAddress: 127.0.0.1:10251 in /etc/kubernetes/kube-scheduler.yaml) or filter the port, and restart kube-scheduler; kube-scheduler 1.23 dropped the insecure port.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kube-scheduler.service", fileFlag: "config", key: "healthzBindAddress", expect: .equals("127.0.0.1:10251"), defaultValue: "0.0.0.0:10251", otherwise: .warn)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .pass, message: nil),
+            RuleTest(node: "guide-complete", status: .warn, message: "healthzBindAddress is 192.168.7.200:10251")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.read-only-port",
+        title: "kubelet's read-only port is off (readOnlyPort: 0)",
+        severity: .critical,
+        phase: .running,
+        guide: [41, 48],
+        rationale: "kubelet's read-only port 10255 serves pods, their environment and node metrics without authentication.",
+        remediation: "Set readOnlyPort: 0 in /etc/kubernetes/kubelet-config.yaml and restart kubelet.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kubelet.service", fileFlag: "config", key: "readOnlyPort", expect: .equals("0"), defaultValue: "10255", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "readOnlyPort is 10255")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.anonymous-auth",
+        title: "kubelet refuses anonymous requests",
+        severity: .critical,
+        phase: .running,
+        guide: [41],
+        rationale: "With anonymous access on, anyone who reaches 10250 runs commands in every pod of the node (exec, run).",
+        remediation: "Set authentication.anonymous.enabled: false in /etc/kubernetes/kubelet-config.yaml and restart kubelet.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kubelet.service", fileFlag: "config", key: "authentication.anonymous.enabled", expect: .equals("false"), defaultValue: "true", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "authentication.anonymous.enabled is true")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.webhook-authentication",
+        title: "kubelet authenticates bearer tokens through the apiserver",
+        severity: .high,
+        phase: .running,
+        guide: [41],
+        rationale: "The apiserver and metrics-server present tokens to kubelet; without webhook authentication kubelet cannot tell who they are.",
+        remediation: "Set authentication.webhook.enabled: true in /etc/kubernetes/kubelet-config.yaml and restart kubelet.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kubelet.service", fileFlag: "config", key: "authentication.webhook.enabled", expect: .equals("true"), defaultValue: "true", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "authentication.webhook.enabled is false")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.authorization-mode",
+        title: "kubelet authorizes through the apiserver (Webhook)",
+        severity: .critical,
+        phase: .running,
+        guide: [41],
+        rationale: "With AlwaysAllow every authenticated caller may exec into any pod of the node; Webhook asks the apiserver's RBAC.",
+        remediation: "Set authorization.mode: Webhook in /etc/kubernetes/kubelet-config.yaml and restart kubelet.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kubelet.service", fileFlag: "config", key: "authorization.mode", expect: .equals("Webhook"), defaultValue: "Webhook", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "authorization.mode is AlwaysAllow")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.client-ca",
+        title: "kubelet trusts the cluster CA for client certificates",
+        severity: .high,
+        phase: .running,
+        guide: [41, 49],
+        rationale: "The apiserver presents a certificate signed by the cluster CA to kubelet (logs, exec); another CA file rejects it.",
+        remediation: "Set authentication.x509.clientCAFile: /etc/kubernetes/cert/ca.pem in /etc/kubernetes/kubelet-config.yaml and restart kubelet.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kubelet.service", fileFlag: "config", key: "authentication.x509.clientCAFile", expect: .equals("/etc/kubernetes/cert/ca.pem"), defaultValue: nil, otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "clientCAFile is /etc/kubernetes/pki/ca.crt")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.rotate-certificates",
+        title: "kubelet renews its client certificate (rotateCertificates)",
+        severity: .high,
+        phase: .running,
+        guide: [41, 43],
+        rationale: "The bootstrap client certificate expires (the CSR's duration); without rotation kubelet stops talking to the apiserver on that day.",
+        remediation: "Set rotateCertificates: true in /etc/kubernetes/kubelet-config.yaml and restart kubelet.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kubelet.service", fileFlag: "config", key: "rotateCertificates", expect: .equals("true"), defaultValue: "false", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "rotateCertificates is false")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.server-tls-bootstrap",
+        title: "kubelet asks the cluster CA for its serving certificate (serverTLSBootstrap)",
+        severity: .medium,
+        phase: .running,
+        guide: [41, 43],
+        rationale: "Without it kubelet serves 10250 with a self-signed certificate the apiserver cannot verify. With it, each serving certificate (and each renewal) waits for a person to approve its CSR: the guide's approver role does nothing (its mistake L6).",
+        remediation: "Set serverTLSBootstrap: true in /etc/kubernetes/kubelet-config.yaml, restart kubelet, and approve its CSR (kubectl get csr; kubectl certificate approve NAME) now and at each renewal.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kubelet.service", fileFlag: "config", key: "serverTLSBootstrap", expect: .equals("true"), defaultValue: "false", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "serverTLSBootstrap is not set, so false")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kube-proxy.mode",
+        title: "kube-proxy runs in ipvs mode",
+        severity: .high,
+        phase: .running,
+        guide: [44, 45],
+        rationale: "The guide's cluster is sized for IPVS (the ipvs modules, ipvsadm); iptables mode (the default) is what kube-proxy falls back to and scales worse with services.",
+        remediation: "Set mode: \"ipvs\" in /etc/kubernetes/kube-proxy-config.yaml, load the ipvs modules (kernel.ipvs.*), restart kube-proxy.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kube-proxy.service", fileFlag: "config", key: "mode", expect: .equals("ipvs"), defaultValue: "iptables", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "mode is iptables")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kube-proxy.hostname-override",
+        title: "kube-proxy's node name is this node's name",
+        severity: .high,
+        phase: .running,
+        guide: [44, 42],
+        rationale: "kube-proxy finds its Node object by this name; when it differs from kubelet's --hostname-override it finds none and programs no rules for the node.",
+        remediation: "Set hostnameOverride to this node's NODE_NAMES entry in /etc/kubernetes/kube-proxy-config.yaml and restart kube-proxy.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kube-proxy.service", fileFlag: "config", key: "hostnameOverride", expect: .equals("$NODE_NAME"), defaultValue: nil, otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "hostnameOverride is node01")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kube-proxy.cluster-cidr",
+        title: "kube-proxy's cluster CIDR is CLUSTER_CIDR",
+        severity: .medium,
+        phase: .running,
+        guide: [44],
+        rationale: "kube-proxy masquerades traffic from outside clusterCIDR; another range SNATs pod traffic or none.",
+        remediation: "Set clusterCIDR to CLUSTER_CIDR in /etc/kubernetes/kube-proxy-config.yaml and restart kube-proxy.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kube-proxy.service", fileFlag: "config", key: "clusterCIDR", expect: .equals("$CLUSTER_CIDR"), defaultValue: nil, otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "clusterCIDR is 10.244.0.0/16")
         ]
     ))
     rules.append(Rule(

@@ -250,6 +250,31 @@ enum CheckDecoder {
         case .cgroupController:
             let f = try fields(["name"])
             return .cgroupController(try f.string(try f.required("name")))
+        case .componentFlag, .componentConfig:
+            let f = try fields((kind == .componentFlag ? ["unit", "flag"] : ["unit", "file_flag", "key"]) + ["equals", "includes", "default", "otherwise"])
+            var otherwise = Status.fail
+            if let o = f.optional("otherwise") {
+                otherwise = try f.enumeration(o, Status.self)
+                guard otherwise == .fail || otherwise == .warn else { throw Fields.error(o, file: file, "`otherwise` is fail or warn") }
+            }
+            let unit = try f.string(try f.required("unit"))
+            let expect: SettingExpectation
+            switch (f.optional("equals"), f.optional("includes")) {
+            case (let e?, nil): expect = .equals(try f.string(e))
+            case (nil, let i?): expect = .includes(try strings(i, f, what: "includes"))
+            default: throw Fields.error(body, file: file, "give one of `equals` or `includes`")
+            }
+            let defaultValue = try f.optional("default").map { n throws(RuleFileError) in try f.string(n) }
+            if kind == .componentFlag {
+                let flagNode = try f.required("flag")
+                let flag = try f.string(flagNode)
+                guard !flag.hasPrefix("-"), !flag.isEmpty else { throw Fields.error(flagNode, file: file, "name the flag without dashes (`insecure-port`)") }
+                return .componentFlag(ComponentFlagCheck(unit: unit, flag: flag, expect: expect, defaultValue: defaultValue, otherwise: otherwise))
+            }
+            return .componentConfig(
+                ComponentConfigCheck(
+                    unit: unit, fileFlag: try f.string(try f.required("file_flag")), key: try f.string(try f.required("key")), expect: expect,
+                    defaultValue: defaultValue, otherwise: otherwise))
         case .portsFree:
             let f = try fields(["ports"])
             let list = try f.required("ports")

@@ -110,9 +110,20 @@ public enum SwiftSource {
         case .memoryMinimum(let megabytes): return "Check.memoryMinimum(megabytes: \(megabytes))"
         case .cgroupVersion(let version): return "Check.cgroupVersion(\(version))"
         case .cgroupController(let name): return "Check.cgroupController(\(literal(name)))"
+        case .componentFlag(let c):
+            return "Check.componentFlag(ComponentFlagCheck(unit: \(literal(c.unit)), flag: \(literal(c.flag)), expect: \(expectation(c.expect)), defaultValue: \(optional(c.defaultValue)), otherwise: .\(c.otherwise.rawValue)))"
+        case .componentConfig(let c):
+            return "Check.componentConfig(ComponentConfigCheck(unit: \(literal(c.unit)), fileFlag: \(literal(c.fileFlag)), key: \(literal(c.key)), expect: \(expectation(c.expect)), defaultValue: \(optional(c.defaultValue)), otherwise: .\(c.otherwise.rawValue)))"
         case .portsFree(let ports):
             let items = ports.map { "PortCheck(port: \($0.port), address: \(optional($0.address)), owners: [\($0.owners.map(literal).joined(separator: ", "))])" }
             return "Check.portsFree([\(items.joined(separator: ", "))])"
+        }
+    }
+
+    static func expectation(_ e: SettingExpectation) -> String {
+        switch e {
+        case .equals(let value): ".equals(\(literal(value)))"
+        case .includes(let items): ".includes([\(items.map(literal).joined(separator: ", "))])"
         }
     }
 

@@ -82,3 +82,49 @@ struct InstallGateLiveTests {
         #expect(results["cgroup.v1"]?.status == (fsType == "cgroup2fs" ? "fail" : "pass"), "\(fsType): \(actual)")
     }
 }
+
+/// Unit files and command lines as systemd reads them, for the running-cluster rules.
+@Suite("running rules: unit files as systemd reads them")
+struct UnitParsingTests {
+    @Test("continuations, comments inside them, quotes, escapes, prefixes, drop-ins and ExecStart resets")
+    func execStartAsSystemdSplitsIt() throws {
+        let unit = """
+            [Unit]
+            Description=x
+            [Service]
+            ExecStart=/bad
+            ExecStart=
+            ExecStart=-/opt/k8s/bin/kube-apiserver \\
+            # a comment line inside the value is dropped
+              --insecure-port=0\\
+              --name="a b" 'c d' e\\sf \\
+              --client-cert-auth \\
+              --v 2
+            """
+        let parsed = SystemdUnit.parse(Array(unit.utf8), path: "/u.service")
+        let starts = parsed.assignments.filter { $0.key == "ExecStart" }
+        #expect(starts.map(\.value.isEmpty) == [false, true, false] && starts[2].location.line == 6)
+        let argv = try ExecCommand.split(starts[2].value)
+        #expect(argv == ["/opt/k8s/bin/kube-apiserver", "--insecure-port=0", "--name=a b", "c d", "e f", "--client-cert-auth", "--v", "2"], "\(argv)")
+        let flags = ComponentFlags(argv: argv)
+        #expect(flags.value("insecure-port") == "0" && flags.value("client-cert-auth") == "true" && flags.value("v") == "2")
+        #expect(flags.value("name") == "a b" && flags.value("absent") == nil)
+        #expect(throws: SyntaxError.self) { try ExecCommand.split("/bin/x \"open") }
+        #expect(throws: SyntaxError.self) { try ExecCommand.split("/bin/x trailing\\") }
+    }
+
+    @Test("a drop-in's ExecStart= resets the unit's; the guide's L5 line (no space before the backslash) reads as systemd reads it")
+    func dropInsAndTheGuidesL5() throws {
+        let (dir, root) = try copyOfFixture("guide-complete")
+        defer { withExtendedLifetime(dir) {} }
+        // L5: "--use-service-account-credentials\" then "--concurrent-service-syncs=2": two flags.
+        let before = try kcheck("preflight", "--root", root, "--only", "controller-manager.insecure-port", "--format", "json")
+        #expect(try jsonResults(before.stdout)["controller-manager.insecure-port"]?.status == "pass", "\(before.stdout)")
+        try FileManager.default.createDirectory(atPath: root + "/etc/systemd/system/kube-controller-manager.service.d", withIntermediateDirectories: true)
+        try "[Service]\nExecStart=\nExecStart=/opt/k8s/bin/kube-controller-manager --port=10252\n".write(
+            toFile: root + "/etc/systemd/system/kube-controller-manager.service.d/override.conf", atomically: false, encoding: .utf8)
+        let after = try kcheck("preflight", "--root", root, "--only", "controller-manager.insecure-port", "--format", "json")
+        let result = try jsonResults(after.stdout)["controller-manager.insecure-port"]
+        #expect(result?.status == "fail" && result?.message.contains("override.conf:3") == true, "\(after.stdout)")
+    }
+}

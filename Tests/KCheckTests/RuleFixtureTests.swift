@@ -14,7 +14,11 @@ struct RuleFixtureTests {
     func ruleOnItsFixtures(id: String) throws {
         let rule = try #require(Repo.profile.rule(id: id))
         #expect(rule.tests.contains { $0.status == .pass }, "\(id) has no fixture where it passes")
-        #expect(rule.tests.contains { $0.status == .fail }, "\(id) has no fixture where it fails")
+        // A rule that reports a known weakness only warns: its "fails" are warnings.
+        let failing: Status = { if case .componentConfig(let c) = rule.check, c.otherwise == .warn { return .warn }
+            if case .componentFlag(let c) = rule.check, c.otherwise == .warn { return .warn }
+            return .fail }()
+        #expect(rule.tests.contains { $0.status == failing }, "\(id) has no fixture where it \(failing == .warn ? "warns" : "fails")")
         for test in rule.tests {
             let node = TreeNode(root: Repo.fixture(test.node))
             let result = Evaluator(node: node, rules: [rule], inventory: Inventory.load(from: node)).evaluate(rule)

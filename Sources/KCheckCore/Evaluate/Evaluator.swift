@@ -45,7 +45,7 @@ public final class Evaluator {
             case .sysctl, .swapOff, .fstabNoSwap, .swapSources, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
                 .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
-                .cgroupVersion, .cgroupController:
+                .cgroupVersion, .cgroupController, .componentFlag, .componentConfig:
                 continue
             }
         }
@@ -93,6 +93,8 @@ public final class Evaluator {
             case .memoryMinimum(let megabytes): outcome = try memoryMinimum(megabytes)
             case .cgroupVersion(let version): outcome = try cgroupVersion(version)
             case .cgroupController(let name): outcome = try cgroupController(name)
+            case .componentFlag(let check): outcome = try componentFlag(check)
+            case .componentConfig(let check): outcome = try componentConfig(check)
             }
         } catch {
             outcome = error.outcome

@@ -159,7 +159,8 @@ public struct Planner {
                 manual(why.message)
             }
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
-            .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController:
+            .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController, .componentFlag,
+            .componentConfig:
             manual(nil)
         }
     }

@@ -57,6 +57,10 @@ public enum Check: Equatable, Sendable {
     case cgroupVersion(Int)
     /// A cgroup controller is enabled (v1: /proc/cgroups; v2: cgroup.controllers).
     case cgroupController(String)
+    /// A flag on an installed component's command line (its unit's ExecStart, as systemd splits it).
+    case componentFlag(ComponentFlagCheck)
+    /// A setting in an installed component's YAML configuration file (named by one of its flags).
+    case componentConfig(ComponentConfigCheck)
 
     /// The kind's name as written in rule files.
     public var kind: Kind {
@@ -88,6 +92,8 @@ public enum Check: Equatable, Sendable {
         case .memoryMinimum: .memoryMinimum
         case .cgroupVersion: .cgroupVersion
         case .cgroupController: .cgroupController
+        case .componentFlag: .componentFlag
+        case .componentConfig: .componentConfig
         }
     }
 
@@ -119,6 +125,8 @@ public enum Check: Equatable, Sendable {
         case memoryMinimum = "memory_minimum"
         case cgroupVersion = "cgroup_version"
         case cgroupController = "cgroup_controller"
+        case componentFlag = "component_flag"
+        case componentConfig = "component_config"
     }
 }
 
@@ -323,4 +331,71 @@ public struct PortCheck: Equatable, Sendable {
     }
 
     public var description: String { (address.map { "\($0):" } ?? "") + "\(port) (\(owners.joined(separator: "/")))" }
+}
+
+/// What a component's setting must be. `$NAME` in a value is the inventory's variable NAME;
+/// `$NODE_IP` and `$NODE_NAME` are this node's entry of NODE_IPS and NODE_NAMES.
+public enum SettingExpectation: Equatable, Sendable {
+    /// The value, exactly.
+    case equals(String)
+    /// A comma-separated list that holds each of these.
+    case includes([String])
+
+    public var description: String {
+        switch self {
+        case .equals(let value): "= \(value)"
+        case .includes(let items): "includes \(items.joined(separator: ", "))"
+        }
+    }
+
+    /// "it must be …" in a message.
+    public var requirement: String {
+        switch self {
+        case .equals(let value): value.isEmpty ? "it must be empty" : "it must be \(value)"
+        case .includes(let items): "it must include \(items.joined(separator: " and "))"
+        }
+    }
+}
+
+public struct ComponentFlagCheck: Equatable, Sendable {
+    /// The systemd unit that runs the component ("kube-apiserver.service"). Not installed: the
+    /// rule does not apply.
+    public let unit: String
+    /// The flag's name without dashes ("insecure-port").
+    public let flag: String
+    public let expect: SettingExpectation
+    /// The component's own value when the flag is absent (nil: absent fails).
+    public let defaultValue: String?
+    /// The status when the setting is otherwise: fail, or warn for a known weakness the guide
+    /// itself leaves (docs/RUNNING-STATE.md, L1-L13).
+    public let otherwise: Status
+
+    public init(unit: String, flag: String, expect: SettingExpectation, defaultValue: String? = nil, otherwise: Status = .fail) {
+        self.unit = unit
+        self.flag = flag
+        self.expect = expect
+        self.defaultValue = defaultValue
+        self.otherwise = otherwise
+    }
+}
+
+public struct ComponentConfigCheck: Equatable, Sendable {
+    public let unit: String
+    /// The flag whose value names the configuration file ("config").
+    public let fileFlag: String
+    /// The setting's path in the file, dotted ("authentication.anonymous.enabled").
+    public let key: String
+    public let expect: SettingExpectation
+    /// The component's own value when the file does not set it.
+    public let defaultValue: String?
+    public let otherwise: Status
+
+    public init(unit: String, fileFlag: String, key: String, expect: SettingExpectation, defaultValue: String? = nil, otherwise: Status = .fail) {
+        self.unit = unit
+        self.fileFlag = fileFlag
+        self.key = key
+        self.expect = expect
+        self.defaultValue = defaultValue
+        self.otherwise = otherwise
+    }
 }

@@ -54,6 +54,10 @@ extension Check {
         case .cgroupVersion(let version):
             return "cgroup v\(version) (/proc/mounts: \(version == 1 ? "v1 controllers mounted under /sys/fs/cgroup, alone or beside a unified hierarchy" : "cgroup2 at /sys/fs/cgroup"))"
         case .cgroupController(let name): return "cgroup controller \(name) enabled (v1: /proc/cgroups; v2: /sys/fs/cgroup/cgroup.controllers)"
+        case .componentFlag(let c):
+            return "\(c.unit)'s ExecStart: --\(c.flag) \(c.expect.description)\(c.defaultValue.map { " (absent: \($0))" } ?? "")"
+        case .componentConfig(let c):
+            return "\(c.unit): the file of --\(c.fileFlag): \(c.key) \(c.expect.description)\(c.defaultValue.map { " (unset: \($0))" } ?? "")"
         case .portsFree(let ports):
             return "TCP ports free (/proc/net/tcp, tcp6: no listener), or held by their component: " + ports.map(\.description).joined(separator: ", ")
         }

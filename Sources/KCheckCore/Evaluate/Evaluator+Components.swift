@@ -1,0 +1,144 @@
+/// The running cluster's components as the node holds them: their units' command lines and their
+/// own configuration files (RUNNING-STATE items 31-51). A component that is not installed does not
+/// apply, so a fresh node is clean.
+extension Evaluator {
+    /// This node's entry in the inventory: the NODE_IPS address it holds, else its hostname's
+    /// place in NODE_NAMES.
+    func inventoryIndex(_ inventory: Inventory) -> Int? {
+        if case .available(let addresses) = facts.node.interfaceAddresses(),
+            let index = inventory.nodeIPs.firstIndex(where: { ip in addresses.contains { $0.address == ip } })
+        {
+            return index
+        }
+        return inventory.nodeNames.firstIndex(of: facts.hostname)
+    }
+
+    /// A value of a rule with `$NODE_IP`, `$NODE_NAME` and the inventory's `$NAME`s replaced; the
+    /// reason when it cannot be (no inventory, an unset variable, a node not in it).
+    func resolve(_ text: String) -> Result<String, SettingProblem> {
+        guard text.contains("$") else { return .success(text) }
+        guard let inventory else { return .failure(.noInventory) }
+        var text = text
+        if text.contains("$NODE_IP") || text.contains("$NODE_NAME") {
+            guard let index = inventoryIndex(inventory), index < inventory.nodeIPs.count, index < inventory.nodeNames.count else {
+                return .failure(.notInInventory)
+            }
+            text = text.replacing("$NODE_IP", with: inventory.nodeIPs[index]).replacing("$NODE_NAME", with: inventory.nodeNames[index])
+        }
+        guard text.contains("$") else { return .success(text) }
+        let expanded = Self.expand(text, inventory)
+        guard !expanded.isEmpty else { return .failure(.unset(text)) }
+        return .success(expanded.map(\.value).joined(separator: ","))
+    }
+
+    enum SettingProblem: Error {
+        case noInventory, notInInventory
+        case unset(String)
+
+        var message: String {
+            switch self {
+            case .noInventory: Evaluator.noInventory
+            case .notInInventory: "this node is not in the inventory (none of its addresses is in NODE_IPS, its hostname not in NODE_NAMES)"
+            case .unset(let text): "the inventory does not set the variable of \(text)"
+            }
+        }
+    }
+
+    /// The expectation with its values resolved.
+    func resolved(_ expect: SettingExpectation) -> Result<SettingExpectation, SettingProblem> {
+        switch expect {
+        case .equals(let value): return resolve(value).map { .equals($0) }
+        case .includes(let items):
+            var out: [String] = []
+            for item in items {
+                switch resolve(item) {
+                case .success(let value): out.append(value)
+                case .failure(let problem): return .failure(problem)
+                }
+            }
+            return .success(.includes(out))
+        }
+    }
+
+    static func holds(_ value: String, _ expect: SettingExpectation) -> Bool {
+        switch expect {
+        case .equals(let wanted): return value == wanted
+        case .includes(let items):
+            let have = value.split(separator: ",").map { $0.trimmed }
+            return items.allSatisfy { item in have.contains { $0 == item } }
+        }
+    }
+
+    /// The component's flags from its unit, and where its ExecStart is; nil when the unit is
+    /// not installed (the rule does not apply).
+    func componentFlags(_ unit: String, expected: String) throws(OutcomeError) -> (flags: ComponentFlags, location: SourceLocation)? {
+        switch facts.execStart(unit) {
+        case .success(nil): return nil
+        case .success(let found?): return (ComponentFlags(argv: found.argv), found.location)
+        case .failure(let error): throw OutcomeError(outcome: unavailable(expected, error.description))
+        }
+    }
+
+    func notInstalled(_ unit: String, _ expected: String) -> Outcome {
+        Outcome(status: .skip, expected: expected, actual: "not installed", message: "\(unit) is not installed")
+    }
+
+    /// The outcome of comparing a setting's value (nil: absent, its default used) with what the
+    /// rule wants.
+    func setting(
+        _ name: String, value: String?, defaultValue: String?, expect: SettingExpectation, otherwise: Status, expected: String,
+        evidence: [SourceLocation]
+    ) -> Outcome {
+        let wanted: SettingExpectation
+        switch resolved(expect) {
+        case .success(let w): wanted = w
+        case .failure(.noInventory): return Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory)
+        case .failure(let problem): return Outcome(status: .error, expected: expected, actual: "unknown", message: "could not check: \(problem.message)")
+        }
+        let shownWant = wanted.description
+        guard let effective = value ?? defaultValue else {
+            return Outcome(
+                status: otherwise, expected: "\(name) \(shownWant)", actual: "not set", message: "\(name) is not set; \(wanted.requirement).", evidence: evidence)
+        }
+        let actual = value == nil ? "not set (the default: \(effective))" : effective
+        if Self.holds(effective, wanted) { return Outcome(status: .pass, expected: "\(name) \(shownWant)", actual: actual, message: "", evidence: evidence) }
+        let place = evidence.first.map { " (\($0))" } ?? ""
+        return Outcome(
+            status: otherwise, expected: "\(name) \(shownWant)", actual: actual,
+            message: "\(name) is \(value == nil ? "not set, so \(effective)" : effective.isEmpty ? "empty" : effective)\(place); \(wanted.requirement).", evidence: evidence)
+    }
+
+    func componentFlag(_ check: ComponentFlagCheck) throws(OutcomeError) -> Outcome {
+        let expected = "--\(check.flag) \(check.expect.description)"
+        guard let (flags, location) = try componentFlags(check.unit, expected: expected) else { return notInstalled(check.unit, expected) }
+        return setting("--\(check.flag)", value: flags.value(check.flag), defaultValue: check.defaultValue, expect: check.expect, otherwise: check.otherwise, expected: expected,
+            evidence: [location])
+    }
+
+    func componentConfig(_ check: ComponentConfigCheck) throws(OutcomeError) -> Outcome {
+        let expected = "\(check.key) \(check.expect.description)"
+        guard let (flags, location) = try componentFlags(check.unit, expected: expected) else { return notInstalled(check.unit, expected) }
+        guard let path = flags.value(check.fileFlag), path.hasPrefix("/") else {
+            return Outcome(
+                status: .fail, expected: expected, actual: "no --\(check.fileFlag)",
+                message: "\(check.unit) is given no --\(check.fileFlag) file (\(location)): \(check.key) is not set as the guide sets it.", evidence: [location])
+        }
+        guard let text = try readText(path, expected: expected, limit: 1 << 20) else {
+            return Outcome(status: .fail, expected: expected, actual: "no \(path)", message: "\(check.unit) reads \(path) (--\(check.fileFlag), \(location)), which is missing: it fails to start.", evidence: [location])
+        }
+        let document: YAMLNode?
+        do throws(SourceError) {
+            document = try YAML.parse(text, file: path)
+        } catch {
+            return unavailable(expected, error.description)
+        }
+        var node = document
+        for part in check.key.split(separator: ".") {
+            node = node?.mapping?.first { $0.key.scalar?.string == String(part) }?.value
+        }
+        let value = node?.scalar?.string
+        let evidence = [node.map { SourceLocation(file: path, line: $0.mark.line) } ?? location]
+        return setting(
+            check.key, value: value, defaultValue: check.defaultValue, expect: check.expect, otherwise: check.otherwise, expected: expected, evidence: evidence)
+    }
+}
