@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(83)
+    rules.reserveCapacity(85)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -810,6 +810,36 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "guide-complete", status: .pass, message: nil),
             RuleTest(node: "running-wrong", status: .fail, message: "clusterCIDR is 10.244.0.0/16")
+        ]
+    ))
+    rules.append(Rule(
+        id: "ports.insecure-closed",
+        title: "Nothing listens on the insecure ports the guide turns off (8080, 10255)",
+        severity: .critical,
+        phase: .running,
+        guide: [36, 41, 48],
+        rationale: "The settings say what a component should do; the node's sockets say what it does. kube-apiserver's plain-HTTP port (127.0.0.1:8080 in 1.16) is cluster-admin for any local process, kubelet's read-only port 10255 hands out pods and their environment to anyone: both must be closed on a running node, whatever flag, drop-in or default opened them.",
+        remediation: "Find the setting that opened the port (ss -ltnp 'sport = :8080'; the unit with `systemctl cat`): --insecure-port=0 for kube-apiserver, readOnlyPort: 0 in kubelet-config.yaml (and no --read-only-port flag) for kubelet; restart the component.",
+        check: Check.portsFree([PortCheck(port: 8080, address: "127.0.0.1", owners: []), PortCheck(port: 10255, address: nil, owners: [])]),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "127.0.0.1:8080 is held by kube-apiserver (pid 1410): it must be closed; [::]:10255 is held by kubelet (pid 1502)")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.plain-listener",
+        title: "etcd has no plain-HTTP client listener (the guide's L11)",
+        severity: .medium,
+        phase: .running,
+        guide: [31, 48],
+        rationale: "The guide adds http://127.0.0.1:2379 to etcd's --listen-client-urls: that listener skips client-certificate authentication, so any process on the node (any pod with host networking) reads and writes every secret of the cluster. A known weakness of the guide, reported as a warning.",
+        remediation: "Remove http://127.0.0.1:2379 from --listen-client-urls in /etc/systemd/system/etcd.service (etcdctl and the apiserver use https://NODE_IP:2379 with certificates), then systemctl daemon-reload && systemctl restart etcd, one node at a time.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "etcd.service", flag: "listen-client-urls", expect: .excludes(["http://127.0.0.1:2379"]), defaultValue: nil, otherwise: .warn)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .pass, message: nil),
+            RuleTest(node: "guide-complete", status: .warn, message: "it must not include http://127.0.0.1:2379")
         ]
     ))
     rules.append(Rule(

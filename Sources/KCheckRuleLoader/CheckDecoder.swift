@@ -251,7 +251,7 @@ enum CheckDecoder {
             let f = try fields(["name"])
             return .cgroupController(try f.string(try f.required("name")))
         case .componentFlag, .componentConfig:
-            let f = try fields((kind == .componentFlag ? ["unit", "flag"] : ["unit", "file_flag", "key"]) + ["equals", "includes", "default", "otherwise"])
+            let f = try fields((kind == .componentFlag ? ["unit", "flag"] : ["unit", "file_flag", "key"]) + ["equals", "includes", "excludes", "default", "otherwise"])
             var otherwise = Status.fail
             if let o = f.optional("otherwise") {
                 otherwise = try f.enumeration(o, Status.self)
@@ -259,10 +259,11 @@ enum CheckDecoder {
             }
             let unit = try f.string(try f.required("unit"))
             let expect: SettingExpectation
-            switch (f.optional("equals"), f.optional("includes")) {
-            case (let e?, nil): expect = .equals(try f.string(e))
-            case (nil, let i?): expect = .includes(try strings(i, f, what: "includes"))
-            default: throw Fields.error(body, file: file, "give one of `equals` or `includes`")
+            switch (f.optional("equals"), f.optional("includes"), f.optional("excludes")) {
+            case (let e?, nil, nil): expect = .equals(try f.string(e))
+            case (nil, let i?, nil): expect = .includes(try strings(i, f, what: "includes"))
+            case (nil, nil, let x?): expect = .excludes(try strings(x, f, what: "excludes"))
+            default: throw Fields.error(body, file: file, "give one of `equals`, `includes` or `excludes`")
             }
             let defaultValue = try f.optional("default").map { n throws(RuleFileError) in try f.string(n) }
             if kind == .componentFlag {
@@ -282,12 +283,19 @@ enum CheckDecoder {
             var ports: [PortCheck] = []
             for item in items {
                 let p = try Fields(item, file: file, what: "a port ({port, address, owner})")
-                try p.finish(allowed: ["port", "address", "owner"])
+                try p.finish(allowed: ["port", "address", "owner", "closed"])
                 let portNode = try p.required("port")
                 guard let port = portNode.int, port >= 1, port <= 65535 else { throw Fields.error(portNode, file: file, "expected a TCP port, 1 to 65535") }
                 let address = try p.optional("address").map { n throws(RuleFileError) in try p.string(n) }
-                let ownerNode = try p.required("owner")
-                let owners = ownerNode.sequence != nil ? try strings(ownerNode, p, what: "owner") : [try p.string(ownerNode)]
+                // `closed: true`: nothing may listen there (a port the guide turns off).
+                let closed = try p.optional("closed").map { n throws(RuleFileError) in try p.bool(n) } ?? false
+                var owners: [String] = []
+                if !closed {
+                    let ownerNode = try p.required("owner")
+                    owners = ownerNode.sequence != nil ? try strings(ownerNode, p, what: "owner") : [try p.string(ownerNode)]
+                } else if let o = p.optional("owner") {
+                    throw Fields.error(o, file: file, "a closed port has no owner")
+                }
                 ports.append(PortCheck(port: UInt16(port), address: address, owners: owners))
             }
             return .portsFree(ports)

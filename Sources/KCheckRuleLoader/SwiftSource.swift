@@ -124,6 +124,7 @@ public enum SwiftSource {
         switch e {
         case .equals(let value): ".equals(\(literal(value)))"
         case .includes(let items): ".includes([\(items.map(literal).joined(separator: ", "))])"
+        case .excludes(let items): ".excludes([\(items.map(literal).joined(separator: ", "))])"
         }
     }
 

@@ -48,7 +48,7 @@ extension Evaluator {
     func resolved(_ expect: SettingExpectation) -> Result<SettingExpectation, SettingProblem> {
         switch expect {
         case .equals(let value): return resolve(value).map { .equals($0) }
-        case .includes(let items):
+        case .includes(let items), .excludes(let items):
             var out: [String] = []
             for item in items {
                 switch resolve(item) {
@@ -56,6 +56,7 @@ extension Evaluator {
                 case .failure(let problem): return .failure(problem)
                 }
             }
+            if case .excludes = expect { return .success(.excludes(out)) }
             return .success(.includes(out))
         }
     }
@@ -66,6 +67,9 @@ extension Evaluator {
         case .includes(let items):
             let have = value.split(separator: ",").map { $0.trimmed }
             return items.allSatisfy { item in have.contains { $0 == item } }
+        case .excludes(let items):
+            let have = value.split(separator: ",").map { $0.trimmed }
+            return !items.contains { item in have.contains { $0 == item } }
         }
     }
 

@@ -181,7 +181,7 @@ extension Evaluator {
                 if let owner, port.owners.contains(owner.program) {
                     theirs.append("\(socket.endpoint) \(owner.program)")
                 } else {
-                    problems.append("\(socket.endpoint) is held by \(who), not \(port.owners.joined(separator: " or "))")
+                    problems.append("\(socket.endpoint) is held by \(who)" + (port.owners.isEmpty ? ": it must be closed" : ", not \(port.owners.joined(separator: " or "))"))
                 }
             }
         }

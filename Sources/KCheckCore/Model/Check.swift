@@ -330,7 +330,7 @@ public struct PortCheck: Equatable, Sendable {
         return socket.isWildcard || socket.address == address
     }
 
-    public var description: String { (address.map { "\($0):" } ?? "") + "\(port) (\(owners.joined(separator: "/")))" }
+    public var description: String { (address.map { "\($0):" } ?? "") + "\(port) (\(owners.isEmpty ? "closed" : owners.joined(separator: "/")))" }
 }
 
 /// What a component's setting must be. `$NAME` in a value is the inventory's variable NAME;
@@ -340,11 +340,14 @@ public enum SettingExpectation: Equatable, Sendable {
     case equals(String)
     /// A comma-separated list that holds each of these.
     case includes([String])
+    /// A comma-separated list that holds none of these.
+    case excludes([String])
 
     public var description: String {
         switch self {
         case .equals(let value): "= \(value)"
         case .includes(let items): "includes \(items.joined(separator: ", "))"
+        case .excludes(let items): "excludes \(items.joined(separator: ", "))"
         }
     }
 
@@ -353,6 +356,7 @@ public enum SettingExpectation: Equatable, Sendable {
         switch self {
         case .equals(let value): value.isEmpty ? "it must be empty" : "it must be \(value)"
         case .includes(let items): "it must include \(items.joined(separator: " and "))"
+        case .excludes(let items): "it must not include \(items.joined(separator: " or "))"
         }
     }
 }
