@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(85)
+    rules.reserveCapacity(87)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -135,6 +135,37 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "debian12", status: .pass, message: nil),
             RuleTest(node: "swap-sources", status: .fail, message: "dev-sda3.swap (/run/systemd/generator.late/dev-sda3.swap, wanted by swap.target)"),
             RuleTest(node: "swap-sources", status: .fail, message: "zram0 from /usr/lib/systemd/zram-generator.conf (zram-generator); dphys-swapfile.service, enabled")
+        ]
+    ))
+    rules.append(Rule(
+        id: "hostname.rfc1123",
+        title: "The hostname is a valid lowercase node name (RFC 1123)",
+        severity: .high,
+        phase: .install,
+        guide: [1],
+        rationale: "kubelet registers the node under its hostname, lowercased, and refuses a name that is not an RFC 1123 subdomain (underscores, a leading or trailing dash, labels over 63 characters); the node's certificates carry system:node:NAME, which then no longer matches.",
+        remediation: "hostnamectl set-hostname NAME with lowercase letters, digits and dashes (the inventory's NODE_NAMES entry), and the same name in /etc/hosts.",
+        check: Check.hostnameValid,
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "hostname-invalid", status: .fail, message: "capital letters")
+        ]
+    ))
+    rules.append(Rule(
+        id: "hostname.resolves",
+        title: "The hostname resolves through /etc/hosts to this node's own address",
+        severity: .high,
+        phase: .install,
+        guide: [1, 2],
+        rationale: "etcd, kubelet and the apiserver look the node's own name up; Debian's installer maps it to 127.0.1.1, so they advertise or verify an address no other node can reach. The guide's /etc/hosts lines come after that one and lose.",
+        remediation: "Map the hostname to this node's address in /etc/hosts and remove (or move after it) a 127.0.1.1 line for it.",
+        check: Check.hostnameResolves,
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: "192.168.7.200 (/etc/hosts:3)"),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "hostname-loopback", status: .fail, message: "maps k8s-node02 to 127.0.1.1, a loopback address"),
+            RuleTest(node: "hostname-wrong", status: .fail, message: "which is not an address of this node")
         ]
     ))
     rules.append(Rule(

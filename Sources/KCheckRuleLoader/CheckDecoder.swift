@@ -250,6 +250,8 @@ enum CheckDecoder {
         case .cgroupController:
             let f = try fields(["name"])
             return .cgroupController(try f.string(try f.required("name")))
+        case .hostnameValid: return try bare(.hostnameValid)
+        case .hostnameResolves: return try bare(.hostnameResolves)
         case .componentFlag, .componentConfig:
             let f = try fields((kind == .componentFlag ? ["unit", "flag"] : ["unit", "file_flag", "key"]) + ["equals", "includes", "excludes", "default", "otherwise"])
             var otherwise = Status.fail

@@ -110,6 +110,8 @@ public enum SwiftSource {
         case .memoryMinimum(let megabytes): return "Check.memoryMinimum(megabytes: \(megabytes))"
         case .cgroupVersion(let version): return "Check.cgroupVersion(\(version))"
         case .cgroupController(let name): return "Check.cgroupController(\(literal(name)))"
+        case .hostnameValid: return "Check.hostnameValid"
+        case .hostnameResolves: return "Check.hostnameResolves"
         case .componentFlag(let c):
             return "Check.componentFlag(ComponentFlagCheck(unit: \(literal(c.unit)), flag: \(literal(c.flag)), expect: \(expectation(c.expect)), defaultValue: \(optional(c.defaultValue)), otherwise: .\(c.otherwise.rawValue)))"
         case .componentConfig(let c):

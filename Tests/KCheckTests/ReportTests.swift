@@ -93,7 +93,7 @@ struct ReportTests {
         let lastFail = statusLines.lastIndex { $0.hasPrefix("FAIL ") }
         #expect(lastFail! < firstPass!)
         let count = { (status: Status) in report.entries.filter { $0.result.status == status }.count }
-        let running = Repo.profile.rules.filter { $0.phase == .running }.count
+        let running = notApplicableBeforeInstalling(Repo.profile)
         #expect(count(.fail) == 5 && count(.skip) == 4 + running)
         #expect(plain.contains("FAILED: \(report.entries.count) rules, \(count(.pass)) passed, 5 failed, 0 warnings, 0 could not be checked, \(4 + running) not applicable"))
         let colored = TextReporter.render(report, options: RenderOptions(color: true))

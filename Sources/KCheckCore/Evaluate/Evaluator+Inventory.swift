@@ -105,3 +105,64 @@ extension Evaluator {
             evidence: findings.map(\.location))
     }
 }
+
+/// The hostname as kubelet and the certificates need it, without an inventory.
+extension Evaluator {
+    /// Why a name is not a lowercase RFC 1123 name; nil when it is one.
+    static func rfc1123Problem(_ name: String) -> String? {
+        if name.isEmpty { return "it is empty" }
+        if name.utf8.count > 253 { return "it is longer than 253 characters" }
+        if name != name.lowercased() { return "it has capital letters (kubelet registers the node lowercased, so the node's name and its certificates' system:node:NAME differ)" }
+        for label in name.split(separator: ".", omittingEmptySubsequences: false) {
+            if label.isEmpty { return "it has an empty label (two dots, or a dot at an end)" }
+            if label.utf8.count > 63 { return "the label \(label.prefix(20))… is longer than 63 characters" }
+            if let bad = label.unicodeScalars.first(where: { !(("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-") }) {
+                return "it holds \"\(bad == "_" ? "_" : String(bad))\", which a DNS name may not hold (letters, digits and - only)"
+            }
+            if label.hasPrefix("-") || label.hasSuffix("-") { return "the label \(label) starts or ends with -" }
+        }
+        return nil
+    }
+
+    func hostnameValid() -> Outcome {
+        let expected = "a lowercase RFC 1123 hostname"
+        guard let name = facts.knownHostname else { return unavailable(expected, "neither /proc/sys/kernel/hostname nor /etc/hostname names this node") }
+        guard let problem = Self.rfc1123Problem(name) else { return Outcome(status: .pass, expected: expected, actual: name, message: "") }
+        return Outcome(
+            status: .fail, expected: expected, actual: name,
+            message: "The hostname \(visible(name, singleLine: true)) is not a valid node name: \(problem). kubelet refuses it or registers another name. Set one with hostnamectl set-hostname.")
+    }
+
+    func hostnameResolves() throws(OutcomeError) -> Outcome {
+        guard let name = facts.knownHostname else {
+            return unavailable("the hostname resolves through /etc/hosts to an address of this node", "neither /proc/sys/kernel/hostname nor /etc/hostname names this node")
+        }
+        let expected = "\(name) resolves through /etc/hosts to an address of this node"
+        guard case .content(let bytes) = facts.node.read("/etc/hosts", limit: HostsFile.readLimit) else {
+            return Outcome(status: .fail, expected: expected, actual: "no /etc/hosts", message: "There is no /etc/hosts: \(name) resolves only through DNS, if at all.")
+        }
+        let hosts = HostsFile.parse(bytes)
+        guard let entry = hosts.addresses(of: name).first(where: { !$0.address.contains(":") }) else {
+            return Outcome(
+                status: .fail, expected: expected, actual: "not in /etc/hosts",
+                message: "No /etc/hosts line names \(name): etcd, kubelet and the certificates' checks look the node's own name up; add \"ADDRESS \(name)\" with this node's address.")
+        }
+        let location = SourceLocation(file: "/etc/hosts", line: entry.line)
+        if entry.address.hasPrefix("127.") {
+            return Outcome(
+                status: .fail, expected: expected, actual: "\(entry.address) (/etc/hosts:\(entry.line))",
+                message: "/etc/hosts:\(entry.line) maps \(name) to \(entry.address), a loopback address (Debian's installer writes 127.0.1.1): components that look their own name up advertise an address no other node reaches. Map \(name) to this node's address instead, on a line before it or in place of it.",
+                evidence: [location])
+        }
+        guard case .available(let addresses) = facts.node.interfaceAddresses() else {
+            return unavailable(expected, "this node's addresses are unknown")
+        }
+        if addresses.contains(where: { $0.address == entry.address }) {
+            return Outcome(status: .pass, expected: expected, actual: "\(entry.address) (/etc/hosts:\(entry.line))", message: "", evidence: [location])
+        }
+        return Outcome(
+            status: .fail, expected: expected, actual: "\(entry.address) (/etc/hosts:\(entry.line))",
+            message: "/etc/hosts:\(entry.line) maps \(name) to \(entry.address), which is not an address of this node (\(addresses.map(\.address).joined(separator: ", "))).",
+            evidence: [location])
+    }
+}

@@ -77,14 +77,17 @@ final class NodeFacts {
         }
     }
 
-    private(set) lazy var hostname: String = {
+    private(set) lazy var hostname: String = knownHostname ?? "unknown"
+
+    /// The hostname, where the node tells it (the kernel's, else /etc/hostname).
+    private(set) lazy var knownHostname: String? = {
         for path in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
             if case .content(let bytes) = node.read(path, limit: 4096) {
                 let name = String(String(decoding: bytes, as: UTF8.self).trimmed)
                 if !name.isEmpty { return name }
             }
         }
-        return "unknown"
+        return nil
     }()
 
     // MARK: sysctl

@@ -57,6 +57,10 @@ public enum Check: Equatable, Sendable {
     case cgroupVersion(Int)
     /// A cgroup controller is enabled (v1: /proc/cgroups; v2: cgroup.controllers).
     case cgroupController(String)
+    /// The hostname is a lowercase RFC 1123 name (what kubelet registers and certificates carry).
+    case hostnameValid
+    /// The hostname resolves through /etc/hosts to an address of this node (not loopback).
+    case hostnameResolves
     /// A flag on an installed component's command line (its unit's ExecStart, as systemd splits it).
     case componentFlag(ComponentFlagCheck)
     /// A setting in an installed component's YAML configuration file (named by one of its flags).
@@ -94,6 +98,8 @@ public enum Check: Equatable, Sendable {
         case .cgroupController: .cgroupController
         case .componentFlag: .componentFlag
         case .componentConfig: .componentConfig
+        case .hostnameValid: .hostnameValid
+        case .hostnameResolves: .hostnameResolves
         }
     }
 
@@ -127,6 +133,8 @@ public enum Check: Equatable, Sendable {
         case cgroupController = "cgroup_controller"
         case componentFlag = "component_flag"
         case componentConfig = "component_config"
+        case hostnameValid = "hostname_valid"
+        case hostnameResolves = "hostname_resolves"
     }
 }
 

@@ -54,6 +54,8 @@ extension Check {
         case .cgroupVersion(let version):
             return "cgroup v\(version) (/proc/mounts: \(version == 1 ? "v1 controllers mounted under /sys/fs/cgroup, alone or beside a unified hierarchy" : "cgroup2 at /sys/fs/cgroup"))"
         case .cgroupController(let name): return "cgroup controller \(name) enabled (v1: /proc/cgroups; v2: /sys/fs/cgroup/cgroup.controllers)"
+        case .hostnameValid: return "the hostname (/proc/sys/kernel/hostname) is a lowercase RFC 1123 name: labels of a-z, 0-9 and -, 1-63 long, not starting or ending with -, 253 in all"
+        case .hostnameResolves: return "the first /etc/hosts line naming the hostname gives an address of this node, not a loopback one"
         case .componentFlag(let c):
             return "\(c.unit)'s ExecStart: --\(c.flag) \(c.expect.description)\(c.defaultValue.map { " (absent: \($0))" } ?? "")"
         case .componentConfig(let c):
