@@ -37,6 +37,7 @@ private func makeRules() -> [Rule] {
         remediation: "List ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh and nf_conntrack (nf_conntrack_ipv4 before 4.19), one per line, in /etc/modules-load.d/ipvs.conf. List only names the booting kernel has: systemd-modules-load fails on a name it lacks.",
         check: Check.kernelModule(KernelModuleCheck(modules: [KernelModuleCheck.Module("ip_vs", kernelBelow: nil), KernelModuleCheck.Module("ip_vs_rr", kernelBelow: nil), KernelModuleCheck.Module("ip_vs_wrr", kernelBelow: nil), KernelModuleCheck.Module("ip_vs_sh", kernelBelow: nil), KernelModuleCheck.Module("nf_conntrack", kernelBelow: nil), KernelModuleCheck.Module("nf_conntrack_ipv4", kernelBelow: KernelVersion([4, 19]))], when: .boot, evidence: nil)),
         tests: [
+            RuleTest(node: "guide-complete", status: .fail, message: "Nothing loads ip_vs_rr at boot"),
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: "listed at /etc/modules-load.d/k8s.conf:4"),
             RuleTest(node: "ipvs-not-at-boot", status: .fail, message: "Nothing loads ip_vs_rr at boot"),
@@ -477,6 +478,7 @@ private func makeRules() -> [Rule] {
         remediation: "List the node addresses, CLUSTER_KUBERNETES_SVC_IP and kubernetes, kubernetes.default, kubernetes.default.svc, kubernetes.default.svc.cluster, kubernetes.default.svc.CLUSTER_DNS_DOMAIN in kubernetes-csr.json's \"hosts\" and re-issue kubernetes.pem.",
         check: Check.certificateSANs(SANCheck(path: "/etc/kubernetes/cert/kubernetes.pem", cover: ["$NODE_IPS", "$CLUSTER_KUBERNETES_SVC_IP", "kubernetes.default.svc.$CLUSTER_DNS_DOMAIN"], required: false)),
         tests: [
+            RuleTest(node: "guide-complete", status: .fail, message: "kubernetes.default.svc.cluster.local (CLUSTER_DNS_DOMAIN) — the certificate has it only with a trailing dot"),
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
             RuleTest(node: "pki-wrong", status: .fail, message: "lack 10.254.0.1 (CLUSTER_KUBERNETES_SVC_IP), kubernetes.default.svc.cluster.local (CLUSTER_DNS_DOMAIN)"),

@@ -33,6 +33,21 @@ struct RuleFixtureTests {
         }
     }
 
+    /// Issue 14's "done": a node that followed the whole guide verbatim (fixtures/nodes/guide-complete)
+    /// reports exactly the guide's own mistakes, each with its documented status (docs/rules.md).
+    @Test("the guide followed verbatim shows exactly the guide's own mistakes")
+    func guideVerbatimShowsItsOwnMistakes() throws {
+        let node = TreeNode(root: Repo.fixture("guide-complete"))
+        let report = Engine.run(profile: Repo.profile, on: node, inventory: Inventory.load(from: node))
+        let findings = Dictionary(uniqueKeysWithValues: report.entries.filter { $0.result.status != .pass }.map { ($0.subject.id, $0.result.status) })
+        #expect(findings == [
+            "pki.apiserver-sans": .fail,  // L1
+            "kernel.ipvs.boot": .fail,  // L13
+            "scheduler.insecure-port": .warn,  // L3
+            "etcd.plain-listener": .warn,  // L11
+        ], "\(findings)")
+    }
+
     /// The cluster rules the same way: each names sets of node trees (fixtures/clusters/NAME, a
     /// directory per node) and the status it must have on each, judged as `--snapshots` judges.
     @Test("cluster rule behaves as its fixtures say", arguments: Repo.profile.clusterRules.map(\.id))

@@ -165,7 +165,11 @@ extension Evaluator {
             IPv4(w.value) != nil || w.value.contains(":") ? !info.ipAddresses.contains(w.value) : !info.dnsNames.contains { $0.lowercased() == w.value.lowercased() }
         }
         let sans = info.dnsNames + info.ipAddresses
-        var problems = missing.map { $0.from == $0.value ? $0.value : "\($0.value) (\($0.from))" }
+        var problems = missing.map { w in
+            let dotted = info.dnsNames.contains { $0.lowercased() == w.value.lowercased() + "." }
+            return (w.from == w.value ? w.value : "\(w.value) (\(w.from))")
+                + (dotted ? " — the certificate has it only with a trailing dot, another name to a hostname check (the guide's mistake L1)" : "")
+        }
         if !unset.isEmpty { problems.append("the inventory does not set \(unset.joined(separator: ", "))") }
         guard problems.isEmpty else {
             return Outcome(
