@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(87)
+    rules.reserveCapacity(88)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -167,6 +167,22 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "debian12", status: .pass, message: nil),
             RuleTest(node: "hostname-loopback", status: .fail, message: "maps k8s-node02 to 127.0.1.1, a loopback address"),
             RuleTest(node: "hostname-wrong", status: .fail, message: "which is not an address of this node")
+        ]
+    ))
+    rules.append(Rule(
+        id: "proxy.no-proxy",
+        title: "Where a proxy is set, NO_PROXY lets the cluster's own traffic bypass it",
+        severity: .high,
+        phase: .install,
+        guide: [16, 36],
+        rationale: "kubelet, containerd, the kube-* components and etcdctl are Go programs: with HTTP(S)_PROXY set they send requests to the apiserver (https://NODE_IP:6443, https://127.0.0.1:8443), to etcd and to pods through the proxy, unless NO_PROXY names those addresses. The proxy then refuses them, or sees the cluster's credentials.",
+        remediation: "Beside each proxy setting (/etc/environment, /etc/profile.d, root's shell files, DefaultEnvironment in /etc/systemd/system.conf.d, a unit's Environment=), set NO_PROXY (and no_proxy) to 127.0.0.1, every NODE_IPS address, SERVICE_CIDR and CLUSTER_CIDR (Go accepts CIDRs), then restart the services.",
+        check: Check.proxyBypass,
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "proxy-covered", status: .pass, message: nil),
+            RuleTest(node: "proxy-wrong", status: .fail, message: "/etc/environment: https_proxy (/etc/environment:3) with NO_PROXY lacking 192.168.7.200, 192.168.7.201, 192.168.7.202, 10.254.0.0/16, 172.30.0.0/16"),
+            RuleTest(node: "proxy-wrong", status: .fail, message: "systemd's DefaultEnvironment: HTTPS_PROXY (/etc/systemd/system.conf.d/proxy.conf:2) with no NO_PROXY")
         ]
     ))
     rules.append(Rule(

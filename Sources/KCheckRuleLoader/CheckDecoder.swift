@@ -252,6 +252,7 @@ enum CheckDecoder {
             return .cgroupController(try f.string(try f.required("name")))
         case .hostnameValid: return try bare(.hostnameValid)
         case .hostnameResolves: return try bare(.hostnameResolves)
+        case .proxyBypass: return try bare(.proxyBypass)
         case .componentFlag, .componentConfig:
             let f = try fields((kind == .componentFlag ? ["unit", "flag"] : ["unit", "file_flag", "key"]) + ["equals", "includes", "excludes", "default", "otherwise"])
             var otherwise = Status.fail

@@ -112,6 +112,7 @@ public enum SwiftSource {
         case .cgroupController(let name): return "Check.cgroupController(\(literal(name)))"
         case .hostnameValid: return "Check.hostnameValid"
         case .hostnameResolves: return "Check.hostnameResolves"
+        case .proxyBypass: return "Check.proxyBypass"
         case .componentFlag(let c):
             return "Check.componentFlag(ComponentFlagCheck(unit: \(literal(c.unit)), flag: \(literal(c.flag)), expect: \(expectation(c.expect)), defaultValue: \(optional(c.defaultValue)), otherwise: .\(c.otherwise.rawValue)))"
         case .componentConfig(let c):

@@ -45,7 +45,7 @@ public final class Evaluator {
             case .sysctl, .swapOff, .fstabNoSwap, .swapSources, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
                 .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
-                .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves:
+                .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass:
                 continue
             }
         }
@@ -93,6 +93,7 @@ public final class Evaluator {
             case .memoryMinimum(let megabytes): outcome = try memoryMinimum(megabytes)
             case .cgroupVersion(let version): outcome = try cgroupVersion(version)
             case .cgroupController(let name): outcome = try cgroupController(name)
+            case .proxyBypass: outcome = proxyBypass()
             case .hostnameValid: outcome = hostnameValid()
             case .hostnameResolves: outcome = try hostnameResolves()
             case .componentFlag(let check): outcome = try componentFlag(check)

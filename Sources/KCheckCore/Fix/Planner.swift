@@ -160,7 +160,7 @@ public struct Planner {
             }
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
             .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController, .componentFlag,
-            .componentConfig, .hostnameValid, .hostnameResolves:
+            .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass:
             manual(nil)
         }
     }

@@ -61,6 +61,8 @@ public enum Check: Equatable, Sendable {
     case hostnameValid
     /// The hostname resolves through /etc/hosts to an address of this node (not loopback).
     case hostnameResolves
+    /// Where an HTTP proxy is set for root or services, NO_PROXY covers the cluster's addresses.
+    case proxyBypass
     /// A flag on an installed component's command line (its unit's ExecStart, as systemd splits it).
     case componentFlag(ComponentFlagCheck)
     /// A setting in an installed component's YAML configuration file (named by one of its flags).
@@ -100,6 +102,7 @@ public enum Check: Equatable, Sendable {
         case .componentConfig: .componentConfig
         case .hostnameValid: .hostnameValid
         case .hostnameResolves: .hostnameResolves
+        case .proxyBypass: .proxyBypass
         }
     }
 
@@ -135,6 +138,7 @@ public enum Check: Equatable, Sendable {
         case componentConfig = "component_config"
         case hostnameValid = "hostname_valid"
         case hostnameResolves = "hostname_resolves"
+        case proxyBypass = "proxy_bypass"
     }
 }
 
