@@ -43,7 +43,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case request
     /// A run's journal (`Journal.load`) and the undo plan made from it.
     case journal
-    /// /proc/net/tcp and tcp6 (`ProcNetTCP`), judged by the profile's ports rule.
+    /// /proc/net/tcp and tcp6 (`ProcNetTCP`), judged by the profile's ports rule; the same bytes
+    /// as /proc/net/ip_vs (`IPVSTable`).
     case sockets
 
     /// Feeds `bytes` to this target's parser.
@@ -106,6 +107,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     static func sockets(_ bytes: [UInt8]) {
         _ = try? ProcNetTCP.listening(bytes, ipv6: false)
         _ = try? ProcNetTCP.listening(bytes, ipv6: true)
+        _ = try? IPVSTable.parse(bytes)
         let node = MemoryNode()
         node.file("/proc/net/tcp", bytes)
         node.file("/proc/net/tcp6", bytes)

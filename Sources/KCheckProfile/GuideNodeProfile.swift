@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(88)
+    rules.reserveCapacity(89)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -889,6 +889,21 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "running-wrong", status: .pass, message: nil),
             RuleTest(node: "guide-complete", status: .warn, message: "it must not include http://127.0.0.1:2379")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kube-proxy.ipvs-in-use",
+        title: "kube-proxy's IPVS table sends the kubernetes service to every apiserver",
+        severity: .high,
+        phase: .running,
+        guide: [44, 45],
+        rationale: "The configuration says what kube-proxy should do; the kernel's IPVS table says what it does: in ipvs mode the kubernetes service (CLUSTER_KUBERNETES_SVC_IP:443, scheduler rr) has every node's apiserver (NODE_IPS:6443) behind it, as the guide's `ipvsadm -ln` shows. No such service means kube-proxy fell back to iptables mode or is not running; a missing server, a node pods cannot reach the apiserver through.",
+        remediation: "Check `ipvsadm -ln`, kube-proxy's mode (kube-proxy.mode) and the ipvs modules (kernel.ipvs.loaded), and `journalctl -u kube-proxy` (\"can't use ipvs proxier\"); restart kube-proxy.",
+        check: Check.ipvsService(IPVSCheck(unit: "kube-proxy.service", service: "$CLUSTER_KUBERNETES_SVC_IP:443", servers: "$NODE_IPS", serverPort: 6443, scheduler: "rr")),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: "TCP 10.254.0.1:443 rr → 192.168.7.200:6443, 192.168.7.201:6443, 192.168.7.202:6443"),
+            RuleTest(node: "running-wrong", status: .fail, message: "IPVS has no virtual service for 10.254.0.1:443")
         ]
     ))
     rules.append(Rule(

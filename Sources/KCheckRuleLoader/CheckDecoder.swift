@@ -253,6 +253,14 @@ enum CheckDecoder {
         case .hostnameValid: return try bare(.hostnameValid)
         case .hostnameResolves: return try bare(.hostnameResolves)
         case .proxyBypass: return try bare(.proxyBypass)
+        case .ipvsService:
+            let f = try fields(["unit", "service", "servers", "server_port", "scheduler"])
+            let portNode = try f.required("server_port")
+            guard let port = portNode.int, port >= 1, port <= 65535 else { throw Fields.error(portNode, file: file, "expected a TCP port, 1 to 65535") }
+            return .ipvsService(
+                IPVSCheck(
+                    unit: try f.string(try f.required("unit")), service: try f.string(try f.required("service")), servers: try f.string(try f.required("servers")),
+                    serverPort: UInt16(port), scheduler: try f.string(try f.required("scheduler"))))
         case .componentFlag, .componentConfig:
             let f = try fields((kind == .componentFlag ? ["unit", "flag"] : ["unit", "file_flag", "key"]) + ["equals", "includes", "excludes", "default", "otherwise"])
             var otherwise = Status.fail

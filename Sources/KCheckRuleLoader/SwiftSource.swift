@@ -113,6 +113,8 @@ public enum SwiftSource {
         case .hostnameValid: return "Check.hostnameValid"
         case .hostnameResolves: return "Check.hostnameResolves"
         case .proxyBypass: return "Check.proxyBypass"
+        case .ipvsService(let c):
+            return "Check.ipvsService(IPVSCheck(unit: \(literal(c.unit)), service: \(literal(c.service)), servers: \(literal(c.servers)), serverPort: \(c.serverPort), scheduler: \(literal(c.scheduler))))"
         case .componentFlag(let c):
             return "Check.componentFlag(ComponentFlagCheck(unit: \(literal(c.unit)), flag: \(literal(c.flag)), expect: \(expectation(c.expect)), defaultValue: \(optional(c.defaultValue)), otherwise: .\(c.otherwise.rawValue)))"
         case .componentConfig(let c):

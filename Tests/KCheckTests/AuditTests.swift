@@ -295,7 +295,9 @@ struct BrowserTests {
             #expect(r.status == 0, "\(r.stderr)")
             let png = try Data(contentsOf: URL(fileURLWithPath: shot))
             #expect(png.count > 20_000 && png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "\(page): \(png.count) bytes")
+            // Chromium's own notice when a loaded machine is slow to give it a font is no page error.
             let consoleErrors = r.stderr.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") || $0.contains("net::ERR") }
+                .filter { !$0.contains("Slow network is detected") }
             #expect(consoleErrors.isEmpty, "\(page): \(consoleErrors)")
         }
     }

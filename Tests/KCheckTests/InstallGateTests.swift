@@ -30,6 +30,25 @@ struct InstallGateTests {
         #expect(ours.filter { !$0.hasPrefix("[") }.isSubset(of: theirs), "ours \(ours.sorted()), ss \(theirs.sorted())")
     }
 
+    @Test("/proc/net/ip_vs: services with their servers, firewall marks left out, IPv6 in brackets, a bad line named")
+    func ipvsTable() throws {
+        let table = try IPVSTable.parse(Array("""
+            IP Virtual Server version 1.2.1 (size=4096)
+            Prot LocalAddress:Port Scheduler Flags
+              -> RemoteAddress:Port Forward Weight ActiveConn InActConn
+            TCP  0AFE0001:01BB rr
+              -> C0A807C8:192B      Masq    1      0          0
+              -> C0A807C9:192B      Masq    1      3          1
+            FWM  00000001 wlc
+              -> C0A807CA:0050      Route   1      0          0
+            UDP  [FD00:0000:0000:0000:0000:0000:0000:000A]:0035 sh
+            """.utf8))
+        #expect(table.services.map(\.endpoint) == ["TCP 10.254.0.1:443 rr", "UDP fd00:0000:0000:0000:0000:0000:0000:000a:53 sh"])
+        #expect(table.services[0].servers.map { "\($0.address):\($0.port)" } == ["192.168.7.200:6443", "192.168.7.201:6443"])
+        #expect(throws: SyntaxError.self) { try IPVSTable.parse(Array("h\nh\nh\nTCP nothex rr\n".utf8)) }
+        #expect(throws: SyntaxError.self) { try IPVSTable.parse(Array("h\nh\nh\n  -> C0A807C8:192B Masq 1 0 0\n".utf8)) }
+    }
+
     @Test("addresses as people write them; only LISTEN counts; a bad line is line:col")
     func socketTableDetails() throws {
         let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"

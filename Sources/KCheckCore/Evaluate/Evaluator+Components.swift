@@ -18,13 +18,24 @@ extension Evaluator {
     func resolve(_ text: String) -> Result<String, SettingProblem> {
         guard text.contains("$") else { return .success(text) }
         guard let inventory else { return .failure(.noInventory) }
+        // $NODE_IP and $NODE_NAME as whole names ($NODE_IPS is the inventory's array).
         var text = text
-        if text.contains("$NODE_IP") || text.contains("$NODE_NAME") {
-            guard let index = inventoryIndex(inventory), index < inventory.nodeIPs.count, index < inventory.nodeNames.count else {
-                return .failure(.notInInventory)
+        var out = ""
+        var rest = text[...]
+        while let dollar = rest.firstIndex(of: "$") {
+            out += rest[..<dollar]
+            let name = rest[rest.index(after: dollar)...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            if name == "NODE_IP" || name == "NODE_NAME" {
+                guard let index = inventoryIndex(inventory), index < inventory.nodeIPs.count, index < inventory.nodeNames.count else {
+                    return .failure(.notInInventory)
+                }
+                out += name == "NODE_IP" ? inventory.nodeIPs[index] : inventory.nodeNames[index]
+            } else {
+                out += "$" + name
             }
-            text = text.replacing("$NODE_IP", with: inventory.nodeIPs[index]).replacing("$NODE_NAME", with: inventory.nodeNames[index])
+            rest = rest[name.endIndex...]
         }
+        text = out + rest
         guard text.contains("$") else { return .success(text) }
         let expanded = Self.expand(text, inventory)
         guard !expanded.isEmpty else { return .failure(.unset(text)) }

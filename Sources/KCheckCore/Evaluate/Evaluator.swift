@@ -45,7 +45,7 @@ public final class Evaluator {
             case .sysctl, .swapOff, .fstabNoSwap, .swapSources, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
                 .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
-                .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass:
+                .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService:
                 continue
             }
         }
@@ -94,6 +94,7 @@ public final class Evaluator {
             case .cgroupVersion(let version): outcome = try cgroupVersion(version)
             case .cgroupController(let name): outcome = try cgroupController(name)
             case .proxyBypass: outcome = proxyBypass()
+            case .ipvsService(let check): outcome = try ipvsInUse(check)
             case .hostnameValid: outcome = hostnameValid()
             case .hostnameResolves: outcome = try hostnameResolves()
             case .componentFlag(let check): outcome = try componentFlag(check)

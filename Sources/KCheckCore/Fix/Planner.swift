@@ -160,7 +160,7 @@ public struct Planner {
             }
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
             .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController, .componentFlag,
-            .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass:
+            .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService:
             manual(nil)
         }
     }

@@ -61,6 +61,8 @@ public enum Check: Equatable, Sendable {
     case hostnameValid
     /// The hostname resolves through /etc/hosts to an address of this node (not loopback).
     case hostnameResolves
+    /// A virtual service in the kernel's IPVS table with its real servers: kube-proxy in ipvs mode, in use.
+    case ipvsService(IPVSCheck)
     /// Where an HTTP proxy is set for root or services, NO_PROXY covers the cluster's addresses.
     case proxyBypass
     /// A flag on an installed component's command line (its unit's ExecStart, as systemd splits it).
@@ -103,6 +105,7 @@ public enum Check: Equatable, Sendable {
         case .hostnameValid: .hostnameValid
         case .hostnameResolves: .hostnameResolves
         case .proxyBypass: .proxyBypass
+        case .ipvsService: .ipvsService
         }
     }
 
@@ -139,6 +142,7 @@ public enum Check: Equatable, Sendable {
         case hostnameValid = "hostname_valid"
         case hostnameResolves = "hostname_resolves"
         case proxyBypass = "proxy_bypass"
+        case ipvsService = "ipvs_service"
     }
 }
 
@@ -413,5 +417,24 @@ public struct ComponentConfigCheck: Equatable, Sendable {
         self.expect = expect
         self.defaultValue = defaultValue
         self.otherwise = otherwise
+    }
+}
+
+public struct IPVSCheck: Equatable, Sendable {
+    /// The unit of the component that makes the service (not installed: the rule does not apply).
+    public let unit: String
+    /// "ADDRESS:PORT" of the virtual service (TCP); `$NAME` is the inventory's.
+    public let service: String
+    /// The real servers' addresses (`$NODE_IPS`: each node), on `serverPort`.
+    public let servers: String
+    public let serverPort: UInt16
+    public let scheduler: String
+
+    public init(unit: String, service: String, servers: String, serverPort: UInt16, scheduler: String) {
+        self.unit = unit
+        self.service = service
+        self.servers = servers
+        self.serverPort = serverPort
+        self.scheduler = scheduler
     }
 }

@@ -56,6 +56,7 @@ extension Check {
         case .cgroupController(let name): return "cgroup controller \(name) enabled (v1: /proc/cgroups; v2: /sys/fs/cgroup/cgroup.controllers)"
         case .hostnameValid: return "the hostname (/proc/sys/kernel/hostname) is a lowercase RFC 1123 name: labels of a-z, 0-9 and -, 1-63 long, not starting or ending with -, 253 in all"
         case .hostnameResolves: return "the first /etc/hosts line naming the hostname gives an address of this node, not a loopback one"
+        case .ipvsService(let c): return "/proc/net/ip_vs: TCP \(c.service) with scheduler \(c.scheduler) and a real server at each of \(c.servers) on port \(c.serverPort) (when \(c.unit) is installed)"
         case .proxyBypass: return "where HTTP(S)_PROXY is set (/etc/environment, root's shell files, systemd's DefaultEnvironment, the components' units), NO_PROXY covers 127.0.0.1, NODE_IPS, SERVICE_CIDR and CLUSTER_CIDR"
         case .componentFlag(let c):
             return "\(c.unit)'s ExecStart: --\(c.flag) \(c.expect.description)\(c.defaultValue.map { " (absent: \($0))" } ?? "")"
