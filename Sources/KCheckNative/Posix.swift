@@ -119,7 +119,14 @@ public enum Posix {
     /// Files under /proc and /sys report a size of 0 or 4096, so the limit is enforced while reading.
     /// `followSymlinks` is for files a user names on the command line (a report's latest.json),
     /// never for a node's files.
-    public static func readFile(_ path: String, limit: Int, followSymlinks: Bool = false) -> Result<[UInt8], ReadError> {
+    ///
+    /// `recordsUnder`: the file is a kernel table printed by seq_file whose records are each shorter
+    /// than this (/proc/net/tcp's lines are 150 bytes). seq_file ends a read early only when the
+    /// next record would overflow its page-sized buffer, so a first read that returns less than a
+    /// page minus one record is the whole table: the second read, which for /proc/net/tcp makes
+    /// the kernel walk every socket bucket again (milliseconds on a machine with much memory), is
+    /// not made.
+    public static func readFile(_ path: String, limit: Int, followSymlinks: Bool = false, recordsUnder: Int? = nil) -> Result<[UInt8], ReadError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followSymlinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else { return .failure(.system(SystemError("open", path, code: errno))) }
         defer { close(fd) }
@@ -129,8 +136,9 @@ public enum Posix {
         if Int64(st.st_size) > Int64(limit) { return .failure(.tooLarge(path: path, limit: limit)) }
         // Read straight into uninitialised capacity of the reported size (plus one byte to see
         // growth); files under /proc report 0 or 4096, so reading goes on until end of file.
-        var capacity = min(max(Int(st.st_size) + 1, 4096), limit + 1)
+        var capacity = min(max(Int(st.st_size) + 1, recordsUnder == nil ? 4096 : 1 << 16), limit + 1)
         var result: [UInt8] = []
+        var firstRead = true
         while true {
             var failure: ReadError?
             let previous = result
@@ -146,6 +154,11 @@ public enum Posix {
                     }
                     if n == 0 { return }
                     count += n
+                    if firstRead, let record = recordsUnder, st.st_size == 0, count < 4096 - record {
+                        firstRead = false
+                        return  // the whole table (see above)
+                    }
+                    firstRead = false
                 }
             }
             if let failure { return .failure(failure) }

@@ -277,6 +277,9 @@ final class NodeFacts {
     // MARK: clock
 
     private(set) lazy var clock: Fact<KernelClockState> = node.clockState()
+
+    /// The node's listening sockets, once read (Sockets.swift).
+    var listeningSocketsCache: Result<[ListeningSocket], SyntaxErrorIn>?
 }
 
 extension String {

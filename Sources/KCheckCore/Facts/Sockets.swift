@@ -176,8 +176,17 @@ extension NodeFacts {
 }
 
 extension NodeFacts {
-    /// Every listening TCP socket of the node: /proc/net/tcp, and tcp6 where IPv6 is on.
+    /// Every listening TCP socket of the node, read once per run (the kernel walks every socket
+    /// bucket to print /proc/net/tcp: milliseconds on a machine with much memory).
     func listeningSockets() -> Result<[ListeningSocket], SyntaxErrorIn> {
+        if let cached = listeningSocketsCache { return cached }
+        let result = readListeningSockets()
+        listeningSocketsCache = result
+        return result
+    }
+
+    /// /proc/net/tcp, and tcp6 where IPv6 is on.
+    private func readListeningSockets() -> Result<[ListeningSocket], SyntaxErrorIn> {
         var sockets: [ListeningSocket] = []
         for (path, ipv6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
             switch node.read(path, limit: ProcNetTCP.readLimit) {

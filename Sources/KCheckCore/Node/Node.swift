@@ -199,11 +199,16 @@ public final class RootedFiles {
         }
     }
 
+    /// The kernel's tables whose records are short (Posix.readFile's `recordsUnder`).
+    static let shortRecordTables: Set<String> = ["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/ip_vs"]
+
     public func read(_ path: String, limit: Int) -> FileRead {
-        switch open(path, { Posix.readFile($0, limit: limit) }) {
-        case .success(let bytes): .content(bytes)
-        case .failure(.missing): .missing
-        case .failure(.unreadable(let why)): .unreadable(why)
+        let records: Int? = Self.shortRecordTables.contains(path) ? 512 : nil
+        let opened: Result<[UInt8], OpenProblem> = open(path) { Posix.readFile($0, limit: limit, recordsUnder: records) }
+        switch opened {
+        case .success(let bytes): return .content(bytes)
+        case .failure(.missing): return .missing
+        case .failure(.unreadable(let why)): return .unreadable(why)
         }
     }
 
