@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(89)
+    rules.reserveCapacity(90)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -694,6 +694,21 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "guide-complete", status: .pass, message: nil),
             RuleTest(node: "running-wrong", status: .fail, message: "--port is not set, so 10252")
+        ]
+    ))
+    rules.append(Rule(
+        id: "controller-manager.bind-address",
+        title: "kube-controller-manager listens on this node's address (not the guide's text's 0.0.0.0, L4)",
+        severity: .medium,
+        phase: .running,
+        guide: [38, 48],
+        rationale: "The guide's unit binds the controller-manager's HTTPS port to the node's own address; its text says --bind-address=0.0.0.0 (its mistake L4), which also exposes it on every other interface of the node.",
+        remediation: "Set --bind-address to this node's NODE_IPS entry in /etc/systemd/system/kube-controller-manager.service and restart it.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-controller-manager.service", flag: "bind-address", expect: .equals("$NODE_IP"), defaultValue: "0.0.0.0", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--bind-address is 0.0.0.0")
         ]
     ))
     rules.append(Rule(
