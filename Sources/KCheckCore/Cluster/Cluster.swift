@@ -103,7 +103,7 @@ public enum IdentityFact: String, Sendable, CaseIterable {
             return names.filter { name in
                 guard case .success = node.status("/sys/class/net/\(name)/device") else { return false }
                 return true
-            }.compactMap { name in text("/sys/class/net/\(name)/address").map { "\($0) (\(name))" } }
+            }.compactMap { name in text("/sys/class/net/\(name)/address") }
         case .sshHostKeys:
             guard case .success(let names) = node.list("/etc/ssh") else { return nil }
             return names.filter { $0.hasPrefix("ssh_host_") && $0.hasSuffix("_key.pub") }.compactMap { name in
@@ -415,8 +415,7 @@ public enum ClusterEngine {
                     unknown.append(label)
                     continue
                 }
-                // A MAC is compared without its interface's name; the name stays for the message.
-                for value in Set(values.map { fact == .macAddresses ? String($0.prefix { $0 != " " }) : $0 }) {
+                for value in Set(values) {
                     if holders[value] == nil { order.append(value) }
                     holders[value, default: []].append(label)
                 }

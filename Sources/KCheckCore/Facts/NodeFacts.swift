@@ -280,6 +280,8 @@ final class NodeFacts {
 
     /// The node's listening sockets, once read (Sockets.swift).
     var listeningSocketsCache: Result<[ListeningSocket], SyntaxErrorIn>?
+    /// The socket inodes whose owners were looked up, and the owners found (Sockets.swift).
+    var socketOwnersCache: (asked: Set<UInt64>, owners: [UInt64: SocketOwner])?
 }
 
 extension String {

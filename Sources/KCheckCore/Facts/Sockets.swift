@@ -144,10 +144,22 @@ public struct SocketOwner: Equatable, Sendable {
 }
 
 extension NodeFacts {
-    /// The owners of these socket inodes: every process's descriptors are looked at once (only
-    /// when a rule found a port in use).
+    /// The owners of these socket inodes. The first rule that asks (one that found a port in use)
+    /// has every listening socket's owner looked up in one walk of the processes' descriptors;
+    /// the rules after it are answered from that.
     func socketOwners(_ inodes: Set<UInt64>) -> [UInt64: SocketOwner] {
-        guard !inodes.isEmpty, case .success(let entries) = node.list("/proc") else { return [:] }
+        guard !inodes.isEmpty else { return [:] }
+        if socketOwnersCache == nil || !inodes.isSubset(of: socketOwnersCache!.asked) {
+            var wanted = inodes
+            if case .success(let sockets) = listeningSockets() { wanted.formUnion(sockets.map(\.inode)) }
+            socketOwnersCache = (wanted.union(socketOwnersCache?.asked ?? []), (socketOwnersCache?.owners ?? [:]).merging(walkOwners(wanted)) { a, _ in a })
+        }
+        return socketOwnersCache!.owners.filter { inodes.contains($0.key) }
+    }
+
+    /// One walk of /proc/PID/fd for these inodes, ending once all are found.
+    private func walkOwners(_ inodes: Set<UInt64>) -> [UInt64: SocketOwner] {
+        guard case .success(let entries) = node.list("/proc") else { return [:] }
         var owners: [UInt64: SocketOwner] = [:]
         for entry in entries where entry.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
             guard let pid = Int(entry), case .success(let fds) = node.list("/proc/\(entry)/fd") else { continue }

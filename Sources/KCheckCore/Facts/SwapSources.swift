@@ -83,8 +83,8 @@ extension NodeFacts {
 
     /// Whether the fstab generator made this unit (SourcePath=/etc/fstab).
     private func fromFstab(_ path: String) -> Bool {
-        guard case .content(let bytes) = node.read(path, limit: 1 << 20) else { return false }
-        return numberedLines(bytes).contains { $0.text.trimmed == "SourcePath=/etc/fstab" }
+        guard case .content(let bytes) = node.read(path, limit: SystemdUnit.readLimit) else { return false }
+        return SystemdUnit.parse(bytes, path: path).assignments.contains { $0.key == "SourcePath" && $0.value == "/etc/fstab" }
     }
 }
 
