@@ -402,6 +402,15 @@ class VM:
     def running(self):
         return self.pid() is not None
 
+    def rtc_reference(self):
+        """What a clock set from this VM's RTC base at start and never stepped reads now (seconds since
+        the epoch), or None before boot. Unlike the host's wall clock, it does not move when the host's
+        own clock is stepped while the guest runs."""
+        info = json.loads((self.dir / "info.json").read_text())
+        if "started_monotonic" not in info:
+            return None
+        return info["started"] + (time.monotonic() - info["started_monotonic"])
+
     def boot(self, base=None, accel="tcg", timeout=DEFAULT_TIMEOUT_BOOT, kcheck=None):
         """A fresh overlay of the base image, qemu started in the background, SSH waited for."""
         base = Path(base or build_base())
@@ -420,7 +429,8 @@ class VM:
             "  BatchMode yes\n  LogLevel ERROR\n  ConnectTimeout 10\n"
             "  ServerAliveInterval 5\n  ServerAliveCountMax 6\n")
         # The RTC holds local time of the guest's zone (the starting state: /etc/adjtime LOCAL).
-        rtc = _local_time_in(base / "guest-tz").strftime("%Y-%m-%dT%H:%M:%S")
+        started, started_monotonic = time.time(), time.monotonic()
+        rtc = _local_time_in(base / "guest-tz", started).strftime("%Y-%m-%dT%H:%M:%S")
         accel_arg = "kvm" if accel == "kvm" else "tcg,thread=multi"
         cmd = ["qemu-system-x86_64", "-name", self.name, "-machine", "q35", "-accel", accel_arg,
                "-cpu", "host" if accel == "kvm" else "max", "-smp", "2", "-m", "2048",
@@ -436,7 +446,8 @@ class VM:
                "-pidfile", str(self.pidfile), "-daemonize"]
         (self.dir / "qemu.cmd").write_text(shlex.join(cmd) + "\n")
         (self.dir / "info.json").write_text(json.dumps({"port": port, "base": str(base), "rtc": rtc,
-                                                        "accel": accel, "started": time.time()}) + "\n")
+                                                        "accel": accel, "started": started,
+                                                        "started_monotonic": started_monotonic}) + "\n")
         log(f"boot {self.name}: qemu ({accel}), ssh on 127.0.0.1:{port}, RTC {rtc} ({GUEST_TZ})")
         run(cmd, timeout=60)
         t = time.monotonic()
