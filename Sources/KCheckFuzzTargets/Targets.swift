@@ -46,6 +46,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// /proc/net/tcp and tcp6 (`ProcNetTCP`), judged by the profile's ports rule; the same bytes
     /// as /proc/net/ip_vs (`IPVSTable`).
     case sockets
+    /// The packet filter as the kernel hands it over: a legacy table (`FirewallChains.legacy`) or
+    /// nf_tables' chain and rule messages (`FirewallChains.nftables`).
+    case firewall
 
     /// Feeds `bytes` to this target's parser.
     public static func run(_ target: FuzzTarget, _ bytes: [UInt8]) {
@@ -66,6 +69,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .request: request(bytes)
         case .journal: journal(bytes)
         case .sockets: sockets(bytes)
+        case .firewall: firewall(bytes)
         }
     }
 
@@ -113,6 +117,31 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         node.file("/proc/net/tcp6", bytes)
         let rules = Profile.guideNode.rules.filter { if case .portsFree = $0.check { true } else { false } }
         _ = Evaluator(node: node, rules: rules).evaluate(rules)
+    }
+
+    /// The packet filter's kernel bytes. First byte even: a legacy table (byte 1 the valid hooks,
+    /// bytes 2–21 five hook entries and five underflows as 16-bit offsets, the rest the entries).
+    /// Odd: nf_tables messages, each a kind byte (even: a chain, odd: a rule), a 16-bit length
+    /// and the message.
+    static func firewall(_ bytes: [UInt8]) {
+        guard let first = bytes.first else { return }
+        if first & 1 == 0 {
+            guard bytes.count >= 22 else { return }
+            let words = (0..<10).map { UInt32(bytes[2 + 2 * $0]) | UInt32(bytes[3 + 2 * $0]) << 8 }
+            _ = try? FirewallChains.legacy(
+                name: "filter", validHooks: UInt32(bytes[1]), hookEntry: Array(words[0..<5]), underflow: Array(words[5..<10]),
+                entries: Array(bytes[22...]))
+            return
+        }
+        var chains: [[UInt8]] = [], rules: [[UInt8]] = []
+        var at = 1
+        while at + 3 <= bytes.count {
+            let length = Int(bytes[at + 1]) | Int(bytes[at + 2]) << 8
+            let end = min(bytes.count, at + 3 + length)
+            if bytes[at] & 1 == 0 { chains.append(Array(bytes[(at + 3)..<end])) } else { rules.append(Array(bytes[(at + 3)..<end])) }
+            at = end
+        }
+        _ = try? FirewallChains.nftables(chains: chains, rules: rules)
     }
 
     static func fstab(_ bytes: [UInt8]) {
@@ -331,4 +360,5 @@ final class MemoryNode: Node {
     func clockState() -> Fact<KernelClockState> { .unavailable("not recorded") }
     func packageNames() -> Fact<Set<String>> { .unavailable("not recorded") }
     func interfaceAddresses() -> Fact<[InterfaceAddress]> { .unavailable("not recorded") }
+    func firewallChains() -> Fact<[FirewallChain]> { .unavailable("not recorded") }
 }

@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(90)
+    rules.reserveCapacity(92)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -183,6 +183,25 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "proxy-covered", status: .pass, message: nil),
             RuleTest(node: "proxy-wrong", status: .fail, message: "/etc/environment: https_proxy (/etc/environment:3) with NO_PROXY lacking 192.168.7.200, 192.168.7.201, 192.168.7.202, 10.254.0.0/16, 172.30.0.0/16"),
             RuleTest(node: "proxy-wrong", status: .fail, message: "systemd's DefaultEnvironment: HTTPS_PROXY (/etc/systemd/system.conf.d/proxy.conf:2) with no NO_PROXY")
+        ]
+    ))
+    rules.append(Rule(
+        id: "iptables.flushed",
+        title: "The packet filter is flushed before installing",
+        severity: .medium,
+        phase: .install,
+        guide: [6],
+        rationale: "Before installing, the guide flushes iptables' filter and nat tables and deletes their chains (`iptables -F && iptables -X && iptables -F -t nat && iptables -X -t nat`). Rules left there (an old Docker's, a previous cluster's KUBE-* chains, firewalld's) act on the new cluster's traffic. Once kube-proxy is installed, it and the network plugin own chains there: the rule no longer applies.",
+        remediation: "If the rules are not needed: iptables -F; iptables -X; iptables -t nat -F; iptables -t nat -X (with iptables-legacy or iptables-nft, whichever holds them). kcheck does not flush a node's firewall itself.",
+        check: Check.firewallFlushed(tables: ["filter", "nat"], until: ["kube-proxy.service"]),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "firewall-saved-drop", status: .pass, message: nil),
+            RuleTest(node: "guide-complete", status: .skip, message: "kube-proxy.service is installed"),
+            RuleTest(node: "centos7-minimal", status: .fail, message: "they hold 40 rules in 12 chains and 7 chains of their own (FORWARD_IN_ZONES, FORWARD_OUT_ZONES, INPUT_ZONES, …)"),
+            RuleTest(node: "firewall-docker", status: .fail, message: "iptables-legacy -t filter -F; iptables-legacy -t filter -X; iptables-legacy -t nat -F; iptables-legacy -t nat -X"),
+            RuleTest(node: "firewall-nft-drop", status: .fail, message: "iptables-nft -t filter -F")
         ]
     ))
     rules.append(Rule(
@@ -936,6 +955,25 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "no-systemd", status: .pass, message: nil),
             RuleTest(node: "centos7-minimal", status: .fail, message: "systemctl disable firewalld"),
             RuleTest(node: "services-wrong", status: .fail, message: "firewalld.service is active")
+        ]
+    ))
+    rules.append(Rule(
+        id: "iptables.forward-accept",
+        title: "Forwarded packets are accepted by policy",
+        severity: .high,
+        phase: .prepare,
+        guide: [6],
+        rationale: "Pod traffic between nodes and to services is forwarded by the kernel. Docker sets the FORWARD chain's policy to DROP whenever it starts, firewalld and saved rule sets (iptables-services, iptables-persistent) do at boot: the packets are then dropped without a trace. The guide runs `iptables -P FORWARD ACCEPT`. kcheck reads the kernel's own tables (legacy iptables and nf_tables, as iptables-nft, nft and firewalld write them) and the saved rule sets that come back at boot.",
+        remediation: "iptables -P FORWARD ACCEPT (iptables-legacy or iptables-nft, whichever holds the chain; `nft chain ip filter FORWARD '{ policy accept; }'` for a native nft chain), and remove what sets DROP: Docker's own iptables handling, `:FORWARD DROP` in /etc/sysconfig/iptables or /etc/iptables/rules.v4.",
+        check: Check.firewallForwardAccept,
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: nil),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "centos7-minimal", status: .pass, message: nil),
+            RuleTest(node: "firewall-docker", status: .fail, message: "Forwarded packets are dropped by policy in legacy ip filter FORWARD"),
+            RuleTest(node: "firewall-docker", status: .fail, message: "iptables-legacy -t filter -P FORWARD ACCEPT"),
+            RuleTest(node: "firewall-nft-drop", status: .fail, message: "iptables-nft -t filter -P FORWARD ACCEPT"),
+            RuleTest(node: "firewall-saved-drop", status: .warn, message: "/etc/iptables/rules.v4:4 sets it to DROP again at boot")
         ]
     ))
     rules.append(Rule(

@@ -253,6 +253,16 @@ enum CheckDecoder {
         case .hostnameValid: return try bare(.hostnameValid)
         case .hostnameResolves: return try bare(.hostnameResolves)
         case .proxyBypass: return try bare(.proxyBypass)
+        case .firewallForwardAccept: return try bare(.firewallForwardAccept)
+        case .firewallFlushed:
+            let f = try fields(["tables", "until_installed"])
+            let list = try f.required("tables")
+            let tables = try strings(list, f, what: "tables")
+            guard !tables.isEmpty, tables.allSatisfy({ ["filter", "nat", "mangle", "raw", "security"].contains($0) }) else {
+                throw Fields.error(list, file: file, "`tables` must list iptables tables: filter, nat, mangle, raw, security")
+            }
+            let until = try f.optional("until_installed").map { n throws(RuleFileError) in try strings(n, f, what: "until_installed") } ?? []
+            return .firewallFlushed(tables: tables, until: until)
         case .ipvsService:
             let f = try fields(["unit", "service", "servers", "server_port", "scheduler"])
             let portNode = try f.required("server_port")

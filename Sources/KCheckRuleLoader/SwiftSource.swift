@@ -113,6 +113,9 @@ public enum SwiftSource {
         case .hostnameValid: return "Check.hostnameValid"
         case .hostnameResolves: return "Check.hostnameResolves"
         case .proxyBypass: return "Check.proxyBypass"
+        case .firewallForwardAccept: return "Check.firewallForwardAccept"
+        case .firewallFlushed(let tables, let until):
+            return "Check.firewallFlushed(tables: [\(tables.map(literal).joined(separator: ", "))], until: [\(until.map(literal).joined(separator: ", "))])"
         case .ipvsService(let c):
             return "Check.ipvsService(IPVSCheck(unit: \(literal(c.unit)), service: \(literal(c.service)), servers: \(literal(c.servers)), serverPort: \(c.serverPort), scheduler: \(literal(c.scheduler))))"
         case .componentFlag(let c):

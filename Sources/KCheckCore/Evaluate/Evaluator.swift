@@ -45,7 +45,8 @@ public final class Evaluator {
             case .sysctl, .swapOff, .fstabNoSwap, .swapSources, .selinuxNotEnforcing, .selinuxConfig, .clockSynchronized, .timezone,
                 .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
-                .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService:
+                .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
+                .firewallForwardAccept, .firewallFlushed:
                 continue
             }
         }
@@ -95,6 +96,8 @@ public final class Evaluator {
             case .cgroupController(let name): outcome = try cgroupController(name)
             case .proxyBypass: outcome = proxyBypass()
             case .ipvsService(let check): outcome = try ipvsInUse(check)
+            case .firewallForwardAccept: outcome = try firewallForwardAccept()
+            case .firewallFlushed(let tables, let until): outcome = try firewallFlushed(tables, until: until)
             case .hostnameValid: outcome = hostnameValid()
             case .hostnameResolves: outcome = try hostnameResolves()
             case .componentFlag(let check): outcome = try componentFlag(check)

@@ -277,6 +277,8 @@ final class NodeFacts {
     // MARK: clock
 
     private(set) lazy var clock: Fact<KernelClockState> = node.clockState()
+    /// The packet filter's chains, read once for every firewall rule.
+    private(set) lazy var firewall: Fact<[FirewallChain]> = node.firewallChains()
 
     /// The node's listening sockets, once read (Sockets.swift).
     var listeningSocketsCache: Result<[ListeningSocket], SyntaxErrorIn>?

@@ -160,7 +160,8 @@ public struct Planner {
             }
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
             .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController, .componentFlag,
-            .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService:
+            .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
+                .firewallForwardAccept, .firewallFlushed:
             manual(nil)
         }
     }

@@ -65,6 +65,13 @@ public enum Check: Equatable, Sendable {
     case ipvsService(IPVSCheck)
     /// Where an HTTP proxy is set for root or services, NO_PROXY covers the cluster's addresses.
     case proxyBypass
+    /// Every packet-filter chain IPv4 forwarding passes through (legacy iptables' filter FORWARD,
+    /// nf_tables base chains at the forward hook) has the policy ACCEPT.
+    case firewallForwardAccept
+    /// These tables (legacy iptables and iptables-nft's ip family) hold no rules and no chains of
+    /// their own, as `iptables -F; iptables -X` leaves them; until one of the `until` units is
+    /// installed (then kube-proxy and the network plugin own chains there).
+    case firewallFlushed(tables: [String], until: [String])
     /// A flag on an installed component's command line (its unit's ExecStart, as systemd splits it).
     case componentFlag(ComponentFlagCheck)
     /// A setting in an installed component's YAML configuration file (named by one of its flags).
@@ -106,6 +113,8 @@ public enum Check: Equatable, Sendable {
         case .hostnameResolves: .hostnameResolves
         case .proxyBypass: .proxyBypass
         case .ipvsService: .ipvsService
+        case .firewallForwardAccept: .firewallForwardAccept
+        case .firewallFlushed: .firewallFlushed
         }
     }
 
@@ -143,6 +152,8 @@ public enum Check: Equatable, Sendable {
         case hostnameResolves = "hostname_resolves"
         case proxyBypass = "proxy_bypass"
         case ipvsService = "ipvs_service"
+        case firewallForwardAccept = "firewall_forward_accept"
+        case firewallFlushed = "firewall_flushed"
     }
 }
 

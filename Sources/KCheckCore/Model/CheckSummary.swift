@@ -57,6 +57,11 @@ extension Check {
         case .hostnameValid: return "the hostname (/proc/sys/kernel/hostname) is a lowercase RFC 1123 name: labels of a-z, 0-9 and -, 1-63 long, not starting or ending with -, 253 in all"
         case .hostnameResolves: return "the first /etc/hosts line naming the hostname gives an address of this node, not a loopback one"
         case .ipvsService(let c): return "/proc/net/ip_vs: TCP \(c.service) with scheduler \(c.scheduler) and a real server at each of \(c.servers) on port \(c.serverPort) (when \(c.unit) is installed)"
+        case .firewallForwardAccept:
+            return "every packet-filter chain IPv4 forwarding passes (legacy iptables' filter FORWARD; nf_tables base chains at the forward hook, families ip and inet) has the policy ACCEPT"
+        case .firewallFlushed(let tables, let until):
+            return "iptables tables \(tables.joined(separator: ", ")) (legacy and nf_tables' ip family) hold no rules and no chains of their own"
+                + (until.isEmpty ? "" : " (until \(until.joined(separator: " or ")) is installed)")
         case .proxyBypass: return "where HTTP(S)_PROXY is set (/etc/environment, root's shell files, systemd's DefaultEnvironment, the components' units), NO_PROXY covers 127.0.0.1, NODE_IPS, SERVICE_CIDR and CLUSTER_CIDR"
         case .componentFlag(let c):
             return "\(c.unit)'s ExecStart: --\(c.flag) \(c.expect.description)\(c.defaultValue.map { " (absent: \($0))" } ?? "")"

@@ -3,6 +3,8 @@
 public enum Observation: Equatable, Sendable {
     case sysctl(SysctlObservation)
     case service(ServiceObservation)
+    /// The packet-filter chains the rule judged, as the kernel holds them.
+    case firewall([FirewallChain])
 }
 
 /// A systemd unit: its unit file's state (enabled, disabled, static, masked, not-found) and,

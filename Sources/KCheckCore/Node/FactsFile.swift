@@ -15,17 +15,20 @@ public struct FactsFile: Equatable, Sendable {
     public var clock: KernelClockStateRecord?
     public var packages: Set<String>?
     public var addresses: [InterfaceAddress]?
+    /// The packet filter's chains; empty when the node has none (`chains none`).
+    public var firewall: [FirewallChain]?
     /// Permission bits and owner of files, by path: what a checkout of a tree cannot keep.
     public var owners: [String: FileOwner] = [:]
     /// Files that exist on the node but could not be read, with the reason (a recording keeps
     /// the reason, so the snapshot is judged as the node was).
     public var unreadable: [String: String] = [:]
-    /// Facts the node could not give, with the reason: `units`, `clock`, `packages`, `addresses`.
+    /// Facts the node could not give, with the reason: `units`, `clock`, `packages`, `addresses`,
+    /// `firewall`.
     public var unavailable: [String: String] = [:]
     /// SHA-256 of a file's bytes on the node, where the snapshot holds a redacted copy
     /// (environment.sh's secrets, private keys): what comparing nodes needs of the original.
     public var digests: [String: String] = [:]
-    static let factKinds = ["units", "clock", "packages", "addresses"]
+    static let factKinds = ["units", "clock", "packages", "addresses", "firewall"]
     /// A node recorded over SSH: its clock minus the recording machine's, and the uncertainty
     /// (half the call), so that saved snapshots can be compared for time too.
     public var clockOffset: (seconds: Double, uncertainty: Double)?
@@ -143,6 +146,22 @@ public struct FactsFile: Equatable, Sendable {
                 }
                 facts.addresses = facts.addresses ?? []  // appended in place: copying the list per line was quadratic
                 facts.addresses!.append(InterfaceAddress(interface: fields[1], address: parts[0], prefix: prefix))
+            case "chain":
+                try expectCount(8, "chain BACKEND FAMILY TABLE NAME HOOK|- POLICY|- RULES")
+                guard let backend = FirewallChain.Backend(rawValue: fields[1]) else {
+                    throw fail(1, "expected `legacy` or `nftables`, found `\(fields[1])`")
+                }
+                guard let table = unescape(fields[3]), let name = unescape(fields[4]) else { throw fail(3, "a bad %XX escape") }
+                let hook = fields[5] == "-" ? nil : fields[5], policy = fields[6] == "-" ? nil : fields[6]
+                guard (hook == nil) == (policy == nil) else { throw fail(5, "a base chain has both a hook and a policy, a jumped-to chain neither") }
+                guard let rules = Int(fields[7]), rules >= 0, rules <= 100_000_000 else { throw fail(7, "expected a number of rules, found `\(fields[7])`") }
+                facts.firewall = facts.firewall ?? []  // appended in place, as addresses
+                facts.firewall!.append(
+                    FirewallChain(backend: backend, family: fields[2], table: table, name: name, hook: hook, policy: policy, rules: rules))
+            case "chains":
+                try expectCount(2, "chains none")
+                guard fields[1] == "none" else { throw fail(1, "expected `none`, found `\(fields[1])`") }
+                facts.firewall = facts.firewall ?? []
             case "owner":
                 try expectCount(5, "owner PATH MODE UID GID")
                 guard fields[1].hasPrefix("/"), let ownerPath = unescape(fields[1]) else { throw fail(1, "expected an absolute path on the node, found `\(fields[1])`") }
@@ -181,7 +200,7 @@ public struct FactsFile: Equatable, Sendable {
                 }
                 facts.digests[digestPath] = fields[2]
             default:
-                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, owner, unreadable, unavailable, digest, clock_offset, ssh_probe, recorded)")
+                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, chain, chains, owner, unreadable, unavailable, digest, clock_offset, ssh_probe, recorded)")
             }
         }
         if !sawFormat && lineNumber > 0 && !facts.isEmpty {
@@ -191,7 +210,7 @@ public struct FactsFile: Equatable, Sendable {
     }
 
     var isEmpty: Bool {
-        systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil && owners.isEmpty
+        systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil && firewall == nil && owners.isEmpty
             && unreadable.isEmpty && unavailable.isEmpty && digests.isEmpty && clockOffset == nil && sshProbes.isEmpty && !recorded
     }
 
@@ -206,6 +225,12 @@ public struct FactsFile: Equatable, Sendable {
         }
         for name in (packages ?? []).sorted() { lines.append("package \(name)") }
         for a in addresses ?? [] { lines.append("address \(a.interface) \(a.address)/\(a.prefix)") }
+        if let firewall {
+            if firewall.isEmpty { lines.append("chains none") }
+            for c in firewall {
+                lines.append("chain \(c.backend.rawValue) \(c.family) \(Self.escape(c.table)) \(Self.escape(c.name)) \(c.hook ?? "-") \(c.policy ?? "-") \(c.rules)")
+            }
+        }
         for (path, o) in owners.sorted(by: { $0.key < $1.key }) {
             lines.append("owner \(Self.escape(path)) 0\(String(o.permissions, radix: 8)) \(o.uid) \(o.gid)")
         }

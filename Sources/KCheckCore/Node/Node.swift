@@ -65,6 +65,8 @@ public protocol Node: AnyObject {
     func packageNames() -> Fact<Set<String>>
     /// The node's IPv4 interface addresses.
     func interfaceAddresses() -> Fact<[InterfaceAddress]>
+    /// The packet filter's chains (legacy iptables and nf_tables), with their policies and rule counts.
+    func firewallChains() -> Fact<[FirewallChain]>
     /// SHA-256 of a file as it is on the node, where this node holds a redacted copy (a snapshot
     /// never holds secrets); nil where the bytes read are the node's own.
     func originalDigest(_ path: String) -> String?

@@ -74,6 +74,60 @@ extension LiveNode {
         case .failure(let error): return .unavailable(error.description)
         }
     }
+
+    /// The packet filter through the kernel's own interfaces: the legacy tables
+    /// /proc/net/ip_tables_names lists, and nf_tables where it is in the kernel already. Nothing
+    /// is asked that would make the kernel load a module.
+    public func firewallChains() -> Fact<[FirewallChain]> {
+        func reason(_ error: SystemError) -> String {
+            error.isPermissionDenied
+                ? "reading the packet filter needs CAP_NET_ADMIN (run kcheck as root): \(error)" : error.description
+        }
+        var chains: [FirewallChain] = []
+        switch files.read("/proc/net/ip_tables_names", limit: 64 << 10) {
+        case .missing: break  // ip_tables is not loaded: no legacy table exists
+        case .unreadable(let why): return .unavailable("/proc/net/ip_tables_names: \(why)")
+        case .content(let bytes):
+            for name in String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).sorted() {
+                switch PacketFilter.legacyTable(name) {
+                case .failure(let error): return .unavailable(reason(error))
+                case .success(let table):
+                    do throws(FirewallParseError) {
+                        chains += try FirewallChains.legacy(table)
+                    } catch {
+                        return .unavailable(error.message)
+                    }
+                }
+            }
+        }
+        guard nftablesInKernel() else { return .available(chains) }
+        switch (PacketFilter.nftablesDump(PacketFilter.getChain), PacketFilter.nftablesDump(PacketFilter.getRule)) {
+        case (.failure(let error), _), (_, .failure(let error)):
+            // No nf_tables in this kernel at all (EPROTONOSUPPORT, EOPNOTSUPP): only legacy tables.
+            if error.isUnsupported { return .available(chains) }
+            return .unavailable(reason(error))
+        case (.success(let chainMessages), .success(let ruleMessages)):
+            do throws(FirewallParseError) {
+                return .available(chains + (try FirewallChains.nftables(chains: chainMessages, rules: ruleMessages)))
+            } catch {
+                return .unavailable(error.message)
+            }
+        }
+    }
+
+    /// nf_tables is loaded (/sys/module/nf_tables), built into the running kernel
+    /// (modules.builtin), or the kernel has no module directory to load it from: only then is it
+    /// asked, since asking would load the module.
+    func nftablesInKernel() -> Bool {
+        if case .success = files.status("/sys/module/nf_tables", follow: false) { return true }
+        guard case .content(let release) = files.read("/proc/sys/kernel/osrelease", limit: 4096) else { return false }
+        let directory = "/lib/modules/" + String(decoding: release, as: UTF8.self).trimmed
+        if case .content(let builtin) = files.read(directory + "/modules.builtin", limit: 4 << 20) {
+            return String(decoding: builtin, as: UTF8.self).split(separator: "\n").contains { $0.hasSuffix("/nf_tables.ko") }
+        }
+        if case .failure(let error) = files.status(directory, follow: true), error.isNotFound { return true }
+        return false
+    }
 }
 
 /// A node tree: the node's files at their own paths under a directory, and its other facts in
@@ -208,6 +262,16 @@ public final class TreeNode: FileBackedNode {
         case .success(let facts):
             guard let addresses = facts.addresses else { return .unavailable("\(FactsFile.path) records no interface addresses") }
             return .available(addresses)
+        }
+    }
+
+    public func firewallChains() -> Fact<[FirewallChain]> {
+        if let why = recordedUnavailable("firewall") { return .unavailable(why) }
+        switch facts() {
+        case .failure(let problem): return .unavailable(problem.reason)
+        case .success(let facts):
+            guard let chains = facts.firewall else { return .unavailable("\(FactsFile.path) records no packet-filter chains (`chain …` lines, or `chains none`)") }
+            return .available(chains)
         }
     }
 }

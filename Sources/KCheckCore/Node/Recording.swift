@@ -290,6 +290,15 @@ public final class RecordingNode: Node {
         return result
     }
 
+    public func firewallChains() -> Fact<[FirewallChain]> {
+        let result = inner.firewallChains()
+        switch result {
+        case .available(let chains): recorded.facts.firewall = chains
+        case .unavailable(let why): recorded.facts.unavailable["firewall"] = why
+        }
+        return result
+    }
+
     public func originalDigest(_ path: String) -> String? { inner.originalDigest(path) }
     public var holdsStandIns: Bool { inner.holdsStandIns }
 

@@ -69,11 +69,26 @@ public struct AuditChanges: Sendable, Equatable {
             return "sysctl \(o.key) running=\(o.running ?? "-") after-reboot=\(after) sysctl-system=\(o.applyNow?.value ?? "-")"
         case .service(let o):
             return "service \(o.unit) unit-file=\(o.unitFile.rawValue) active=\(o.active ?? "-")"
+        case .firewall(let chains):
+            return "firewall " + chains.map { firewallChainText($0.label, policy: $0.policy, rules: $0.rules) }.joined(separator: "; ")
         }
+    }
+
+    static func firewallChainText(_ label: String, policy: String?, rules: Int) -> String {
+        "\(label) policy=\(policy ?? "-") rules=\(rules)"
     }
 
     /// The same, from a previous report's JSON `observation`.
     static func observedValues(_ node: JSONNode) -> String? {
+        if node["kind"]?.string == "firewall", let chains = node["chains"]?.array {
+            let texts = chains.compactMap { c -> String? in
+                guard let backend = c["backend"]?.string, let family = c["family"]?.string, let table = c["table"]?.string,
+                    let name = c["name"]?.string, let rules = c["rules"]?.int
+                else { return nil }
+                return firewallChainText("\(backend) \(family) \(table) \(name)", policy: c["policy"]?.string, rules: rules)
+            }
+            return "firewall " + texts.joined(separator: "; ")
+        }
         if node["kind"]?.string == "service", let unit = node["unit"]?.string, let file = node["unit_file"]?.string {
             return "service \(unit) unit-file=\(file) active=\(node["active"]?.string ?? "-")"
         }

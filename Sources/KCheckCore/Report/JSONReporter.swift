@@ -146,6 +146,21 @@ public enum JSONReporter: Reporter {
             w.string("unit", o.unit)
             w.string("unit_file", o.unitFile.rawValue)
             if let active = o.active { w.string("active", active) } else { w.null("active") }
+        case .firewall(let chains):
+            w.string("kind", "firewall")
+            w.beginArray("chains")
+            for c in chains {
+                w.beginObject()
+                w.string("backend", c.backend.rawValue)
+                w.string("family", c.family)
+                w.string("table", c.table)
+                w.string("name", c.name)
+                if let hook = c.hook { w.string("hook", hook) } else { w.null("hook") }
+                if let policy = c.policy { w.string("policy", policy) } else { w.null("policy") }
+                w.number("rules", c.rules)
+                w.endObject()
+            }
+            w.endArray()
         }
         w.endObject()
     }
