@@ -49,6 +49,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The packet filter as the kernel hands it over: a legacy table (`FirewallChains.legacy`) or
     /// nf_tables' chain and rule messages (`FirewallChains.nftables`).
     case firewall
+    /// grub's files: the bytes as grub.cfg, grubenv, a BLS entry and /etc/default/grub, judged
+    /// by the rules that read them (the default entry's kernel, the modules the booting kernel needs).
+    case grub
 
     /// Feeds `bytes` to this target's parser.
     public static func run(_ target: FuzzTarget, _ bytes: [UInt8]) {
@@ -70,6 +73,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .journal: journal(bytes)
         case .sockets: sockets(bytes)
         case .firewall: firewall(bytes)
+        case .grub: grub(bytes)
         }
     }
 
@@ -142,6 +146,28 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             at = end
         }
         _ = try? FirewallChains.nftables(chains: chains, rules: rules)
+    }
+
+    static let grubRules: [Rule] = Profile.guideNode.rules.filter { rule in
+        switch rule.check {
+        case .bootKernelMinimum, .kernelModule: true
+        default: false
+        }
+    }
+
+    static func grub(_ bytes: [UInt8]) {
+        for (config, env, release) in [("/boot/grub2/grub.cfg", "/boot/grub2/grubenv", "CentOS Linux"), ("/boot/grub/grub.cfg", "/boot/grub/grubenv", "Debian GNU/Linux")] {
+            let node = MemoryNode()
+            node.file("/etc/os-release", "NAME=\"\(release)\"\nID=\(release.hasPrefix("Debian") ? "debian" : "centos")\n")
+            node.file("/proc/sys/kernel/osrelease", "4.4.218-1.el7.elrepo.x86_64\n")
+            node.file(config, bytes)
+            node.file(env, bytes)
+            node.file("/etc/default/grub", bytes)
+            node.file("/etc/sysconfig/kernel", bytes)
+            node.file("/boot/loader/entries/fuzz.conf", bytes)
+            node.file("/boot/vmlinuz-3.10.0-1160.el7.x86_64", "")
+            _ = Evaluator(node: node, rules: grubRules).evaluate(grubRules)
+        }
     }
 
     static func fstab(_ bytes: [UInt8]) {

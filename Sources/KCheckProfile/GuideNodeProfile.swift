@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(92)
+    rules.reserveCapacity(93)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -41,6 +41,7 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: "listed at /etc/modules-load.d/k8s.conf:4"),
             RuleTest(node: "ipvs-not-at-boot", status: .fail, message: "Nothing loads ip_vs_rr at boot"),
+            RuleTest(node: "ipvs-next-kernel", status: .warn, message: "/etc/modules-load.d/ipvs.conf:5 lists nf_conntrack_ipv4, which kernels from 4.19 on do not have (the booting kernel is 5.4.278)"),
             RuleTest(node: "centos7-minimal", status: .fail, message: "ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh, nf_conntrack, nf_conntrack_ipv4 at boot")
         ]
     ))
@@ -1426,6 +1427,30 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
             RuleTest(node: "centos7-minimal", status: .fail, message: "older than 4.4")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kernel.boot-default",
+        title: "grub boots the 4.4 or newer kernel by default, chosen by title",
+        severity: .high,
+        phase: .prepare,
+        guide: [12],
+        rationale: "A node running 4.4 today whose default entry still names 3.10 gets 3.10 back at the next reboot. The guide's `grub2-set-default 0` picks whatever entry is first: when the kernel package updates, its new 3.10 entry goes first (new-kernel-pkg follows DEFAULTKERNEL in /etc/sysconfig/kernel), and position 0 then boots it. On Debian, GRUB_DEFAULT=0 boots what update-grub puts first: the newest kernel in /boot.",
+        remediation: "Set the default by title: `grub2-set-default 'CentOS Linux (4.4…) 7 (Core)'` (grub2-editenv writes saved_entry; on EFI grubenv is a link into /boot/efi), `grubby --set-default /boot/vmlinuz-…` on RHEL 8+, GRUB_DEFAULT in /etc/default/grub then update-grub on Debian. On CentOS 7 set DEFAULTKERNEL=kernel-lt in /etc/sysconfig/kernel. kcheck does not regenerate grub.cfg.",
+        check: Check.bootKernelMinimum(KernelVersion([4, 4])),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: "CentOS Linux (4.4.218-1.el7.elrepo.x86_64) 7 (Core)"),
+            RuleTest(node: "debian12", status: .pass, message: "6.1.0-27-amd64"),
+            RuleTest(node: "no-systemd", status: .pass, message: nil),
+            RuleTest(node: "no-grub", status: .skip, message: "No grub.cfg under /boot"),
+            RuleTest(node: "ipvs-next-kernel", status: .pass, message: "5.4.278-1.el7.elrepo.x86_64"),
+            RuleTest(node: "centos7-minimal", status: .fail, message: "grub boots 3.10.0-1160.el7.x86_64 by default (saved_entry=CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core) (/boot/grub2/grubenv:2)) and no entry boots a kernel >= 4.4"),
+            RuleTest(node: "grub-default-old", status: .fail, message: "grub boots 3.10.0-1160.102.1.el7.x86_64 by default (saved_entry=0 (/boot/grub2/grubenv:2))"),
+            RuleTest(node: "grub-default-old", status: .fail, message: "grub2-set-default 'CentOS Linux (4.4.218-1.el7.elrepo.x86_64) 7 (Core)'"),
+            RuleTest(node: "grub-by-position", status: .warn, message: "a kernel update adds its entry at the top"),
+            RuleTest(node: "grub-by-position", status: .warn, message: "DEFAULTKERNEL=kernel (/etc/sysconfig/kernel:6)"),
+            RuleTest(node: "grub-bls", status: .fail, message: "grubby --set-default /boot/vmlinuz-4.18.0-513.el8.x86_64"),
+            RuleTest(node: "debian12-grub", status: .fail, message: "Boot the newest kernel, 6.1.0-27-amd64: GRUB_DEFAULT=0 in /etc/default/grub")
         ]
     ))
     rules.append(Rule(

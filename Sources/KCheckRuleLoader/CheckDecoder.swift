@@ -130,6 +130,11 @@ enum CheckDecoder {
             let v = try f.required("version")
             guard let version = KernelVersion(parsing: try f.string(v)) else { throw Fields.error(v, file: file, "expected a kernel version such as 4.4") }
             return .kernelMinimum(version)
+        case .bootKernelMinimum:
+            let f = try fields(["version"])
+            let v = try f.required("version")
+            guard let version = KernelVersion(parsing: try f.string(v)) else { throw Fields.error(v, file: file, "expected a kernel version such as 4.4") }
+            return .bootKernelMinimum(version)
         case .kernelModule:
             let f = try fields(["name", "names", "when", "evidence"])
             var modules: [KernelModuleCheck.Module] = []

@@ -88,6 +88,7 @@ public enum SwiftSource {
         case .timezone(let zone): return "Check.timezone(\(literal(zone)))"
         case .rtcUTC: return "Check.rtcUTC"
         case .kernelMinimum(let v): return "Check.kernelMinimum(KernelVersion(\(v.parts)))"
+        case .bootKernelMinimum(let v): return "Check.bootKernelMinimum(KernelVersion(\(v.parts)))"
         case .kernelModule(let m):
             let modules = m.modules.map { "KernelModuleCheck.Module(\(literal($0.name)), kernelBelow: \($0.kernelBelow.map { "KernelVersion(\($0.parts))" } ?? "nil"))" }
             return "Check.kernelModule(KernelModuleCheck(modules: [\(modules.joined(separator: ", "))], when: .\(m.when.rawValue), evidence: \(optional(m.evidence))))"

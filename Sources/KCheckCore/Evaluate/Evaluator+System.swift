@@ -90,12 +90,13 @@ extension Evaluator {
     /// boot); nil with the reason when the kernel cannot be told and a module depends on it.
     func modules(_ check: KernelModuleCheck) -> Result<(needed: [String], missing: [String]), OutcomeError> {
         var needed: [String] = []
+        let kernel = check.when == .boot ? bootKernelVersion : facts.kernelVersion
         for module in check.modules {
             guard module.kernelBelow != nil else {
                 needed.append(module.name)
                 continue
             }
-            switch facts.kernelVersion {
+            switch kernel {
             case .available(let kernel): if module.needed(on: kernel) { needed.append(module.name) }
             case .unavailable(let why): return .failure(OutcomeError(outcome: unavailable("\(check.description) loaded", why)))
             }
@@ -111,6 +112,15 @@ extension Evaluator {
             }
         }
         return .success((needed, missing))
+    }
+
+    /// The version of the kernel the next boot starts: grub's default entry where grub can tell,
+    /// else the running one. What modules-load.d must name modules for.
+    var bootKernelVersion: Fact<KernelVersion> {
+        if let boot = (try? bootDefault("the booting kernel")) ?? nil, let release = boot.release, let version = KernelVersion(parsing: release) {
+            return .available(version)
+        }
+        return facts.kernelVersion
     }
 
     func kernelModule(_ check: KernelModuleCheck) -> Outcome {
@@ -149,6 +159,16 @@ extension Evaluator {
                 let actual = one
                     ? locations.first.map { "listed at \($0)" } ?? "built into the kernel"
                     : "listed at " + locations.map(\.description).joined(separator: ", ")
+                // A module the booting kernel no longer has (nf_conntrack_ipv4 from 4.19), listed
+                // anyway: systemd-modules-load.service fails at every boot.
+                let gone = check.modules.filter { !needed.contains($0.name) }.compactMap { m in boot.names[m.name.replacingDashes].map { (m, $0) } }
+                if let (module, location) = gone.first, let below = module.kernelBelow {
+                    let kernel = bootKernelVersion.value.map(\.description) ?? "the booting kernel"
+                    return Outcome(
+                        status: .warn, expected: expected, actual: actual,
+                        message: "\(location) lists \(module.name), which kernels from \(below) on do not have (the booting kernel is \(kernel)): systemd-modules-load.service fails at every boot. Remove that line.",
+                        evidence: locations + [location])
+                }
                 return Outcome(status: .pass, expected: expected, actual: actual, message: "", evidence: locations)
             }
             if !boot.problems.isEmpty { return unavailable(expected, boot.problems.joined(separator: "; ")) }

@@ -46,7 +46,7 @@ public final class Evaluator {
                 .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
                 .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
-                .firewallForwardAccept, .firewallFlushed:
+                .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum:
                 continue
             }
         }
@@ -96,6 +96,7 @@ public final class Evaluator {
             case .cgroupController(let name): outcome = try cgroupController(name)
             case .proxyBypass: outcome = proxyBypass()
             case .ipvsService(let check): outcome = try ipvsInUse(check)
+            case .bootKernelMinimum(let minimum): outcome = try bootKernelMinimum(minimum)
             case .firewallForwardAccept: outcome = try firewallForwardAccept()
             case .firewallFlushed(let tables, let until): outcome = try firewallFlushed(tables, until: until)
             case .hostnameValid: outcome = hostnameValid()

@@ -161,7 +161,7 @@ public struct Planner {
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
             .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController, .componentFlag,
             .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
-                .firewallForwardAccept, .firewallFlushed:
+                .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum:
             manual(nil)
         }
     }

@@ -68,6 +68,9 @@ public enum Check: Equatable, Sendable {
     /// Every packet-filter chain IPv4 forwarding passes through (legacy iptables' filter FORWARD,
     /// nf_tables base chains at the forward hook) has the policy ACCEPT.
     case firewallForwardAccept
+    /// The kernel grub boots by default (grub.cfg or BLS entries, grubenv's saved_entry,
+    /// Debian's GRUB_DEFAULT as update-grub will use it) is at least this version.
+    case bootKernelMinimum(KernelVersion)
     /// These tables (legacy iptables and iptables-nft's ip family) hold no rules and no chains of
     /// their own, as `iptables -F; iptables -X` leaves them; until one of the `until` units is
     /// installed (then kube-proxy and the network plugin own chains there).
@@ -114,6 +117,7 @@ public enum Check: Equatable, Sendable {
         case .proxyBypass: .proxyBypass
         case .ipvsService: .ipvsService
         case .firewallForwardAccept: .firewallForwardAccept
+        case .bootKernelMinimum: .bootKernelMinimum
         case .firewallFlushed: .firewallFlushed
         }
     }
@@ -153,6 +157,7 @@ public enum Check: Equatable, Sendable {
         case proxyBypass = "proxy_bypass"
         case ipvsService = "ipvs_service"
         case firewallForwardAccept = "firewall_forward_accept"
+        case bootKernelMinimum = "boot_kernel_minimum"
         case firewallFlushed = "firewall_flushed"
     }
 }

@@ -20,6 +20,8 @@ extension Check {
         case .timezone(let zone): return "/etc/localtime is the \(zone) zone"
         case .rtcUTC: return "/etc/adjtime keeps UTC"
         case .kernelMinimum(let v): return "kernel release (/proc/sys/kernel/osrelease) >= \(v)"
+        case .bootKernelMinimum(let v):
+            return "grub's default entry boots a kernel >= \(v) (grub.cfg or its BLS entries, grubenv's saved_entry; Debian: GRUB_DEFAULT as update-grub uses it), chosen by title"
         case .kernelModule(let m):
             let names = m.description, plural = m.modules.count > 1 ? "modules" : "module"
             return m.when == .now
