@@ -523,6 +523,114 @@ class Scenario:
         self.check(not d, "the playbook leaves every rule kcheck fix planned for as kcheck fix left it", "the same statuses",
                    "\n          ".join(d))
 
+    # ---- the running cluster (issue 14)
+
+    # What each component listens on with the guide's flags (RUNNING-STATE 48), for node01
+    # (192.168.7.200), as fixtures/build.py's COMPONENT_SOCKETS: the stubs make these sockets, the
+    # rules judge them. L3: the scheduler's 10251 stays open (on the node's address, as its
+    # configuration file says).
+    NODE_IP = "192.168.7.200"
+    COMPONENT_SOCKETS = {
+        "etcd": [f"{NODE_IP}:2379", "127.0.0.1:2379", f"{NODE_IP}:2380"],
+        "kube-apiserver": [f"{NODE_IP}:6443"],
+        "kube-controller-manager": [f"{NODE_IP}:10252"],
+        "kube-scheduler": [f"{NODE_IP}:10259", f"{NODE_IP}:10251"],
+        "kubelet": [f"{NODE_IP}:10250", f"{NODE_IP}:10248"],
+        "kube-proxy": [f"{NODE_IP}:10256", f"{NODE_IP}:10249"],
+        "containerd": [],
+    }
+    RUNNING_TREE = REPO / "fixtures" / "nodes" / "guide-complete"
+
+    def running_rules(self, report):
+        return {r["id"]: r["status"] for r in report.get("results", []) if r.get("phase") == "running"}
+
+    def step_running(self):
+        """The guide's parts 2-10 installed on the real node as the guide writes them (its units,
+        configurations, certificates and environment.sh, from fixtures/nodes/guide-complete), with
+        stub binaries that listen where the components listen (testbed/stub.c), started by
+        systemd; IPVS's kubernetes service made with ipvsadm as kube-proxy makes it. The running
+        rules must say on this node what they say on the fixture tree, three ways alike."""
+        # A fresh node: no running rule applies yet, none fails.
+        before = self.preflight("preflight-7-before-install.json")
+        bad = {r: s for r, s in self.running_rules(before).items() if s != "skip"}
+        self.check(not bad, "before installing, every running-cluster rule is not applicable", "all skip", bad)
+        # The stub, built here (static: the guest has no compiler).
+        stub = self.out / "stub"
+        p = subprocess.run(["cc", "-static", "-Os", "-o", str(stub), str(Path(__file__).parent / "stub.c")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if not self.check(p.returncode == 0, "the component stub builds (cc -static)", "exit 0", p.stdout[-500:]):
+            return
+        # The guide's files, from the fixture tree, as a tar: units (and their enablement links),
+        # /etc/kubernetes, /etc/etcd, environment.sh; the stubs under the components' names.
+        import io
+        import tarfile
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for sub in ["etc/systemd/system", "etc/kubernetes", "etc/etcd", "opt/k8s/bin/environment.sh"]:
+                root = self.RUNNING_TREE / sub
+                paths = [root] if root.is_file() else sorted(root.rglob("*"))
+                for path in paths:
+                    rel = str(path.relative_to(self.RUNNING_TREE))
+                    if rel.startswith("etc/systemd/system/") and not any(c in rel for c in ("kube", "etcd")):
+                        continue  # the tree's own chronyd/crond/rsyslog links are CentOS's
+                    tar.add(str(path), arcname=rel, recursive=False)
+            for name in self.COMPONENT_SOCKETS:
+                tar.add(str(stub), arcname=f"opt/k8s/bin/{name}", recursive=False)
+            unit = ("[Unit]\nDescription=containerd (a stub: kubelet Requires= it)\n\n[Service]\n"
+                    "ExecStart=/opt/k8s/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n").encode()
+            info = tarfile.TarInfo("etc/systemd/system/containerd.service")
+            info.size = len(unit)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(unit))
+        self.vm.ssh("tar -x --no-same-owner -C / -f -", input=buf.getvalue(), binary=True, timeout=120)
+        iface = self.gsh("ip -o -4 route show default | awk '{print $5}'", timeout=60).stdout.strip() or "eth0"
+        listen = " ".join(f"{n}={','.join(a)}" for n, a in self.COMPONENT_SOCKETS.items())
+        script = f"""set -e
+        # This node is the inventory's node01: its address on IFACE, its name.
+        sed -i 's/^export IFACE=.*/export IFACE={iface}/' /opt/k8s/bin/environment.sh
+        ip addr add {self.NODE_IP}/24 dev {iface} 2>/dev/null || true
+        hostname k8s-node01
+        echo k8s-node01 > /etc/hostname
+        for pair in {listen}; do
+          name=${{pair%%=*}}; sockets=${{pair#*=}}
+          mkdir -p /etc/systemd/system/$name.service.d
+          printf '[Service]\nEnvironment="STUB_LISTEN=%s"\n' "$(echo $sockets | tr , ' ')" > /etc/systemd/system/$name.service.d/stub.conf
+        done
+        chmod 0755 /opt/k8s/bin/*
+        grep -h '^WorkingDirectory=' /etc/systemd/system/*.service | cut -d= -f2 | xargs -r mkdir -p
+        mkdir -p /data/k8s/etcd/data /data/k8s/etcd/wal
+        modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh
+        ipvsadm -C
+        ipvsadm -A -t 10.254.0.1:443 -s rr
+        for ip in 192.168.7.200 192.168.7.201 192.168.7.202; do ipvsadm -a -t 10.254.0.1:443 -r $ip:6443 -m; done
+        systemctl daemon-reload
+        systemctl start containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy
+        sleep 2
+        systemctl is-active containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy
+        """
+        p = self.gsh(script, timeout=300, check=False)
+        self.save("running-setup.txt", p.stdout + "\n--- stderr ---\n" + p.stderr)
+        self.check(p.returncode == 0, "the guide's components (stubs) installed and started by systemd", "exit 0",
+                   f"{p.returncode}: {(p.stdout + p.stderr)[-800:]}")
+        after = self.preflight("preflight-8-running.json")
+        want = self.running_rules(json.loads(subprocess.run(
+            [str(self.kcheck_host), "preflight", "--root", str(self.RUNNING_TREE), "--phase", "running", "--format", "json"],
+            stdout=subprocess.PIPE, text=True).stdout))
+        got = self.running_rules(after)
+        d = [f"{r}: tree {want.get(r)}, node {got.get(r)}" for r in sorted(set(want) | set(got)) if want.get(r) != got.get(r)]
+        self.check(not d, "on the running node every running-cluster rule says what it says on the guide-complete tree "
+                   "(exactly the guide's own mistakes)", "the same statuses", "\n          ".join(d))
+        gates = statuses(after)
+        self.check(gates.get("ports.free") == "pass", "ports.free passes: each port held by its own component",
+                   "pass", f"{gates.get('ports.free')}: {actual(after, 'ports.free')}")
+        self.check(gates.get("iptables.flushed") == "skip", "iptables.flushed is not applicable once kube-proxy is installed",
+                   "skip", gates.get("iptables.flushed"))
+        self.three_ways("running", after)
+        # The cost of naming the ports' holders (a walk of /proc/*/fd) on a real running node.
+        t = self.gsh(f"for i in 1 2 3 4 5; do s=$(date +%s%N); {vmlib.GUEST_KCHECK} preflight --only ports.free --format json > /dev/null; "
+                     "e=$(date +%s%N); echo $(( (e - s) / 1000000 )); done; ls -d /proc/[0-9]* | wc -l", timeout=300, check=False).stdout.split()
+        self.note(f"kcheck preflight --only ports.free on the running guest (TCG), 5 runs: {' '.join(t[:-1])} ms; {t[-1] if t else '?'} processes")
+
     # ---- all of it
 
     def main(self):
@@ -542,6 +650,7 @@ class Scenario:
             self.run_phase("reboot 2", lambda: self.step_reboot("reboot 2"), fatal=True)
             self.run_phase("the node as it started", self.step_end)
             self.run_phase("the exported Ansible playbook, run by ansible-playbook", self.step_ansible)
+            self.run_phase("the running cluster (the guide's components, stubs)", self.step_running)
         except Fatal as e:
             self.say(f"stopping here: {e}")
         except KeyboardInterrupt:

@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(93)
+    rules.reserveCapacity(99)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -939,6 +939,92 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "guide-complete", status: .pass, message: "TCP 10.254.0.1:443 rr → 192.168.7.200:6443, 192.168.7.201:6443, 192.168.7.202:6443"),
             RuleTest(node: "running-wrong", status: .fail, message: "IPVS has no virtual service for 10.254.0.1:443")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.listens",
+        title: "The apiserver listens on the node's address, port 6443, only",
+        severity: .high,
+        phase: .running,
+        guide: [36, 48],
+        rationale: "The guide binds the apiserver to the node's own address (--bind-address=<IP>, --secure-port=6443) with the insecure port off. A socket on another address or port (0.0.0.0, 8080) serves the API where the guide's firewall-free design does not expect it.",
+        remediation: "--bind-address=$NODE_IP, --secure-port=6443, --insecure-port=0 in kube-apiserver.service; systemctl daemon-reload; systemctl restart kube-apiserver.",
+        check: Check.componentSockets(ComponentSocketsCheck(unit: "kube-apiserver.service", program: "kube-apiserver", sockets: ["$NODE_IP:6443"])),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: "192.168.7.200:6443"),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "it also listens on 127.0.0.1:8080")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.listens",
+        title: "etcd listens on the node's address (2379, 2380) and 127.0.0.1:2379 only",
+        severity: .high,
+        phase: .running,
+        guide: [31, 48],
+        rationale: "etcd serves clients on <IP>:2379 (TLS) and 127.0.0.1:2379 (plain, L11), peers on <IP>:2380. Any other listener exposes the cluster's data store.",
+        remediation: "--listen-client-urls=https://$NODE_IP:2379,http://127.0.0.1:2379 and --listen-peer-urls=https://$NODE_IP:2380 in etcd.service; restart etcd.",
+        check: Check.componentSockets(ComponentSocketsCheck(unit: "etcd.service", program: "etcd", sockets: ["$NODE_IP:2379", "127.0.0.1:2379", "$NODE_IP:2380"])),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "etcd holds no listening socket")
+        ]
+    ))
+    rules.append(Rule(
+        id: "controller-manager.listens",
+        title: "The controller-manager listens on the node's address, port 10252, only",
+        severity: .medium,
+        phase: .running,
+        guide: [38, 48],
+        rationale: "The guide serves the controller-manager's HTTPS on <IP>:10252 with its insecure port off (--port=0).",
+        remediation: "--bind-address=$NODE_IP, --secure-port=10252, --port=0 in kube-controller-manager.service; restart it.",
+        check: Check.componentSockets(ComponentSocketsCheck(unit: "kube-controller-manager.service", program: "kube-controller-manager", sockets: ["$NODE_IP:10252"])),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "no listening socket")
+        ]
+    ))
+    rules.append(Rule(
+        id: "scheduler.listens",
+        title: "The scheduler listens on the node's address, ports 10259 and 10251, only",
+        severity: .medium,
+        phase: .running,
+        guide: [39, 48],
+        rationale: "The guide's scheduler serves HTTPS on <IP>:10259 and, because its configuration file wins over --port=0 (L3), plain HTTP on <IP>:10251. Anything else is not the guide's.",
+        remediation: "--bind-address=$NODE_IP, --secure-port=10259 in kube-scheduler.service and healthzBindAddress/metricsBindAddress in kube-scheduler.yaml; restart it.",
+        check: Check.componentSockets(ComponentSocketsCheck(unit: "kube-scheduler.service", program: "kube-scheduler", sockets: ["$NODE_IP:10259", "$NODE_IP:10251"])),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "no listening socket")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.listens",
+        title: "kubelet listens on the node's address, ports 10250 and 10248, only",
+        severity: .high,
+        phase: .running,
+        guide: [41, 48],
+        rationale: "kubelet serves its authenticated API on <IP>:10250 and health on <IP>:10248 (address and healthzBindAddress in kubelet-config.yaml); the read-only port 10255 stays closed.",
+        remediation: "address, healthzBindAddress = $NODE_IP, readOnlyPort: 0 in /etc/kubernetes/kubelet-config.yaml; restart kubelet.",
+        check: Check.componentSockets(ComponentSocketsCheck(unit: "kubelet.service", program: "kubelet", sockets: ["$NODE_IP:10250", "$NODE_IP:10248"])),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "it also listens on [::]:10250, [::]:10255 ([::]:10250, [::]:10255: every address of the node")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kube-proxy.listens",
+        title: "kube-proxy listens on the node's address, ports 10256 and 10249, only",
+        severity: .medium,
+        phase: .running,
+        guide: [44, 48],
+        rationale: "kube-proxy serves health on <IP>:10256 and metrics on <IP>:10249 (healthzBindAddress, metricsBindAddress in kube-proxy-config.yaml).",
+        remediation: "healthzBindAddress: $NODE_IP:10256 and metricsBindAddress: $NODE_IP:10249 in /etc/kubernetes/kube-proxy-config.yaml; restart kube-proxy.",
+        check: Check.componentSockets(ComponentSocketsCheck(unit: "kube-proxy.service", program: "kube-proxy", sockets: ["$NODE_IP:10256", "$NODE_IP:10249"])),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "no listening socket")
         ]
     ))
     rules.append(Rule(

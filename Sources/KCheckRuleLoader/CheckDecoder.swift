@@ -302,6 +302,18 @@ enum CheckDecoder {
                 ComponentConfigCheck(
                     unit: unit, fileFlag: try f.string(try f.required("file_flag")), key: try f.string(try f.required("key")), expect: expect,
                     defaultValue: defaultValue, otherwise: otherwise))
+        case .componentSockets:
+            let f = try fields(["unit", "program", "sockets"])
+            let list = try f.required("sockets")
+            let sockets = try strings(list, f, what: "sockets")
+            for socket in sockets {
+                guard let colon = socket.lastIndex(of: ":"), let port = Int(socket[socket.index(after: colon)...]), port >= 1, port <= 65535,
+                    !socket[..<colon].isEmpty
+                else { throw Fields.error(list, file: file, "`sockets` must be ADDRESS:PORT items, found `\(socket)`") }
+            }
+            guard !sockets.isEmpty else { throw Fields.error(list, file: file, "`sockets` must not be empty") }
+            return .componentSockets(
+                ComponentSocketsCheck(unit: try f.string(try f.required("unit")), program: try f.string(try f.required("program")), sockets: sockets))
         case .portsFree:
             let f = try fields(["ports"])
             let list = try f.required("ports")

@@ -183,6 +183,48 @@ extension Evaluator {
 }
 
 extension Evaluator {
+    /// Item 48: where an installed component listens, exactly. A socket on every address where
+    /// one address is documented is an extra one: it answers on every network of the node.
+    func componentSockets(_ check: ComponentSocketsCheck) throws(OutcomeError) -> Outcome {
+        let expected = "\(check.program) listens on \(check.sockets.joined(separator: ", ")) only"
+        guard try componentFlags(check.unit, expected: expected) != nil else { return notInstalled(check.unit, expected) }
+        var wanted: [String] = []
+        for socket in check.sockets {
+            switch resolve(socket) {
+            case .success(let text): wanted.append(text)
+            case .failure(.noInventory): return Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory)
+            case .failure(let problem): return unavailable(expected, problem.message)
+            }
+        }
+        let expectedNow = "\(check.program) listens on \(wanted.joined(separator: ", ")) only"
+        let sockets: [ListeningSocket]
+        switch facts.listeningSockets() {
+        case .success(let s): sockets = s
+        case .failure(let problem): throw OutcomeError(outcome: unavailable(expectedNow, problem.message))
+        }
+        let owners = facts.socketOwners(Set(sockets.map(\.inode)))
+        let held = sockets.filter { owners[$0.inode]?.program == check.program }
+        let endpoints = Set(held.map(\.endpoint))
+        guard !held.isEmpty else {
+            return Outcome(
+                status: .fail, expected: expectedNow, actual: "no listening socket",
+                message: "\(check.unit) is installed but \(check.program) holds no listening socket: it is not running, or failed to bind (its journal says why: journalctl -u \(check.unit)).")
+        }
+        let missing = wanted.filter { !endpoints.contains($0) }
+        let extra = held.map(\.endpoint).filter { !wanted.contains($0) }.sorted()
+        let actual = held.map(\.endpoint).sorted().joined(separator: ", ")
+        if missing.isEmpty && extra.isEmpty { return Outcome(status: .pass, expected: expectedNow, actual: actual, message: "") }
+        var parts: [String] = []
+        if !extra.isEmpty {
+            let wild = held.filter { $0.isWildcard && extra.contains($0.endpoint) }.map(\.endpoint).sorted()
+            parts.append("it also listens on \(extra.joined(separator: ", "))" + (wild.isEmpty ? "" : " (\(wild.joined(separator: ", ")): every address of the node, every network it is on)"))
+        }
+        if !missing.isEmpty { parts.append("it does not listen on \(missing.joined(separator: ", "))") }
+        return Outcome(
+            status: .fail, expected: expectedNow, actual: actual,
+            message: "\(check.program) listens where the guide does not have it listen: \(parts.joined(separator: "; ")). Its flags and configuration file decide (bind and port settings); see the component's own rules.")
+    }
+
     func portsFree(_ ports: [PortCheck]) throws(OutcomeError) -> Outcome {
         let expected = "free: " + ports.map { ($0.address.map { "\($0):" } ?? "") + String($0.port) }.joined(separator: ", ")
         let sockets: [ListeningSocket]

@@ -46,7 +46,8 @@ public final class Evaluator {
                 .rtcUTC, .kernelMinimum, .kernelModule, .path, .hostnameInInventory, .hostsMatchInventory, .inventoryLintClean,
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
                 .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
-                .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum:
+                .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum,
+                .componentSockets:
                 continue
             }
         }
@@ -97,6 +98,7 @@ public final class Evaluator {
             case .proxyBypass: outcome = proxyBypass()
             case .ipvsService(let check): outcome = try ipvsInUse(check)
             case .bootKernelMinimum(let minimum): outcome = try bootKernelMinimum(minimum)
+            case .componentSockets(let check): outcome = try componentSockets(check)
             case .firewallForwardAccept: outcome = try firewallForwardAccept()
             case .firewallFlushed(let tables, let until): outcome = try firewallFlushed(tables, until: until)
             case .hostnameValid: outcome = hostnameValid()

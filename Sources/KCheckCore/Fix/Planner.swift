@@ -161,7 +161,8 @@ public struct Planner {
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
             .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController, .componentFlag,
             .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
-                .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum:
+                .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum,
+                .componentSockets:
             manual(nil)
         }
     }

@@ -68,6 +68,9 @@ public enum Check: Equatable, Sendable {
     /// Every packet-filter chain IPv4 forwarding passes through (legacy iptables' filter FORWARD,
     /// nf_tables base chains at the forward hook) has the policy ACCEPT.
     case firewallForwardAccept
+    /// An installed component listens on exactly these sockets (`ADDRESS:PORT`, `$NODE_IP`
+    /// allowed), judged from the socket tables and the processes that hold them.
+    case componentSockets(ComponentSocketsCheck)
     /// The kernel grub boots by default (grub.cfg or BLS entries, grubenv's saved_entry,
     /// Debian's GRUB_DEFAULT as update-grub will use it) is at least this version.
     case bootKernelMinimum(KernelVersion)
@@ -117,6 +120,7 @@ public enum Check: Equatable, Sendable {
         case .proxyBypass: .proxyBypass
         case .ipvsService: .ipvsService
         case .firewallForwardAccept: .firewallForwardAccept
+        case .componentSockets: .componentSockets
         case .bootKernelMinimum: .bootKernelMinimum
         case .firewallFlushed: .firewallFlushed
         }
@@ -157,6 +161,7 @@ public enum Check: Equatable, Sendable {
         case proxyBypass = "proxy_bypass"
         case ipvsService = "ipvs_service"
         case firewallForwardAccept = "firewall_forward_accept"
+        case componentSockets = "component_sockets"
         case bootKernelMinimum = "boot_kernel_minimum"
         case firewallFlushed = "firewall_flushed"
     }
@@ -337,6 +342,21 @@ public struct SANCheck: Equatable, Sendable {
         self.path = path
         self.cover = cover
         self.required = required
+    }
+}
+
+/// Where an installed component must listen, and nowhere else.
+public struct ComponentSocketsCheck: Equatable, Sendable {
+    public let unit: String
+    /// The program's name as /proc shows it (its executable's base name).
+    public let program: String
+    /// `ADDRESS:PORT` each; `$NODE_IP` is this node's address.
+    public let sockets: [String]
+
+    public init(unit: String, program: String, sockets: [String]) {
+        self.unit = unit
+        self.program = program
+        self.sockets = sockets
     }
 }
 

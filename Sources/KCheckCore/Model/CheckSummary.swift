@@ -59,6 +59,8 @@ extension Check {
         case .hostnameValid: return "the hostname (/proc/sys/kernel/hostname) is a lowercase RFC 1123 name: labels of a-z, 0-9 and -, 1-63 long, not starting or ending with -, 253 in all"
         case .hostnameResolves: return "the first /etc/hosts line naming the hostname gives an address of this node, not a loopback one"
         case .ipvsService(let c): return "/proc/net/ip_vs: TCP \(c.service) with scheduler \(c.scheduler) and a real server at each of \(c.servers) on port \(c.serverPort) (when \(c.unit) is installed)"
+        case .componentSockets(let c):
+            return "when \(c.unit) is installed: \(c.program) listens on exactly \(c.sockets.joined(separator: ", ")) (/proc/net/tcp, tcp6 and the processes holding the sockets)"
         case .firewallForwardAccept:
             return "every packet-filter chain IPv4 forwarding passes (legacy iptables' filter FORWARD; nf_tables base chains at the forward hook, families ip and inet) has the policy ACCEPT"
         case .firewallFlushed(let tables, let until):

@@ -1,0 +1,45 @@
+/* A stand-in for one of the guide's component binaries in the test bed's running-cluster phase
+ * (docs/testbed.md): the guide's own binaries (Kubernetes 1.16, etcd 3.4) cannot be had here.
+ * Installed under each component's name (/opt/k8s/bin/kube-apiserver, ...), it listens on every
+ * TCP ADDRESS:PORT listed in $STUB_LISTEN (space-separated, IPv4) as that component does with
+ * the guide's flags, then waits for a signal. It never reads its own arguments: the rules judge
+ * the unit's ExecStart and the configuration files, and the sockets; the stub makes the sockets.
+ * Built statically on the host: cc -static -Os -o stub testbed/stub.c */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(void) {
+    const char *spec = getenv("STUB_LISTEN");
+    char buffer[4096];
+    if (spec == NULL) spec = "";
+    if (strlen(spec) >= sizeof buffer) {
+        fprintf(stderr, "stub: STUB_LISTEN is too long\n");
+        return 2;
+    }
+    strcpy(buffer, spec);
+    for (char *save = NULL, *item = strtok_r(buffer, " ", &save); item != NULL; item = strtok_r(NULL, " ", &save)) {
+        char *colon = strrchr(item, ':');
+        if (colon == NULL) {
+            fprintf(stderr, "stub: expected ADDRESS:PORT, found %s\n", item);
+            return 2;
+        }
+        *colon = '\0';
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(colon + 1))};
+        if (inet_pton(AF_INET, item, &address.sin_addr) != 1) {
+            fprintf(stderr, "stub: not an IPv4 address: %s\n", item);
+            return 2;
+        }
+        int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 16) != 0) {
+            perror("stub: listen");
+            return 1;
+        }
+    }
+    for (;;) pause();
+}
