@@ -46,7 +46,7 @@ for target in "${TARGETS[@]}"; do
   cp corpus/"$target"/* "$work/corpus/"
   echo "== fuzz: $target for ${SECONDS_PER_TARGET}s"
   KCHECK_FUZZ_TARGET=$target timeout -k 10 $((SECONDS_PER_TARGET + 120)) "$BIN" \
-    -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -max_total_time="$SECONDS_PER_TARGET" -max_len=32768 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/" ${FUZZ_ARGS:-} "$work/corpus" >"$work/log" 2>&1
   status=$?
   inited=$(grep -E -o '^#[0-9]+[[:space:]]+INITED cov: [0-9]+' "$work/log" | grep -o '[0-9]*$' | head -1)

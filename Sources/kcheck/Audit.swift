@@ -83,7 +83,12 @@ struct Audit: ParsableCommand {
         case .success(let s): store = s
         case .failure(let failure): throw CLIError.output("--reports-dir: \(failure)")
         }
-        let previous = store.previous()
+        let previous: (path: String, json: String)?
+        switch store.previous() {
+        case .success(let p): previous = p
+        case .failure(let failure):
+            throw CLIError.output("the previous audit cannot be read: \(failure.message). Move it away to start a new series of audits.")
+        }
         let color = Posix.environment("NO_COLOR").map { $0.isEmpty } ?? true && Posix.environment("TERM") != "dumb" && Posix.isTerminal(1)
         defer { ClusterCollection.cleanUp() }
         let outcome = nodes.isSet

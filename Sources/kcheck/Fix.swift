@@ -300,7 +300,11 @@ struct Undo: ParsableCommand {
         case .failure(let refusal): throw CLIError.usage(refusal.message)
         }
         printText(UndoSession.describe(journals, remediator: remediator))
-        guard !journals.isEmpty else { return }
+        guard !journals.isEmpty else {
+            // Nothing to undo: what killed runs left half-written is still removed.
+            FixSession.tidy(remediator: remediator)
+            return
+        }
         try change.confirm(journals.count == 1 ? "Restore these?" : "Undo these \(journals.count) runs, in this order?")
         switch UndoSession.apply(journals, remediator: remediator) {
         case .failure(let failure): throw CLIError.usage("\(failure)")
@@ -369,7 +373,10 @@ struct Runs: ParsableCommand {
     func run() throws {
         guard let hosts else {
             let target = try NodeOptions.node(root: root)
-            return printText(RunsListing.text(writer: SafeWriter(root: root ?? "/"), node: target))
+            let listing = RunsListing.listing(writer: SafeWriter(root: root ?? "/"), node: target)
+            printText(listing.text)
+            if listing.unreadable > 0 { throw ExitCode(Exit.failed) }
+            return
         }
         defer { ClusterCollection.cleanUp() }
         var failed = false

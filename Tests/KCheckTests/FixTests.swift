@@ -353,6 +353,30 @@ struct CAFaultTests {
         #expect(killedRuns >= 5, "the hook stopped no run: it tests nothing")
         #expect(completed >= 1, "no kill point fell between the key and the certificate")
     }
+
+    /// Killed anywhere, then undone at once (no fix in between): undo restores, and leaves no
+    /// temporary beside any file a run wrote (a half-written ca-key.pem among them).
+    @Test func killedAnywhereUndoLeavesNothingBehind() throws {
+        var point = 1
+        var killedRuns = 0
+        while true {
+            let (dir, root) = try copyOfFixture("centos7-prepared")
+            defer { withExtendedLifetime(dir) {} }
+            for name in ["ca.pem", "ca-key.pem"] { try FileManager.default.removeItem(atPath: root + Self.cert + "/" + name) }
+            let r = try kcheck(["fix", "--root", root, "--yes", "--only", "pki.ca-certificate,pki.ca-key"], environment: ["KCHECK_TEST_KILL_AT": String(point)])
+            if r.status != 9 { break }
+            killedRuns += 1
+            let undo = try kcheck("undo", "--root", root, "--yes")
+            #expect(undo.status == 0, "killed at \(point): \(undo.stdout)\(undo.stderr)")
+            let left = try Self.temporaries(root)
+            #expect(left.isEmpty, "killed at \(point), then undone: \(left)")
+            for name in ["ca.pem", "ca-key.pem"] {
+                #expect(!FileManager.default.fileExists(atPath: root + Self.cert + "/" + name), "killed at \(point): undo left \(name)")
+            }
+            point += 1
+        }
+        #expect(killedRuns >= 5, "the hook stopped no run: it tests nothing")
+    }
 }
 
 /// A full disk: the tree on a small tmpfs (in a private mount namespace) with only a few pages

@@ -29,7 +29,7 @@ struct HostileInputTests {
     func shellExpansionIsBounded() throws {
         let doubling = "A=xxxxxxxxxxxxxxxx\n" + String(repeating: "A=$A$A\n", count: 40)
         let appends = String(repeating: "A+=(x)\n", count: 500_000)
-        for (text, line, words) in [(doubling, 18, "longer than 1 MiB"), (appends, 4096, "more than 16 MiB")] {
+        for (text, line, words) in [(doubling, 18, "longer than 1 MiB"), (appends, 100_001, "more than 100000 items")] {
             let (dir, root) = try copyOfFixture("debian12")
             try text.write(toFile: root + "/" + Self.environment, atomically: false, encoding: .utf8)
             let report = try watched(["preflight", "--root", root, "--format", "json"])
@@ -157,6 +157,20 @@ struct HostileInputTests {
             for secret in [key, "GgQtyzzHnARQUJLh", "34e544f507e1e2329f926a18bd5633dd"] { #expect(!out.contains(secret), "\(out.prefix(3000))") }
         }
         #expect(outputs[0].contains("computed around literal text (not shown"))
+        // A snapshot holds neither the computed key nor root's own export of it.
+        let snapshot = dir.path + "/snapshot"
+        let saved = try watched(["snapshot", "--root", root, "-o", snapshot])
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let held = try run("/bin/grep", ["-rlF", "-e", key, "-e", "GgQtyzzHnARQUJLh", "-e", "34e544f507e1e2329f926a18bd5633dd", snapshot]).stdout
+        #expect(held.isEmpty, "the snapshot holds a secret: \(held)")
+        // A secret used as another variable's value never reaches a report through it.
+        let leaky = env.replacingOccurrences(of: "export IFACE=eth0", with: "export IFACE=\"$ENCRYPTION_KEY\"")
+            .replacingOccurrences(of: "export ENCRYPTION_KEY=\"\(key)$(true)\"", with: "export ENCRYPTION_KEY=\"\(key)\"")
+        try leaky.write(toFile: root + "/" + Self.environment, atomically: false, encoding: .utf8)
+        for arguments in [["lint", "--root", root], ["preflight", "--root", root, "--format", "json"], ["fix", "--dry-run", "--root", root]] {
+            let out = try watched(arguments)
+            #expect(!(out.stdout + out.stderr).contains(key), "\(arguments)")
+        }
         #expect(outputs[3].contains("export ENCRYPTION_KEY=\"[redacted ENCRYPTION_KEY]\"") && outputs[3].contains("+export PATH=/opt/k8s/bin:$PATH"))
         _ = dir
     }
@@ -247,12 +261,95 @@ struct HostileInputTests {
         #expect(mkfifo(dir.path + "/rules/zz.yaml", 0o644) == 0)
         let rules = try watched(["preflight", "--root", tree, "--rules", dir.path + "/rules"], seconds: 60)
         #expect(rules.status == 2 && rules.stderr.contains("zz.yaml"), "\(rules.status) \(rules.stderr)")
-        // An audit whose previous report is a FIFO: judged as having none, never blocked.
+        // An audit whose previous report is a FIFO: never blocked, and never taken for a first
+        // audit (its drift would be lost): exit 2 with the reason.
         try dir.mkdir("reports")
         #expect(mkfifo(dir.path + "/reports/kcheck-audit-20260101T000000Z-000.json", 0o644) == 0)
         try dir.symlink("reports/latest.json", to: "kcheck-audit-20260101T000000Z-000.json")
         let audit = try watched(["audit", "--root", tree, "--reports-dir", dir.path + "/reports"], seconds: 60)
-        #expect(audit.status == 0, "\(audit.status) \(audit.stderr)")
+        #expect(audit.status == 2 && audit.stderr.contains("the previous audit cannot be read"), "\(audit.status) \(audit.stderr)")
+        #expect(!audit.stdout.contains("First audit"))
+        // A unit file, os-release or localtime that is a FIFO: an error with the reason, never
+        // "not installed", "no os-release" or a wrong zone.
+        for (path, rule, words) in [
+            ("etc/systemd/system/kubelet.service", "kubelet.read-only-port", "is not a regular file"),
+            ("etc/os-release", "service.chronyd", "/etc/os-release cannot be read"),
+            ("etc/localtime", "time.timezone", "/etc/localtime"),
+        ] {
+            let (copy, root) = try copyOfFixture("guide-complete")
+            try? FileManager.default.removeItem(atPath: root + "/" + path)
+            #expect(mkfifo(root + "/" + path, 0o644) == 0)
+            let r = try watched(["preflight", "--root", root, "--only", rule, "--format", "json"], seconds: 60)
+            let result = try jsonResults(r.stdout)[rule]
+            #expect(result?.status == "error" && result?.message.contains(words) == true, "\(path): \(String(describing: result))")
+            _ = copy
+        }
+    }
+
+    @Test("a run whose journal is not a file is listed as unreadable (exit 1); undo refuses it with the reason (exit 2)")
+    func unreadableJournalsAreNamed() throws {
+        for kind in ["fifo", "directory"] {
+            let (dir, root) = try copyOfFixture("centos7-minimal")
+            defer { withExtendedLifetime(dir) {} }
+            let fix = try watched(["fix", "--root", root, "--yes", "--only", "swap.off"], seconds: 120)
+            #expect(fix.status == 0, "\(fix.stdout)\(fix.stderr)")
+            let runs = root + "/var/lib/kcheck/runs"
+            let id = try #require(try FileManager.default.contentsOfDirectory(atPath: runs).first { !$0.hasPrefix(".") })
+            let journal = runs + "/" + id + "/journal"
+            try FileManager.default.removeItem(atPath: journal)
+            if kind == "fifo" { #expect(mkfifo(journal, 0o600) == 0) } else { try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: false) }
+            let listing = try watched(["runs", "--root", root], seconds: 60)
+            #expect(listing.status == 1 && listing.stdout.contains("\(id)") && listing.stdout.contains("unreadable"), "\(kind): \(listing.stdout)")
+            #expect(!listing.stdout.contains("No runs"))
+            let undo = try watched(["undo", "--root", root, "--yes"], seconds: 60)
+            #expect(undo.status == 2 && undo.stderr.contains("cannot be undone by kcheck"), "\(kind): \(undo.stdout)\(undo.stderr)")
+        }
+    }
+
+    @Test("numbers past 64 bits are never wrapped: sysctl values, kernel versions, a CA's expiry")
+    func numbersNeverWrap() throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        try "vm.swappiness = -9223372036854775808\nnet.ipv4.ip_forward = 18446744073709551617\n"
+            .write(toFile: root + "/etc/sysctl.d/zz.conf", atomically: false, encoding: .utf8)
+        try "18446744073709551616\n".write(toFile: root + "/proc/sys/vm/overcommit_memory", atomically: false, encoding: .utf8)
+        for command in [["preflight"], ["lint"], ["fix", "--dry-run"], ["audit", "--reports-dir", dir.path + "/reports"]] {
+            let r = try watched(command + ["--root", root], seconds: 120)
+            #expect(r.status == 1, "\(command): exit \(r.status) \(r.stderr.suffix(500))")
+        }
+        let results = try jsonResults(try watched(["preflight", "--root", root, "--format", "json"]).stdout)
+        for rule in ["sysctl.vm.swappiness", "sysctl.net.ipv4.ip_forward", "sysctl.vm.overcommit_memory"] {
+            #expect(results[rule]?.status == "fail", "\(rule): \(String(describing: results[rule]))")
+        }
+        // A kernel release no kernel has: could not check, never "older than 4.4".
+        try "9223372036854775808.0.1-1.el7\n".write(toFile: root + "/proc/sys/kernel/osrelease", atomically: false, encoding: .utf8)
+        let kernel = try jsonResults(try watched(["preflight", "--root", root, "--only", "kernel.version", "--format", "json"]).stdout)["kernel.version"]
+        #expect(kernel?.status == "error", "\(String(describing: kernel))")
+        // A CA expiry kcheck cannot read is never replaced by its own 876000h.
+        let (dir2, root2) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir2) {} }
+        for name in ["ca.pem", "ca-key.pem"] { try FileManager.default.removeItem(atPath: root2 + "/etc/kubernetes/cert/" + name) }
+        let csr = root2 + "/opt/k8s/work/ca-csr.json"
+        for expiry in ["99999999999999999999h", "-5h", "0h", "1e400"] {
+            let text = try String(contentsOfFile: csr, encoding: .utf8).replacingOccurrences(of: "\"876000h\"", with: "\"\(expiry)\"")
+            try text.write(toFile: csr, atomically: false, encoding: .utf8)
+            let plan = try watched(["fix", "--dry-run", "--root", root2, "--only", "pki.ca-certificate"])
+            #expect(!plan.stdout.contains("make the root CA") && plan.stdout.contains("ca.expiry is \"\(expiry)\": kcheck makes a CA only"), "\(expiry): \(plan.stdout)")
+            try text.replacingOccurrences(of: "\"\(expiry)\"", with: "\"876000h\"").write(toFile: csr, atomically: false, encoding: .utf8)
+        }
+    }
+
+    @Test("a facts file of 200,000 package lines and an environment.sh of 100,000 appends are read in linear time")
+    func longFactsAndAppends() throws {
+        let (dir, root) = try copyOfFixture("centos7-prepared")
+        defer { withExtendedLifetime(dir) {} }
+        let facts = try String(contentsOfFile: root + "/.kcheck/facts", encoding: .utf8)
+        try (facts + (0..<200_000).map { "package pkg\($0)\n" }.joined()).write(toFile: root + "/.kcheck/facts", atomically: false, encoding: .utf8)
+        let env = try String(contentsOfFile: root + "/" + Self.environment, encoding: .utf8)
+        try (env + "A=()\n" + String(repeating: "A+=(x)\n", count: 99_999)).write(toFile: root + "/" + Self.environment, atomically: false, encoding: .utf8)
+        let r = try watched(["preflight", "--root", root, "--format", "json"], seconds: 120)
+        #expect(r.status == 0 || r.status == 1, "\(r.status) \(r.stderr)")
+        #expect(try jsonResults(r.stdout)["inventory.lint-clean"]?.status != "error")
     }
 
     @Test("--emit never carries /root/.bashrc's other lines: the PATH line is appended unless present")

@@ -182,6 +182,13 @@ struct HostileReportTests {
         let five = try dir.write("five.json", text.replacingOccurrences(of: #""results": \[[\s\S]*\]\s*\}\s*$"#, with: "\"results\": 5}", options: .regularExpression))
         let r5 = try kcheck("report", five, "--format", "text")
         #expect(r5.status == 2 && r5.stderr.contains("five.json:") && r5.stderr.contains("not a kcheck report"), "\(r5.status) \(r5.stdout.prefix(200)) \(r5.stderr)")
+        // Results cut out of a report whose summary says otherwise, or a format from elsewhere.
+        let empty = try dir.write("empty.json", text.replacingOccurrences(of: #""results": \[[\s\S]*\]\s*\}\s*$"#, with: "\"results\": []}", options: .regularExpression))
+        let re = try kcheck("report", empty, "--format", "text")
+        #expect(re.status == 2 && re.stderr.contains("empty.json:") && re.stderr.contains("but the results hold 0"), "\(re.status) \(re.stderr)")
+        let future = try dir.write("future.json", text.replacingOccurrences(of: #""format_version": 1"#, with: "\"format_version\": 2", options: .regularExpression))
+        let rf = try kcheck("report", future, "--format", "text")
+        #expect(rf.status == 2 && rf.stderr.contains("format_version"), "\(rf.status) \(rf.stderr)")
         let twice = try kcheck("report", saved, saved, "--format", "html")
         #expect(twice.status == 0 || twice.status == 1, "\(twice.status) \(twice.stderr)")
         #expect(twice.stdout.contains("<table class=\"grid\">"), "\(twice.stdout.prefix(200))")

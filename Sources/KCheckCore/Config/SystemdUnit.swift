@@ -183,16 +183,35 @@ extension NodeFacts {
     /// A systemd unit as systemd loads it: its file (in the unit directories' order) and its
     /// drop-ins (NAME.d/*.conf, by file name), assignments in that order; nil when not installed.
     func systemdUnit(_ name: String) -> (path: String, assignments: [SystemdUnit.Assignment])? {
+        if case .success(let loaded) = loadUnit(name) { return loaded }
+        return nil
+    }
+
+    /// The unit's file and drop-ins as systemd loads them; nil when no unit directory has it. A
+    /// unit path that is there but is no file (a FIFO, a device, a directory) or cannot be read is
+    /// an error with its reason, never "not installed".
+    func loadUnit(_ name: String) -> Result<(path: String, assignments: [SystemdUnit.Assignment])?, SourceError> {
         let directories = node.distinctDirectories(UnitFiles.systemDirectories)
         var main: String?
         for directory in directories {
             let path = directory + "/" + name
-            if case .success(let st) = node.resolvedStatus(path), st.kind == .regular {
+            switch node.resolvedStatus(path) {
+            case .success(let st) where st.kind == .regular:
                 main = path
-                break
+            case .success(let st) where st.kind == .other:
+                // systemd's mask is a link to /dev/null, a character device: the unit is masked, not installed.
+                if case .success(let target) = node.readLink(path), target == "/dev/null" { return .success(nil) }
+                return .failure(SourceError(file: path, line: 0, column: 0, message: "is not a regular file (a FIFO, socket or device)"))
+            case .success:
+                return .failure(SourceError(file: path, line: 0, column: 0, message: "is a directory, not a unit file"))
+            case .failure(let error) where !error.isNotFound:
+                return .failure(SourceError(file: path, line: 0, column: 0, message: error.description))
+            case .failure:
+                continue
             }
+            break
         }
-        guard let main else { return nil }
+        guard let main else { return .success(nil) }
         var files = [main]
         var dropIns: [String: String] = [:]
         for directory in directories {
@@ -202,16 +221,24 @@ extension NodeFacts {
         files += dropIns.keys.sorted().map { dropIns[$0]! }
         var assignments: [SystemdUnit.Assignment] = []
         for file in files {
-            guard case .content(let bytes) = node.read(file, limit: SystemdUnit.readLimit) else { continue }
-            assignments += SystemdUnit.parse(bytes, path: file).assignments
+            switch node.read(file, limit: SystemdUnit.readLimit) {
+            case .content(let bytes): assignments += SystemdUnit.parse(bytes, path: file).assignments
+            case .missing: continue
+            case .unreadable(let why): return .failure(SourceError(file: file, line: 0, column: 0, message: why))
+            }
         }
-        return (main, assignments)
+        return .success((main, assignments))
     }
 
     /// The command a service runs: its last ExecStart= after any empty one (a reset), split as
     /// systemd splits it.
     func execStart(_ unit: String) -> Result<(argv: [String], location: SourceLocation)?, SourceError> {
-        guard let loaded = systemdUnit(unit) else { return .success(nil) }
+        let loaded: (path: String, assignments: [SystemdUnit.Assignment])
+        switch loadUnit(unit) {
+        case .success(nil): return .success(nil)
+        case .success(let found?): loaded = found
+        case .failure(let error): return .failure(error)
+        }
         var chosen: SystemdUnit.Assignment?
         for a in loaded.assignments where a.section == "Service" && a.key == "ExecStart" { chosen = a.value.isEmpty ? nil : a }
         guard let chosen else { return .failure(SourceError(file: loaded.path, line: 0, column: 0, message: "no ExecStart= in [Service]")) }

@@ -68,7 +68,11 @@ extension Evaluator {
     /// is an IPVS virtual service with every NODE_IPS:6443 behind it (RUNNING-STATE item 45).
     func ipvsInUse(_ check: IPVSCheck) throws(OutcomeError) -> Outcome {
         let expected = "IPVS: \(check.service) \(check.scheduler) to every \(check.servers)"
-        guard facts.systemdUnit(check.unit) != nil else { return notInstalled(check.unit, expected) }
+        switch facts.loadUnit(check.unit) {
+        case .success(nil): return notInstalled(check.unit, expected)
+        case .success: break
+        case .failure(let error): return unavailable(expected, error.description)
+        }
         guard inventory != nil else { return Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory) }
         let service: String, servers: [String]
         switch (resolve(check.service), resolve(check.servers)) {

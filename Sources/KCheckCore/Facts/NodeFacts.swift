@@ -19,10 +19,19 @@ final class NodeFacts {
 
     private(set) lazy var osRelease: [String: String]? = {
         for path in ["/etc/os-release", "/usr/lib/os-release"] {
-            if case .content(let bytes) = node.read(path, limit: 64 << 10) { return Self.parseOSRelease(bytes) }
+            switch node.read(path, limit: 64 << 10) {
+            case .content(let bytes): return Self.parseOSRelease(bytes)
+            case .missing: continue
+            case .unreadable(let why):
+                osReleaseProblem = "cannot tell the distribution: \(path) cannot be read: \(why)"
+                return nil
+            }
         }
         return nil
     }()
+
+    /// Why os-release could not be read, where it is there but unreadable (not a file, too large).
+    private(set) var osReleaseProblem: String?
 
     static func parseOSRelease(_ bytes: [UInt8]) -> [String: String] {
         var fields: [String: String] = [:]
@@ -40,7 +49,7 @@ final class NodeFacts {
 
     /// The distribution family, from ID and ID_LIKE.
     private(set) lazy var family: Fact<DistroFamily> = {
-        guard let os = osRelease else { return .unavailable("cannot tell the distribution: no /etc/os-release") }
+        guard let os = osRelease else { return .unavailable(osReleaseProblem ?? "cannot tell the distribution: no /etc/os-release") }
         let ids = ([os["ID"] ?? ""] + (os["ID_LIKE"] ?? "").fields.map(String.init)).map { $0.lowercased() }
         for id in ids {
             switch id {

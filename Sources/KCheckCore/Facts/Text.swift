@@ -44,7 +44,11 @@ func leadingInteger(_ text: Substring) -> Int64? {
     var digits = 0
     for ch in s.utf8 {
         guard ch >= 48 && ch <= 57 else { break }
-        value = value &* 10 &+ Int64(ch - 48)
+        // A number past 64 bits is rejected by the kernel (-EINVAL), never wrapped.
+        let (times, o1) = value.multipliedReportingOverflow(by: 10)
+        let (sum, o2) = times.addingReportingOverflow(Int64(ch - 48))
+        if o1 || o2 { return nil }
+        value = sum
         digits += 1
     }
     guard digits > 0 else { return nil }

@@ -124,8 +124,13 @@ public final class Journal {
         guard id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }), !id.isEmpty else {
             return .failure(SafeWriter.Failure(path: base, reason: "not a run id"))
         }
-        guard case .success(.file(let bytes, _, _, _)) = writer.entry(base + "/journal") else {
-            return .failure(SafeWriter.Failure(path: base + "/journal", reason: "no such run"))
+        let bytes: [UInt8]
+        switch writer.entry(base + "/journal") {
+        case .success(.file(let b, _, _, _)): bytes = b
+        case .success(.absent): return .failure(SafeWriter.Failure(path: base + "/journal", reason: "no such run"))
+        case .success(.directory): return .failure(SafeWriter.Failure(path: base + "/journal", reason: "is a directory, not a journal: this run cannot be undone by kcheck"))
+        case .success(.symlink): return .failure(SafeWriter.Failure(path: base + "/journal", reason: "is a symlink, not a journal: this run cannot be undone by kcheck"))
+        case .failure(let failure): return .failure(SafeWriter.Failure(path: base + "/journal", reason: failure.reason + ": this run cannot be undone by kcheck"))
         }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
         guard lines.first == "kcheck-journal 1" else { return .failure(SafeWriter.Failure(path: base + "/journal", reason: "not a kcheck journal")) }
@@ -255,28 +260,44 @@ public final class Journal {
         return nil
     }
 
-    /// Removes what killed runs left half-written in the runs directory (a journal's
-    /// `.journal.kcheck-PID-N`), before a run starts.
+    /// Removes what killed runs left half-written, before a fix or an undo starts (under the
+    /// node's lock, so no other run is writing): in the runs directory (a journal's
+    /// `.journal.kcheck-PID-N`), and beside every file a run journaled (`.ca-key.pem.kcheck-PID-N`,
+    /// a key half written when the run was killed).
     static func sweep(writer: SafeWriter, node: Node) {
         writer.removeStaleTemporaries(inDirectory: directory)
         guard case .success(let names) = node.list(directory) else { return }
+        var touched: Set<String> = []
         for name in names where !name.hasPrefix(".") {
             let run = directory + "/" + name
             writer.removeStaleTemporaries(inDirectory: run)
             writer.removeStaleTemporaries(inDirectory: run + "/files")
+            if case .success(let journal) = load(id: name, writer: writer) {
+                for record in journal.records {
+                    if case .path(let path, _) = record, let slash = path.lastIndex(of: "/") { touched.insert(String(path[..<slash])) }
+                }
+            }
             // A run killed before its first record: an empty directory no listing shows.
             if case .success(.absent) = writer.entry(run + "/journal"), case .success(let left) = node.list(run + "/files"), left.isEmpty {
                 _ = writer.remove(run + "/files", directory: true)
                 _ = writer.remove(run, directory: true)
             }
         }
+        for directory in touched.sorted() { writer.removeStaleTemporaries(inDirectory: directory.isEmpty ? "/" : directory) }
     }
 
     public static func runs(writer: SafeWriter, node: Node) -> [(id: String, undone: Bool)] {
         guard case .success(let names) = node.list(directory) else { return [] }
+        // Every run with a journal, readable or not: one that is not a file (a FIFO, a directory,
+        // too large) is listed, and loading it says why, never "no runs".
         return names.filter { name in
-            guard !name.hasPrefix("."), case .success(.file) = writer.entry(directory + "/" + name + "/journal") else { return false }
-            return true
+            guard !name.hasPrefix(".") else { return false }
+            let journal = directory + "/" + name + "/journal"
+            if case .success(.absent) = writer.entry(journal, limit: 0) {
+                return false
+            }
+            if case .success(.directory) = writer.entry(directory + "/" + name, limit: 0) { return true }
+            return false
         }.map { name in
             let undone: Bool
             if case .success(.file) = writer.entry(directory + "/" + name + "/undone") { undone = true } else { undone = false }

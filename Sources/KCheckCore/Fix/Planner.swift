@@ -355,12 +355,22 @@ public struct Planner {
             }
             if let cn = root["CN"]?.string { fromCSR.append(NameAttribute(key: "CN", value: cn)) }
             if !fromCSR.isEmpty { subject = fromCSR }
-            if let expiry = root["ca"]?["expiry"]?.string, expiry.hasSuffix("h"), let h = Int(expiry.dropLast()), h > 0 {
-                // Numbers from a file are bounded before any arithmetic on them: 1000 years at most.
-                guard h <= Self.longestCAHours else {
+            if let node = root["ca"]?["expiry"] {
+                // Numbers from a file are bounded before any arithmetic on them: 1000 years at most,
+                // and an expiry kcheck cannot read is never replaced by another one.
+                guard let expiry = node.string, let seconds = Self.goDurationSeconds(expiry), seconds >= 3600 else {
+                    return .failure(NotPlanned(message: "\(csrPath)'s ca.expiry is \(node.string.map { "\"\($0)\"" } ?? "not a string"): kcheck makes a CA only for a duration as cfssl reads it, from 1h (the guide's \"876000h\"). Correct it, or make the CA with cfssl."))
+                }
+                guard seconds <= Int64(Self.longestCAHours) * 3600 else {
                     return .failure(NotPlanned(message: "\(csrPath)'s ca.expiry is \(expiry), more than 1000 years: kcheck does not make that CA. Write the guide's 876000h (100 years)."))
                 }
-                hours = h
+                hours = Int(seconds / 3600)
+            }
+            if let key = root["key"] {
+                let algo = key["algo"]?.string, size = key["size"]?.int
+                guard algo == nil || algo == "rsa", key["size"] == nil || size == 2048 else {
+                    return .failure(NotPlanned(message: "\(csrPath) asks for a \(algo ?? "rsa") key of size \(key["size"].map { $0.int.map(String.init) ?? "that is not a number" } ?? "2048"): kcheck makes the guide's RSA 2048 CA only. Make this one with cfssl (cfssl gencert -initca ca-csr.json | cfssljson -bare ca)."))
+                }
             }
         }
         return .success(
@@ -372,6 +382,35 @@ public struct Planner {
 
     /// The longest CA validity kcheck makes: 1000 years.
     static let longestCAHours = 8_760_000
+
+    /// A Go duration as cfssl reads `expiry` ("876000h", "8760h0m0s", "90m"), in whole seconds;
+    /// nil when it is not one, is negative, or passes 2^62 seconds.
+    static func goDurationSeconds(_ text: String) -> Int64? {
+        var rest = Substring(text)
+        guard !rest.isEmpty else { return nil }
+        var total: Int64 = 0
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, digits.count <= 18, let number = Int64(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            let unit = rest.prefix { !($0.isASCII && $0.isNumber) }
+            rest = rest.dropFirst(unit.count)
+            let scale: (multiply: Int64, divide: Int64)
+            switch unit {
+            case "h": scale = (3600, 1)
+            case "m": scale = (60, 1)
+            case "s": scale = (1, 1)
+            case "ms": scale = (1, 1000)
+            case "us", "µs": scale = (1, 1_000_000)
+            case "ns": scale = (1, 1_000_000_000)
+            default: return nil
+            }
+            let (seconds, overflow) = (number / scale.divide).multipliedReportingOverflow(by: scale.multiply)
+            guard !overflow, seconds < 1 << 62 - total else { return nil }
+            total += seconds
+        }
+        return total
+    }
 
     // MARK: - Packages
 

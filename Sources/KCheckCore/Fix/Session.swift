@@ -92,10 +92,14 @@ public enum FixSession {
 
 /// `kcheck runs`: the journaled runs of a node, one line each.
 public enum RunsListing {
-    public static func text(writer: SafeWriter, node: Node) -> String {
+    public static func text(writer: SafeWriter, node: Node) -> String { listing(writer: writer, node: node).text }
+
+    /// The listing, and how many runs could not be read (their changes may still be applied).
+    public static func listing(writer: SafeWriter, node: Node) -> (text: String, unreadable: Int) {
         let runs = Journal.runs(writer: writer, node: node)
-        if runs.isEmpty { return "No runs.\n" }
+        if runs.isEmpty { return ("No runs.\n", 0) }
         var out = ""
+        var unreadable = 0
         for (id, undone) in runs {
             switch Journal.load(id: id, writer: writer) {
             case .success(let journal):
@@ -106,9 +110,10 @@ public enum RunsListing {
                 out += "\(id.padded(to: 28)) \(undone ? "undone " : "applied") \(what)  \(journal.command)\n"
             case .failure(let failure):
                 out += "\(id.padded(to: 28)) unreadable: \(failure)\n"
+                unreadable += 1
             }
         }
-        return out
+        return (out, unreadable)
     }
 }
 

@@ -3,6 +3,51 @@ public enum ShellValue: Equatable, Sendable {
     case scalar(String)
     case array([String])
 
+    var isArray: Bool {
+        if case .array = self { return true }
+        return false
+    }
+
+    var itemCount: Int {
+        switch self {
+        case .scalar: 1
+        case .array(let items): items.count
+        }
+    }
+
+    /// Bytes held (a scalar's, or every item's).
+    var byteCount: Int {
+        switch self {
+        case .scalar(let s): s.utf8.count
+        case .array(let items): items.reduce(0) { $0 + $1.utf8.count }
+        }
+    }
+
+    /// `+=(items)`, in place: the array is released from `self` before it grows, so it is not copied.
+    mutating func append(items more: [String]) {
+        guard case .array(var a) = self else {
+            self = .array([scalar] + more)
+            return
+        }
+        self = .scalar("")
+        a.append(contentsOf: more)
+        self = .array(a)
+    }
+
+    /// `+=text` on a scalar (bash appends to an array's first element), in place.
+    mutating func append(text more: String) {
+        switch self {
+        case .scalar(var t):
+            self = .scalar("")
+            t += more
+            self = .scalar(t)
+        case .array(var a):
+            self = .scalar("")
+            if a.isEmpty { a = [more] } else { a[0] += more }
+            self = .array(a)
+        }
+    }
+
     /// The value as `$NAME` gives it: a scalar, or an array's first element.
     public var scalar: String {
         switch self {
@@ -79,6 +124,10 @@ struct ShellParser {
     var assignments: [ShellAssignment] = []
     var commandLines: [Int] = []
     var known: [String: ShellValue] = [:]
+    /// Where each name was last assigned in `assignments`.
+    var lastRecord: [String: Int] = [:]
+    /// Values being extended by `+=`, held here alone until the file ends (or the name is set anew).
+    var growing: [String: ShellValue] = [:]
 
     init(_ scalars: [Unicode.Scalar]) { s = scalars }
 
@@ -131,6 +180,13 @@ struct ShellParser {
             if c == "\n" || c == ";" { advance(); continue }
             if c == "#" { skipComment(); continue }
             try parseStatement()
+        }
+        for (name, value) in growing {
+            guard let k = lastRecord[name] else { continue }
+            let r = assignments[k]
+            assignments[k] = ShellAssignment(
+                name: r.name, value: value, computed: r.computed, unresolved: r.unresolved, exported: r.exported,
+                line: r.line, column: r.column, source: r.source)
         }
         return ShellFile(assignments: assignments, commandLines: commandLines)
     }
@@ -204,28 +260,39 @@ struct ShellParser {
                     computed = word.computed
                     unresolved = word.unresolved
                 }
-                if append, let old = known[name] {
-                    switch (old, value) {
-                    case (.array(let a), .array(let b)):
-                        guard a.count + b.count <= Self.maxArrayItems else {
-                            throw bound("the array \(name) has more than \(Self.maxArrayItems) items", line: startLine, column: startColumn)
-                        }
-                        value = .array(a + b)
-                    default:
-                        guard old.scalar.utf8.count + value.scalar.utf8.count <= Self.maxValueBytes else {
-                            throw bound("the value of \(name) is longer than \(Self.maxValueBytes >> 20) MiB", line: startLine, column: startColumn)
-                        }
-                        value = .scalar(old.scalar + value.scalar)
-                    }
-                }
+                // What this line adds to the values held (an append: only what it appends).
                 switch value {
                 case .scalar(let text): held += text.utf8.count + 1
                 case .array(let items): held += items.reduce(items.count) { $0 + $1.utf8.count }
                 }
-                if held > Self.maxHeld {
-                    throw bound("the assignments up to this line hold more than \(Self.maxHeld >> 20) MiB of values", line: startLine, column: startColumn)
+                if append, known[name] != nil || growing[name] != nil {
+                    // Extended in place, so that 100,000 `A+=(x)` lines stay linear: the growing
+                    // value lives only in `growing` (no record or lookup table holds it, which would
+                    // force a copy per line) and is put into the name's last record at the end.
+                    if growing[name] == nil {
+                        growing[name] = known[name]!
+                        known[name] = .scalar("")
+                    }
+                    // Asked through accessors, never bound: a copy of the value held during the
+                    // append would make it copy the whole array.
+                    if growing[name]!.isArray, case .array(let b) = value {
+                        guard growing[name]!.itemCount + b.count <= Self.maxArrayItems else {
+                            throw bound("the array \(name) has more than \(Self.maxArrayItems) items", line: startLine, column: startColumn)
+                        }
+                        growing[name]!.append(items: b)
+                    } else {
+                        let added = value.scalar
+                        guard growing[name]!.byteCount + added.utf8.count <= Self.maxValueBytes else {
+                            throw bound("the value of \(name) is longer than \(Self.maxValueBytes >> 20) MiB", line: startLine, column: startColumn)
+                        }
+                        growing[name]!.append(text: added)
+                    }
+                    value = .scalar("")  // the record's value comes from `growing` at the end
+                } else {
+                    growing[name] = nil
                 }
                 known[name] = value
+                lastRecord[name] = assignments.count
                 let source = String(String.UnicodeScalarView(s[valueStart..<i]))
                 assignments.append(
                     ShellAssignment(
@@ -370,10 +437,13 @@ struct ShellParser {
             name = String(inner[..<open])
             index = String(inner[inner.index(after: open)..<inner.index(before: inner.endIndex)])
         }
-        guard name.unicodeScalars.allSatisfy(Self.isNameChar), let value = known[name] else {
+        guard name.unicodeScalars.allSatisfy(Self.isNameChar), let value = growing[name] ?? known[name] else {
             word.unresolved.append(name)
             return source
         }
+        // A secret never travels into another variable (IFACE="$ENCRYPTION_KEY" would put the
+        // key into every report that names the interface).
+        if Redaction.secretNames.contains(name) { return "[redacted \(name)]" }
         switch index {
         case nil: return value.scalar
         case "@"?, "*"?: return value.items.joined(separator: " ")

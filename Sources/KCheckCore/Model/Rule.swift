@@ -53,13 +53,15 @@ public struct KernelVersion: Comparable, Hashable, Sendable, CustomStringConvert
 
     public init(_ parts: [Int]) { self.parts = parts }
 
-    /// Parses the leading dotted numbers of a release string; nil when it starts with no number.
+    /// Parses the leading dotted numbers of a release string; nil when it starts with no number,
+    /// or a number is past any kernel's (over a million: never wrapped into a small one).
     public init?(parsing text: String) {
         var parts: [Int] = []
         var current: Int? = nil
         for byte in text.utf8 {
             if byte >= 48 && byte <= 57 {
-                current = (current ?? 0) &* 10 &+ Int(byte - 48)
+                current = (current ?? 0) * 10 + Int(byte - 48)
+                if current! > 1_000_000 { return nil }
             } else if byte == 46, let value = current {
                 parts.append(value)
                 current = nil

@@ -12,8 +12,9 @@ public struct SourceError: Error, Equatable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    /// "file:line:col: error: message", as compilers print it.
-    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+    /// "file:line:col: error: message", as compilers print it; "file: error: message" for a
+    /// problem with the whole file (line 0).
+    public var description: String { line == 0 ? "\(file): error: \(message)" : "\(file):\(line):\(column): error: \(message)" }
 }
 
 /// A syntax error from a parser that reads text without knowing its file (1-based line and

@@ -137,7 +137,8 @@ public struct FactsFile: Equatable, Sendable {
                 facts.clock = record
             case "package":
                 try expectCount(2, "package NAME")
-                facts.packages = (facts.packages ?? []).union([fields[1]])
+                facts.packages = facts.packages ?? []  // inserted in place: a union per line copied the set (quadratic)
+                facts.packages!.insert(fields[1])
             case "address":
                 try expectCount(3, "address INTERFACE A.B.C.D/PREFIX")
                 let parts = fields[2].split(separator: "/").map(String.init)

@@ -306,7 +306,8 @@ public final class RecordingNode: Node {
 
     private func recordContent(_ path: String, _ bytes: [UInt8]) {
         guard let resolved = resolve(path, followFinal: true) else { return }
-        if path == Inventory.nodePath || resolved == Inventory.nodePath {
+        // environment.sh, and root's shell files (which export the same values, or their own).
+        if Redaction.secretSources.contains(path) || Redaction.secretSources.contains(resolved) {
             for secret in Redaction.secrets(in: bytes) where !secrets.contains(secret) { secrets.append(secret) }
         }
         if let standIn = X509Certificate.withholdingBinaryKey(bytes) {
@@ -405,6 +406,11 @@ public enum Redaction {
     }
 
     static let secretNames = ["ENCRYPTION_KEY", "BOOTSTRAP_TOKEN"]
+    /// The files whose secret assignments are scrubbed from everything a snapshot holds.
+    public static let secretSources: Set<String> = [Inventory.nodePath, "/root/.bashrc", "/root/.bash_profile", "/root/.profile", "/etc/profile"]
+    /// In a computed value, a literal run this long of key-like characters (base64, hex) may be
+    /// the key itself (`"<key>$(true)"`): it is scrubbed as one.
+    static let literalInComputed = 16
     /// Shorter values are scrubbed only where they are assigned: replacing every "12" of every
     /// file would change what other rules see.
     static let shortest = 8
@@ -413,10 +419,17 @@ public enum Redaction {
     public static func secrets(in bytes: [UInt8]) -> [Secret] {
         var found: [Secret] = []
         if let inventory = try? Inventory.parse(bytes, path: Inventory.nodePath) {
-            for assignment in inventory.shell.assignments where secretNames.contains(assignment.name) && !assignment.computed {
+            for assignment in inventory.shell.assignments where secretNames.contains(assignment.name) {
                 let value = assignment.value.scalar
                 guard !value.isEmpty, EnvironmentLinter.publishedSecrets[value.lowercased()] == nil else { continue }
-                found.append(Secret(name: assignment.name, value: Array(value.utf8), line: assignment.line))
+                guard assignment.computed else {
+                    found.append(Secret(name: assignment.name, value: Array(value.utf8), line: assignment.line))
+                    continue
+                }
+                // Computed around literal text: each long key-like literal run is scrubbed.
+                for run in keyLikeRuns(value) where run.count >= literalInComputed {
+                    found.append(Secret(name: assignment.name, value: Array(run.utf8), line: assignment.line))
+                }
             }
             return found
         }
@@ -431,6 +444,11 @@ public enum Redaction {
             }
         }
         return found
+    }
+
+    /// The maximal runs of base64/hex characters in a text.
+    static func keyLikeRuns(_ text: String) -> [Substring] {
+        text.split { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" || $0 == "=")) }
     }
 
     public enum Scrubbed: Equatable {

@@ -235,7 +235,10 @@ public enum RemoteServer {
                 answer.text = refusal.message + "\n"
             case .success(let journals):
                 answer.text = UndoSession.describe(journals, remediator: remediator)
-                guard request.command == .undo, !journals.isEmpty else { return answer }
+                guard request.command == .undo, !journals.isEmpty else {
+                    if request.command == .undo { FixSession.tidy(remediator: remediator) }
+                    return answer
+                }
                 switch UndoSession.apply(journals, remediator: remediator) {
                 case .failure(let failure):
                     answer.status = 2

@@ -29,12 +29,30 @@ public final class AuditStore {
         }
     }
 
-    /// The previous audit's JSON, through latest.json: its path and text.
-    public func previous() -> (path: String, json: String)? {
-        guard case .success(.symlink(let name)) = files.entry(directory + "/latest.json"),
-            case .success(.file(let bytes, _, _, _)) = files.entry(directory + "/" + name)
-        else { return nil }
-        return (directory + "/" + name, String(decoding: bytes, as: UTF8.self))
+    /// The previous audit's JSON, through latest.json: its path and text; nil for a first audit
+    /// (no latest.json). A latest.json that is there but cannot be read (not a link, pointing at
+    /// a FIFO, a directory, nothing) is a failure with the reason, never "first audit".
+    public func previous() -> Result<(path: String, json: String)?, Failure> {
+        switch files.entry(directory + "/latest.json") {
+        case .success(.absent): return .success(nil)
+        case .success(.symlink(let name)):
+            switch files.entry(directory + "/" + name) {
+            case .success(.file(let bytes, _, _, _)): return .success((directory + "/" + name, String(decoding: bytes, as: UTF8.self)))
+            case .success(let other): return .failure(Failure(message: "\(directory)/latest.json points at \(name), which is \(Self.what(other))"))
+            case .failure(let failure): return .failure(Failure(message: "\(directory)/latest.json points at \(name): \(failure.reason)"))
+            }
+        case .success(let other): return .failure(Failure(message: "\(directory)/latest.json is \(Self.what(other)), not kcheck's link to the newest report"))
+        case .failure(let failure): return .failure(Failure(message: "\(directory)/latest.json: \(failure.reason)"))
+        }
+    }
+
+    private static func what(_ entry: SafeWriter.Entry) -> String {
+        switch entry {
+        case .absent: "missing"
+        case .directory: "a directory"
+        case .symlink(let target): "a link to \(target)"
+        case .file: "a file"
+        }
     }
 
     /// kcheck-audit-YYYYMMDDTHHMMSSZ-mmm, from the audit's start.

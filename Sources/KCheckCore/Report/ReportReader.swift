@@ -58,6 +58,25 @@ public enum ReportReader {
                         ruleID: id, status: status, expected: try need(item, "expected"), actual: try need(item, "actual"),
                         message: try need(item, "message"), evidence: evidence)))
         }
+        // A format this kcheck does not know, or a summary its own results contradict (results cut
+        // out of a failing report), is not read as a report: its verdict would be wrong.
+        if let version = o["format_version"] {
+            guard version.int == Report.formatVersion else {
+                throw Problem(description: "\(file):\(version.line): \"format_version\" is not \(Report.formatVersion): this kcheck reads format \(Report.formatVersion) only")
+            }
+        }
+        if let summary = o["summary"] {
+            for status in Status.allCases {
+                let counted = entries.filter { $0.result.status == status }.count
+                guard let said = summary[status.rawValue] else { continue }
+                guard said.int == counted else {
+                    throw Problem(description: "\(file):\(said.line): the summary says \(status.rawValue) \(said.int.map(String.init) ?? "something that is not a count") but the results hold \(counted): not a report kcheck wrote, or one cut short")
+                }
+            }
+            if let total = summary["total"], total.int != entries.count {
+                throw Problem(description: "\(file):\(total.line): the summary says total \(total.int.map(String.init) ?? "?") but the results hold \(entries.count): not a report kcheck wrote, or one cut short")
+            }
+        }
         let failOn = Set((o["fail_on"]?.array ?? []).compactMap { $0.string.flatMap(Status.init(rawValue:)) })
         let started = epoch(o["started_at"]?.string ?? "")
         var report = Report(
