@@ -8,6 +8,14 @@ struct SSHOptions: ParsableArguments {
     @Option(name: .customLong("ssh-config"), help: ArgumentHelp("An ssh_config file for ssh's -F (default: the user's own).", valueName: "FILE"))
     var sshConfig: String?
 
+    /// --ssh-config, checked to be a file kcheck can read before ssh is given it: ssh itself
+    /// would wait for ever on a FIFO.
+    static func checked(_ path: String?) throws(CLIError) -> String? {
+        guard let path else { return nil }
+        if case .failure(let error) = Posix.readFile(path, limit: 1 << 20, followSymlinks: true) { throw CLIError.usage("--ssh-config: \(error)") }
+        return path
+    }
+
     /// A run's directory of its own (mode 0700), removed by `ClusterCollection.cleanUp`. ssh's
     /// control sockets go under /tmp whatever TMPDIR says: a socket's path must stay under 108 bytes.
     static func temporaryDirectory(_ prefix: String) throws(CLIError) -> String {
@@ -43,6 +51,7 @@ struct SSHOptions: ParsableArguments {
     /// over the same connection.
     func call(_ host: String, _ request: RemoteRequest) throws(CLIError) -> Result<SSHTarget.Call, Recording.Problem> {
         let binary = try Self.binary()
+        let sshConfig = try Self.checked(sshConfig)
         let key = host + "\u{0}" + (sshConfig ?? "")
         let target: SSHTarget
         if let open = ClusterCollection.connections[key] {
@@ -265,7 +274,7 @@ enum ClusterCollection {
         }
         let remote = members.contains { !mine.contains($0.host) }
         var collector = ClusterCollector(
-            request: request, sshConfig: sshConfig, parallel: parallel, directory: try SSHOptions.temporaryDirectory("kcheck-nodes"),
+            request: request, sshConfig: try SSHOptions.checked(sshConfig), parallel: parallel, directory: try SSHOptions.temporaryDirectory("kcheck-nodes"),
             controlDirectory: try SSHOptions.temporaryDirectory("kcheck-ssh"), binary: remote ? try SSHOptions.binary() : nil)
         if Posix.isTerminal(2) { collector.progress = { printError($0 + "\n") } }
         // Item 3 is tried from the inventory's first node, to every node of the inventory.

@@ -384,14 +384,17 @@ public struct Planner {
     static let longestCAHours = 8_760_000
 
     /// A Go duration as cfssl reads `expiry` ("876000h", "8760h0m0s", "90m"), in whole seconds;
-    /// nil when it is not one, is negative, or passes 2^62 seconds.
+    /// nil when it is not one (or is negative). A duration past 2^62 seconds is `Int64.max`: far
+    /// more than any CA kcheck makes, never wrapped.
     static func goDurationSeconds(_ text: String) -> Int64? {
         var rest = Substring(text)
         guard !rest.isEmpty else { return nil }
         var total: Int64 = 0
         while !rest.isEmpty {
             let digits = rest.prefix { $0.isASCII && $0.isNumber }
-            guard !digits.isEmpty, digits.count <= 18, let number = Int64(digits) else { return nil }
+            guard !digits.isEmpty else { return nil }
+            var saturated = false
+            let number = Int64(digits) ?? { saturated = true; return Int64.max }()
             rest = rest.dropFirst(digits.count)
             let unit = rest.prefix { !($0.isASCII && $0.isNumber) }
             rest = rest.dropFirst(unit.count)
@@ -406,7 +409,11 @@ public struct Planner {
             default: return nil
             }
             let (seconds, overflow) = (number / scale.divide).multipliedReportingOverflow(by: scale.multiply)
-            guard !overflow, seconds < 1 << 62 - total else { return nil }
+            if saturated || overflow || seconds >= 1 << 62 - total {
+                total = Int64.max
+                // The rest must still be a duration.
+                continue
+            }
             total += seconds
         }
         return total
