@@ -212,7 +212,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     static func yaml(_ bytes: [UInt8]) {
         _ = try? RuleLoader.loadProfile(files: [(path: "rules/fuzz.yaml", bytes: bytes)], name: "fuzz")
+        // The same bytes as the apiserver's encryption configuration: judged, and scrubbed as a
+        // snapshot scrubs it.
+        _ = Redaction.scrubEncryptionKeys(bytes)
+        let node = MemoryNode()
+        node.file("/etc/kubernetes/encryption-config.yaml", bytes)
+        node.file("/etc/systemd/system/kube-apiserver.service", "[Service]\nExecStart=/opt/k8s/bin/kube-apiserver --encryption-provider-config=/etc/kubernetes/encryption-config.yaml\n")
+        _ = Evaluator(node: node, rules: encryptionRules).evaluate(encryptionRules)
     }
+
+    static let encryptionRules: [Rule] = Profile.guideNode.rules.filter { if case .encryptionConfig = $0.check { true } else { false } }
 
     static func report(_ bytes: [UInt8]) {
         _ = try? ReportReader.read(String(decoding: bytes, as: UTF8.self), file: "fuzz.json")

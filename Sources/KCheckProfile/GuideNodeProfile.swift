@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(99)
+    rules.reserveCapacity(100)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -1029,6 +1029,23 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "guide-complete", status: .pass, message: nil),
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "running-wrong", status: .fail, message: "no listening socket")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.encryption-config",
+        title: "The apiserver encrypts secrets with aescbc under ENCRYPTION_KEY",
+        severity: .critical,
+        phase: .running,
+        guide: [37],
+        rationale: "The guide encrypts secrets at rest: --encryption-provider-config names a file whose first provider for secrets is aescbc with key1 = ENCRYPTION_KEY, then identity (to read what was written before). identity first writes secrets in clear into etcd; another key on one node makes its secrets unreadable to the other apiservers. The guide writes the old form, kind EncryptionConfig / apiVersion v1 (its L13): 1.16 reads it, later versions want EncryptionConfiguration / apiserver.config.k8s.io/v1.",
+        remediation: "Write /etc/kubernetes/encryption-config.yaml as kind: EncryptionConfiguration, apiVersion: apiserver.config.k8s.io/v1, resources [secrets], providers aescbc (keys: name key1, secret ENCRYPTION_KEY) then identity: {}; the same file on every node; restart kube-apiserver.",
+        check: Check.encryptionConfig(EncryptionConfigCheck(unit: "kube-apiserver.service", fileFlag: "encryption-provider-config", keyVariable: "ENCRYPTION_KEY")),
+        tests: [
+            RuleTest(node: "encryption-current", status: .pass, message: nil),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .warn, message: "kind EncryptionConfig, apiVersion v1 is the old form the guide writes (L13)"),
+            RuleTest(node: "running-wrong", status: .fail, message: "identity comes first, so secrets are written unencrypted"),
+            RuleTest(node: "encryption-other-key", status: .fail, message: "the first aescbc key (the one secrets are written with) is not environment.sh's ENCRYPTION_KEY")
         ]
     ))
     rules.append(Rule(

@@ -302,6 +302,12 @@ enum CheckDecoder {
                 ComponentConfigCheck(
                     unit: unit, fileFlag: try f.string(try f.required("file_flag")), key: try f.string(try f.required("key")), expect: expect,
                     defaultValue: defaultValue, otherwise: otherwise))
+        case .encryptionConfig:
+            let f = try fields(["unit", "file_flag", "key_variable"])
+            return .encryptionConfig(
+                EncryptionConfigCheck(
+                    unit: try f.string(try f.required("unit")), fileFlag: try f.string(try f.required("file_flag")),
+                    keyVariable: try f.string(try f.required("key_variable"))))
         case .componentSockets:
             let f = try fields(["unit", "program", "sockets"])
             let list = try f.required("sockets")

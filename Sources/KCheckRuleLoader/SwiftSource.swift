@@ -115,6 +115,8 @@ public enum SwiftSource {
         case .hostnameResolves: return "Check.hostnameResolves"
         case .proxyBypass: return "Check.proxyBypass"
         case .firewallForwardAccept: return "Check.firewallForwardAccept"
+        case .encryptionConfig(let c):
+            return "Check.encryptionConfig(EncryptionConfigCheck(unit: \(literal(c.unit)), fileFlag: \(literal(c.fileFlag)), keyVariable: \(literal(c.keyVariable))))"
         case .componentSockets(let c):
             return "Check.componentSockets(ComponentSocketsCheck(unit: \(literal(c.unit)), program: \(literal(c.program)), sockets: [\(c.sockets.map(literal).joined(separator: ", "))]))"
         case .firewallFlushed(let tables, let until):

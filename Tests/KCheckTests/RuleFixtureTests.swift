@@ -45,6 +45,7 @@ struct RuleFixtureTests {
             "kernel.ipvs.boot": .fail,  // L13
             "scheduler.insecure-port": .warn,  // L3
             "etcd.plain-listener": .warn,  // L11
+            "apiserver.encryption-config": .warn,  // L13
         ], "\(findings)")
     }
 

@@ -157,3 +157,92 @@ extension Evaluator {
             check.key, value: value, defaultValue: check.defaultValue, expect: check.expect, otherwise: check.otherwise, expected: expected, evidence: evidence)
     }
 }
+
+extension Evaluator {
+    /// Item 37 and L13: how the apiserver encrypts secrets at rest. The key is compared with the
+    /// inventory's, never shown; a computed ENCRYPTION_KEY (`$(head -c 32 /dev/urandom | base64)`,
+    /// a new value each time environment.sh is sourced) cannot be compared, and the rule says so.
+    func encryptionConfig(_ check: EncryptionConfigCheck) throws(OutcomeError) -> Outcome {
+        let expected = "secrets encrypted with aescbc under \(check.keyVariable), identity after"
+        guard let (flags, location) = try componentFlags(check.unit, expected: expected) else { return notInstalled(check.unit, expected) }
+        guard let path = flags.value(check.fileFlag), path.hasPrefix("/") else {
+            return Outcome(
+                status: .fail, expected: expected, actual: "no --\(check.fileFlag)",
+                message: "\(check.unit) has no --\(check.fileFlag) (\(location)): secrets are stored in etcd unencrypted. Write the guide's encryption-config.yaml and pass it.",
+                evidence: [location])
+        }
+        guard let text = try readText(path, expected: expected, limit: 1 << 20) else {
+            return Outcome(
+                status: .fail, expected: expected, actual: "no \(path)",
+                message: "\(check.unit) reads \(path) (--\(check.fileFlag), \(location)), which is missing: the apiserver fails to start.", evidence: [location])
+        }
+        let document: YAMLNode?
+        do throws(SourceError) {
+            document = try YAML.parse(text, file: path)
+        } catch {
+            return unavailable(expected, error.description)
+        }
+        func child(_ node: YAMLNode?, _ key: String) -> YAMLNode? { node?.mapping?.first { $0.key.scalar?.string == key }?.value }
+        func at(_ node: YAMLNode?) -> [SourceLocation] { [SourceLocation(file: path, line: node?.mark.line ?? 1)] }
+        let kind = child(document, "kind")?.scalar?.string ?? "", version = child(document, "apiVersion")?.scalar?.string ?? ""
+        let oldForm = kind == "EncryptionConfig" && version == "v1"
+        guard oldForm || (kind == "EncryptionConfiguration" && version == "apiserver.config.k8s.io/v1") else {
+            return Outcome(
+                status: .fail, expected: expected, actual: "kind \(kind.isEmpty ? "missing" : kind), apiVersion \(version.isEmpty ? "missing" : version)",
+                message: "\(path) is not an encryption configuration the apiserver reads (kind EncryptionConfiguration, apiVersion apiserver.config.k8s.io/v1): it fails to start.",
+                evidence: at(document))
+        }
+        let entry = child(document, "resources")?.sequence?.first { r in
+            child(r, "resources")?.sequence?.contains { $0.scalar?.string == "secrets" } ?? false
+        }
+        guard let entry else {
+            return Outcome(
+                status: .fail, expected: expected, actual: "secrets not listed",
+                message: "\(path) lists no resources entry for secrets: they are stored in etcd unencrypted.", evidence: at(document))
+        }
+        let providers = child(entry, "providers")?.sequence ?? []
+        let names = providers.compactMap { $0.mapping?.first?.key.scalar?.string }
+        guard let first = providers.first, let firstName = names.first else {
+            return Outcome(status: .fail, expected: expected, actual: "no providers", message: "\(path) gives secrets no providers: the apiserver fails to start.", evidence: at(entry))
+        }
+        let actual = "providers " + names.joined(separator: ", ")
+        guard firstName == "aescbc" else {
+            let why = firstName == "identity"
+                ? "identity comes first, so secrets are written unencrypted (the providers after it only read old data)"
+                : "\(firstName) comes first, not the guide's aescbc"
+            return Outcome(status: .fail, expected: expected, actual: actual, message: "\(path): \(why). Put aescbc first, identity last.", evidence: at(first))
+        }
+        var warnings: [String] = []
+        if !names.contains("identity") {
+            warnings.append("no identity provider after aescbc: secrets written before encryption was turned on can no longer be read")
+        }
+        let keys = child(child(first, "aescbc"), "keys")?.sequence ?? []
+        let secrets = keys.compactMap { child($0, "secret")?.scalar?.string }
+        guard let writing = secrets.first else {
+            return Outcome(status: .fail, expected: expected, actual: actual + ", no key", message: "\(path): aescbc has no key: the apiserver fails to start.", evidence: at(first))
+        }
+        if let inventory {
+            if let assignment = inventory[check.keyVariable], assignment.computed {
+                warnings.append("\(check.keyVariable) in environment.sh is computed each time the file is sourced, so the key cannot be compared with it; make sure every apiserver has the same file")
+            } else if let key = inventory[check.keyVariable]?.value.scalar, !key.isEmpty {
+                if writing != key {
+                    let elsewhere = secrets.dropFirst().contains(key)
+                    return Outcome(
+                        status: .fail, expected: expected, actual: actual + ", first key not \(check.keyVariable)",
+                        message: "\(path): the first aescbc key (the one secrets are written with) is not environment.sh's \(check.keyVariable)"
+                            + (elsewhere ? " (that key is there, but not first: rotate it first, restart, rewrite the secrets)" : "") + ". Neither value is shown here.",
+                        evidence: at(first))
+                }
+            } else {
+                warnings.append("environment.sh sets no \(check.keyVariable) to compare the key with")
+            }
+        }
+        if oldForm {
+            warnings.insert("kind EncryptionConfig, apiVersion v1 is the old form the guide writes (L13): the apiserver of 1.16 still reads it, later ones want kind EncryptionConfiguration, apiVersion apiserver.config.k8s.io/v1", at: 0)
+        }
+        if !warnings.isEmpty {
+            return Outcome(status: .warn, expected: expected, actual: actual, message: "\(path): " + warnings.joined(separator: "; ") + ".", evidence: at(document))
+        }
+        return Outcome(status: .pass, expected: expected, actual: actual, message: "", evidence: at(first))
+    }
+}

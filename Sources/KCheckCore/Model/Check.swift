@@ -68,6 +68,9 @@ public enum Check: Equatable, Sendable {
     /// Every packet-filter chain IPv4 forwarding passes through (legacy iptables' filter FORWARD,
     /// nf_tables base chains at the forward hook) has the policy ACCEPT.
     case firewallForwardAccept
+    /// The apiserver's encryption configuration (the file its flag names): secrets encrypted
+    /// first with aescbc under the inventory's key, identity after; the old form is a warning.
+    case encryptionConfig(EncryptionConfigCheck)
     /// An installed component listens on exactly these sockets (`ADDRESS:PORT`, `$NODE_IP`
     /// allowed), judged from the socket tables and the processes that hold them.
     case componentSockets(ComponentSocketsCheck)
@@ -120,6 +123,7 @@ public enum Check: Equatable, Sendable {
         case .proxyBypass: .proxyBypass
         case .ipvsService: .ipvsService
         case .firewallForwardAccept: .firewallForwardAccept
+        case .encryptionConfig: .encryptionConfig
         case .componentSockets: .componentSockets
         case .bootKernelMinimum: .bootKernelMinimum
         case .firewallFlushed: .firewallFlushed
@@ -161,6 +165,7 @@ public enum Check: Equatable, Sendable {
         case proxyBypass = "proxy_bypass"
         case ipvsService = "ipvs_service"
         case firewallForwardAccept = "firewall_forward_accept"
+        case encryptionConfig = "encryption_config"
         case componentSockets = "component_sockets"
         case bootKernelMinimum = "boot_kernel_minimum"
         case firewallFlushed = "firewall_flushed"
@@ -342,6 +347,21 @@ public struct SANCheck: Equatable, Sendable {
         self.path = path
         self.cover = cover
         self.required = required
+    }
+}
+
+/// The apiserver's encryption provider configuration (RUNNING-STATE 37).
+public struct EncryptionConfigCheck: Equatable, Sendable {
+    public let unit: String
+    /// The flag naming the file ("encryption-provider-config").
+    public let fileFlag: String
+    /// The inventory variable the aescbc key must equal ("ENCRYPTION_KEY"); never printed.
+    public let keyVariable: String
+
+    public init(unit: String, fileFlag: String, keyVariable: String) {
+        self.unit = unit
+        self.fileFlag = fileFlag
+        self.keyVariable = keyVariable
     }
 }
 

@@ -173,6 +173,14 @@ public final class RecordingNode: Node {
     public var recording: Recording {
         var result = recorded
         result.facts.recorded = true
+        // The apiserver's encryption keys, whatever they are (a key other than ENCRYPTION_KEY
+        // too): each `secret:` value of an encryption configuration becomes its stand-in, the same
+        // one ENCRYPTION_KEY's value gets, so comparing them gives the node's verdict.
+        for (path, entry) in result.entries {
+            guard case .file(let bytes) = entry, let clean = Redaction.scrubEncryptionKeys(bytes) else { continue }
+            result.entries[path] = .file(clean)
+            if result.facts.digests[path] == nil, let digest = try? OpenSSL.sha256Hex(bytes) { result.facts.digests[path] = digest }
+        }
         guard !secrets.isEmpty else { return result }
         for (path, entry) in result.entries {
             guard case .file(let bytes) = entry else { continue }
@@ -444,6 +452,34 @@ public enum Redaction {
             }
         }
         return found
+    }
+
+    /// An encryption configuration (kind EncryptionConfig or EncryptionConfiguration) with each
+    /// `secret:` value replaced by its stand-in; nil for any other file.
+    public static func scrubEncryptionKeys(_ bytes: [UInt8]) -> [UInt8]? {
+        guard Bytes.find(Array("EncryptionConfig".utf8), in: bytes, range: 0..<bytes.count) != nil else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var changed = false
+        for (index, line) in bytes.split(separator: 10, omittingEmptySubsequences: false).enumerated() {
+            if index > 0 { out.append(10) }
+            var text = Array(line)
+            var at = text.firstIndex { $0 != 32 && $0 != 9 && $0 != 45 } ?? text.count  // indentation and a list's "- "
+            let key = Array("secret:".utf8)
+            if text.count >= at + key.count, Array(text[at..<(at + key.count)]) == key {
+                at += key.count
+                while at < text.count, text[at] == 32 || text[at] == 9 { at += 1 }
+                var end = text.count
+                while end > at, text[end - 1] == 32 || text[end - 1] == 13 || text[end - 1] == 9 { end -= 1 }
+                if end > at, text[at] == 34 || text[at] == 39, text[end - 1] == text[at], end - at >= 2 { at += 1; end -= 1 }
+                if end > at {
+                    text.replaceSubrange(at..<end, with: standIn(Array(text[at..<end])))
+                    changed = true
+                }
+            }
+            out += text
+        }
+        return changed ? out : nil
     }
 
     /// The maximal runs of base64/hex characters in a text.
