@@ -135,12 +135,12 @@ extension Evaluator {
         }
         let problems = inventory.problems.map { "\($0.path)\($0.line > 0 ? ":\($0.line)" : ""): \($0.message)" }
         if !failures.isEmpty {
-            return Outcome(status: .fail, expected: expected, actual: (failures + warnings).joined(separator: "; "), message: failures[0])
+            return Outcome(status: .fail, expected: expected, actual: boundedList(failures + warnings), message: failures[0])
         }
         if !problems.isEmpty {
-            return Outcome(status: .error, expected: expected, actual: problems.joined(separator: "; "), message: "could not check: \(problems[0])")
+            return Outcome(status: .error, expected: expected, actual: boundedList(problems), message: "could not check: \(problems[0])")
         }
-        if !warnings.isEmpty { return Outcome(status: .warn, expected: expected, actual: warnings.joined(separator: "; "), message: warnings[0]) }
+        if !warnings.isEmpty { return Outcome(status: .warn, expected: expected, actual: boundedList(warnings), message: warnings[0]) }
         return Outcome(status: .pass, expected: expected, actual: "\(judged.count) certificate\(judged.count == 1 ? "" : "s"), none with a finding", message: "")
     }
 

@@ -94,6 +94,39 @@ extension Evaluator {
         }
     }
 
+    /// The YAML file an installed component's flag names, parsed: its path, the ExecStart it is
+    /// named in, its document. The outcome instead where the unit is not installed (not
+    /// applicable), the flag is absent (`withoutFlag` says what that means), the file is missing
+    /// (the component fails to start) or cannot be read or parsed.
+    func componentFile(_ unit: String, fileFlag: String, expected: String, withoutFlag: String)
+        throws(OutcomeError) -> ComponentFile
+    {
+        guard let (flags, location) = try componentFlags(unit, expected: expected) else { return .outcome(notInstalled(unit, expected)) }
+        guard let path = flags.value(fileFlag), path.hasPrefix("/") else {
+            return .outcome(
+                Outcome(
+                    status: .fail, expected: expected, actual: "no --\(fileFlag)",
+                    message: "\(unit) is given no --\(fileFlag) file (\(location)): \(withoutFlag).", evidence: [location]))
+        }
+        guard let text = try readText(path, expected: expected, limit: 1 << 20) else {
+            return .outcome(
+                Outcome(
+                    status: .fail, expected: expected, actual: "no \(path)",
+                    message: "\(unit) reads \(path) (--\(fileFlag), \(location)), which is missing: it fails to start.", evidence: [location]))
+        }
+        do throws(SourceError) {
+            return .found(path: path, location: location, document: try YAML.parse(text, file: path))
+        } catch {
+            return .outcome(unavailable(expected, error.description))
+        }
+    }
+
+    enum ComponentFile {
+        case found(path: String, location: SourceLocation, document: YAMLNode?)
+        /// The rule's outcome without the file.
+        case outcome(Outcome)
+    }
+
     func notInstalled(_ unit: String, _ expected: String) -> Outcome {
         Outcome(status: .skip, expected: expected, actual: "not installed", message: "\(unit) is not installed")
     }
@@ -132,20 +165,10 @@ extension Evaluator {
 
     func componentConfig(_ check: ComponentConfigCheck) throws(OutcomeError) -> Outcome {
         let expected = "\(check.key) \(check.expect.description)"
-        guard let (flags, location) = try componentFlags(check.unit, expected: expected) else { return notInstalled(check.unit, expected) }
-        guard let path = flags.value(check.fileFlag), path.hasPrefix("/") else {
-            return Outcome(
-                status: .fail, expected: expected, actual: "no --\(check.fileFlag)",
-                message: "\(check.unit) is given no --\(check.fileFlag) file (\(location)): \(check.key) is not set as the guide sets it.", evidence: [location])
-        }
-        guard let text = try readText(path, expected: expected, limit: 1 << 20) else {
-            return Outcome(status: .fail, expected: expected, actual: "no \(path)", message: "\(check.unit) reads \(path) (--\(check.fileFlag), \(location)), which is missing: it fails to start.", evidence: [location])
-        }
-        let document: YAMLNode?
-        do throws(SourceError) {
-            document = try YAML.parse(text, file: path)
-        } catch {
-            return unavailable(expected, error.description)
+        let path: String, location: SourceLocation, document: YAMLNode?
+        switch try componentFile(check.unit, fileFlag: check.fileFlag, expected: expected, withoutFlag: "\(check.key) is not set as the guide sets it") {
+        case .outcome(let outcome): return outcome
+        case .found(let p, let l, let d): (path, location, document) = (p, l, d)
         }
         var node = document
         for part in check.key.split(separator: ".") {
@@ -164,23 +187,10 @@ extension Evaluator {
     /// a new value each time environment.sh is sourced) cannot be compared, and the rule says so.
     func encryptionConfig(_ check: EncryptionConfigCheck) throws(OutcomeError) -> Outcome {
         let expected = "secrets encrypted with aescbc under \(check.keyVariable), identity after"
-        guard let (flags, location) = try componentFlags(check.unit, expected: expected) else { return notInstalled(check.unit, expected) }
-        guard let path = flags.value(check.fileFlag), path.hasPrefix("/") else {
-            return Outcome(
-                status: .fail, expected: expected, actual: "no --\(check.fileFlag)",
-                message: "\(check.unit) has no --\(check.fileFlag) (\(location)): secrets are stored in etcd unencrypted. Write the guide's encryption-config.yaml and pass it.",
-                evidence: [location])
-        }
-        guard let text = try readText(path, expected: expected, limit: 1 << 20) else {
-            return Outcome(
-                status: .fail, expected: expected, actual: "no \(path)",
-                message: "\(check.unit) reads \(path) (--\(check.fileFlag), \(location)), which is missing: the apiserver fails to start.", evidence: [location])
-        }
-        let document: YAMLNode?
-        do throws(SourceError) {
-            document = try YAML.parse(text, file: path)
-        } catch {
-            return unavailable(expected, error.description)
+        let path: String, document: YAMLNode?
+        switch try componentFile(check.unit, fileFlag: check.fileFlag, expected: expected, withoutFlag: "secrets are stored in etcd unencrypted. Write the guide's encryption-config.yaml and pass it") {
+        case .outcome(let outcome): return outcome
+        case .found(let p, _, let d): (path, document) = (p, d)
         }
         func child(_ node: YAMLNode?, _ key: String) -> YAMLNode? { node?.mapping?.first { $0.key.scalar?.string == key }?.value }
         func at(_ node: YAMLNode?) -> [SourceLocation] { [SourceLocation(file: path, line: node?.mark.line ?? 1)] }

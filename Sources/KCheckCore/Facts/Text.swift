@@ -123,3 +123,10 @@ public func visible(_ text: String, singleLine: Bool = false) -> String {
     }
     return String(out)
 }
+
+/// Items joined for a result's `actual`, at most `limit` of them and then how many more: a tree
+/// of 20,000 links must not make a report of megabytes.
+func boundedList(_ items: [String], limit: Int = 20, separator: String = "; ") -> String {
+    guard items.count > limit else { return items.joined(separator: separator) }
+    return items.prefix(limit).joined(separator: separator) + "\(separator)and \(items.count - limit) more"
+}
