@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(100)
+    rules.reserveCapacity(105)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -1046,6 +1046,81 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "guide-complete", status: .warn, message: "kind EncryptionConfig, apiVersion v1 is the old form the guide writes (L13)"),
             RuleTest(node: "running-wrong", status: .fail, message: "identity comes first, so secrets are written unencrypted"),
             RuleTest(node: "encryption-other-key", status: .fail, message: "the first aescbc key (the one secrets are written with) is not environment.sh's ENCRYPTION_KEY")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.subject.apiserver",
+        title: "The apiserver's certificate is kubernetes-master / k8s",
+        severity: .high,
+        phase: .running,
+        guide: [49],
+        rationale: "The guide's kubernetes-csr.json names CN kubernetes-master, O k8s: the apiserver presents it to clients and, as a client, to etcd and the kubelets.",
+        remediation: "Re-issue /etc/kubernetes/cert/kubernetes.pem from the guide's CSR (CN kubernetes-master, O k8s) with the cluster's CA: cfssl gencert -ca=/etc/kubernetes/cert/ca.pem -ca-key=/etc/kubernetes/cert/ca-key.pem -config=/etc/kubernetes/cert/ca-config.json -profile=kubernetes CSR.json | cfssljson -bare NAME; restart the component.",
+        check: Check.certificateSubject(CertificateSubjectCheck(unit: "kube-apiserver.service", path: "/etc/kubernetes/cert/kubernetes.pem", commonName: "kubernetes-master", organization: "k8s")),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "its CN is kubernetes, not kubernetes-master")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.subject.etcd",
+        title: "etcd's certificate is etcd / k8s",
+        severity: .medium,
+        phase: .running,
+        guide: [49],
+        rationale: "The guide's etcd-csr.json names CN etcd, O k8s: etcd serves clients and peers with it.",
+        remediation: "Re-issue /etc/etcd/cert/etcd.pem from the guide's CSR (CN etcd, O k8s) with the cluster's CA: cfssl gencert -ca=/etc/kubernetes/cert/ca.pem -ca-key=/etc/kubernetes/cert/ca-key.pem -config=/etc/kubernetes/cert/ca-config.json -profile=kubernetes CSR.json | cfssljson -bare NAME; restart the component.",
+        check: Check.certificateSubject(CertificateSubjectCheck(unit: "etcd.service", path: "/etc/etcd/cert/etcd.pem", commonName: "etcd", organization: "k8s")),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "its CN is admin, not etcd")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.subject.controller-manager",
+        title: "The controller-manager's certificate is system:kube-controller-manager",
+        severity: .high,
+        phase: .running,
+        guide: [49],
+        rationale: "RBAC grants the controller-manager its rights by the user system:kube-controller-manager: a certificate with another CN authenticates and is then refused everything.",
+        remediation: "Re-issue /etc/kubernetes/cert/kube-controller-manager.pem from the guide's CSR (CN system:kube-controller-manager, O system:kube-controller-manager) with the cluster's CA: cfssl gencert -ca=/etc/kubernetes/cert/ca.pem -ca-key=/etc/kubernetes/cert/ca-key.pem -config=/etc/kubernetes/cert/ca-config.json -profile=kubernetes CSR.json | cfssljson -bare NAME; restart the component.",
+        check: Check.certificateSubject(CertificateSubjectCheck(unit: "kube-controller-manager.service", path: "/etc/kubernetes/cert/kube-controller-manager.pem", commonName: "system:kube-controller-manager", organization: "system:kube-controller-manager")),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "its O is k8s, not system:kube-controller-manager")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.subject.scheduler",
+        title: "The scheduler's certificate is system:kube-scheduler",
+        severity: .high,
+        phase: .running,
+        guide: [49],
+        rationale: "RBAC grants the scheduler its rights by the user system:kube-scheduler: a certificate with another CN authenticates and is then refused everything.",
+        remediation: "Re-issue /etc/kubernetes/cert/kube-scheduler.pem from the guide's CSR (CN system:kube-scheduler, O system:kube-scheduler) with the cluster's CA: cfssl gencert -ca=/etc/kubernetes/cert/ca.pem -ca-key=/etc/kubernetes/cert/ca-key.pem -config=/etc/kubernetes/cert/ca-config.json -profile=kubernetes CSR.json | cfssljson -bare NAME; restart the component.",
+        check: Check.certificateSubject(CertificateSubjectCheck(unit: "kube-scheduler.service", path: "/etc/kubernetes/cert/kube-scheduler.pem", commonName: "system:kube-scheduler", organization: "system:kube-scheduler")),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "its CN is admin, not system:kube-scheduler")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.subject.proxy-client",
+        title: "The apiserver's aggregator client certificate is aggregator / k8s",
+        severity: .medium,
+        phase: .running,
+        guide: [49],
+        rationale: "The apiserver calls metrics-server with proxy-client.pem; --requestheader-allowed-names=aggregator admits that CN only.",
+        remediation: "Re-issue /etc/kubernetes/cert/proxy-client.pem from the guide's CSR (CN aggregator, O k8s) with the cluster's CA: cfssl gencert -ca=/etc/kubernetes/cert/ca.pem -ca-key=/etc/kubernetes/cert/ca-key.pem -config=/etc/kubernetes/cert/ca-config.json -profile=kubernetes CSR.json | cfssljson -bare NAME; restart the component.",
+        check: Check.certificateSubject(CertificateSubjectCheck(unit: "kube-apiserver.service", path: "/etc/kubernetes/cert/proxy-client.pem", commonName: "aggregator", organization: "k8s")),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "its CN is kubernetes, not aggregator")
         ]
     ))
     rules.append(Rule(

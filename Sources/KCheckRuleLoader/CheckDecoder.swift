@@ -302,6 +302,12 @@ enum CheckDecoder {
                 ComponentConfigCheck(
                     unit: unit, fileFlag: try f.string(try f.required("file_flag")), key: try f.string(try f.required("key")), expect: expect,
                     defaultValue: defaultValue, otherwise: otherwise))
+        case .certificateSubject:
+            let f = try fields(["unit", "path", "cn", "o"])
+            return .certificateSubject(
+                CertificateSubjectCheck(
+                    unit: try f.string(try f.required("unit")), path: try absolute(try f.required("path"), f),
+                    commonName: try f.string(try f.required("cn")), organization: try f.string(try f.required("o"))))
         case .encryptionConfig:
             let f = try fields(["unit", "file_flag", "key_variable"])
             return .encryptionConfig(

@@ -115,6 +115,8 @@ public enum SwiftSource {
         case .hostnameResolves: return "Check.hostnameResolves"
         case .proxyBypass: return "Check.proxyBypass"
         case .firewallForwardAccept: return "Check.firewallForwardAccept"
+        case .certificateSubject(let c):
+            return "Check.certificateSubject(CertificateSubjectCheck(unit: \(literal(c.unit)), path: \(literal(c.path)), commonName: \(literal(c.commonName)), organization: \(literal(c.organization))))"
         case .encryptionConfig(let c):
             return "Check.encryptionConfig(EncryptionConfigCheck(unit: \(literal(c.unit)), fileFlag: \(literal(c.fileFlag)), keyVariable: \(literal(c.keyVariable))))"
         case .componentSockets(let c):

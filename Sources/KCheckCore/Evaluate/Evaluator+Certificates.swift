@@ -201,3 +201,35 @@ extension Evaluator {
         }
     }
 }
+
+extension Evaluator {
+    /// Item 49: a component's certificate carries the subject its CSR asks. The apiserver's
+    /// Node and RBAC authorizers grant by CN and O (system:kube-controller-manager, system:nodes):
+    /// a certificate with another name authenticates, then is denied everything.
+    func certificateSubject(_ check: CertificateSubjectCheck) throws(OutcomeError) -> Outcome {
+        let expected = "CN=\(check.commonName), O=\(check.organization)"
+        guard try componentFlags(check.unit, expected: expected) != nil else { return notInstalled(check.unit, expected) }
+        var wanted: [String] = []
+        for text in [check.commonName, check.organization] {
+            switch resolve(text) {
+            case .success(let value): wanted.append(value)
+            case .failure(.noInventory): return Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory)
+            case .failure(let problem): return unavailable(expected, problem.message)
+            }
+        }
+        let expectedHere = "CN=\(wanted[0]), O=\(wanted[1])"
+        guard let cert = try certificate(at: check.path, expected: expectedHere) else {
+            return Outcome(status: .skip, expected: expectedHere, actual: "no \(check.path)", message: "no \(check.path) yet")
+        }
+        let subject = cert.info.subject
+        let cn = subject.filter { $0.key == "CN" }.map(\.value), o = subject.filter { $0.key == "O" }.map(\.value)
+        let actual = "CN=\(cn.joined(separator: "+")), O=\(o.isEmpty ? "none" : o.joined(separator: "+"))"
+        var wrong: [String] = []
+        if cn != [wanted[0]] { wrong.append("its CN is \(cn.isEmpty ? "missing" : cn.joined(separator: " and ")), not \(wanted[0])") }
+        if !o.contains(wanted[1]) { wrong.append("its O is \(o.isEmpty ? "missing" : o.joined(separator: " and ")), not \(wanted[1])") }
+        guard !wrong.isEmpty else { return Outcome(status: .pass, expected: expectedHere, actual: actual, message: "") }
+        return Outcome(
+            status: .fail, expected: expectedHere, actual: actual,
+            message: "\(check.path): \(wrong.joined(separator: "; ")). Kubernetes tells components apart by these names (RBAC users and groups, the aggregator's allowed names, etcd's clients): with others a component authenticates and is then refused. Re-issue it from the guide's CSR (CN \(wanted[0]), O \(wanted[1])) with the cluster's CA.")
+    }
+}

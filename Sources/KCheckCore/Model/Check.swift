@@ -68,6 +68,8 @@ public enum Check: Equatable, Sendable {
     /// Every packet-filter chain IPv4 forwarding passes through (legacy iptables' filter FORWARD,
     /// nf_tables base chains at the forward hook) has the policy ACCEPT.
     case firewallForwardAccept
+    /// An installed component's certificate names what the guide's CSR names (CN, O).
+    case certificateSubject(CertificateSubjectCheck)
     /// The apiserver's encryption configuration (the file its flag names): secrets encrypted
     /// first with aescbc under the inventory's key, identity after; the old form is a warning.
     case encryptionConfig(EncryptionConfigCheck)
@@ -123,6 +125,7 @@ public enum Check: Equatable, Sendable {
         case .proxyBypass: .proxyBypass
         case .ipvsService: .ipvsService
         case .firewallForwardAccept: .firewallForwardAccept
+        case .certificateSubject: .certificateSubject
         case .encryptionConfig: .encryptionConfig
         case .componentSockets: .componentSockets
         case .bootKernelMinimum: .bootKernelMinimum
@@ -165,6 +168,7 @@ public enum Check: Equatable, Sendable {
         case proxyBypass = "proxy_bypass"
         case ipvsService = "ipvs_service"
         case firewallForwardAccept = "firewall_forward_accept"
+        case certificateSubject = "certificate_subject"
         case encryptionConfig = "encryption_config"
         case componentSockets = "component_sockets"
         case bootKernelMinimum = "boot_kernel_minimum"
@@ -347,6 +351,22 @@ public struct SANCheck: Equatable, Sendable {
         self.path = path
         self.cover = cover
         self.required = required
+    }
+}
+
+/// A component certificate's subject (RUNNING-STATE 49): its CN and O, `$NODE_NAME` allowed.
+public struct CertificateSubjectCheck: Equatable, Sendable {
+    /// Not applicable until this unit is installed.
+    public let unit: String
+    public let path: String
+    public let commonName: String
+    public let organization: String
+
+    public init(unit: String, path: String, commonName: String, organization: String) {
+        self.unit = unit
+        self.path = path
+        self.commonName = commonName
+        self.organization = organization
     }
 }
 
