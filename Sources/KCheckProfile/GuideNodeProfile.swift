@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(105)
+    rules.reserveCapacity(106)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -744,6 +744,21 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "running-wrong", status: .pass, message: nil),
             RuleTest(node: "guide-complete", status: .warn, message: "healthzBindAddress is 192.168.7.200:10251")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.pod-cidr",
+        title: "kubelet-config.yaml leaves podCIDR unset (the guide's L7)",
+        severity: .low,
+        phase: .running,
+        guide: [41],
+        rationale: "The guide sets podCIDR: CLUSTER_CIDR in kubelet-config.yaml (its L7). kubelet uses podCIDR only in standalone mode; in a cluster the node's range comes from the controller-manager or, with calico, from calico's IP pools. Set, it misleads whoever reads the file into thinking each node gets the whole pod range. A known weakness of the guide, a warning.",
+        remediation: "Remove podCIDR from /etc/kubernetes/kubelet-config.yaml (kubelet ignores it in a cluster); restart kubelet.",
+        check: Check.componentConfig(ComponentConfigCheck(unit: "kubelet.service", fileFlag: "config", key: "podCIDR", expect: .equals(""), defaultValue: "", otherwise: .warn)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .warn, message: "podCIDR is 172.30.0.0/16"),
+            RuleTest(node: "running-wrong", status: .pass, message: nil)
         ]
     ))
     rules.append(Rule(

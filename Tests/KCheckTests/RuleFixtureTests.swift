@@ -46,6 +46,7 @@ struct RuleFixtureTests {
             "scheduler.insecure-port": .warn,  // L3
             "etcd.plain-listener": .warn,  // L11
             "apiserver.encryption-config": .warn,  // L13
+            "kubelet.pod-cidr": .warn,  // L7
         ], "\(findings)")
     }
 
