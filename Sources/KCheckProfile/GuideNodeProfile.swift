@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(106)
+    rules.reserveCapacity(107)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -203,6 +203,21 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-minimal", status: .fail, message: "they hold 40 rules in 12 chains and 7 chains of their own (FORWARD_IN_ZONES, FORWARD_OUT_ZONES, INPUT_ZONES, …)"),
             RuleTest(node: "firewall-docker", status: .fail, message: "iptables-legacy -t filter -F; iptables-legacy -t filter -X; iptables-legacy -t nat -F; iptables-legacy -t nat -X"),
             RuleTest(node: "firewall-nft-drop", status: .fail, message: "iptables-nft -t filter -F")
+        ]
+    ))
+    rules.append(Rule(
+        id: "dirs.data",
+        title: "The guide's data directories exist or can be made",
+        severity: .medium,
+        phase: .install,
+        guide: [15],
+        rationale: "The guide keeps etcd's data and WAL, kubelet's and the components' state and containerd's under ETCD_DATA_DIR, ETCD_WAL_DIR, K8S_DIR and CONTAINERD_DIR, and makes them while installing (mkdir -p). A file where one of those directories goes (a disk image, a mount point left as a file) makes the install fail halfway. Requiring them to exist would fail every fresh node: they must be makeable.",
+        remediation: "Move the file away, or set another path in environment.sh on every node. The guide advises ETCD_WAL_DIR on another disk than ETCD_DATA_DIR.",
+        check: Check.inventoryDirectories(["ETCD_DATA_DIR", "ETCD_WAL_DIR", "K8S_DIR", "CONTAINERD_DIR"]),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: "ETCD_DATA_DIR=/data/k8s/etcd/data can be made under /"),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "data-dir-blocked", status: .fail, message: "ETCD_DATA_DIR=/data/k8s/etcd/data: /data is a file, not a directory, so /data/k8s/etcd/data cannot be made")
         ]
     ))
     rules.append(Rule(

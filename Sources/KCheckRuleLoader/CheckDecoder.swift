@@ -258,6 +258,12 @@ enum CheckDecoder {
         case .hostnameValid: return try bare(.hostnameValid)
         case .hostnameResolves: return try bare(.hostnameResolves)
         case .proxyBypass: return try bare(.proxyBypass)
+        case .inventoryDirectories:
+            let f = try fields(["variables"])
+            let list = try f.required("variables")
+            let names = try strings(list, f, what: "variables")
+            guard !names.isEmpty else { throw Fields.error(list, file: file, "`variables` must not be empty") }
+            return .inventoryDirectories(names)
         case .firewallForwardAccept: return try bare(.firewallForwardAccept)
         case .firewallFlushed:
             let f = try fields(["tables", "until_installed"])

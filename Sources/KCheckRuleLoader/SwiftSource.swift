@@ -114,6 +114,7 @@ public enum SwiftSource {
         case .hostnameValid: return "Check.hostnameValid"
         case .hostnameResolves: return "Check.hostnameResolves"
         case .proxyBypass: return "Check.proxyBypass"
+        case .inventoryDirectories(let names): return "Check.inventoryDirectories([\(names.map(literal).joined(separator: ", "))])"
         case .firewallForwardAccept: return "Check.firewallForwardAccept"
         case .certificateSubject(let c):
             return "Check.certificateSubject(CertificateSubjectCheck(unit: \(literal(c.unit)), path: \(literal(c.path)), commonName: \(literal(c.commonName)), organization: \(literal(c.organization))))"

@@ -166,3 +166,50 @@ extension Evaluator {
             evidence: [location])
     }
 }
+
+extension Evaluator {
+    /// Item 15's data directories before installing: the guide makes them while installing, so
+    /// "exists" would fail every fresh node; what must hold is that they can be made — an absolute
+    /// path whose nearest existing ancestor is a directory, with no file where a directory goes.
+    func inventoryDirectories(_ names: [String]) -> Outcome {
+        let expected = "\(names.joined(separator: ", ")): directories, or can be made"
+        guard let inventory else { return Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory) }
+        var problems: [String] = [], states: [String] = []
+        for name in names {
+            guard let assignment = inventory[name] else {
+                problems.append("\(name) is not set in environment.sh")
+                continue
+            }
+            let path = assignment.value.scalar
+            guard path.hasPrefix("/"), !assignment.computed else {
+                problems.append("\(name) is `\(path)`, not an absolute path")
+                continue
+            }
+            var current = path
+            var missing = 0
+            while true {
+                switch facts.node.resolvedStatus(current) {
+                case .success(let st) where st.kind == .directory:
+                    states.append(missing == 0 ? "\(name)=\(path) exists" : "\(name)=\(path) can be made under \(current)")
+                case .success:
+                    problems.append("\(name)=\(path): \(current) is a file, not a directory, so \(missing == 0 ? "it is not a directory" : "\(path) cannot be made")")
+                case .failure(let error) where error.isNotFound:
+                    guard let slash = current.lastIndex(of: "/"), current != "/" else {
+                        problems.append("\(name)=\(path): no ancestor exists")
+                        break
+                    }
+                    current = slash == current.startIndex ? "/" : String(current[..<slash])
+                    missing += 1
+                    continue
+                case .failure(let error):
+                    problems.append("\(name)=\(path): \(error)")
+                }
+                break
+            }
+        }
+        if problems.isEmpty { return Outcome(status: .pass, expected: expected, actual: states.joined(separator: "; "), message: "") }
+        return Outcome(
+            status: .fail, expected: expected, actual: problems.joined(separator: "; "),
+            message: "The guide makes these directories while installing (mkdir -p): " + problems.joined(separator: "; ") + ". Move the file away or set another path in environment.sh (on every node).")
+    }
+}

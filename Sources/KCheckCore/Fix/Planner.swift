@@ -162,7 +162,7 @@ public struct Planner {
             .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController, .componentFlag,
             .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
                 .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum,
-                .componentSockets, .encryptionConfig, .certificateSubject:
+                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories:
             manual(nil)
         }
     }

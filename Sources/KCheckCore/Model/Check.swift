@@ -68,6 +68,9 @@ public enum Check: Equatable, Sendable {
     /// Every packet-filter chain IPv4 forwarding passes through (legacy iptables' filter FORWARD,
     /// nf_tables base chains at the forward hook) has the policy ACCEPT.
     case firewallForwardAccept
+    /// The directories these inventory variables name exist, or can be made (their nearest
+    /// existing ancestor is a directory, no file in the way).
+    case inventoryDirectories([String])
     /// An installed component's certificate names what the guide's CSR names (CN, O).
     case certificateSubject(CertificateSubjectCheck)
     /// The apiserver's encryption configuration (the file its flag names): secrets encrypted
@@ -125,6 +128,7 @@ public enum Check: Equatable, Sendable {
         case .proxyBypass: .proxyBypass
         case .ipvsService: .ipvsService
         case .firewallForwardAccept: .firewallForwardAccept
+        case .inventoryDirectories: .inventoryDirectories
         case .certificateSubject: .certificateSubject
         case .encryptionConfig: .encryptionConfig
         case .componentSockets: .componentSockets
@@ -168,6 +172,7 @@ public enum Check: Equatable, Sendable {
         case proxyBypass = "proxy_bypass"
         case ipvsService = "ipvs_service"
         case firewallForwardAccept = "firewall_forward_accept"
+        case inventoryDirectories = "inventory_directories"
         case certificateSubject = "certificate_subject"
         case encryptionConfig = "encryption_config"
         case componentSockets = "component_sockets"

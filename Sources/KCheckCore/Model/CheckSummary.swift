@@ -59,6 +59,8 @@ extension Check {
         case .hostnameValid: return "the hostname (/proc/sys/kernel/hostname) is a lowercase RFC 1123 name: labels of a-z, 0-9 and -, 1-63 long, not starting or ending with -, 253 in all"
         case .hostnameResolves: return "the first /etc/hosts line naming the hostname gives an address of this node, not a loopback one"
         case .ipvsService(let c): return "/proc/net/ip_vs: TCP \(c.service) with scheduler \(c.scheduler) and a real server at each of \(c.servers) on port \(c.serverPort) (when \(c.unit) is installed)"
+        case .inventoryDirectories(let names):
+            return "the directories \(names.joined(separator: ", ")) name (the inventory) exist, or can be made: their nearest existing ancestor is a directory"
         case .certificateSubject(let c):
             return "when \(c.unit) is installed: \(c.path)'s subject has CN=\(c.commonName) and O=\(c.organization) (when the file is there)"
         case .encryptionConfig(let c):
