@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(107)
+    rules.reserveCapacity(108)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -1151,6 +1151,21 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "guide-complete", status: .pass, message: nil),
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "running-wrong", status: .fail, message: "its CN is kubernetes, not aggregator")
+        ]
+    ))
+    rules.append(Rule(
+        id: "pki.subject.kubelet-client",
+        title: "kubelet's client certificate is this node's: system:node:NODE_NAME / system:nodes",
+        severity: .high,
+        phase: .running,
+        guide: [43, 49],
+        rationale: "After bootstrap kubelet authenticates with cert/kubelet-client-current.pem. The Node authorizer and NodeRestriction let system:node:<name> (group system:nodes) touch only its own node and pods: a certificate copied from another node makes this kubelet act as that one, and its own node object is never updated.",
+        remediation: "Remove /etc/kubernetes/cert/kubelet-client-*.pem and kubelet.kubeconfig on this node and restart kubelet: it bootstraps again and gets its own certificate (approve the CSR: kubectl get csr).",
+        check: Check.certificateSubject(CertificateSubjectCheck(unit: "kubelet.service", path: "/etc/kubernetes/cert/kubelet-client-current.pem", commonName: "system:node:$NODE_NAME", organization: "system:nodes")),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "its CN is system:node:k8s-node02, not system:node:k8s-node01")
         ]
     ))
     rules.append(Rule(
