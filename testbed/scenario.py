@@ -537,8 +537,12 @@ class Scenario:
         "kube-scheduler": [f"{NODE_IP}:10259", f"{NODE_IP}:10251"],
         "kubelet": [f"{NODE_IP}:10250", f"{NODE_IP}:10248"],
         "kube-proxy": [f"{NODE_IP}:10256", f"{NODE_IP}:10249"],
+        "kube-nginx": ["127.0.0.1:8443"],
         "containerd": [],
     }
+    # Where each stub goes: the guide builds nginx under its own prefix.
+    COMPONENT_EXE = {name: f"opt/k8s/bin/{name}" for name in COMPONENT_SOCKETS}
+    COMPONENT_EXE["kube-nginx"] = "opt/k8s/kube-nginx/sbin/kube-nginx"
     RUNNING_TREE = REPO / "fixtures" / "nodes" / "guide-complete"
 
     def running_rules(self, report):
@@ -566,7 +570,7 @@ class Scenario:
         import tarfile
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            for sub in ["etc/systemd/system", "etc/kubernetes", "etc/etcd", "opt/k8s/bin/environment.sh"]:
+            for sub in ["etc/systemd/system", "etc/kubernetes", "etc/etcd", "opt/k8s/bin/environment.sh", "opt/k8s/kube-nginx/conf"]:
                 root = self.RUNNING_TREE / sub
                 paths = [root] if root.is_file() else sorted(root.rglob("*"))
                 for path in paths:
@@ -574,8 +578,16 @@ class Scenario:
                     if rel.startswith("etc/systemd/system/") and not any(c in rel for c in ("kube", "etcd")):
                         continue  # the tree's own chronyd/crond/rsyslog links are CentOS's
                     tar.add(str(path), arcname=rel, recursive=False)
-            for name in self.COMPONENT_SOCKETS:
-                tar.add(str(stub), arcname=f"opt/k8s/bin/{name}", recursive=False)
+            for name, exe in self.COMPONENT_EXE.items():
+                tar.add(str(stub), arcname=exe, recursive=False)
+            # Each component's sockets (and kube-nginx's forking) for its stub, in a drop-in.
+            for name, sockets in self.COMPONENT_SOCKETS.items():
+                fork = "Environment=STUB_FORK=1\n" if name == "kube-nginx" else ""
+                text = f"[Service]\nEnvironment=\"STUB_LISTEN={' '.join(sockets)}\"\n{fork}".encode()
+                info = tarfile.TarInfo(f"etc/systemd/system/{name}.service.d/stub.conf")
+                info.size = len(text)
+                info.mode = 0o644
+                tar.addfile(info, io.BytesIO(text))
             unit = ("[Unit]\nDescription=containerd (a stub: kubelet Requires= it)\n\n[Service]\n"
                     "ExecStart=/opt/k8s/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n").encode()
             info = tarfile.TarInfo("etc/systemd/system/containerd.service")
@@ -584,19 +596,13 @@ class Scenario:
             tar.addfile(info, io.BytesIO(unit))
         self.vm.ssh("tar -x --no-same-owner -C / -f -", input=buf.getvalue(), binary=True, timeout=120)
         iface = self.gsh("ip -o -4 route show default | awk '{print $5}'", timeout=60).stdout.strip() or "eth0"
-        listen = " ".join(f"{n}={','.join(a)}" for n, a in self.COMPONENT_SOCKETS.items())
         script = f"""set -e
         # This node is the inventory's node01: its address on IFACE, its name.
         sed -i 's/^export IFACE=.*/export IFACE={iface}/' /opt/k8s/bin/environment.sh
         ip addr add {self.NODE_IP}/24 dev {iface} 2>/dev/null || true
         hostname k8s-node01
         echo k8s-node01 > /etc/hostname
-        for pair in {listen}; do
-          name=${{pair%%=*}}; sockets=${{pair#*=}}
-          mkdir -p /etc/systemd/system/$name.service.d
-          printf '[Service]\nEnvironment="STUB_LISTEN=%s"\n' "$(echo $sockets | tr , ' ')" > /etc/systemd/system/$name.service.d/stub.conf
-        done
-        chmod 0755 /opt/k8s/bin/*
+        chmod 0755 /opt/k8s/bin/* /opt/k8s/kube-nginx/sbin/kube-nginx
         grep -h '^WorkingDirectory=' /etc/systemd/system/*.service | cut -d= -f2 | xargs -r mkdir -p
         mkdir -p /data/k8s/etcd/data /data/k8s/etcd/wal
         modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh
@@ -604,9 +610,9 @@ class Scenario:
         ipvsadm -A -t 10.254.0.1:443 -s rr
         for ip in 192.168.7.200 192.168.7.201 192.168.7.202; do ipvsadm -a -t 10.254.0.1:443 -r $ip:6443 -m; done
         systemctl daemon-reload
-        systemctl start containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy
+        systemctl start containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-nginx
         sleep 2
-        systemctl is-active containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy
+        systemctl is-active containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-nginx
         """
         p = self.gsh(script, timeout=300, check=False)
         self.save("running-setup.txt", p.stdout + "\n--- stderr ---\n" + p.stderr)

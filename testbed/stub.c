@@ -4,6 +4,9 @@
  * TCP ADDRESS:PORT listed in $STUB_LISTEN (space-separated, IPv4) as that component does with
  * the guide's flags, then waits for a signal. It never reads its own arguments: the rules judge
  * the unit's ExecStart and the configuration files, and the sockets; the stub makes the sockets.
+ * For kube-nginx (a Type=forking unit): an argument `-t` (nginx's configuration test) exits 0 at
+ * once, and with $STUB_FORK set it forks once its sockets listen, the parent exiting as nginx's
+ * does.
  * Built statically on the host: cc -static -Os -o stub testbed/stub.c */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,7 +16,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int main(void) {
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-t") == 0) return 0;
     const char *spec = getenv("STUB_LISTEN");
     char buffer[4096];
     if (spec == NULL) spec = "";
@@ -40,6 +45,15 @@ int main(void) {
             perror("stub: listen");
             return 1;
         }
+    }
+    if (getenv("STUB_FORK") != NULL) {
+        pid_t child = fork();
+        if (child < 0) {
+            perror("stub: fork");
+            return 1;
+        }
+        if (child > 0) return 0;
+        setsid();
     }
     for (;;) pause();
 }

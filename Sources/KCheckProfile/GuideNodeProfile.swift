@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(108)
+    rules.reserveCapacity(110)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -1166,6 +1166,37 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "guide-complete", status: .pass, message: nil),
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "running-wrong", status: .fail, message: "its CN is system:node:k8s-node02, not system:node:k8s-node01")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kube-nginx.proxy",
+        title: "kube-nginx listens on 127.0.0.1:8443 only and proxies to every apiserver",
+        severity: .high,
+        phase: .running,
+        guide: [32],
+        rationale: "kubelet and kube-proxy reach the apiservers through kube-nginx on 127.0.0.1:8443 (KUBE_APISERVER): its stream upstream must list every NODE_IPS:6443, or the cluster loses its high availability; a listener on another address exposes the proxy. The guide's `hash $remote_addr consistent` (its L10) sends everything to one apiserver, since every client is 127.0.0.1: a warning.",
+        remediation: "In /opt/k8s/kube-nginx/conf/kube-nginx.conf: `listen 127.0.0.1:8443;`, one `server NODE_IP:6443 max_fails=3 fail_timeout=30s;` per node in upstream backend, and no hash line; then systemctl reload kube-nginx.",
+        check: Check.nginxStreamProxy(NginxProxyCheck(unit: "kube-nginx.service", fileFlag: "c", listen: "127.0.0.1:8443", servers: "$NODE_IPS", serverPort: 6443)),
+        tests: [
+            RuleTest(node: "guide-complete", status: .warn, message: "hash $remote_addr (the guide's L10)"),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "no stream server listens on 127.0.0.1:8443"),
+            RuleTest(node: "kube-nginx-round-robin", status: .pass, message: nil)
+        ]
+    ))
+    rules.append(Rule(
+        id: "kube-nginx.listens",
+        title: "kube-nginx listens on 127.0.0.1:8443 only",
+        severity: .medium,
+        phase: .running,
+        guide: [32, 48],
+        rationale: "kube-nginx serves the node's own kubelet and kube-proxy: it listens on the loopback address only (RUNNING-STATE 48).",
+        remediation: "`listen 127.0.0.1:8443;` in kube-nginx.conf; systemctl reload kube-nginx.",
+        check: Check.componentSockets(ComponentSocketsCheck(unit: "kube-nginx.service", program: "kube-nginx", sockets: ["127.0.0.1:8443"])),
+        tests: [
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "kube-nginx holds no listening socket")
         ]
     ))
     rules.append(Rule(

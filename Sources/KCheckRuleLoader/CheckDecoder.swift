@@ -308,6 +308,14 @@ enum CheckDecoder {
                 ComponentConfigCheck(
                     unit: unit, fileFlag: try f.string(try f.required("file_flag")), key: try f.string(try f.required("key")), expect: expect,
                     defaultValue: defaultValue, otherwise: otherwise))
+        case .nginxStreamProxy:
+            let f = try fields(["unit", "file_flag", "listen", "servers", "server_port"])
+            let portNode = try f.required("server_port")
+            guard let port = portNode.int, port >= 1, port <= 65535 else { throw Fields.error(portNode, file: file, "expected a TCP port, 1 to 65535") }
+            return .nginxStreamProxy(
+                NginxProxyCheck(
+                    unit: try f.string(try f.required("unit")), fileFlag: try f.string(try f.required("file_flag")),
+                    listen: try f.string(try f.required("listen")), servers: try f.string(try f.required("servers")), serverPort: port))
         case .certificateSubject:
             let f = try fields(["unit", "path", "cn", "o"])
             return .certificateSubject(

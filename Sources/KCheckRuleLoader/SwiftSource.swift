@@ -116,6 +116,8 @@ public enum SwiftSource {
         case .proxyBypass: return "Check.proxyBypass"
         case .inventoryDirectories(let names): return "Check.inventoryDirectories([\(names.map(literal).joined(separator: ", "))])"
         case .firewallForwardAccept: return "Check.firewallForwardAccept"
+        case .nginxStreamProxy(let c):
+            return "Check.nginxStreamProxy(NginxProxyCheck(unit: \(literal(c.unit)), fileFlag: \(literal(c.fileFlag)), listen: \(literal(c.listen)), servers: \(literal(c.servers)), serverPort: \(c.serverPort)))"
         case .certificateSubject(let c):
             return "Check.certificateSubject(CertificateSubjectCheck(unit: \(literal(c.unit)), path: \(literal(c.path)), commonName: \(literal(c.commonName)), organization: \(literal(c.organization))))"
         case .encryptionConfig(let c):

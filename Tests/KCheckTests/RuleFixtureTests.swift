@@ -47,6 +47,7 @@ struct RuleFixtureTests {
             "etcd.plain-listener": .warn,  // L11
             "apiserver.encryption-config": .warn,  // L13
             "kubelet.pod-cidr": .warn,  // L7
+            "kube-nginx.proxy": .warn,  // L10
         ], "\(findings)")
     }
 

@@ -47,7 +47,7 @@ public final class Evaluator {
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
                 .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
                 .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum,
-                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories:
+                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy:
                 continue
             }
         }
@@ -102,6 +102,7 @@ public final class Evaluator {
             case .encryptionConfig(let check): outcome = try encryptionConfig(check)
             case .certificateSubject(let check): outcome = try certificateSubject(check)
             case .inventoryDirectories(let names): outcome = inventoryDirectories(names)
+            case .nginxStreamProxy(let check): outcome = try nginxStreamProxy(check)
             case .firewallForwardAccept: outcome = try firewallForwardAccept()
             case .firewallFlushed(let tables, let until): outcome = try firewallFlushed(tables, until: until)
             case .hostnameValid: outcome = hostnameValid()

@@ -68,6 +68,8 @@ public enum Check: Equatable, Sendable {
     /// Every packet-filter chain IPv4 forwarding passes through (legacy iptables' filter FORWARD,
     /// nf_tables base chains at the forward hook) has the policy ACCEPT.
     case firewallForwardAccept
+    /// kube-nginx's stream proxy: listening on one address only, to every apiserver.
+    case nginxStreamProxy(NginxProxyCheck)
     /// The directories these inventory variables name exist, or can be made (their nearest
     /// existing ancestor is a directory, no file in the way).
     case inventoryDirectories([String])
@@ -128,6 +130,7 @@ public enum Check: Equatable, Sendable {
         case .proxyBypass: .proxyBypass
         case .ipvsService: .ipvsService
         case .firewallForwardAccept: .firewallForwardAccept
+        case .nginxStreamProxy: .nginxStreamProxy
         case .inventoryDirectories: .inventoryDirectories
         case .certificateSubject: .certificateSubject
         case .encryptionConfig: .encryptionConfig
@@ -172,6 +175,7 @@ public enum Check: Equatable, Sendable {
         case proxyBypass = "proxy_bypass"
         case ipvsService = "ipvs_service"
         case firewallForwardAccept = "firewall_forward_accept"
+        case nginxStreamProxy = "nginx_stream_proxy"
         case inventoryDirectories = "inventory_directories"
         case certificateSubject = "certificate_subject"
         case encryptionConfig = "encryption_config"
@@ -356,6 +360,25 @@ public struct SANCheck: Equatable, Sendable {
         self.path = path
         self.cover = cover
         self.required = required
+    }
+}
+
+/// kube-nginx (RUNNING-STATE 32): its configuration, named by its unit's `-c`.
+public struct NginxProxyCheck: Equatable, Sendable {
+    public let unit: String
+    public let fileFlag: String
+    /// `ADDRESS:PORT` the stream server listens on, and nowhere else.
+    public let listen: String
+    /// The upstream's servers: an inventory array (`$NODE_IPS`), each on `serverPort`.
+    public let servers: String
+    public let serverPort: Int
+
+    public init(unit: String, fileFlag: String, listen: String, servers: String, serverPort: Int) {
+        self.unit = unit
+        self.fileFlag = fileFlag
+        self.listen = listen
+        self.servers = servers
+        self.serverPort = serverPort
     }
 }
 

@@ -61,6 +61,8 @@ extension Check {
         case .ipvsService(let c): return "/proc/net/ip_vs: TCP \(c.service) with scheduler \(c.scheduler) and a real server at each of \(c.servers) on port \(c.serverPort) (when \(c.unit) is installed)"
         case .inventoryDirectories(let names):
             return "the directories \(names.joined(separator: ", ")) name (the inventory) exist, or can be made: their nearest existing ancestor is a directory"
+        case .nginxStreamProxy(let c):
+            return "when \(c.unit) is installed: its configuration (-\(c.fileFlag)) has a stream server listening on \(c.listen) only, proxying to an upstream of every \(c.servers):\(c.serverPort); `hash $remote_addr` (L10) a warning"
         case .certificateSubject(let c):
             return "when \(c.unit) is installed: \(c.path)'s subject has CN=\(c.commonName) and O=\(c.organization) (when the file is there)"
         case .encryptionConfig(let c):
