@@ -195,6 +195,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         components.file("/etc/systemd/system/kubelet.service", bytes)
         components.file("/etc/kubernetes/kubelet-config.yaml", bytes)
         _ = Evaluator(node: components, rules: runningRules).evaluate(runningRules)
+        // As kube-nginx's configuration (nginx's directive syntax), with an inventory to compare.
+        let nginx = MemoryNode()
+        nginx.file("/etc/systemd/system/kube-nginx.service", "[Service]\nExecStart=/opt/k8s/kube-nginx/sbin/kube-nginx -c /opt/k8s/kube-nginx/conf/kube-nginx.conf\n")
+        nginx.file("/opt/k8s/kube-nginx/conf/kube-nginx.conf", bytes)
+        let inventory = try? Inventory.parse(Array("NODE_IPS=(192.168.7.200 192.168.7.201)\n".utf8), path: Inventory.nodePath)
+        _ = Evaluator(node: nginx, rules: runningRules, inventory: inventory).evaluate(runningRules)
     }
 
     static let runningRules = Profile.guideNode.rules.filter { $0.phase == .running }
