@@ -34,12 +34,18 @@ struct InstallGateTests {
     func tablesReadWhole() throws {
         let node = LiveNode()
         for path in ["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/unix"] {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            guard case .content(let bytes) = node.read(path, limit: 32 << 20) else { Issue.record("\(path) unreadable"); continue }
-            // Sockets come and go between two reads: compare the header and the line count roughly.
-            #expect(Array(bytes.prefix(60)) == Array(data.prefix(60)), "\(path)")
-            let ours = bytes.filter { $0 == 10 }.count, theirs = data.filter { $0 == 10 }.count
-            #expect(abs(ours - theirs) <= 2, "\(path): \(ours) lines read, \(theirs) by Foundation")
+            // Sockets come and go between two reads (the suite's own ssh tests open dozens): the
+            // header must match, and the line counts agree within 2 in one of five tries.
+            var seen: [(Int, Int)] = []
+            for _ in 0..<5 {
+                guard let data = FileManager.default.contents(atPath: path) else { break }
+                guard case .content(let bytes) = node.read(path, limit: 32 << 20) else { Issue.record("\(path) unreadable"); break }
+                #expect(Array(bytes.prefix(60)) == Array(data.prefix(60)), "\(path)")
+                let ours = bytes.filter { $0 == 10 }.count, theirs = data.filter { $0 == 10 }.count
+                seen.append((ours, theirs))
+                if abs(ours - theirs) <= 2 { break }
+            }
+            #expect(seen.isEmpty || seen.contains { abs($0.0 - $0.1) <= 2 }, "\(path): lines read by kcheck and by Foundation: \(seen)")
         }
     }
 
