@@ -6,15 +6,37 @@
  * the unit's ExecStart and the configuration files, and the sockets; the stub makes the sockets.
  * For kube-nginx (a Type=forking unit): an argument `-t` (nginx's configuration test) exits 0 at
  * once, and with $STUB_FORK set it forks once its sockets listen, the parent exiting as nginx's
- * does.
+ * does. For etcd (Type=notify): once its sockets listen it tells systemd READY=1 on
+ * $NOTIFY_SOCKET, as etcd does.
  * Built statically on the host: cc -static -Os -o stub testbed/stub.c */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+/* sd_notify(0, "READY=1") without libsystemd: one datagram to $NOTIFY_SOCKET (a path, or an
+ * abstract socket when it starts with '@'). Nothing to do when systemd did not ask. */
+static int notify_ready(void) {
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (path == NULL || path[0] == '\0') return 0;
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    size_t length = strlen(path);
+    if (length >= sizeof address.sun_path) return -1;
+    memcpy(address.sun_path, path, length);
+    if (address.sun_path[0] == '@') address.sun_path[0] = '\0';
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    const char message[] = "READY=1";
+    ssize_t sent = sendto(fd, message, sizeof message - 1, 0, (struct sockaddr *)&address,
+                          (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length));
+    close(fd);
+    return sent < 0 ? -1 : 0;
+}
 
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
@@ -46,6 +68,7 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
+    if (notify_ready() != 0) perror("stub: notify");
     if (getenv("STUB_FORK") != NULL) {
         pid_t child = fork();
         if (child < 0) {
