@@ -116,7 +116,7 @@ extension Evaluator {
 
     /// The version of the kernel the next boot starts: grub's default entry where grub can tell,
     /// else the running one. What modules-load.d must name modules for.
-    var bootKernelVersion: Fact<KernelVersion> {
+    func readBootKernelVersion() -> Fact<KernelVersion> {
         if let boot = (try? bootDefault("the booting kernel")) ?? nil, let release = boot.release, let version = KernelVersion(parsing: release) {
             return .available(version)
         }

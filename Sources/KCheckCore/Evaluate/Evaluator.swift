@@ -30,6 +30,10 @@ public final class Evaluator {
         }
     }()
 
+    /// The kernel the next boot starts (grub's default), read once for every module rule and the
+    /// planner: grub's files are parsed once a run.
+    private(set) lazy var bootKernelVersion: Fact<KernelVersion> = readBootKernelVersion()
+
     public init(node: Node, rules: [Rule], inventory: Inventory? = nil) {
         self.inventory = inventory
         var units: [String] = []
