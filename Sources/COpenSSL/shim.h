@@ -9,6 +9,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <openssl/rsa.h>
+#include <openssl/rand.h>
+#include <openssl/ec.h>
+#include <openssl/bn.h>
 
 /* OPENSSL_free is a macro over CRYPTO_free that records file and line. */
 static inline void kcheck_openssl_free(void *p) { OPENSSL_free(p); }

@@ -148,8 +148,8 @@ struct Fix: ParsableCommand {
         defer { ClusterCollection.cleanUp() }
         let request = try remoteRequest(.record, rules: node.rules, env: inventory.env, only: selection)
         let members = try nodes.collect(request: request, inventory: inv, local: local)
-        let plans = plan(members, profile: profile, selection: selection, inventory: explicit)
-        for (member, plan, _) in plans {
+        let plans = memberPlans(members, profile: profile, selection: selection, inventory: explicit)
+        for (member, plan, _, _) in plans {
             guard let target = member.node as? MutableNode else { continue }
             printText("== \(member.label)\n" + PlanText.render(plan, remediator: Remediator(node: target), node: member.label) + "\n")
         }
@@ -163,7 +163,7 @@ struct Fix: ParsableCommand {
         try change.confirm("Apply these \(total) actions on \(work.count) node\(work.count == 1 ? "" : "s")?")
         var failed = false
         let invocation = CommandLine.arguments.joined(separator: " ")
-        for (member, plan, report) in work {
+        for (member, plan, report, renewals) in work {
             guard let host = member.host else {
                 // This node: as `kcheck fix` applies a plan here.
                 switch FixSession.apply(plan, remediator: Remediator(node: LiveNode()), command: invocation) {
@@ -178,6 +178,7 @@ struct Fix: ParsableCommand {
             fix.command = .fix
             fix.invocation = invocation + " (from another node over SSH)"
             fix.planFingerprint = FixSession.fingerprint(plan)
+            fix.renewals = renewals
             let served = Set(plan.actions.flatMap(\.rules))
             for entry in report.entries where served.contains(entry.subject.id) { fix.observations[entry.subject.id] = FixSession.observation(entry.result) }
             switch try nodes.ssh.call(host, fix) {
@@ -217,7 +218,7 @@ struct Fix: ParsableCommand {
             inv = try inventory.load(from: target)
             members = [ClusterMember(label: node.root ?? "this node", node: target, problem: nil)]
         }
-        let plans = plan(members, profile: profile, selection: selection, inventory: inv).map { (host: $0.member.label, plan: $0.plan) }
+        let plans = memberPlans(members, profile: profile, selection: selection, inventory: inv).map { (host: $0.member.label, plan: $0.plan) }
         func write(_ text: String, _ path: String?) throws(CLIError) {
             guard let path else { return printText(text) }
             if case .failure(let error) = Posix.writeOutput(path, text: text) { throw CLIError.output("cannot write \(path): \(error)") }
@@ -236,26 +237,25 @@ struct Fix: ParsableCommand {
         if plans.count < members.count { throw ExitCode(Exit.failed) }
     }
 
-    /// Each reachable member's plan and the report it was built from (each node with its own
-    /// inventory unless --env names one); an unreachable one is named on standard error.
-    func plan(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?) -> [(member: ClusterMember, plan: Plan, report: Report)] {
-        members.compactMap { member in
-            guard let target = member.node else {
-                printError("kcheck: \(member.label): \(member.problem ?? "unreachable"): no plan\n")
-                return nil
-            }
-            let (report, evaluator) = Engine.evaluate(
-                profile: profile, on: target, command: "fix", policy: reports.policy, only: selection, inventory: inventory ?? Inventory.load(from: target))
-            return (member, Planner(evaluator: evaluator).plan(report, profile: profile), report)
-        }
+    /// Each reachable member's plan, the report it was built from and the cluster rules' share of
+    /// it (each node with its own inventory unless --env names one); an unreachable one is named on
+    /// standard error.
+    func memberPlans(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?)
+        -> [(member: ClusterMember, plan: Plan, report: Report, renewals: [IdentityRenewal])]
+    {
+        let (plans, unreachable) = ClusterFix.plans(members, profile: profile, selection: selection, inventory: inventory, policy: reports.policy)
+        for (label, problem) in unreachable { printError("kcheck: \(label): \(problem): no plan\n") }
+        return plans.map { ($0.member, $0.plan, $0.report, $0.renewals) }
     }
 
     /// --only and --skip, checked against the profile.
     func selectedRules(_ profile: Profile) throws(CLIError) -> Set<String>? {
-        var selection = try only.map { t throws(CLIError) in try ruleIDs(t, option: "--only", in: profile) }
+        // Over SSH, the cluster rules a fix serves (a copied machine-id, copied host keys) too.
+        let cluster = nodes.isSet
+        var selection = try only.map { t throws(CLIError) in try ruleIDs(t, option: "--only", in: profile, clusterRules: cluster) }
         if let skip {
-            let skipped = try ruleIDs(skip, option: "--skip", in: profile)
-            selection = (selection ?? Set(profile.rules.map(\.id))).subtracting(skipped)
+            let skipped = try ruleIDs(skip, option: "--skip", in: profile, clusterRules: cluster)
+            selection = (selection ?? Set(profile.rules.map(\.id) + (cluster ? profile.clusterRules.map(\.id) : []))).subtracting(skipped)
         }
         return selection
     }

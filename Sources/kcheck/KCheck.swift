@@ -82,9 +82,9 @@ struct NodeOptions: ParsableArguments {
 
 /// Errors the CLI reports itself, each with its exit status.
 /// The comma-separated rule ids of `option`, each checked against the profile.
-func ruleIDs(_ text: String, option: String, in profile: Profile) throws(CLIError) -> Set<String> {
+func ruleIDs(_ text: String, option: String, in profile: Profile, clusterRules: Bool = false) throws(CLIError) -> Set<String> {
     let ids = Set(text.split(separator: ",").map { String($0.trimmed) })
-    for id in ids where profile.rule(id: id) == nil {
+    for id in ids where profile.rule(id: id) == nil && !(clusterRules && profile.clusterRule(id: id) != nil) {
         throw CLIError.usage("\(option): no rule '\(id)' in profile \(profile.name) (see `kcheck rules`)")
     }
     return ids

@@ -482,3 +482,76 @@ struct RemoteKCheckTests {
         }
     }
 }
+
+/// Cloned machines: `kcheck fix --hosts` gives every node but the first its own machine-id and
+/// SSH host keys (journaled on the node, undone there), and leaves product_uuid and MACs to a
+/// person with the instruction.
+@Suite("kcheck fix for cloned machines over SSH", .serialized)
+struct ClonedMachineFixTests {
+    /// Keys made in-process are keys OpenSSH reads: ssh-keygen derives the same public key from
+    /// the private one, and sshd starts with them (-t checks its host keys).
+    @Test func hostKeysOpenSSHReads() throws {
+        let dir = try TemporaryDirectory()
+        for type in [SSHHostKey.KeyType.ed25519, .ecdsa(bits: 256), .ecdsa(bits: 384), .ecdsa(bits: 521), .rsa(bits: 2048)] {
+            let made = try SSHHostKey.make(type, comment: "root@test")
+            let path = dir.path + "/ssh_host_\(type.keygenName)_key"
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(made.privateKey), attributes: [.posixPermissions: 0o600]))
+            try Data(made.publicLine).write(to: URL(fileURLWithPath: path + ".pub"))
+            let derived = try run("/usr/bin/ssh-keygen", ["-y", "-f", path])
+            let line = String(decoding: made.publicLine, as: UTF8.self)
+            #expect(derived.status == 0 && derived.stdout.split(separator: " ").prefix(2) == line.split(separator: " ").prefix(2), "\(type): \(derived.stdout)\(derived.stderr)\n\(line)")
+            #expect(!String(decoding: made.privateKey, as: UTF8.self).contains(line.split(separator: " ")[1]), "the private key file is OpenSSH's own format, not the public line")
+            guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") else { continue }
+            let config = try dir.write("sshd-\(type.keygenName).conf", "HostKey \(path)\nPidFile \(dir.path)/never.pid\nUsePAM no\n")
+            // sshd wants its privilege-separation directory: a tmpfs over /run in a private mount
+            // namespace, as TestSSHCluster runs it.
+            let checked = try run("/usr/bin/unshare", [
+                "-m", "--", "/bin/sh", "-c", "mount -t tmpfs kcheck-test-run /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -t -f \"$1\"", "sh", config,
+            ])
+            #expect(checked.status == 0, "\(type): sshd -t: \(checked.stderr)")
+        }
+        let id = try SSHHostKey.machineID()
+        #expect(id.count == 32 && id.allSatisfy(\.isHexDigit) && Array(id)[12] == "4", "\(id)")
+        #expect(try SSHHostKey.machineID() != id)
+    }
+
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func copiesMadeAnewOnTheClonesThenUndone() throws {
+        let dir = try TemporaryDirectory()
+        let copy = try run("/bin/cp", ["-a", Repo.root + "/fixtures/clusters/disagree", dir.path + "/cluster"])
+        guard copy.status == 0 else { throw TestFailure("cp: \(copy.stderr)") }
+        let trees = ["k8s-node01", "k8s-node02", "k8s-node03"].map { dir.path + "/cluster/" + $0 }
+        let cluster = try TestSSHCluster(
+            trees.enumerated().map { i, tree in .init(alias: "node\(i + 1)", address: "127.0.0.\(i + 2)", tree: tree) })
+        defer { withExtendedLifetime(cluster) {} }
+        let hosts = ["--hosts", "node1,node2,node3", "--ssh-config", cluster.config]
+        let rules = "cluster.machine-id-unique,cluster.ssh-host-keys-unique,cluster.product-uuid-unique"
+        let planned = try kcheck(["fix", "--dry-run", "--only", rules, "--color", "never"] + hosts)
+        // node3 has node1's machine-id and host key; node2 only node1's product_uuid.
+        #expect(planned.stdout.contains("give this node a new /etc/machine-id"), "\(planned.stdout)\(planned.stderr)")
+        #expect(planned.stdout.contains("make new SSH host keys /etc/ssh/ssh_host_ed25519_key"), "\(planned.stdout)")
+        #expect(planned.stdout.contains("product_uuid is node1's"), "the hypervisor's part is left to a person: \(planned.stdout)")
+        let before = try trees.map { try TreeSnapshot($0, mtimes: false) }
+        let fixed = try kcheck(["fix", "--yes", "--only", rules, "--color", "never"] + hosts)
+        #expect(fixed.stdout.contains("== node3: run "), "\(fixed.stdout)\(fixed.stderr)")
+        #expect(!fixed.stdout.contains("== node1: run "), "the first node keeps its own: \(fixed.stdout)")
+        let after = try kcheck(["preflight", "--phase", "install", "--color", "never"] + hosts)
+        #expect(after.stdout.contains("PASS   cluster.machine-id-unique") && after.stdout.contains("PASS   cluster.ssh-host-keys-unique"), "\(after.stdout)\(after.stderr)")
+        #expect(after.stdout.contains("FAIL   cluster.product-uuid-unique"), "\(after.stdout)")
+        let key = trees[2] + "/etc/ssh/ssh_host_ed25519_key"
+        let derived = try run("/usr/bin/ssh-keygen", ["-y", "-f", key])
+        let line = try String(contentsOfFile: key + ".pub", encoding: .utf8)
+        #expect(derived.status == 0 && derived.stdout.split(separator: " ").prefix(2) == line.split(separator: " ").prefix(2) && line.hasSuffix(" root@k8s-node01\n"), "\(derived.stderr)\(line)")
+        let mode = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let id = try String(contentsOfFile: trees[2] + "/etc/machine-id", encoding: .utf8)
+        #expect(id.count == 33 && id != "5c1d2e3f4a5b6c7d8e9f0a1b2c3d4e00\n")
+        // Undone on the node over SSH: every byte back, the old key too.
+        let undo = try kcheck(["undo", "--hosts", "node3", "--ssh-config", cluster.config, "--yes"])
+        #expect(undo.status == 0 && undo.stdout.contains("Restored run"), "\(undo.stdout)\(undo.stderr)")
+        for (i, tree) in trees.enumerated() {
+            let left = try TreeSnapshot(tree, mtimes: false).differences(before[i]).filter { !$0.contains("/var/lib/kcheck") }
+            #expect(left.isEmpty, "\(tree): \(left)")
+        }
+    }
+}

@@ -88,31 +88,41 @@ public enum IdentityFact: String, Sendable, CaseIterable {
     }
 
     /// This node's values (a node has several MACs and host keys); nil when it cannot be told.
-    func values(on node: Node) -> [String]? {
+    func values(on node: Node) -> [String]? { entries(on: node)?.map(\.value) }
+
+    /// This node's values, each with the file it was read from.
+    public func entries(on node: Node) -> [(value: String, path: String)]? {
         func text(_ path: String) -> String? {
             guard case .content(let bytes) = node.read(path, limit: 64 << 10) else { return nil }
             let value = String(String(decoding: bytes, as: UTF8.self).trimmed)
             return value.isEmpty || value == "uninitialized" ? nil : value
         }
         switch self {
-        case .machineID: return text("/etc/machine-id").map { [$0] }
-        case .productUUID: return text("/sys/class/dmi/id/product_uuid").map { [$0.lowercased()] }
+        case .machineID: return text("/etc/machine-id").map { [($0, "/etc/machine-id")] }
+        case .productUUID: return text("/sys/class/dmi/id/product_uuid").map { [($0.lowercased(), "/sys/class/dmi/id/product_uuid")] }
         case .macAddresses:
             guard case .success(let names) = node.list("/sys/class/net") else { return nil }
             // Cards only: an interface with a device (not lo, bridges, veths, tunnels, kube-ipvs0).
             return names.filter { name in
                 guard case .success = node.status("/sys/class/net/\(name)/device") else { return false }
                 return true
-            }.compactMap { name in text("/sys/class/net/\(name)/address") }
+            }.compactMap { name in text("/sys/class/net/\(name)/address").map { ($0, "/sys/class/net/\(name)/address") } }
         case .sshHostKeys:
             guard case .success(let names) = node.list("/etc/ssh") else { return nil }
             return names.filter { $0.hasPrefix("ssh_host_") && $0.hasSuffix("_key.pub") }.compactMap { name in
-                // "TYPE BASE64 COMMENT": the key is the first two fields.
-                text("/etc/ssh/\(name)").map { $0.fields.prefix(2).joined(separator: " ") }.flatMap { key in
-                    (try? OpenSSL.sha256Hex(Array(key.utf8))).map { "\(name.dropFirst(9).dropLast(8)) SHA-256 \($0.prefix(16))…" }
-                }
+                let path = "/etc/ssh/\(name)"
+                return text(path).flatMap { Self.sshKeyValue(fileName: path, line: $0) }.map { ($0, path) }
             }
         }
+    }
+
+    /// A host key as the rule compares and shows it: "TYPE SHA-256 <16 hex digits>…" of its
+    /// first two fields ("TYPE BASE64"; the comment is not the key), TYPE from the file name.
+    public static func sshKeyValue(fileName: String, line: String) -> String? {
+        let key = line.fields.prefix(2).joined(separator: " ")
+        guard !key.isEmpty, let digest = try? OpenSSL.sha256Hex(Array(key.utf8)) else { return nil }
+        let base = fileName.split(separator: "/").last.map(String.init) ?? fileName
+        return "\(base.dropFirst(9).dropLast(8)) SHA-256 \(digest.prefix(16))…"
     }
 }
 
@@ -286,7 +296,9 @@ public enum ClusterEngine {
     public static func readFacts(_ rules: [ClusterRule], on node: Node) {
         for rule in rules {
             switch rule.check {
-            case .unique(let fact): _ = fact.values(on: node)
+            case .unique(let fact):
+                _ = fact.values(on: node)
+                if fact == .sshHostKeys { ClusterFix.readFacts(node) }
             case .hostsAgree, .hostnamesUnique, .certificateIdentical, .fileIdentical, .kernelsAgree, .sysctlAgree, .clocksAgree, .rootSSH: continue
             }
         }
@@ -410,13 +422,18 @@ public enum ClusterEngine {
             var holders: [String: [String]] = [:]
             var order: [String] = []
             var unknown: [String] = []
+            var paths: [String: String] = [:]
             for (label, evaluator, _) in nodes {
-                guard let values = fact.values(on: evaluator.facts.node) else {
+                guard let entries = fact.entries(on: evaluator.facts.node) else {
                     unknown.append(label)
                     continue
                 }
-                for value in Set(values) {
-                    if holders[value] == nil { order.append(value) }
+                var seen: Set<String> = []
+                for (value, path) in entries where seen.insert(value).inserted {
+                    if holders[value] == nil {
+                        order.append(value)
+                        paths[value] = path
+                    }
                     holders[value, default: []].append(label)
                 }
             }
@@ -432,7 +449,11 @@ public enum ClusterEngine {
                 let holding = holders[value]!
                 return "\(Self.names(Array(holding.dropFirst()))) \(holding.count == 2 ? "has" : "have") \(holding[0])'s \(value)"
             }
-            return result(.fail, expected, actual, "Cloned machines: \(copies.joined(separator: "; ")). Give each its own (see the remediation).")
+            return RuleResult(
+                ruleID: rule.id, status: .fail, expected: expected, actual: actual,
+                message: "Cloned machines: \(copies.joined(separator: "; ")). Give each its own (see the remediation).",
+                observation: .sharedIdentity(
+                    SharedIdentity(fact: fact, copies: shared.map { SharedIdentity.Copy(value: $0, path: paths[$0] ?? "", holders: holders[$0]!) })))
         case .clocksAgree(let clockBound):
             let measured = nodes.compactMap { n in n.member.clockOffset.map { (n.label, $0) } }
             guard measured.count >= 2 else {

@@ -27,6 +27,14 @@ public enum Action: Equatable, Sendable {
     case installPackages(PackageManager, [String])
     /// Make the cluster's root CA (key and self-signed certificate) where neither file exists.
     case makeCA(certificate: String, key: String, subject: [NameAttribute], validHours: Int)
+    /// A machine-id of the node's own (a cloned machine has another node's): a new random one in
+    /// /etc/machine-id (and dbus' own copy on CentOS 7), only while the file still holds
+    /// `replacing`. Full effect after a reboot (journald, DHCP client ids read it at start).
+    case newMachineID(replacing: String)
+    /// SSH host keys of the node's own where it has another node's copies: new keys of the same
+    /// types, made in-process, each only while its public key still is the copy; then the SSH
+    /// daemon's unit (`reload`) is reloaded so that it serves them.
+    case newSSHHostKeys([SSHHostKeyRenewal], reload: String?)
 
     /// What the action does, for the plan.
     public var summary: String {
@@ -41,11 +49,29 @@ public enum Action: Equatable, Sendable {
         case .rtcUTC: "keep the hardware clock in UTC (/etc/adjtime, hwclock --systohc --utc)"
         case .makeCA(let certificate, let key, let subject, let hours):
             "make the root CA \(certificate) and \(key) (RSA 2048, \(CertificateJudge.subjectText(subject)), \(hours)h), as cfssl gencert -initca does"
+        case .newMachineID: "give this node a new /etc/machine-id (it has another node's)"
+        case .newSSHHostKeys(let keys, let reload):
+            "make new SSH host keys \(keys.map(\.path).joined(separator: ", ")) (this node has another node's)"
+                + (reload.map { ", then reload \($0)" } ?? "")
         case .installPackages(let manager, let names): "install \(names.joined(separator: " ")) (\(manager.install(names).joined(separator: " ")))"
         case .service(let unit, let enable, let start):
             [enable.map { $0 ? "enable \(unit)" : "disable \(unit)" }, start.map { $0 ? "start \(unit)" : "stop \(unit)" }]
                 .compactMap { $0 }.joined(separator: ", ")
         }
+    }
+}
+
+/// A host key to make anew: the private key's path, its type, and the value (as the cluster
+/// rule compares it) it must still have for the key to be replaced.
+public struct SSHHostKeyRenewal: Equatable, Sendable {
+    public let path: String
+    public let type: SSHHostKey.KeyType
+    public let replacing: String
+
+    public init(path: String, type: SSHHostKey.KeyType, replacing: String) {
+        self.path = path
+        self.type = type
+        self.replacing = replacing
     }
 }
 

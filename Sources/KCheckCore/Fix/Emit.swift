@@ -75,6 +75,21 @@ public enum PlanEmitter {
             case .installPackages(let manager, let names):
                 let argv = manager.install(names).map(quoted).joined(separator: " ")
                 out += manager == .apt ? "DEBIAN_FRONTEND=noninteractive run \(argv)\n" : "run \(argv)\n"
+            case .newMachineID(let old):
+                out += """
+                    if [ "$(cat "$R/etc/machine-id" 2>/dev/null)" = \(quoted(old)) ]; then
+                      if [ -f "$R/var/lib/dbus/machine-id" ] && [ ! -L "$R/var/lib/dbus/machine-id" ]; then rm -f "$R/var/lib/dbus/machine-id"; fi
+                      rm -f "$R/etc/machine-id"
+                      run systemd-machine-id-setup
+                    fi
+
+                    """
+            case .newSSHHostKeys(let keys, let reload):
+                for key in keys {
+                    out += "rm -f \"$R\"\(quoted(key.path)) \"$R\"\(quoted(key.path + ".pub")) && ssh-keygen -q -t \(key.type.keygenName)"
+                        + (key.type.keygenName == "rsa" ? " -b 3072" : "") + " -N '' -f \"$R\"\(quoted(key.path))\n"
+                }
+                if let reload { out += "run systemctl try-reload-or-restart -- \(quoted(reload))\n" }
             case .makeCA(let certificate, let key, let subject, let hours):
                 let subj = "/" + subject.map { "\($0.key)=\($0.value)" }.joined(separator: "/")
                 out += """
@@ -128,6 +143,20 @@ public enum PlanEmitter {
                     out += "      ansible.builtin.command: {argv: \(argv(["hwclock", "--systohc", "--utc"]))}\n"
                 case .installPackages(_, let names):
                     out += "      ansible.builtin.package: {name: \(argv(names)), state: present}\n"
+                case .newMachineID:
+                    // dbus' own copy (CentOS 7) is made again from the new id at the next boot.
+                    out += "      ansible.builtin.file: {path: \"/etc/machine-id\", state: absent}\n"
+                    out += "    - name: \(json("make a new machine-id"))\n      ansible.builtin.command: {argv: \(argv(["systemd-machine-id-setup"]))}\n"
+                case .newSSHHostKeys(let keys, let reload):
+                    // The old keys removed (the task named above, then one task per file), made
+                    // again by ssh-keygen -A (each missing default type).
+                    let files = keys.flatMap { [$0.path, $0.path + ".pub"] }
+                    for (n, file) in files.enumerated() {
+                        if n > 0 { out += "    - name: \(json("remove " + file))\n" }
+                        out += "      ansible.builtin.file: {path: \(json(file)), state: absent}\n"
+                    }
+                    out += "    - name: \(json("new SSH host keys"))\n      ansible.builtin.command: {argv: \(argv(["ssh-keygen", "-A"]))}\n"
+                    if let reload { out += "    - name: \(json("reload " + reload))\n      ansible.builtin.systemd: {name: \(json(reload)), state: reloaded}\n" }
                 case .makeCA(let certificate, let key, let subject, let hours):
                     let subj = "/" + subject.map { "\($0.key)=\($0.value)" }.joined(separator: "/")
                     out += "      ansible.builtin.command:\n        argv: \(argv(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", String(max(1, hours / 24)), "-subj", subj, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]))\n        creates: \(json(certificate))\n"

@@ -17,6 +17,8 @@ public enum JournalRecord: Equatable, Sendable {
     case service(unit: String, enabled: Bool, running: Bool?)
     /// The hardware clock kept local time (undo writes it back in local time).
     case rtcWasLocal
+    /// A unit was reloaded to serve the files the run wrote (undo reloads it after restoring them).
+    case reloaded(String)
     /// Packages kcheck asked the package manager to install.
     case packagesInstalled(PackageManager, [String])
     /// Before the installation: every package it will unpack (dependencies too) and its state
@@ -107,6 +109,7 @@ public final class Journal {
             case .service(let unit, let enabled, let running):
                 lines.append("service \(Self.escape(unit)) \(enabled ? "enabled" : "disabled") \(running.map { $0 ? "running" : "stopped" } ?? "unknown")")
             case .rtcWasLocal: lines.append("rtc local")
+            case .reloaded(let unit): lines.append("reload \(Self.escape(unit))")
             case .packagesInstalled(let manager, let names): lines.append((["packages", manager.rawValue] + names.map(Self.escape)).joined(separator: " "))
             case .packagesPlanned(let manager, let planned):
                 lines.append((["packages-planned", manager.rawValue] + planned.map { Self.escape($0.name) + " " + Self.escape($0.prior.journalText) }).joined(separator: " "))
@@ -169,6 +172,7 @@ public final class Journal {
             case ("packages-added", _) where f.count >= 2 && PackageManager(rawValue: f[1]) != nil:
                 journal.records.append(.packagesAdded(PackageManager(rawValue: f[1])!, Array(f.dropFirst(2))))
             case ("rtc", 2) where f[1] == "local": journal.records.append(.rtcWasLocal)
+            case ("reload", 2): journal.records.append(.reloaded(f[1]))
             case ("done", 3): journal.records.append(.done(Int(f[1]) ?? 0, f[2]))
             default: return bad()
             }

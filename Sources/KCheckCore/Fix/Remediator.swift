@@ -55,7 +55,7 @@ public final class Remediator: ChangeJournal {
             // drift factor and the time of this adjustment): no exact diff can be shown.
             guard !live else { return nil }
             (path, content) = ("/etc/adjtime", adjtime)
-        case .makeDirectory, .symlink, .sysctl, .loadModule, .swapOff, .selinuxPermissive, .service, .installPackages, .makeCA: return nil
+        case .makeDirectory, .symlink, .sysctl, .loadModule, .swapOff, .selinuxPermissive, .service, .installPackages, .makeCA, .newMachineID, .newSSHHostKeys: return nil
         }
         if case .success(.file(let bytes, _, _, _)) = writer.entry(path) { return (path, bytes, content) }
         return (path, nil, content)
@@ -82,6 +82,8 @@ public final class Remediator: ChangeJournal {
             return "\(unit): " + parts.joined(separator: ", ")
         case .rtcUTC: return "hardware clock: local time → UTC"
         case .makeCA: return nil
+        case .newMachineID(let old): return "machine-id: \(old.prefix(8))… → a new random id"
+        case .newSSHHostKeys(let keys, _): return keys.map { "\($0.path): \($0.replacing) → a new key" }.joined(separator: "; ")
         case .installPackages(_, let names): return "packages: \(names.joined(separator: " ")) missing → installed"
         case .writeFile, .makeDirectory, .symlink: return nil
         }
@@ -245,6 +247,12 @@ public final class Remediator: ChangeJournal {
             if case .success(.file(adjtime, _, _, _)) = writer.entry("/etc/adjtime") { return .alreadyInPlace }
             return node.setRTCUTC(adjtime, journal: self, commands: &commands)
 
+        case .newMachineID(let old):
+            return newMachineID(replacing: old, journal: journal)
+
+        case .newSSHHostKeys(let keys, let reload):
+            return newSSHHostKeys(keys, reload: reload, journal: journal, commands: &commands)
+
         case .makeCA(let certificate, let key, let subject, let hours):
             // Never replace a CA: the certificate must be absent now, not only when planned; the
             // key too, unless a kcheck run made it and was cut short before the certificate (the
@@ -272,6 +280,54 @@ public final class Remediator: ChangeJournal {
             }
             return outcome(writer.writeFile(certificate, made.certificatePEM, mode: 0o644, owner: (0, 0)))
         }
+    }
+
+    /// A new machine-id, while /etc/machine-id still holds the copied one. CentOS 7's dbus keeps
+    /// its own copy in /var/lib/dbus/machine-id (Debian links it): a copy holding the old id is
+    /// written too.
+    private func newMachineID(replacing old: String, journal: Journal) -> ActionOutcome {
+        let path = "/etc/machine-id", dbus = "/var/lib/dbus/machine-id"
+        switch writer.entry(path) {
+        case .success(.file(let bytes, _, _, _)):
+            guard String(decoding: bytes, as: UTF8.self).trimmed == old else { return .alreadyInPlace }
+        case .success: return .failed("\(path) is not a regular file")
+        case .failure(let failure): return .failed(failure.description)
+        }
+        let id: String
+        do throws(OpenSSLError) { id = try SSHHostKey.machineID() } catch { return .failed(error.description) }
+        let content = Array((id + "\n").utf8)
+        let outcome = write(path, content, mode: 0o444, journal)
+        guard outcome == .applied else { return outcome }
+        if case .success(.file(let bytes, _, _, _)) = writer.entry(dbus), String(decoding: bytes, as: UTF8.self).trimmed == old {
+            return write(dbus, content, mode: 0o444, journal)
+        }
+        return outcome
+    }
+
+    /// New host keys for those that still are the copies; the daemon reloads once, after all of
+    /// them are written (journaled: undo reloads it again after putting the old keys back).
+    private func newSSHHostKeys(_ keys: [SSHHostKeyRenewal], reload: String?, journal: Journal, commands: inout [[String]]) -> ActionOutcome {
+        var wrote = false
+        for key in keys {
+            let publicPath = key.path + ".pub"
+            guard case .success(.file(let line, _, _, _)) = writer.entry(publicPath) else { return .failed("\(publicPath) is not a readable file") }
+            guard IdentityFact.sshKeyValue(fileName: publicPath, line: String(decoding: line, as: UTF8.self)) == key.replacing else { continue }
+            // The new key keeps the old one's mode and owner (CentOS 7: 0640 root:ssh_keys); a
+            // missing one is made root's alone.
+            let comment = String(String(decoding: line, as: UTF8.self).trimmed.split(separator: " ", maxSplits: 2).dropFirst(2).first ?? "root@kcheck")
+            let made: SSHHostKey.Made
+            do throws(OpenSSLError) { made = try SSHHostKey.make(key.type, comment: comment) } catch { return .failed(error.description) }
+            if let failure = remember(key.path, journal) ?? remember(publicPath, journal) { return .failed(failure.description) }
+            // The private key first: a public key that names a key not yet written is never left.
+            if case .failure(let failure) = writer.writeFile(key.path, made.privateKey, mode: 0o600) { return .failed(failure.description) }
+            if case .failure(let failure) = writer.writeFile(publicPath, made.publicLine, mode: 0o644) { return .failed(failure.description) }
+            wrote = true
+        }
+        guard wrote else { return .alreadyInPlace }
+        guard let reload else { return .applied }
+        if let failure = record(.reloaded(reload), journal) { return .failed(failure.description) }
+        if let problem = run(["systemctl", "try-reload-or-restart", "--", reload], &commands) { return .failed(problem) }
+        return .applied
     }
 
     private func installPackages(_ manager: PackageManager, _ names: [String], journal: Journal, commands: inout [[String]]) -> ActionOutcome {

@@ -23,6 +23,8 @@ public struct UndoPlan: Sendable {
         case swapOn([String])
         case unloadModule(String)
         case rtcLocal
+        /// Reload a unit so that it serves the restored files (sshd, its host keys).
+        case reload(String)
     }
 
     public let steps: [Step]
@@ -47,6 +49,7 @@ public struct UndoPlan: Sendable {
             case .swapOn(let devices): "swapon \(devices.joined(separator: " "))"
             case .unloadModule(let name): "unload \(name) (modprobe -r)"
             case .rtcLocal: "write the hardware clock in local time again (hwclock --systohc --localtime), after /etc/localtime is restored"
+            case .reload(let unit): "reload \(unit), which then serves the restored files"
             }
         }
         for (name, reason) in kept { lines.append("leave package \(name) as it is: \(reason)") }
@@ -78,6 +81,7 @@ extension Remediator {
                     starting.append(.service(unit: unit, enable: enabled ? true : nil, start: running == true ? true : nil))
                 }
             case .rtcWasLocal: clock.append(.rtcLocal)
+            case .reloaded(let unit): starting.append(.reload(unit))
             case .packagesInstalled(let manager, let names): requested.append((manager, names))
             case .packagesPlanned(let manager, let list): planned.append((manager, list))
             case .packagesAdded(let manager, let names): added.append((manager, names))
@@ -187,6 +191,8 @@ extension Remediator {
                 if let why = run(manager.remove(names), &commands) { failures.append(why) }
             case .rtcLocal:
                 if let why = run(["hwclock", "--systohc", "--localtime"], &commands) { failures.append(why) }
+            case .reload(let unit):
+                if let why = run(["systemctl", "try-reload-or-restart", "--", unit], &commands) { failures.append(why) }
             }
         }
         return failures
@@ -217,6 +223,7 @@ public enum UndoSelection {
             case .swapDevices: keys.insert("swap")
             case .service(let unit, _, _): keys.insert("unit " + unit)
             case .rtcWasLocal: keys.insert("rtc")
+            case .reloaded(let unit): keys.insert("unit " + unit)
             case .packagesInstalled(_, let names), .packagesAdded(_, let names): for n in names { keys.insert("package " + n) }
             case .packagesPlanned(_, let list): for p in list { keys.insert("package " + p.name) }
             case .done: continue

@@ -5,6 +5,31 @@ public enum Observation: Equatable, Sendable {
     case service(ServiceObservation)
     /// The packet-filter chains the rule judged, as the kernel holds them.
     case firewall([FirewallChain])
+    /// A cluster rule's identity fact that nodes share: each value, where it was read, and the
+    /// nodes holding it (the first is the one the others copied, in inventory order).
+    case sharedIdentity(SharedIdentity)
+}
+
+public struct SharedIdentity: Equatable, Sendable {
+    public struct Copy: Equatable, Sendable {
+        public let value: String
+        public let path: String
+        public let holders: [String]
+
+        public init(value: String, path: String, holders: [String]) {
+            self.value = value
+            self.path = path
+            self.holders = holders
+        }
+    }
+
+    public let fact: IdentityFact
+    public let copies: [Copy]
+
+    public init(fact: IdentityFact, copies: [Copy]) {
+        self.fact = fact
+        self.copies = copies
+    }
 }
 
 /// A systemd unit: its unit file's state (enabled, disabled, static, masked, not-found) and,

@@ -25,6 +25,8 @@ public struct RemoteRequest: Sendable {
     /// fix: the plan's digest and, for each rule it serves, the digest of its observation.
     public var planFingerprint: String?
     public var observations: [String: String] = [:]
+    /// fix: what the cluster rules found this node holds of another's (its plan's last actions).
+    public var renewals: [IdentityRenewal] = []
     /// fix: the operator's command line, for the node's journal.
     public var invocation: String = ""
     /// undo: the run (none: the last one) and whether later runs go first.
@@ -45,6 +47,9 @@ public struct RemoteRequest: Sendable {
         if let only { Frames.append("only", Array(only.joined(separator: ",").utf8), to: &out) }
         if let planFingerprint { Frames.append("plan", Array(planFingerprint.utf8), to: &out) }
         for (id, digest) in observations.sorted(by: { $0.key < $1.key }) { Frames.append("observed", Array("\(id) \(digest)".utf8), to: &out) }
+        for r in renewals {
+            Frames.append("renew", Array(r.rule.utf8) + [0] + Array(r.fact.rawValue.utf8) + [0] + Array(r.path.utf8) + [0] + Array(r.value.utf8), to: &out)
+        }
         Frames.append("invocation", Array(invocation.utf8), to: &out)
         if let runID { Frames.append("run", Array(runID.utf8), to: &out) }
         if withLater { Frames.append("with-later", [], to: &out) }
@@ -82,6 +87,12 @@ public struct RemoteRequest: Sendable {
                 let parts = text.split(separator: " ").map(String.init)
                 guard parts.count == 2 else { throw Recording.Problem("a malformed observation `\(Frames.printable(frame.payload.prefix(80)))`") }
                 request.observations[parts[0]] = parts[1]
+            case "renew":
+                let parts = frame.payload.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+                guard parts.count == 4, let fact = IdentityFact(rawValue: parts[1]), !parts[0].isEmpty, parts[2].hasPrefix("/") else {
+                    throw Recording.Problem("a malformed renewal `\(Frames.printable(frame.payload.prefix(80)))`")
+                }
+                request.renewals.append(IdentityRenewal(rule: parts[0], fact: fact, value: parts[3], path: parts[2]))
             case "invocation": request.invocation = text
             case "run": request.runID = text
             case "with-later": request.withLater = true
@@ -198,7 +209,7 @@ public enum RemoteServer {
         case .fix:
             let inventory = explicit ?? Inventory.load(from: node)
             let (report, evaluator) = Engine.evaluate(profile: profile, on: node, command: "fix", only: only, inventory: inventory)
-            let plan = Planner(evaluator: evaluator).plan(report, profile: profile)
+            let plan = ClusterFix.plan(Planner(evaluator: evaluator).plan(report, profile: profile), renewals: request.renewals, node: node)
             // The plan the operator saw is applied only while what it was built from holds.
             var changed: [String] = []
             for entry in report.entries {

@@ -71,7 +71,13 @@ public struct AuditChanges: Sendable, Equatable {
             return "service \(o.unit) unit-file=\(o.unitFile.rawValue) active=\(o.active ?? "-")"
         case .firewall(let chains):
             return "firewall " + chains.map { firewallChainText($0.label, policy: $0.policy, rules: $0.rules) }.joined(separator: "; ")
+        case .sharedIdentity(let o):
+            return sharedIdentityText(o.fact.rawValue, o.copies.map { ($0.value, $0.holders) })
         }
+    }
+
+    static func sharedIdentityText(_ fact: String, _ copies: [(value: String, holders: [String])]) -> String {
+        "shared \(fact) " + copies.map { "\($0.value) on \($0.holders.joined(separator: ","))" }.joined(separator: "; ")
     }
 
     static func firewallChainText(_ label: String, policy: String?, rules: Int) -> String {
@@ -88,6 +94,12 @@ public struct AuditChanges: Sendable, Equatable {
                 return firewallChainText("\(backend) \(family) \(table) \(name)", policy: c["policy"]?.string, rules: rules)
             }
             return "firewall " + texts.joined(separator: "; ")
+        }
+        if node["kind"]?.string == "shared_identity", let fact = node["fact"]?.string, let copies = node["copies"]?.array {
+            return sharedIdentityText(fact, copies.compactMap { c in
+                guard let value = c["value"]?.string, let nodes = c["nodes"]?.array else { return nil }
+                return (value, nodes.compactMap(\.string))
+            })
         }
         if node["kind"]?.string == "service", let unit = node["unit"]?.string, let file = node["unit_file"]?.string {
             return "service \(unit) unit-file=\(file) active=\(node["active"]?.string ?? "-")"

@@ -161,6 +161,18 @@ public enum JSONReporter: Reporter {
                 w.endObject()
             }
             w.endArray()
+        case .sharedIdentity(let o):
+            w.string("kind", "shared_identity")
+            w.string("fact", o.fact.rawValue)
+            w.beginArray("copies")
+            for copy in o.copies {
+                w.beginObject()
+                w.string("value", copy.value)
+                w.string("file", copy.path)
+                w.strings("nodes", copy.holders)
+                w.endObject()
+            }
+            w.endArray()
         }
         w.endObject()
     }
