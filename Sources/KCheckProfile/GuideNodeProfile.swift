@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(110)
+    rules.reserveCapacity(111)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -218,6 +218,23 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .pass, message: "ETCD_DATA_DIR=/data/k8s/etcd/data can be made under /"),
             RuleTest(node: "debian12", status: .pass, message: nil),
             RuleTest(node: "data-dir-blocked", status: .fail, message: "ETCD_DATA_DIR=/data/k8s/etcd/data: /data is a file, not a directory, so /data/k8s/etcd/data cannot be made")
+        ]
+    ))
+    rules.append(Rule(
+        id: "path.login-shell",
+        title: "root's login shell finds the guide's binaries first (/opt/k8s/bin on PATH)",
+        severity: .medium,
+        phase: .install,
+        guide: [4],
+        rationale: "The guide runs kubectl, etcdctl, cfssl and the others by name, as root, in login shells (ssh root@node, su -). A PATH line in /root/.bashrc only counts where the login shell reads .bashrc: a ~/.bash_profile that does not source it (one an operator made on Debian, where root has only .profile) hides it. And /opt/k8s/bin appended after /usr/bin lets a distribution's kubectl or etcdctl of another version run instead. kcheck reads /etc/profile, profile.d and root's files as bash does (never running them) and checks every program in /opt/k8s/bin against the directories searched before it.",
+        remediation: "Put `export PATH=/opt/k8s/bin:$PATH` in /root/.bashrc and make sure root's login file sources it (CentOS's ~/.bash_profile and Debian's ~/.profile do), or remove the other copies.",
+        check: Check.loginPath("/opt/k8s/bin"),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: "/opt/k8s/bin first, from /root/.bashrc:7"),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "centos7-minimal", status: .fail, message: "/opt/k8s/bin is not on it"),
+            RuleTest(node: "login-path-not-sourced", status: .fail, message: "/root/.bashrc names it, but the login shell never reads .bashrc: /root/.bash_profile does not source it"),
+            RuleTest(node: "login-path-shadowed", status: .fail, message: "/usr/bin/kubectl comes before /opt/k8s/bin/kubectl")
         ]
     ))
     rules.append(Rule(

@@ -265,6 +265,12 @@ enum CheckDecoder {
             guard !names.isEmpty else { throw Fields.error(list, file: file, "`variables` must not be empty") }
             return .inventoryDirectories(names)
         case .firewallForwardAccept: return try bare(.firewallForwardAccept)
+        case .loginPath:
+            let f = try fields(["directory"])
+            let node = try f.required("directory")
+            let directory = try f.string(node)
+            guard directory.hasPrefix("/") else { throw Fields.error(node, file: file, "`directory` must be an absolute path") }
+            return .loginPath(directory)
         case .firewallFlushed:
             let f = try fields(["tables", "until_installed"])
             let list = try f.required("tables")

@@ -115,6 +115,7 @@ public enum SwiftSource {
         case .hostnameResolves: return "Check.hostnameResolves"
         case .proxyBypass: return "Check.proxyBypass"
         case .inventoryDirectories(let names): return "Check.inventoryDirectories([\(names.map(literal).joined(separator: ", "))])"
+        case .loginPath(let directory): return "Check.loginPath(\(literal(directory)))"
         case .firewallForwardAccept: return "Check.firewallForwardAccept"
         case .nginxStreamProxy(let c):
             return "Check.nginxStreamProxy(NginxProxyCheck(unit: \(literal(c.unit)), fileFlag: \(literal(c.fileFlag)), listen: \(literal(c.listen)), servers: \(literal(c.servers)), serverPort: \(c.serverPort)))"

@@ -5,6 +5,30 @@ import Testing
 /// The install gates' own parsers, on real input: this machine's socket tables against ss(8).
 @Suite("install gates: parsers")
 struct InstallGateTests {
+    /// Root's login PATH as kcheck reads the files is the PATH bash itself builds from them: bash
+    /// runs as a login shell in a private mount namespace with the tree's /etc/profile,
+    /// /etc/profile.d and /root bound over this machine's (nothing outside the namespace changes).
+    @Test("root's login PATH read from a tree's files is the PATH bash builds from them", arguments: [
+        "centos7-prepared", "centos7-minimal", "debian12", "login-path-not-sourced", "login-path-shadowed", "layout-wrong",
+    ])
+    func loginPathIsBashs(fixture: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), getuid() == 0 else { return }
+        let tree = Repo.fixture(fixture)
+        guard case .success(let ours) = LoginPath.read(TreeNode(root: tree)) else { throw TestFailure("\(fixture): not read") }
+        var binds = "mount --bind \"$1/root\" /root && mount --bind \"$1/etc/profile\" /etc/profile"
+        if FileManager.default.fileExists(atPath: tree + "/etc/profile.d") {
+            binds += " && mount --bind \"$1/etc/profile.d\" /etc/profile.d"
+        } else {
+            binds += " && mount -t tmpfs none /etc/profile.d"
+        }
+        let r = try run("/usr/bin/unshare", [
+            "-m", "--", "/bin/sh", "-c", binds + " && exec env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -l -c 'printf %s \"$PATH\"'",
+            "sh", tree,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(ours.text == r.stdout, "\(fixture): kcheck \(ours.text), bash \(r.stdout) (files \(ours.files))")
+    }
+
     @Test("/proc/net/tcp and tcp6 of this machine list the listeners ss lists")
     func socketTablesAgreeWithSS() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ss") else { return }

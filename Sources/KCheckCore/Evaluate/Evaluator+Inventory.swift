@@ -213,3 +213,54 @@ extension Evaluator {
             message: "The guide makes these directories while installing (mkdir -p): " + problems.joined(separator: "; ") + ". Move the file away or set another path in environment.sh (on every node).")
     }
 }
+
+extension Evaluator {
+    /// Item 4 as a person logging in as root gets it: `directory` on the PATH root's login shell
+    /// builds (LoginPath), and none of its programs shadowed by a directory before it.
+    func loginPath(_ directory: String) -> Outcome {
+        let expected = "\(directory) on root's login PATH, before any other copy of its programs"
+        let path: LoginPath
+        switch LoginPath.read(facts.node) {
+        case .success(let p): path = p
+        case .failure(let problem): return unavailable(expected, problem.message)
+        }
+        let read = "read as \(path.shell) reads it: " + path.files.joined(separator: ", ")
+        let lastSet = path.entries.compactMap(\.location).last
+        guard let index = path.entries.firstIndex(where: { $0.directory == directory || $0.directory == directory + "/" }) else {
+            var message = "root's login PATH is \(path.text)\(lastSet.map { " (set at \($0))" } ?? " (nothing sets it)"); \(directory) is not on it"
+            if !path.files.contains("/root/.bashrc"), case .content(let bytes) = facts.node.read("/root/.bashrc", limit: 1 << 20),
+                String(decoding: bytes, as: UTF8.self).contains(directory)
+            {
+                message += ". /root/.bashrc names it, but the login shell never reads .bashrc: "
+                    + (path.personal.map { "\($0) does not source it" } ?? "root has no ~/.bash_profile or ~/.profile that sources it")
+            }
+            return Outcome(
+                status: .fail, expected: expected, actual: path.text, message: message + ". \(read).",
+                evidence: lastSet.map { [$0] } ?? [])
+        }
+        let entry = path.entries[index]
+        // A program of the same name in a directory searched first runs instead.
+        var shadowed: [String] = []
+        if case .success(let names) = facts.node.list(directory) {
+            var earlier: [String] = []
+            for e in path.entries[..<index] where !earlier.contains(e.directory) && e.directory.hasPrefix("/") { earlier.append(e.directory) }
+            for name in names.sorted().prefix(1000) where !name.hasPrefix(".") && !name.hasSuffix(".sh") {
+                for dir in earlier.prefix(32) {
+                    if case .success = facts.node.status(dir + "/" + name) {
+                        shadowed.append("\(dir)/\(name) comes before \(directory)/\(name)")
+                        break
+                    }
+                }
+            }
+        }
+        let actual = "\(path.text) (\(directory) \(index == 0 ? "first" : "at place \(index + 1)")\(entry.location.map { ", from \($0)" } ?? ""))"
+        guard shadowed.isEmpty else {
+            return Outcome(
+                status: .fail, expected: expected, actual: actual,
+                message: "root's login shell runs other programs than the guide's: " + boundedList(shadowed)
+                    + ". Put \(directory) first (`export PATH=\(directory):$PATH` as the last PATH line root's login reads) or remove the other copies.",
+                evidence: entry.location.map { [$0] } ?? [])
+        }
+        return Outcome(status: .pass, expected: expected, actual: actual, message: "", evidence: entry.location.map { [$0] } ?? [])
+    }
+}

@@ -51,7 +51,7 @@ public final class Evaluator {
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
                 .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
                 .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum,
-                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy:
+                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy, .loginPath:
                 continue
             }
         }
@@ -106,6 +106,7 @@ public final class Evaluator {
             case .encryptionConfig(let check): outcome = try encryptionConfig(check)
             case .certificateSubject(let check): outcome = try certificateSubject(check)
             case .inventoryDirectories(let names): outcome = inventoryDirectories(names)
+            case .loginPath(let directory): outcome = loginPath(directory)
             case .nginxStreamProxy(let check): outcome = try nginxStreamProxy(check)
             case .firewallForwardAccept: outcome = try firewallForwardAccept()
             case .firewallFlushed(let tables, let until): outcome = try firewallFlushed(tables, until: until)

@@ -73,6 +73,9 @@ public enum Check: Equatable, Sendable {
     /// The directories these inventory variables name exist, or can be made (their nearest
     /// existing ancestor is a directory, no file in the way).
     case inventoryDirectories([String])
+    /// This directory is on root's PATH as root's login shell sets it, before any other directory
+    /// holding a program of the same name (item 4, judged as the shell reads its files).
+    case loginPath(String)
     /// An installed component's certificate names what the guide's CSR names (CN, O).
     case certificateSubject(CertificateSubjectCheck)
     /// The apiserver's encryption configuration (the file its flag names): secrets encrypted
@@ -132,6 +135,7 @@ public enum Check: Equatable, Sendable {
         case .firewallForwardAccept: .firewallForwardAccept
         case .nginxStreamProxy: .nginxStreamProxy
         case .inventoryDirectories: .inventoryDirectories
+        case .loginPath: .loginPath
         case .certificateSubject: .certificateSubject
         case .encryptionConfig: .encryptionConfig
         case .componentSockets: .componentSockets
@@ -177,6 +181,7 @@ public enum Check: Equatable, Sendable {
         case firewallForwardAccept = "firewall_forward_accept"
         case nginxStreamProxy = "nginx_stream_proxy"
         case inventoryDirectories = "inventory_directories"
+        case loginPath = "login_path"
         case certificateSubject = "certificate_subject"
         case encryptionConfig = "encryption_config"
         case componentSockets = "component_sockets"

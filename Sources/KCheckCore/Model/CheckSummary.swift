@@ -59,6 +59,8 @@ extension Check {
         case .hostnameValid: return "the hostname (/proc/sys/kernel/hostname) is a lowercase RFC 1123 name: labels of a-z, 0-9 and -, 1-63 long, not starting or ending with -, 253 in all"
         case .hostnameResolves: return "the first /etc/hosts line naming the hostname gives an address of this node, not a loopback one"
         case .ipvsService(let c): return "/proc/net/ip_vs: TCP \(c.service) with scheduler \(c.scheduler) and a real server at each of \(c.servers) on port \(c.serverPort) (when \(c.unit) is installed)"
+        case .loginPath(let directory):
+            return "\(directory) on root's PATH as its login shell sets it (/etc/profile, profile.d, ~/.bash_profile, the .bashrc it sources), before any other directory with a program of the same name"
         case .inventoryDirectories(let names):
             return "the directories \(names.joined(separator: ", ")) name (the inventory) exist, or can be made: their nearest existing ancestor is a directory"
         case .nginxStreamProxy(let c):
