@@ -6,7 +6,8 @@
 boot → the starting state → preflight (and the same node judged three ways) → fix --dry-run
 (nothing changes) → fix --yes → preflight (three ways again) → a second fix is a no-op → a real
 reboot → preflight (what fix made holds; every sysctl prediction meets the real kernel) → audit
-twice (changes, then none) → undo of every run, newest first → a real reboot → the node is exactly
+twice (changes, then none) → undo of every run, newest first → a fix and its undo over SSH → the
+cloned-machine fix (the guest under two ssh aliases) and its undo → a real reboot → the node is exactly
 as it started (files, packages, units, modules, kernel parameters, time zone, clock).
 
 Every failed assertion is printed with what was expected and what was seen; the exit status is 1
@@ -55,6 +56,48 @@ SSH_SESSION_UNITS = re.compile(r"^(session-\d+\.scope|user@\d+\.service|user-run
 # polling login of wait_ssh that arrives after D-Bus has begun to stop (create). Neither is the node's.
 OWN_SSH_SESSION = re.compile(r"sshd\[\d+\]: pam_systemd\(sshd:session\): Failed to "
                              r"(release session|create session: Refusing activation, D-Bus is shutting down)")
+
+# The cloned-machine phase: a second ssh alias of the same guest, so that `--hosts VM_NAME,CLONE_ALIAS`
+# are two "nodes" sharing every identity, and the second one is given its own.
+CLONE_ALIAS = f"{VM_NAME}-clone"
+CLONE_RULES = "cluster.machine-id-unique,cluster.ssh-host-keys-unique"
+
+# Run in the guest by its python3: what the cloned-machine fix changes, as JSON. Private keys are
+# only hashed (and their public half derived by ssh-keygen -y): no secret reaches the logs.
+IDENTITY_SCRIPT = r"""
+import glob, grp, hashlib, json, os, pwd, stat, subprocess
+def meta(p):
+    st = os.lstat(p)
+    return {"mode": "%o" % stat.S_IMODE(st.st_mode),
+            "owner": pwd.getpwuid(st.st_uid).pw_name + ":" + grp.getgrgid(st.st_gid).gr_name}
+out = {"keys": {}, "pub": {}, "derived": {}}
+private = sorted(glob.glob("/etc/ssh/ssh_host_*_key"))
+for p in private + sorted(glob.glob("/etc/ssh/ssh_host_*_key.pub")):
+    with open(p, "rb") as f:
+        data = f.read()
+    out["keys"][p] = dict(meta(p), sha256=hashlib.sha256(data).hexdigest())
+    if p.endswith(".pub"):
+        out["pub"][p] = data.decode(errors="replace").split()
+for p in private:
+    r = subprocess.run(["ssh-keygen", "-y", "-f", p], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out["derived"][p] = r.stdout.split()[:2] if r.returncode == 0 else "exit %d: %s" % (r.returncode, r.stderr.strip()[-200:])
+with open("/etc/machine-id", "rb") as f:
+    out["machine_id"] = f.read().decode(errors="replace")
+out["machine_id_meta"] = meta("/etc/machine-id")
+out["machine_id_mounted"] = subprocess.run(["findmnt", "-n", "/etc/machine-id"], stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL).returncode == 0
+d = "/var/lib/dbus/machine-id"
+if os.path.islink(d):
+    out["dbus"] = ["symlink", os.readlink(d), ""]
+elif os.path.isfile(d):
+    with open(d) as f:
+        out["dbus"] = ["file", f.read(), meta(d)["mode"] + " " + meta(d)["owner"]]
+else:
+    out["dbus"] = ["none", "", ""]
+out["ssh_active"] = subprocess.run(["systemctl", "is-active", "ssh.service"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True).stdout.strip()
+print(json.dumps(out, sort_keys=True))
+"""
 
 
 class Fatal(Exception):
@@ -483,6 +526,216 @@ class Scenario:
         self.check(not diffs, "undo over SSH puts back what the fix over SSH changed", "no difference",
                    "\n          ".join(diffs))
 
+    # ---- cloned machines (docs/cluster.md "Cloned machines")
+
+    def identity(self, save):
+        """The guest's machine-id, host keys (hashed), dbus' copy and ssh.service, read in the guest."""
+        p = self.vm.ssh("python3 -", input=IDENTITY_SCRIPT, timeout=120)
+        self.save(save, p.stdout)
+        return json.loads(p.stdout)
+
+    def vm_port(self):
+        return json.loads((self.vm.dir / "info.json").read_text())["port"]
+
+    def presented_keys(self, want, save, tries=15):
+        """The host keys sshd presents now, {key type: base64}, by ssh-keyscan from the host. Asked
+        again (once a second) until every type in `want` answers: a reload makes sshd re-execute
+        itself, and its listening socket is closed meanwhile."""
+        if not shutil.which("ssh-keyscan"):
+            self.check(False, "ssh-keyscan is on the host (openssh-client)", "ssh-keyscan", "missing")
+            return {}
+        keys, text = {}, ""
+        for _ in range(tries):
+            p = subprocess.run(["ssh-keyscan", "-T", "10", "-p", str(self.vm_port()), "-t", "rsa,ecdsa,ed25519", "127.0.0.1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+            text = p.stdout + (f"\n--- stderr ---\n{p.stderr}" if p.stderr.strip() else "")
+            keys = {f[1]: f[2] for f in (l.split() for l in p.stdout.splitlines() if not l.startswith("#")) if len(f) >= 3}
+            if want <= set(keys):
+                break
+            time.sleep(1)
+        self.save(save, text)
+        return keys
+
+    def strict_login(self, keytype, b64, label):
+        """ssh to the guest trusting only this host key (a known_hosts file of its own, strict
+        checking): (exit status, stderr). The test bed's ssh_config checks no host key at all
+        (UserKnownHostsFile /dev/null), so this is the login that tells the keys apart."""
+        known = self.save(f"cloned-known_hosts-{label}", f"[127.0.0.1]:{self.vm_port()} {keytype} {b64}\n")
+        p = subprocess.run(["ssh", "-F", str(self.vm.ssh_config), "-o", "StrictHostKeyChecking=yes",
+                            "-o", f"UserKnownHostsFile={known}", "-o", "GlobalKnownHostsFile=/dev/null",
+                            "-o", "UpdateHostKeys=no", "-o", f"HostKeyAlgorithms={keytype}", VM_NAME, "true"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+        return p.returncode, p.stderr.strip()[-300:]
+
+    def check_presented(self, when, pubs, presented):
+        """Every /etc/ssh/ssh_host_*_key.pub's key is the one sshd presents for its type."""
+        bad = [f"{path}: file {f[0]} {f[1][:24]}…, sshd {(presented.get(f[0]) or 'nothing')[:24]}…"
+               for path, f in sorted(pubs.items()) if presented.get(f[0]) != f[1]]
+        self.check(bool(pubs) and not bad, f"{when}: sshd presents the keys of /etc/ssh/ssh_host_*_key.pub (ssh-keyscan)",
+                   "the same key for every type", "\n          ".join(bad) or "no .pub file")
+
+    def step_cloned(self):
+        """Cloned machines: `kcheck fix --hosts A,B --only cluster.machine-id-unique,cluster.ssh-host-keys-unique`
+        gives B, which holds A's /etc/machine-id and SSH host keys, its own (kcheck on B, journaled),
+        reloading sshd; `kcheck undo --hosts B` puts the old ones back. A and B are two ssh aliases
+        of this one guest: every identity is shared, and the second member is renewed."""
+        clone = CLONE_ALIAS
+        base_cfg = self.vm.ssh_config.read_text()
+        cfg_text = re.sub(rf"^Host {re.escape(VM_NAME)}$", f"Host {VM_NAME} {clone}", base_cfg, count=1, flags=re.M)
+        if not self.check(cfg_text != base_cfg, f"a copy of the guest's ssh_config with a second alias {clone}",
+                          f"a line 'Host {VM_NAME}' in {self.vm.ssh_config}", base_cfg[:200]):
+            return
+        cfg = str(self.save("cloned-ssh_config", cfg_text))
+        # --parallel 1: both aliases reach 127.0.0.1:PORT as root, so kcheck's ControlPath (%C) is the
+        # same for both; collected at once, the first member's `ssh -O exit` could cut the second's
+        # session multiplexed over its master. Two real clones have two addresses.
+        common = ["--hosts", f"{VM_NAME},{clone}", "--ssh-config", cfg, "--parallel", "1", "--only", CLONE_RULES,
+                  "--color", "never"]
+
+        # 1. Before.
+        s0 = self.identity("cloned-0-before.json")
+        pubs0 = s0["pub"]
+        private0 = sorted(p for p in s0["keys"] if not p.endswith(".pub"))
+        want = {f[0] for f in pubs0.values() if f}
+        self.check(bool(private0) and all(p + ".pub" in pubs0 for p in private0),
+                   "the guest has SSH host keys, each with its .pub", "/etc/ssh/ssh_host_*_key and .pub", sorted(s0["keys"]))
+        self.check(re.fullmatch(r"[0-9a-f]{32}\n", s0["machine_id"]) is not None,
+                   "/etc/machine-id holds 32 hex digits and a newline", "[0-9a-f]{32}\\n", repr(s0["machine_id"]))
+        if s0["machine_id_mounted"]:
+            self.note("/etc/machine-id is a mount point (systemd's transient id): kcheck replaces the file by rename")
+        self.note(f"/var/lib/dbus/machine-id: {' '.join(x.strip() for x in s0['dbus'] if x.strip())}")
+        presented0 = self.presented_keys(want, "cloned-keyscan-0-before.txt")
+        self.check_presented("before", pubs0, presented0)
+        ed = "/etc/ssh/ssh_host_ed25519_key.pub"
+        old_ed = pubs0.get(ed)
+        if not self.check(bool(old_ed), f"the guest has {ed}", ed, sorted(pubs0)):
+            return
+
+        # 2. The plan: on the second member only; nothing changes.
+        _, plan = self.host_kcheck(["fix", *common, "--dry-run"], timeout=900, save="cloned-fix-dry-run.txt")
+        first, _, second = plan.partition(f"== {clone}\n")
+        missing = [w for w in ["give this node a new /etc/machine-id", "make new SSH host keys ", "then reload ssh.service",
+                               *private0] if w not in second]
+        self.check(bool(second) and not missing, f"fix --dry-run plans for {clone}: a new machine-id, new keys for every "
+                   "/etc/ssh/ssh_host_*_key, then reload ssh.service", "all of them under '== " + clone + "'",
+                   f"missing {missing}" if second else plan[-600:])
+        self.check(f"== {VM_NAME}\n" in first and "Nothing to change" in first and "give this node" not in first,
+                   f"the first member ({VM_NAME}) keeps its own: nothing to change there", "Nothing to change",
+                   first[-400:])
+        s = self.identity("cloned-1-after-dry-run.json")
+        self.check((s["machine_id"], s["keys"]) == (s0["machine_id"], s0["keys"]),
+                   "fix --dry-run changes neither the machine-id nor a host key", "the same", "changed")
+
+        # 3. The fix.
+        report_file = self.out / "cloned-fix.json"
+        run_id, undone = None, False
+        try:
+            _, text = self.host_kcheck(["fix", *common, "--yes", "--format", "json", "-o", str(report_file)], timeout=900,
+                                       save="cloned-fix.txt")
+            m = re.search(rf"^== {re.escape(clone)}: run (\d{{8}}T\d{{6}}Z-\d+) \(undo: kcheck undo --hosts {re.escape(clone)} ",
+                          text, re.M)
+            self.check(bool(m), f"fix applies on {clone} and names its run", f"== {clone}: run RUN (undo: …)", text[-600:])
+            run_id = m.group(1) if m else None
+            if not run_id:      # to undo it below all the same
+                pending = sorted(r["id"] for r in parse_runs(self.kcheck("runs", save="cloned-runs-after-fix.txt")[1])
+                                 if not r["undone"])
+                run_id = pending[-1] if pending else None
+                self.note(f"the run to undo, from kcheck runs in the guest: {run_id}")
+            self.check(f"== {VM_NAME}: run " not in text, f"no run on {VM_NAME} (the first holder keeps its own)",
+                       "no run", text[-600:])
+            lines = [l.strip() for l in text.splitlines()]
+            failed = [l for l in lines if re.match(r"^\d+\.\s+failed\s", l) or l.startswith("refused")]
+            applied = [l for l in lines if re.match(r"^\d+\.\s+applied", l)]
+            self.check(not failed and any("new /etc/machine-id" in l for l in applied)
+                       and any("new SSH host keys" in l for l in applied),
+                       "both actions applied (machine-id: applied, needs reboot), none failed or refused",
+                       "two 'applied' lines", "\n          ".join(failed + applied) or text[-600:])
+
+            # 4. After.
+            s1 = self.identity("cloned-2-after-fix.json")
+            mid0, mid1 = s0["machine_id"], s1["machine_id"]
+            self.check(mid1 != mid0 and re.fullmatch(r"[0-9a-f]{32}\n", mid1) is not None
+                       and s1["machine_id_meta"] == s0["machine_id_meta"],
+                       "/etc/machine-id is a new id (32 hex digits and a newline), its mode and owner kept",
+                       f"not {mid0.strip()}; {s0['machine_id_meta']}", f"{mid1!r}; {s1['machine_id_meta']}")
+            # Debian 12's dbus makes it a file (dbus-uuidgen --ensure), a copy of /etc/machine-id.
+            copy = s0["dbus"][0] == "file" and s0["dbus"][1].strip() == mid0.strip()
+            want_dbus = ["file", mid1, s0["dbus"][2]] if copy else s0["dbus"]
+            self.check(s1["dbus"] == want_dbus, "/var/lib/dbus/machine-id follows (a file holding the old id gets the new "
+                       "one, its mode kept; a symlink or another id is left alone)", want_dbus, s1["dbus"])
+            same = [p for p in s0["keys"] if (s1["keys"].get(p) or {}).get("sha256") == s0["keys"][p]["sha256"]]
+            self.check(set(s1["keys"]) == set(s0["keys"]) and not same, "every host key file (private and .pub) is new",
+                       sorted(s0["keys"]), f"unchanged {same}; now {sorted(s1['keys'])}")
+            moved = [f"{p}: {s0['keys'][p]['mode']} {s0['keys'][p]['owner']} -> {s1['keys'][p]['mode']} {s1['keys'][p]['owner']}"
+                     for p in s0["keys"] if p in s1["keys"]
+                     and (s0["keys"][p]["mode"], s0["keys"][p]["owner"]) != (s1["keys"][p]["mode"], s1["keys"][p]["owner"])]
+            self.check(not moved, "every host key file keeps its mode and owner", "unchanged", "\n          ".join(moved))
+            pubs1 = s1["pub"]
+            underived = [f"{p}: ssh-keygen -y {d}, .pub {(pubs1.get(p + '.pub') or [])[:2]}" for p, d in sorted(s1["derived"].items())
+                         if d != (pubs1.get(p + ".pub") or [])[:2]]
+            self.check(bool(s1["derived"]) and not underived, "ssh-keygen -y derives each new .pub's key from its private key",
+                       "the first two fields of KEY.pub", "\n          ".join(underived))
+            relabelled = [f"{p}: {pubs0[p][:1] + pubs0[p][2:]} -> {(pubs1.get(p) or [])[:1] + (pubs1.get(p) or [])[2:]}"
+                          for p in pubs0 if (pubs1.get(p) or [])[:1] + (pubs1.get(p) or [])[2:] != pubs0[p][:1] + pubs0[p][2:]]
+            self.check(not relabelled, "every new key has its old key's type and comment", "the same", "\n          ".join(relabelled))
+            self.check(s1["ssh_active"] == "active", "ssh.service is active after the reload", "active", s1["ssh_active"])
+            self.check_presented("after the fix", pubs1, self.presented_keys(want, "cloned-keyscan-1-after-fix.txt"))
+            new_ed = pubs1.get(ed) or ["?", "?"]
+            rc, err = self.strict_login(new_ed[0], new_ed[1], "new")
+            self.check(rc == 0, "a login that trusts only the new ed25519 key succeeds (sshd serves the new key)", "exit 0",
+                       f"{rc}: {err}")
+            rc, err = self.strict_login(old_ed[0], old_ed[1], "old-refused")
+            self.check(rc != 0 and "verification failed" in err, "a login that trusts only the old ed25519 key is refused",
+                       "Host key verification failed", f"{rc}: {err}")
+            # The fix's own report: both members recorded again after the reload (one machine, so
+            # still "shared"), each with the new machine-id and the new key.
+            try:
+                cluster = json.loads(report_file.read_text()).get("cluster") or {}
+            except (OSError, ValueError) as e:
+                cluster = {"error": str(e)}
+            new_key = f"ed25519 SHA-256 {hashlib.sha256(' '.join(new_ed[:2]).encode()).hexdigest()[:16]}"
+            st = statuses(cluster)
+            mid_actual, key_actual = actual(cluster, "cluster.machine-id-unique"), actual(cluster, "cluster.ssh-host-keys-unique")
+            self.check(st.get("cluster.machine-id-unique") == "fail" and mid1.strip() in mid_actual and clone in mid_actual
+                       and st.get("cluster.ssh-host-keys-unique") == "fail" and new_key in key_actual and clone in key_actual,
+                       "fix's report (both members recorded again after sshd's reload) sees the new machine-id and key on "
+                       "both aliases (one machine: still shared)", f"fail, {mid1.strip()} and {new_key}… on {VM_NAME}, {clone}",
+                       f"{st.get('cluster.machine-id-unique')}: {mid_actual}; {st.get('cluster.ssh-host-keys-unique')}: "
+                       f"{key_actual[:300]}")
+
+            # 5. Undo over SSH, on the second member.
+            if not self.check(bool(run_id), "a run to undo", "a run id", run_id):
+                return
+            _, text = self.host_kcheck(["undo", "--hosts", clone, "--ssh-config", cfg, run_id, "--yes"], timeout=900,
+                                       save="cloned-undo.txt", ok_codes=(0,))
+            undone = "Restored run" in text
+            self.check(undone, f"undo --hosts {clone} restores the run", f"Restored run {run_id}", text[-600:])
+            s2 = self.identity("cloned-3-after-undo.json")
+            self.check((s2["machine_id"], s2["machine_id_meta"], s2["dbus"]) == (mid0, s0["machine_id_meta"], s0["dbus"]),
+                       "the machine-id is back (mode, owner, dbus' copy too)", f"{mid0!r} {s0['machine_id_meta']} {s0['dbus']}",
+                       f"{s2['machine_id']!r} {s2['machine_id_meta']} {s2['dbus']}")
+            back = [f"{p}: {s0['keys'].get(p)} -> {s2['keys'].get(p)}" for p in sorted(set(s0["keys"]) | set(s2["keys"]))
+                    if s0["keys"].get(p) != s2["keys"].get(p)]
+            self.check(not back, "every host key file is back byte for byte (sha256), with its mode and owner", "the same",
+                       "\n          ".join(back))
+            self.check(s2["ssh_active"] == "active", "ssh.service is active after undo's reload", "active", s2["ssh_active"])
+            self.check_presented("after undo", pubs0, self.presented_keys(want, "cloned-keyscan-2-after-undo.txt"))
+            rc, err = self.strict_login(old_ed[0], old_ed[1], "old")
+            self.check(rc == 0, "a login that trusts only the original ed25519 key succeeds again", "exit 0", f"{rc}: {err}")
+            rc, err = self.strict_login(new_ed[0], new_ed[1], "new-refused")
+            self.check(rc != 0 and "verification failed" in err, "a login that trusts only the renewed key is refused",
+                       "Host key verification failed", f"{rc}: {err}")
+            p = self.gsh("true", timeout=60, check=False)
+            self.check(p.returncode == 0, "the test bed's own ssh to the guest works", "exit 0", f"{p.returncode}: {p.stderr[-300:]}")
+            runs = parse_runs(self.kcheck("runs", save="cloned-runs-after-undo.txt")[1])
+            mine = [r for r in runs if r["id"] == run_id]
+            self.check(bool(mine) and mine[0]["undone"], "kcheck runs in the guest lists the run undone", f"{run_id} undone",
+                       mine[0]["line"] if mine else runs)
+        finally:
+            if run_id and not undone:   # the later phases compare the node with its start
+                p = self.gsh(f"{vmlib.GUEST_KCHECK} undo {run_id} --yes", timeout=300, check=False)
+                self.note(f"the cloned-machine run {run_id} undone in the guest after a failure: exit {p.returncode}")
+
     def step_end(self):
         s_end = self.state(save="state-5-end.json")
         self.check_predictions(self.p3, "5-end")
@@ -657,6 +910,7 @@ class Scenario:
             self.run_phase("audit twice", self.step_audits)
             self.run_phase("undo every run (over SSH)", self.step_undo, fatal=True)
             self.run_phase("fix and undo over SSH", self.step_fix_over_ssh)
+            self.run_phase("cloned machine: new machine-id and SSH host keys over SSH, undone", self.step_cloned)
             self.run_phase("reboot 2", lambda: self.step_reboot("reboot 2"), fatal=True)
             self.run_phase("the node as it started", self.step_end)
             self.run_phase("the exported Ansible playbook, run by ansible-playbook", self.step_ansible)

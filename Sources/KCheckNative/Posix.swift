@@ -47,6 +47,13 @@ private func followingStat(_ path: String, _ st: inout Glibc.stat) -> Int32 { st
 
 /// Thin, checked wrappers over the system calls kcheck uses. Every pointer stays inside a function.
 public enum Posix {
+    /// Waits `milliseconds` (a pause between polls of the kernel's state).
+    public static func pause(milliseconds: Int) {
+        var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        var left = timespec()
+        while nanosleep(&request, &left) != 0 && errno == EINTR { request = left }
+    }
+
     public static func lstat(_ path: String) -> Result<FileStatus, SystemError> {
         var st = Glibc.stat()
         guard Glibc.lstat(path, &st) == 0 else { return .failure(SystemError("lstat", path, code: errno)) }

@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(111)
+    rules.reserveCapacity(117)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -1214,6 +1214,98 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "guide-complete", status: .pass, message: nil),
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "running-wrong", status: .fail, message: "kube-nginx holds no listening socket")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.tls-files",
+        title: "The apiserver's TLS files are there, issued by the cluster CA, current, each with its own key",
+        severity: .critical,
+        phase: .running,
+        guide: [36, 49],
+        rationale: "The apiserver serves with cert/kubernetes.pem, is etcd's client and kubelet's client with it, the aggregator's client with proxy-client.pem, and trusts the cluster CA for its clients, etcd, kubelets and front proxies. A file its flags name that is missing keeps it from starting; a key that is another certificate's, a certificate from another CA or an expired one breaks TLS with etcd or kubelets (logs, exec) only when first used.",
+        remediation: "Re-issue the file from the guide's CSR with the cluster CA (cfssl gencert -ca=/opt/k8s/work/ca.pem -ca-key=/opt/k8s/work/ca-key.pem -config=ca-config.json -profile=kubernetes), copy it with its own key, and restart kube-apiserver.",
+        check: Check.componentTLS(ComponentTLSCheck(unit: "kube-apiserver.service", pairs: [ComponentTLSCheck.Pair(certificate: ComponentFileRef.flag("tls-cert-file"), key: ComponentFileRef.flag("tls-private-key-file")), ComponentTLSCheck.Pair(certificate: ComponentFileRef.flag("etcd-certfile"), key: ComponentFileRef.flag("etcd-keyfile")), ComponentTLSCheck.Pair(certificate: ComponentFileRef.flag("kubelet-client-certificate"), key: ComponentFileRef.flag("kubelet-client-key")), ComponentTLSCheck.Pair(certificate: ComponentFileRef.flag("proxy-client-cert-file"), key: ComponentFileRef.flag("proxy-client-key-file"))], authorities: ["client-ca-file", "etcd-cafile", "kubelet-certificate-authority", "requestheader-client-ca-file"], issuer: "/etc/kubernetes/cert/ca.pem", warnDays: 30, absent: .fail, note: nil)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "/etc/kubernetes/cert/kube-scheduler-key.pem is not the key of /etc/kubernetes/cert/kubernetes.pem")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.tls-files",
+        title: "etcd's TLS files are there, issued by the cluster CA, current, each with its own key",
+        severity: .critical,
+        phase: .running,
+        guide: [31, 49],
+        rationale: "etcd serves its clients and peers with /etc/etcd/cert/etcd.pem and trusts the cluster CA for both: a missing file keeps it from starting, a certificate from another CA or an expired one cuts the members and the apiservers off.",
+        remediation: "Re-issue etcd.pem from the guide's etcd CSR (hosts 127.0.0.1 and every NODE_IP) with the cluster CA, copy it with its key to /etc/etcd/cert/ on every node, and restart etcd one node at a time.",
+        check: Check.componentTLS(ComponentTLSCheck(unit: "etcd.service", pairs: [ComponentTLSCheck.Pair(certificate: ComponentFileRef.flag("cert-file"), key: ComponentFileRef.flag("key-file")), ComponentTLSCheck.Pair(certificate: ComponentFileRef.flag("peer-cert-file"), key: ComponentFileRef.flag("peer-key-file"))], authorities: ["trusted-ca-file", "peer-trusted-ca-file"], issuer: "/etc/kubernetes/cert/ca.pem", warnDays: 30, absent: .fail, note: nil)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "/etc/kubernetes/cert/kubernetes-key.pem is not the key of /etc/etcd/cert/etcd.pem")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.client-certificate",
+        title: "kubelet's client certificate is issued by the cluster CA, current, with its key",
+        severity: .high,
+        phase: .running,
+        guide: [43, 49],
+        rationale: "After bootstrap kubelet authenticates to the apiserver with cert/kubelet-client-current.pem (certificate and key in one file). With rotateCertificates it renews it itself before expiry; one that expired (a node powered off past its expiry) or one from another CA leaves the node NotReady.",
+        remediation: "Remove /etc/kubernetes/cert/kubelet-client-*.pem and /etc/kubernetes/kubelet.kubeconfig, make a new bootstrap token (kubeadm token create --groups system:bootstrappers:NODE_NAME) into kubelet-bootstrap.kubeconfig, restart kubelet, and approve its CSR.",
+        check: Check.componentTLS(ComponentTLSCheck(unit: "kubelet.service", pairs: [ComponentTLSCheck.Pair(certificate: ComponentFileRef.path("/etc/kubernetes/cert/kubelet-client-current.pem"), key: nil)], authorities: [], issuer: "/etc/kubernetes/cert/ca.pem", warnDays: 30, absent: .fail, note: nil)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .pass, message: nil),
+            RuleTest(node: "kubelet-client-expired", status: .fail, message: "expired on 2021-01-01")
+        ]
+    ))
+    rules.append(Rule(
+        id: "kubelet.serving-certificate",
+        title: "kubelet's serving certificate is approved, issued by the cluster CA and current",
+        severity: .medium,
+        phase: .running,
+        guide: [43, 49],
+        rationale: "With serverTLSBootstrap kubelet asks the apiserver for its serving certificate (10250) and waits for the CSR to be approved: the guide's selfnodeserver role and binding do nothing (its L6; the built-in approver never approves serving certificates), so each one, and each renewal, needs `kubectl certificate approve` by hand. Until then `kubectl logs` and `exec` to the node fail. Missing or near expiry is a warning that says so; expired or from another CA is a failure.",
+        remediation: "kubectl get csr | grep Pending, then kubectl certificate approve NAME for this node's kubernetes.io/kubelet-serving request; kubelet writes cert/kubelet-server-current.pem.",
+        check: Check.componentTLS(ComponentTLSCheck(unit: "kubelet.service", pairs: [ComponentTLSCheck.Pair(certificate: ComponentFileRef.path("/etc/kubernetes/cert/kubelet-server-current.pem"), key: nil)], authorities: [], issuer: "/etc/kubernetes/cert/ca.pem", warnDays: 30, absent: .warn, note: "kubelet's serving certificates are never approved automatically (the guide's L6): approve the pending CSR by hand (kubectl get csr; kubectl certificate approve NAME), for every renewal too.")),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "kubelet-serving-pending", status: .warn, message: "approve the pending CSR by hand"),
+            RuleTest(node: "running-wrong", status: .fail, message: "expired on")
+        ]
+    ))
+    rules.append(Rule(
+        id: "apiserver.requestheader-allowed-names",
+        title: "The apiserver trusts only the aggregator's certificate to assert users (--requestheader-allowed-names=aggregator)",
+        severity: .critical,
+        phase: .running,
+        guide: [36],
+        rationale: "The apiserver believes the X-Remote-User headers of a client whose certificate is signed by --requestheader-client-ca-file — the cluster CA in the guide, which signs every component and kubelet certificate. Only --requestheader-allowed-names limits it to the aggregator's proxy-client certificate: empty, any node's kubelet certificate can act as any user, cluster-admin included.",
+        remediation: "Set --requestheader-allowed-names=aggregator in /etc/systemd/system/kube-apiserver.service, then systemctl daemon-reload && systemctl restart kube-apiserver.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-apiserver.service", flag: "requestheader-allowed-names", expect: .equals("aggregator"), defaultValue: "", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--requestheader-allowed-names is empty")
+        ]
+    ))
+    rules.append(Rule(
+        id: "scheduler.requestheader-allowed-names",
+        title: "The scheduler trusts only the aggregator as a front proxy (the guide's L12)",
+        severity: .medium,
+        phase: .running,
+        guide: [39],
+        rationale: "The guide gives the scheduler --requestheader-allowed-names=\"\" with the cluster CA as its request-header CA (its L12): any certificate the cluster CA signed — every kubelet's — may then assert any user to the scheduler's secure port. The Kubernetes documentation warns against an empty list. Without the flag the scheduler takes the apiserver's list (aggregator) from the cluster. A warning: the guide's own setting.",
+        remediation: "Remove --requestheader-allowed-names=\"\" from /etc/systemd/system/kube-scheduler.service (or set it to aggregator), then systemctl daemon-reload && systemctl restart kube-scheduler.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "kube-scheduler.service", flag: "requestheader-allowed-names", expect: .equals("aggregator"), defaultValue: "aggregator", otherwise: .warn)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .warn, message: "--requestheader-allowed-names is empty"),
+            RuleTest(node: "scheduler-allowed-names", status: .pass, message: nil)
         ]
     ))
     rules.append(Rule(

@@ -265,6 +265,34 @@ enum CheckDecoder {
             guard !names.isEmpty else { throw Fields.error(list, file: file, "`variables` must not be empty") }
             return .inventoryDirectories(names)
         case .firewallForwardAccept: return try bare(.firewallForwardAccept)
+        case .componentTLS:
+            let f = try fields(["unit", "pairs", "authorities", "issuer", "warn_days", "absent", "note"])
+            func ref(_ node: YAMLNode, _ g: Fields) throws(RuleFileError) -> ComponentFileRef {
+                let text = try g.string(node)
+                if text.hasPrefix("--"), text.count > 2 { return .flag(String(text.dropFirst(2))) }
+                guard text.hasPrefix("/") else { throw Fields.error(node, file: file, "a file is `--flag` (the file the flag names) or an absolute path") }
+                return .path(text)
+            }
+            var pairs: [ComponentTLSCheck.Pair] = []
+            let list = try f.required("pairs")
+            guard let items = list.sequence, !items.isEmpty else { throw Fields.error(list, file: file, "`pairs` must be a list of {cert, key}") }
+            for item in items {
+                let g = try Fields(item, file: file, what: "a pair {cert, key}")
+                try g.finish(allowed: ["cert", "key"])
+                pairs.append(ComponentTLSCheck.Pair(certificate: try ref(try g.required("cert"), g), key: try g.optional("key").map { n throws(RuleFileError) in try ref(n, g) }))
+            }
+            let authorities = try f.optional("authorities").map { n throws(RuleFileError) in try strings(n, f, what: "authorities") } ?? []
+            let absentNode = f.optional("absent")
+            let absentText = try absentNode.map { n throws(RuleFileError) in try f.string(n) } ?? "fail"
+            guard let absent = Status(rawValue: absentText), [.fail, .warn].contains(absent) else {
+                throw Fields.error(absentNode ?? list, file: file, "`absent` is fail or warn")
+            }
+            let warnDays = try days(f.optional("warn_days"), f, default: 30)
+            return .componentTLS(
+                ComponentTLSCheck(
+                    unit: try f.string(try f.required("unit")), pairs: pairs, authorities: authorities,
+                    issuer: try absolute(try f.required("issuer"), f), warnDays: warnDays, absent: absent,
+                    note: try f.optional("note").map { n throws(RuleFileError) in try f.string(n) }))
         case .loginPath:
             let f = try fields(["directory"])
             let node = try f.required("directory")

@@ -116,6 +116,15 @@ public enum SwiftSource {
         case .proxyBypass: return "Check.proxyBypass"
         case .inventoryDirectories(let names): return "Check.inventoryDirectories([\(names.map(literal).joined(separator: ", "))])"
         case .loginPath(let directory): return "Check.loginPath(\(literal(directory)))"
+        case .componentTLS(let c):
+            func ref(_ r: ComponentFileRef) -> String {
+                switch r {
+                case .flag(let name): return "ComponentFileRef.flag(\(literal(name)))"
+                case .path(let path): return "ComponentFileRef.path(\(literal(path)))"
+                }
+            }
+            let pairs = c.pairs.map { "ComponentTLSCheck.Pair(certificate: \(ref($0.certificate)), key: \($0.key.map(ref) ?? "nil"))" }.joined(separator: ", ")
+            return "Check.componentTLS(ComponentTLSCheck(unit: \(literal(c.unit)), pairs: [\(pairs)], authorities: [\(c.authorities.map(literal).joined(separator: ", "))], issuer: \(literal(c.issuer)), warnDays: \(c.warnDays), absent: .\(c.absent.rawValue), note: \(c.note.map(literal) ?? "nil")))"
         case .firewallForwardAccept: return "Check.firewallForwardAccept"
         case .nginxStreamProxy(let c):
             return "Check.nginxStreamProxy(NginxProxyCheck(unit: \(literal(c.unit)), fileFlag: \(literal(c.fileFlag)), listen: \(literal(c.listen)), servers: \(literal(c.servers)), serverPort: \(c.serverPort)))"

@@ -48,6 +48,7 @@ struct RuleFixtureTests {
             "apiserver.encryption-config": .warn,  // L13
             "kubelet.pod-cidr": .warn,  // L7
             "kube-nginx.proxy": .warn,  // L10
+            "scheduler.requestheader-allowed-names": .warn,  // L12
         ], "\(findings)")
     }
 

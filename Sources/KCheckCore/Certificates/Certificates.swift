@@ -314,7 +314,15 @@ public struct CertificateJudge {
                 fail(.key, "\(expected) does not match this certificate\(keyFile.map { " (\($0) does)" } ?? "")")
             }
 
-            let twins = (bySubject[info.subject] ?? []).filter { $0.label != c.label && $0.info.sha256Fingerprint != info.sha256Fingerprint }
+            // kubelet's own certificates (client and serving, and each rotation: kubelet-client-*.pem,
+            // kubelet-server-*.pem) all name system:node:NAME by design.
+            func kubelets(_ path: String) -> Bool {
+                let file = path.split(separator: "/").last ?? ""
+                return file.hasPrefix("kubelet-client-") || file.hasPrefix("kubelet-server-")
+            }
+            let twins = (bySubject[info.subject] ?? []).filter {
+                $0.label != c.label && $0.info.sha256Fingerprint != info.sha256Fingerprint && !(kubelets(c.path) && kubelets($0.path))
+            }
             if !twins.isEmpty {
                 fail(.uniqueSubject, "same subject as \(twins.map(\.label).joined(separator: ", ")): \(Self.subjectText(info.subject))")
             }

@@ -233,3 +233,109 @@ extension Evaluator {
             message: "\(check.path): \(wrong.joined(separator: "; ")). Kubernetes tells components apart by these names (RBAC users and groups, the aggregator's allowed names, etcd's clients): with others a component authenticates and is then refused. Re-issue it from the guide's CSR (CN \(wanted[0]), O \(wanted[1])) with the cluster's CA.")
     }
 }
+
+extension Evaluator {
+    /// Items 36, 43 and 49: an installed component's TLS files. Each certificate is there (a flag's
+    /// file missing keeps the component from starting), issued by the cluster CA, current, and its
+    /// key is its own; each CA flag's file holds the cluster CA. Never a key's bytes in a message.
+    func componentTLS(_ check: ComponentTLSCheck) throws(OutcomeError) -> Outcome {
+        let expected = "\(check.pairs.count) certificate\(check.pairs.count == 1 ? "" : "s") issued by \(check.issuer), current, each with its own key"
+        guard let (flags, location) = try componentFlags(check.unit, expected: expected) else { return notInstalled(check.unit, expected) }
+        guard let ca = try certificate(at: check.issuer, expected: expected) else {
+            return Outcome(status: .fail, expected: expected, actual: "no \(check.issuer)", message: "The cluster CA \(check.issuer) is missing: nothing can be checked against it.")
+        }
+        var failures: [String] = [], warnings: [String] = [], seen: [String] = []
+        var noted = false
+        func path(_ ref: ComponentFileRef) -> String? {
+            switch ref {
+            case .flag(let name):
+                guard let value = flags.value(name), value.hasPrefix("/") else {
+                    failures.append("\(check.unit) is given no \(ref) (\(location))")
+                    return nil
+                }
+                return value
+            case .path(let p): return p
+            }
+        }
+        for pair in check.pairs {
+            guard let certPath = path(pair.certificate) else { continue }
+            let cert: X509Certificate
+            switch facts.certificateFile(certPath) {
+            case .missing:
+                if case .flag = pair.certificate {
+                    failures.append("\(certPath) (\(pair.certificate)) is missing: \(check.unit) fails to start")
+                } else if check.absent == .fail {
+                    failures.append("\(certPath) is missing")
+                } else {
+                    warnings.append("\(certPath) is not there yet")
+                    noted = true
+                }
+                continue
+            case .unreadable(let why): throw OutcomeError(outcome: unavailable(expected, why))
+            case .content(let contents):
+                guard case .certificate(let c)? = contents.certificates.first else {
+                    failures.append("\(certPath) holds no readable certificate")
+                    continue
+                }
+                cert = c
+                // The key: its own file, or the certificate's (kubelet's *-current.pem).
+                var keys: [Result<[UInt8], OpenSSLError>]? = contents.privateKeys
+                var keyPath = certPath
+                if let keyRef = pair.key {
+                    guard let p = path(keyRef) else { continue }
+                    keyPath = p
+                    switch facts.certificateFile(p) {
+                    case .missing:
+                        failures.append("\(p) (\(keyRef)) is missing")
+                        keys = nil
+                    case .unreadable(let why): throw OutcomeError(outcome: unavailable(expected, why))
+                    case .content(let k): keys = k.privateKeys
+                    }
+                }
+                if let keys {
+                    if case .success(let publicKey)? = keys.first {
+                        if publicKey != cert.info.publicKey { failures.append("\(keyPath) is not the key of \(certPath): TLS with them fails") }
+                    } else {
+                        failures.append("\(keyPath) holds no readable private key for \(certPath)")
+                    }
+                }
+            }
+            seen.append(certPath)
+            if !cert.isIssued(by: ca) {
+                failures.append("\(certPath) is not issued by the cluster CA \(check.issuer) (its issuer: \(CertificateJudge.subjectText(cert.info.issuer)))")
+            }
+            let now = facts.now, info = cert.info
+            let daysLeft = Int((info.notAfter - now) / 86_400)
+            if info.notBefore > now {
+                failures.append("\(certPath) is not valid until \(CertificateJudge.date(info.notBefore)) (is the clock behind?)")
+            } else if info.notAfter <= now {
+                failures.append("\(certPath) expired on \(CertificateJudge.date(info.notAfter))")
+                noted = true
+            } else if daysLeft < check.warnDays {
+                warnings.append("\(certPath) expires in \(daysLeft) days (on \(CertificateJudge.date(info.notAfter)))")
+                noted = true
+            }
+        }
+        for name in check.authorities {
+            guard let p = path(.flag(name)) else { continue }
+            switch facts.certificateFile(p) {
+            case .missing: failures.append("\(p) (--\(name)) is missing: \(check.unit) fails to start")
+            case .unreadable(let why): throw OutcomeError(outcome: unavailable(expected, why))
+            case .content(let contents):
+                let held = contents.certificates.compactMap { if case .certificate(let c) = $0 { c.info.sha256Fingerprint } else { nil } }
+                if !held.contains(ca.info.sha256Fingerprint) {
+                    failures.append("\(p) (--\(name)) does not hold the cluster CA \(check.issuer): \(check.unit) trusts another CA there")
+                }
+            }
+        }
+        let note = noted ? check.note.map { " " + $0 } ?? "" : ""
+        let actual = seen.isEmpty ? "no certificate read" : seen.joined(separator: ", ")
+        if !failures.isEmpty {
+            return Outcome(status: .fail, expected: expected, actual: actual, message: boundedList(failures) + "." + note, evidence: [location])
+        }
+        if !warnings.isEmpty {
+            return Outcome(status: .warn, expected: expected, actual: actual, message: boundedList(warnings) + "." + note, evidence: [location])
+        }
+        return Outcome(status: .pass, expected: expected, actual: actual, message: "", evidence: [location])
+    }
+}

@@ -28,7 +28,7 @@ public enum Action: Equatable, Sendable {
     /// Make the cluster's root CA (key and self-signed certificate) where neither file exists.
     case makeCA(certificate: String, key: String, subject: [NameAttribute], validHours: Int)
     /// A machine-id of the node's own (a cloned machine has another node's): a new random one in
-    /// /etc/machine-id (and dbus' own copy on CentOS 7), only while the file still holds
+    /// /etc/machine-id (and dbus' own copy where it is a file), only while the file still holds
     /// `replacing`. Full effect after a reboot (journald, DHCP client ids read it at start).
     case newMachineID(replacing: String)
     /// SSH host keys of the node's own where it has another node's copies: new keys of the same

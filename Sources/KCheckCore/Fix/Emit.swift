@@ -144,9 +144,10 @@ public enum PlanEmitter {
                 case .installPackages(_, let names):
                     out += "      ansible.builtin.package: {name: \(argv(names)), state: present}\n"
                 case .newMachineID:
-                    // dbus' own copy (CentOS 7) is made again from the new id at the next boot.
                     out += "      ansible.builtin.file: {path: \"/etc/machine-id\", state: absent}\n"
                     out += "    - name: \(json("make a new machine-id"))\n      ansible.builtin.command: {argv: \(argv(["systemd-machine-id-setup"]))}\n"
+                    out += "    - name: \(json("remove dbus' copy of the old machine-id"))\n      ansible.builtin.file: {path: \"/var/lib/dbus/machine-id\", state: absent}\n"
+                    out += "    - name: \(json("dbus' copy of the new machine-id"))\n      ansible.builtin.command: {argv: \(argv(["dbus-uuidgen", "--ensure"]))}\n"
                 case .newSSHHostKeys(let keys, let reload):
                     // The old keys removed (the task named above, then one task per file), made
                     // again by ssh-keygen -A (each missing default type).

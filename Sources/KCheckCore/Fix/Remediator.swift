@@ -282,9 +282,9 @@ public final class Remediator: ChangeJournal {
         }
     }
 
-    /// A new machine-id, while /etc/machine-id still holds the copied one. CentOS 7's dbus keeps
-    /// its own copy in /var/lib/dbus/machine-id (Debian links it): a copy holding the old id is
-    /// written too.
+    /// A new machine-id, while /etc/machine-id still holds the copied one. dbus keeps its own
+    /// copy in /var/lib/dbus/machine-id (a file on CentOS 7 and Debian 12, sometimes a link): a
+    /// file holding the old id is written too.
     private func newMachineID(replacing old: String, journal: Journal) -> ActionOutcome {
         let path = "/etc/machine-id", dbus = "/var/lib/dbus/machine-id"
         switch writer.entry(path) {
@@ -326,8 +326,25 @@ public final class Remediator: ChangeJournal {
         guard wrote else { return .alreadyInPlace }
         guard let reload else { return .applied }
         if let failure = record(.reloaded(reload), journal) { return .failed(failure.description) }
+        let listening = listeners()
         if let problem = run(["systemctl", "try-reload-or-restart", "--", reload], &commands) { return .failed(problem) }
+        // sshd re-executes itself on a reload: for a moment it listens nowhere, and the next
+        // connection (kcheck collecting the node again) would find it unreachable. Wait (at most
+        // 10 s) until every socket that listened before listens again.
+        if live {
+            for _ in 0..<100 where !listening.isSubset(of: listeners()) { Posix.pause(milliseconds: 100) }
+        }
         return .applied
+    }
+
+    /// The node's listening TCP sockets ("address:port"), as /proc/net/tcp and tcp6 list them.
+    func listeners() -> Set<String> {
+        var out: Set<String> = []
+        for (path, ipv6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+            guard case .content(let bytes) = node.read(path, limit: 32 << 20), let sockets = try? ProcNetTCP.listening(bytes, ipv6: ipv6) else { continue }
+            for socket in sockets { out.insert(socket.endpoint) }
+        }
+        return out
     }
 
     private func installPackages(_ manager: PackageManager, _ names: [String], journal: Journal, commands: inout [[String]]) -> ActionOutcome {

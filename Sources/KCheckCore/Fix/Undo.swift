@@ -192,7 +192,12 @@ extension Remediator {
             case .rtcLocal:
                 if let why = run(["hwclock", "--systohc", "--localtime"], &commands) { failures.append(why) }
             case .reload(let unit):
+                let listening = listeners()
                 if let why = run(["systemctl", "try-reload-or-restart", "--", unit], &commands) { failures.append(why) }
+                // As after the fix: until the daemon listens again where it did (at most 10 s).
+                if live {
+                    for _ in 0..<100 where !listening.isSubset(of: listeners()) { Posix.pause(milliseconds: 100) }
+                }
             }
         }
         return failures

@@ -76,6 +76,9 @@ public enum Check: Equatable, Sendable {
     /// This directory is on root's PATH as root's login shell sets it, before any other directory
     /// holding a program of the same name (item 4, judged as the shell reads its files).
     case loginPath(String)
+    /// An installed component's certificates (named by its flags, or by path) are there, issued
+    /// by the cluster CA, current, with their own keys; the CA files its flags name hold the CA.
+    case componentTLS(ComponentTLSCheck)
     /// An installed component's certificate names what the guide's CSR names (CN, O).
     case certificateSubject(CertificateSubjectCheck)
     /// The apiserver's encryption configuration (the file its flag names): secrets encrypted
@@ -136,6 +139,7 @@ public enum Check: Equatable, Sendable {
         case .nginxStreamProxy: .nginxStreamProxy
         case .inventoryDirectories: .inventoryDirectories
         case .loginPath: .loginPath
+        case .componentTLS: .componentTLS
         case .certificateSubject: .certificateSubject
         case .encryptionConfig: .encryptionConfig
         case .componentSockets: .componentSockets
@@ -182,6 +186,7 @@ public enum Check: Equatable, Sendable {
         case nginxStreamProxy = "nginx_stream_proxy"
         case inventoryDirectories = "inventory_directories"
         case loginPath = "login_path"
+        case componentTLS = "component_tls"
         case certificateSubject = "certificate_subject"
         case encryptionConfig = "encryption_config"
         case componentSockets = "component_sockets"
@@ -400,6 +405,58 @@ public struct CertificateSubjectCheck: Equatable, Sendable {
         self.path = path
         self.commonName = commonName
         self.organization = organization
+    }
+}
+
+/// A file a component uses: the file its flag names (`--tls-cert-file`), or a path.
+public enum ComponentFileRef: Equatable, Sendable, CustomStringConvertible {
+    case flag(String)
+    case path(String)
+
+    public var description: String {
+        switch self {
+        case .flag(let name): "--" + name
+        case .path(let path): path
+        }
+    }
+}
+
+/// A component's TLS files (RUNNING-STATE 36, 43, 49).
+public struct ComponentTLSCheck: Equatable, Sendable {
+    public struct Pair: Equatable, Sendable {
+        public let certificate: ComponentFileRef
+        /// nil: the key is in the certificate's file (kubelet's *-current.pem).
+        public let key: ComponentFileRef?
+
+        public init(certificate: ComponentFileRef, key: ComponentFileRef?) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
+    /// Not applicable until this unit is installed.
+    public let unit: String
+    public let pairs: [Pair]
+    /// Flags naming CA files: each must hold the issuer's certificate.
+    public let authorities: [String]
+    /// The cluster CA's certificate.
+    public let issuer: String
+    /// A certificate expiring within this many days is a warning.
+    public let warnDays: Int
+    /// The status when a certificate named by path is not there yet (kubelet's serving
+    /// certificate before its CSR is approved).
+    public let absent: Status
+    /// Said when a certificate is absent or near expiry (L6: approval is by hand).
+    public let note: String?
+
+    public init(unit: String, pairs: [Pair], authorities: [String], issuer: String, warnDays: Int, absent: Status, note: String?) {
+        self.unit = unit
+        self.pairs = pairs
+        self.authorities = authorities
+        self.issuer = issuer
+        self.warnDays = warnDays
+        self.absent = absent
+        self.note = note
     }
 }
 

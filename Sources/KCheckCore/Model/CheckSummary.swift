@@ -59,6 +59,10 @@ extension Check {
         case .hostnameValid: return "the hostname (/proc/sys/kernel/hostname) is a lowercase RFC 1123 name: labels of a-z, 0-9 and -, 1-63 long, not starting or ending with -, 253 in all"
         case .hostnameResolves: return "the first /etc/hosts line naming the hostname gives an address of this node, not a loopback one"
         case .ipvsService(let c): return "/proc/net/ip_vs: TCP \(c.service) with scheduler \(c.scheduler) and a real server at each of \(c.servers) on port \(c.serverPort) (when \(c.unit) is installed)"
+        case .componentTLS(let c):
+            let files = c.pairs.map { pair in pair.key.map { "\(pair.certificate) with \($0)" } ?? "\(pair.certificate) (key in the file)" }
+            return "when \(c.unit) is installed: \(files.joined(separator: ", ")) present, issued by \(c.issuer), current (warn within \(c.warnDays) days), each with its own key"
+                + (c.authorities.isEmpty ? "" : "; \(c.authorities.map { "--" + $0 }.joined(separator: ", ")) hold \(c.issuer)")
         case .loginPath(let directory):
             return "\(directory) on root's PATH as its login shell sets it (/etc/profile, profile.d, ~/.bash_profile, the .bashrc it sources), before any other directory with a program of the same name"
         case .inventoryDirectories(let names):
