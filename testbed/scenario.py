@@ -834,6 +834,10 @@ class Scenario:
                     tar.add(str(path), arcname=rel, recursive=False)
             for name, exe in self.COMPONENT_EXE.items():
                 tar.add(str(stub), arcname=exe, recursive=False)
+            # The guide's other binaries (no unit, no socket) as the tree has them: the versions.*
+            # rules read every one of them from its bytes.
+            for name in ["kubectl", "etcdctl", "containerd-shim", "ctr", "runc", "crictl"]:
+                tar.add(str(stub), arcname=f"opt/k8s/bin/{name}", recursive=False)
             # Each component's sockets (and kube-nginx's forking) for its stub, in a drop-in.
             for name, sockets in self.COMPONENT_SOCKETS.items():
                 fork = "Environment=STUB_FORK=1\n" if name == "kube-nginx" else ""

@@ -38,7 +38,14 @@ static int notify_ready(void) {
     return sent < 0 ? -1 : 0;
 }
 
+/* The version strings of the guide's releases (item 29), as the real binaries hold them in their
+ * data: kcheck's versions.* rules read them from the bytes, never by running the binary. One stub
+ * stands in for every binary, so it holds them all. */
+const char kcheck_stub_versions[] = "v1.16.6 3.4.3 v1.3.3 1.0.0-rc10 v1.17.0 nginx/1.15.3";
+
 int main(int argc, char **argv) {
+    /* Keep the strings in the binary whatever the optimiser thinks. */
+    if (argc < 0) puts(kcheck_stub_versions);
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "-t") == 0) return 0;
     const char *spec = getenv("STUB_LISTEN");

@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(117)
+    rules.reserveCapacity(123)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -1306,6 +1306,97 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "guide-complete", status: .warn, message: "--requestheader-allowed-names is empty"),
             RuleTest(node: "scheduler-allowed-names", status: .pass, message: nil)
+        ]
+    ))
+    rules.append(Rule(
+        id: "versions.kubernetes",
+        title: "The Kubernetes binaries are the guide's v1.16.6",
+        severity: .medium,
+        phase: .running,
+        guide: [29, 51],
+        rationale: "The guide's units, flags and configuration files are those of Kubernetes 1.16.6 (item 29): a kubelet or kube-proxy of another release reads some of them differently or refuses them (flags removed since, config API versions), and mixed versions are how a half-done upgrade shows. kcheck reads the version from each binary's own bytes (the version string the build put in its data), never by running it: a tree's binaries are another machine's, and on the node a binary may be anything.",
+        remediation: "Install the guide's release: kubernetes-server-linux-amd64.tar.gz of v1.16.6, its server/bin/* copied to /opt/k8s/bin on every node, then restart the components.",
+        check: Check.binaryVersion(BinaryVersionCheck(paths: ["/opt/k8s/bin/kube-apiserver", "/opt/k8s/bin/kube-controller-manager", "/opt/k8s/bin/kube-scheduler", "/opt/k8s/bin/kubelet", "/opt/k8s/bin/kube-proxy", "/opt/k8s/bin/kubectl"], version: "v1.16.6", needle: "v1.16.6")),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: "v1.16.6 in 6 binaries (built with go1.13.5)"),
+            RuleTest(node: "versions-mixed", status: .fail, message: "/opt/k8s/bin/kube-proxy (built with go1.13.5) does not hold `v1.16.6`"),
+            RuleTest(node: "login-path-shadowed", status: .error, message: "/opt/k8s/bin/kubectl is not an ELF executable")
+        ]
+    ))
+    rules.append(Rule(
+        id: "versions.etcd",
+        title: "etcd and etcdctl are the guide's 3.4.3",
+        severity: .medium,
+        phase: .running,
+        guide: [29, 51],
+        rationale: "The guide's etcd flags and its etcdctl commands (ETCDCTL_API=3, endpoint health) are those of etcd 3.4.3; members of different minor versions in one cluster are supported only during a rolling upgrade. Read from the binaries' bytes, never run.",
+        remediation: "Install etcd-v3.4.3-linux-amd64.tar.gz's etcd and etcdctl into /opt/k8s/bin on every node, restarting etcd one node at a time.",
+        check: Check.binaryVersion(BinaryVersionCheck(paths: ["/opt/k8s/bin/etcd", "/opt/k8s/bin/etcdctl"], version: "3.4.3", needle: "3.4.3")),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "versions-mixed", status: .fail, message: "/opt/k8s/bin/etcd (built with go1.13.5) does not hold `3.4.3`")
+        ]
+    ))
+    rules.append(Rule(
+        id: "versions.containerd",
+        title: "containerd is the guide's v1.3.3",
+        severity: .medium,
+        phase: .running,
+        guide: [29, 33, 51],
+        rationale: "The guide's /etc/containerd/config.toml is containerd 1.3's (version 2 schema, the CRI plugin's 1.3 options) and runc 1.0.0-rc10 is the runtime it was tested with; crictl v1.17.0 matches the 1.16/1.17 CRI. Read from the binaries' bytes, never run.",
+        remediation: "Install containerd-1.3.3.linux-amd64.tar.gz's bin/*, runc.amd64 (1.0.0-rc10) as runc and crictl-v1.17.0-linux-amd64.tar.gz into /opt/k8s/bin, then restart containerd.",
+        check: Check.binaryVersion(BinaryVersionCheck(paths: ["/opt/k8s/bin/containerd", "/opt/k8s/bin/containerd-shim", "/opt/k8s/bin/ctr"], version: "v1.3.3", needle: "v1.3.3")),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "versions-mixed", status: .fail, message: "/opt/k8s/bin/containerd (built with go1.13.5) does not hold `v1.3.3`")
+        ]
+    ))
+    rules.append(Rule(
+        id: "versions.runc",
+        title: "runc is the guide's 1.0.0-rc10",
+        severity: .low,
+        phase: .running,
+        guide: [29, 33, 51],
+        rationale: "containerd 1.3.3 runs every container through /opt/k8s/bin/runc; the guide installs 1.0.0-rc10. Read from the binary's bytes, never run.",
+        remediation: "Install runc.amd64 of v1.0.0-rc10 as /opt/k8s/bin/runc (mode 0755).",
+        check: Check.binaryVersion(BinaryVersionCheck(paths: ["/opt/k8s/bin/runc"], version: "1.0.0-rc10", needle: "1.0.0-rc10")),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "versions-mixed", status: .fail, message: "does not hold `1.0.0-rc10`")
+        ]
+    ))
+    rules.append(Rule(
+        id: "versions.crictl",
+        title: "crictl is the guide's v1.17.0",
+        severity: .low,
+        phase: .running,
+        guide: [29, 35, 51],
+        rationale: "The guide installs crictl v1.17.0 for its 1.16 cluster (cri-tools follows Kubernetes' minor versions). Read from the binary's bytes, never run.",
+        remediation: "Install crictl-v1.17.0-linux-amd64.tar.gz's crictl into /opt/k8s/bin.",
+        check: Check.binaryVersion(BinaryVersionCheck(paths: ["/opt/k8s/bin/crictl"], version: "v1.17.0", needle: "v1.17.0")),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "versions-mixed", status: .fail, message: "does not hold `v1.17.0`")
+        ]
+    ))
+    rules.append(Rule(
+        id: "versions.kube-nginx",
+        title: "kube-nginx is the guide's nginx 1.15.3",
+        severity: .low,
+        phase: .running,
+        guide: [32, 51],
+        rationale: "The guide builds nginx 1.15.3 with the stream module as /opt/k8s/kube-nginx/sbin/kube-nginx; its configuration is written for it. Read from the binary's bytes (nginx/1.15.3, the version nginx -v prints), never run.",
+        remediation: "Build nginx 1.15.3 as the guide does (./configure --with-stream --without-http --prefix=/opt/k8s/kube-nginx …) and install it, then systemctl restart kube-nginx.",
+        check: Check.binaryVersion(BinaryVersionCheck(paths: ["/opt/k8s/kube-nginx/sbin/kube-nginx"], version: "1.15.3", needle: "nginx/1.15.3")),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "versions-mixed", status: .fail, message: "does not hold `nginx/1.15.3`")
         ]
     ))
     rules.append(Rule(

@@ -265,6 +265,18 @@ enum CheckDecoder {
             guard !names.isEmpty else { throw Fields.error(list, file: file, "`variables` must not be empty") }
             return .inventoryDirectories(names)
         case .firewallForwardAccept: return try bare(.firewallForwardAccept)
+        case .binaryVersion:
+            let f = try fields(["paths", "version", "needle"])
+            let list = try f.required("paths")
+            let paths = try strings(list, f, what: "paths")
+            guard !paths.isEmpty, paths.allSatisfy({ $0.hasPrefix("/") }) else { throw Fields.error(list, file: file, "`paths` must list absolute paths") }
+            let version = try f.string(try f.required("version"))
+            let needleNode = f.optional("needle")
+            let needle = try needleNode.map { n throws(RuleFileError) in try f.string(n) } ?? version
+            guard !needle.isEmpty, needle.utf8.count <= BinaryScan.maximumNeedleLength else {
+                throw Fields.error(needleNode ?? list, file: file, "`needle` must be 1 to \(BinaryScan.maximumNeedleLength) bytes")
+            }
+            return .binaryVersion(BinaryVersionCheck(paths: paths, version: version, needle: needle))
         case .componentTLS:
             let f = try fields(["unit", "pairs", "authorities", "issuer", "warn_days", "absent", "note"])
             func ref(_ node: YAMLNode, _ g: Fields) throws(RuleFileError) -> ComponentFileRef {

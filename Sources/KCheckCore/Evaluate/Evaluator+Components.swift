@@ -256,3 +256,42 @@ extension Evaluator {
         return Outcome(status: .pass, expected: expected, actual: actual, message: "", evidence: at(first))
     }
 }
+
+extension Evaluator {
+    /// Item 51 (the guide's table, item 29): each installed binary of a release holds its version
+    /// string. Read from the binary's bytes on every node, a tree or the live one: kcheck never
+    /// executes a binary to ask its version (a tree's binaries are another machine's; on the live
+    /// node, running one is running what may be anything).
+    func binaryVersion(_ check: BinaryVersionCheck) -> Outcome {
+        let expected = "\(check.version) (holds `\(check.needle)`)"
+        var present: [String] = [], wrong: [String] = [], unknown: [String] = [], goVersions: Set<String> = []
+        for path in check.paths {
+            switch facts.node.binaryVersion(path, needles: [check.needle]) {
+            case .missing: continue
+            case .unavailable(let why): unknown.append("\(path): \(why)")
+            case .scanned(let f):
+                present.append(path)
+                if let go = f.goVersion { goVersions.insert(go) }
+                if f.format == "notELF" {
+                    unknown.append("\(path) is not an ELF executable (a script in its place?): its version cannot be read")
+                } else if f.needles[check.needle] != true {
+                    wrong.append(path + (f.goVersion.map { " (built with \($0))" } ?? ""))
+                }
+            }
+        }
+        if present.isEmpty && unknown.isEmpty {
+            return Outcome(status: .skip, expected: expected, actual: "not installed", message: "none of \(check.paths.joined(separator: ", ")) is installed")
+        }
+        let built = goVersions.isEmpty ? "" : " (built with \(goVersions.sorted().joined(separator: ", ")))"
+        if !wrong.isEmpty {
+            return Outcome(
+                status: .fail, expected: expected, actual: "\(wrong.count) of \(present.count) another version",
+                message: "\(boundedList(wrong)) \(wrong.count == 1 ? "does" : "do") not hold `\(check.needle)`: another version than the guide's \(check.version). Mixed versions are what the guide's table (item 29) exists to prevent; install the guide's release."
+                    + (unknown.isEmpty ? "" : " Not read: " + boundedList(unknown) + "."))
+        }
+        if !unknown.isEmpty {
+            return Outcome(status: .error, expected: expected, actual: "unknown", message: "could not check: " + boundedList(unknown))
+        }
+        return Outcome(status: .pass, expected: expected, actual: "\(check.version) in \(present.count) binar\(present.count == 1 ? "y" : "ies")\(built)", message: "")
+    }
+}

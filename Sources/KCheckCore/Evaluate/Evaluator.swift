@@ -51,7 +51,7 @@ public final class Evaluator {
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
                 .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
                 .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum,
-                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy, .loginPath, .componentTLS:
+                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy, .loginPath, .componentTLS, .binaryVersion:
                 continue
             }
         }
@@ -108,6 +108,7 @@ public final class Evaluator {
             case .inventoryDirectories(let names): outcome = inventoryDirectories(names)
             case .loginPath(let directory): outcome = loginPath(directory)
             case .componentTLS(let check): outcome = try componentTLS(check)
+            case .binaryVersion(let check): outcome = binaryVersion(check)
             case .nginxStreamProxy(let check): outcome = try nginxStreamProxy(check)
             case .firewallForwardAccept: outcome = try firewallForwardAccept()
             case .firewallFlushed(let tables, let until): outcome = try firewallFlushed(tables, until: until)

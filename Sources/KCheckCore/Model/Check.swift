@@ -79,6 +79,9 @@ public enum Check: Equatable, Sendable {
     /// An installed component's certificates (named by its flags, or by path) are there, issued
     /// by the cluster CA, current, with their own keys; the CA files its flags name hold the CA.
     case componentTLS(ComponentTLSCheck)
+    /// The guide's binaries are the versions of its table (item 29, RUNNING-STATE 51), as their
+    /// own bytes say: never run.
+    case binaryVersion(BinaryVersionCheck)
     /// An installed component's certificate names what the guide's CSR names (CN, O).
     case certificateSubject(CertificateSubjectCheck)
     /// The apiserver's encryption configuration (the file its flag names): secrets encrypted
@@ -140,6 +143,7 @@ public enum Check: Equatable, Sendable {
         case .inventoryDirectories: .inventoryDirectories
         case .loginPath: .loginPath
         case .componentTLS: .componentTLS
+        case .binaryVersion: .binaryVersion
         case .certificateSubject: .certificateSubject
         case .encryptionConfig: .encryptionConfig
         case .componentSockets: .componentSockets
@@ -187,6 +191,7 @@ public enum Check: Equatable, Sendable {
         case inventoryDirectories = "inventory_directories"
         case loginPath = "login_path"
         case componentTLS = "component_tls"
+        case binaryVersion = "binary_version"
         case certificateSubject = "certificate_subject"
         case encryptionConfig = "encryption_config"
         case componentSockets = "component_sockets"
@@ -418,6 +423,22 @@ public enum ComponentFileRef: Equatable, Sendable, CustomStringConvertible {
         case .flag(let name): "--" + name
         case .path(let path): path
         }
+    }
+}
+
+/// Binaries of one release (RUNNING-STATE 51): each present one must hold `needle` in its string
+/// data (a Go binary's -X version string, nginx's "nginx/1.15.3").
+public struct BinaryVersionCheck: Equatable, Sendable {
+    public let paths: [String]
+    /// The version as people say it ("v1.16.6").
+    public let version: String
+    /// What the binary holds when it is that version.
+    public let needle: String
+
+    public init(paths: [String], version: String, needle: String) {
+        self.paths = paths
+        self.version = version
+        self.needle = needle
     }
 }
 

@@ -59,6 +59,8 @@ extension Check {
         case .hostnameValid: return "the hostname (/proc/sys/kernel/hostname) is a lowercase RFC 1123 name: labels of a-z, 0-9 and -, 1-63 long, not starting or ending with -, 253 in all"
         case .hostnameResolves: return "the first /etc/hosts line naming the hostname gives an address of this node, not a loopback one"
         case .ipvsService(let c): return "/proc/net/ip_vs: TCP \(c.service) with scheduler \(c.scheduler) and a real server at each of \(c.servers) on port \(c.serverPort) (when \(c.unit) is installed)"
+        case .binaryVersion(let c):
+            return "each of \(c.paths.joined(separator: ", ")) that is installed is \(c.version): its string data holds `\(c.needle)` (read from its bytes, never run)"
         case .componentTLS(let c):
             let files = c.pairs.map { pair in pair.key.map { "\(pair.certificate) with \($0)" } ?? "\(pair.certificate) (key in the file)" }
             return "when \(c.unit) is installed: \(files.joined(separator: ", ")) present, issued by \(c.issuer), current (warn within \(c.warnDays) days), each with its own key"

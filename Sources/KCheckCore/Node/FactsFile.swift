@@ -17,6 +17,9 @@ public struct FactsFile: Equatable, Sendable {
     public var addresses: [InterfaceAddress]?
     /// The packet filter's chains; empty when the node has none (`chains none`).
     public var firewall: [FirewallChain]?
+    /// What binaries' bytes said of their versions (`binary` lines): a snapshot holds this
+    /// instead of the binaries.
+    public var binaries: [String: BinaryFact] = [:]
     /// Permission bits and owner of files, by path: what a checkout of a tree cannot keep.
     public var owners: [String: FileOwner] = [:]
     /// Files that exist on the node but could not be read, with the reason (a recording keeps
@@ -170,6 +173,22 @@ public struct FactsFile: Equatable, Sendable {
                 guard let uid = UInt32(fields[3]) else { throw fail(3, "expected a numeric uid, found `\(fields[3])`") }
                 guard let gid = UInt32(fields[4]) else { throw fail(4, "expected a numeric gid, found `\(fields[4])`") }
                 facts.owners[ownerPath] = FileOwner(permissions: mode, uid: uid, gid: gid)
+            case "binary":
+                guard fields.count >= 4 else { throw fail(0, "expected `binary PATH FORMAT GO|- NEEDLE=yes|no…` or `binary PATH unavailable REASON`") }
+                guard fields[1].hasPrefix("/"), let binaryPath = unescape(fields[1]) else { throw fail(1, "expected an absolute path on the node, found `\(fields[1])`") }
+                if fields[2] == "unavailable" {
+                    facts.binaries[binaryPath] = .unavailable(fields[3...].joined(separator: " "))
+                    break
+                }
+                guard ["elf64", "elf32", "notELF"].contains(fields[2]) else { throw fail(2, "expected elf64, elf32, notELF or unavailable, found `\(fields[2])`") }
+                var needles: [String: Bool] = [:]
+                for (i, field) in fields.enumerated().dropFirst(4) {
+                    guard let eq = field.lastIndex(of: "="), let needle = unescape(String(field[..<eq])), ["yes", "no"].contains(field[field.index(after: eq)...]) else {
+                        throw fail(i, "expected NEEDLE=yes or NEEDLE=no, found `\(field)`")
+                    }
+                    needles[needle] = field.hasSuffix("=yes")
+                }
+                facts.binaries[binaryPath] = .scanned(BinaryFingerprint(format: fields[2], goVersion: fields[3] == "-" ? nil : fields[3], needles: needles))
             case "recorded":
                 try expectCount(1, "recorded")
                 facts.recorded = true
@@ -201,7 +220,7 @@ public struct FactsFile: Equatable, Sendable {
                 }
                 facts.digests[digestPath] = fields[2]
             default:
-                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, chain, chains, owner, unreadable, unavailable, digest, clock_offset, ssh_probe, recorded)")
+                throw fail(0, "unknown fact `\(keyword)` (known: format, systemd, unit, clock, package, address, chain, chains, binary, owner, unreadable, unavailable, digest, clock_offset, ssh_probe, recorded)")
             }
         }
         if !sawFormat && lineNumber > 0 && !facts.isEmpty {
@@ -212,6 +231,7 @@ public struct FactsFile: Equatable, Sendable {
 
     var isEmpty: Bool {
         systemdRunning == nil && units.isEmpty && clock == nil && packages == nil && addresses == nil && firewall == nil && owners.isEmpty
+            && binaries.isEmpty
             && unreadable.isEmpty && unavailable.isEmpty && digests.isEmpty && clockOffset == nil && sshProbes.isEmpty && !recorded
     }
 
@@ -232,10 +252,19 @@ public struct FactsFile: Equatable, Sendable {
                 lines.append("chain \(c.backend.rawValue) \(c.family) \(Self.escape(c.table)) \(Self.escape(c.name)) \(c.hook ?? "-") \(c.policy ?? "-") \(c.rules)")
             }
         }
+        func oneLine(_ text: String) -> String { text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ") }
+        for (path, fact) in binaries.sorted(by: { $0.key < $1.key }) {
+            switch fact {
+            case .missing: continue
+            case .unavailable(let why): lines.append("binary \(Self.escape(path)) unavailable \(oneLine(why))")
+            case .scanned(let f):
+                let needles = f.needles.sorted { $0.key < $1.key }.map { "\(Self.escape($0.key))=\($0.value ? "yes" : "no")" }
+                lines.append((["binary", Self.escape(path), f.format, f.goVersion.map(Self.escape) ?? "-"] + needles).joined(separator: " "))
+            }
+        }
         for (path, o) in owners.sorted(by: { $0.key < $1.key }) {
             lines.append("owner \(Self.escape(path)) 0\(String(o.permissions, radix: 8)) \(o.uid) \(o.gid)")
         }
-        func oneLine(_ text: String) -> String { text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ") }
         for (path, why) in unreadable.sorted(by: { $0.key < $1.key }) { lines.append("unreadable \(Self.escape(path)) \(oneLine(why))") }
         for (kind, why) in unavailable.sorted(by: { $0.key < $1.key }) { lines.append("unavailable \(kind) \(oneLine(why))") }
         for (path, digest) in digests.sorted(by: { $0.key < $1.key }) { lines.append("digest \(Self.escape(path)) \(digest)") }

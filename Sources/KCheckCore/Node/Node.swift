@@ -67,6 +67,9 @@ public protocol Node: AnyObject {
     func interfaceAddresses() -> Fact<[InterfaceAddress]>
     /// The packet filter's chains (legacy iptables and nf_tables), with their policies and rule counts.
     func firewallChains() -> Fact<[FirewallChain]>
+    /// What a binary's own bytes say of its version (never by running it): which of `needles` its
+    /// string data holds, and the Go toolchain that built it. A snapshot holds this, not the binary.
+    func binaryVersion(_ path: String, needles: [String]) -> BinaryFact
     /// SHA-256 of a file as it is on the node, where this node holds a redacted copy (a snapshot
     /// never holds secrets); nil where the bytes read are the node's own.
     func originalDigest(_ path: String) -> String?
@@ -75,7 +78,53 @@ public protocol Node: AnyObject {
     var holdsStandIns: Bool { get }
 }
 
+/// A binary as `Node.binaryVersion` reads it.
+public enum BinaryFact: Equatable, Sendable {
+    case missing
+    case scanned(BinaryFingerprint)
+    case unavailable(String)
+}
+
+/// What a binary's bytes say of its version.
+public struct BinaryFingerprint: Equatable, Sendable {
+    /// "elf64", "elf32" or "notELF".
+    public let format: String
+    /// The Go toolchain that built it ("go1.13.5"), from its build information.
+    public let goVersion: String?
+    /// Each needle asked, and whether the binary's string data holds it.
+    public let needles: [String: Bool]
+
+    public init(format: String, goVersion: String?, needles: [String: Bool]) {
+        self.format = format
+        self.goVersion = goVersion
+        self.needles = needles
+    }
+
+    /// The binary at `path` mapped (never copied) and scanned: ELF string sections, Go build info.
+    static func scan(_ mapping: FileMapping, needles: [String]) -> BinaryFact {
+        switch mapping {
+        case .missing: return .missing
+        case .unreadable(let why): return .unavailable(why)
+        case .mapped(let file):
+            switch BinaryScan.scan(file, needles: needles) {
+            case .failure(let error): return .unavailable("not an executable kcheck can read: \(error)")
+            case .success(let scan):
+                let found = Set(scan.found)
+                return .scanned(
+                    BinaryFingerprint(
+                        format: scan.format.rawValue, goVersion: scan.goVersion,
+                        needles: Dictionary(needles.map { ($0, found.contains($0)) }, uniquingKeysWith: { a, _ in a })))
+            }
+        }
+    }
+}
+
 extension Node {
+    /// Binaries are mapped, not read: the largest (kube-apiserver, 160 MB) stay out of memory.
+    public func binaryVersion(_ path: String, needles: [String]) -> BinaryFact {
+        BinaryFingerprint.scan(map(path, limit: 1 << 30), needles: needles)
+    }
+
     public func originalDigest(_ path: String) -> String? { nil }
     public var holdsStandIns: Bool { false }
 

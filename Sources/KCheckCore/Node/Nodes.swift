@@ -265,6 +265,18 @@ public final class TreeNode: FileBackedNode {
         }
     }
 
+    /// A snapshot holds what the node's binaries said (`binary` lines), not the binaries; a tree
+    /// made by hand may hold the files themselves.
+    public func binaryVersion(_ path: String, needles: [String]) -> BinaryFact {
+        if case .success(let facts) = facts(), let recorded = facts.binaries[path] {
+            guard case .scanned(let f) = recorded else { return recorded }
+            let missing = needles.filter { f.needles[$0] == nil }
+            guard missing.isEmpty else { return .unavailable("the snapshot did not record whether \(path) holds \(missing.joined(separator: ", "))") }
+            return recorded
+        }
+        return BinaryFingerprint.scan(map(path, limit: 1 << 30), needles: needles)
+    }
+
     public func firewallChains() -> Fact<[FirewallChain]> {
         if let why = recordedUnavailable("firewall") { return .unavailable(why) }
         switch facts() {

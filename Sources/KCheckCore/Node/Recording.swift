@@ -298,6 +298,24 @@ public final class RecordingNode: Node {
         return result
     }
 
+    /// What the binary said, recorded as a fact (the binary itself is never copied).
+    public func binaryVersion(_ path: String, needles: [String]) -> BinaryFact {
+        let result = inner.binaryVersion(path, needles: needles)
+        switch result {
+        case .missing: _ = resolve(path, followFinal: true)
+        case .unavailable: recorded.facts.binaries[path] = result
+        case .scanned(let f):
+            // Several rules may ask the same binary for different needles: the union is kept.
+            if case .scanned(let before)? = recorded.facts.binaries[path] {
+                recorded.facts.binaries[path] = .scanned(
+                    BinaryFingerprint(format: f.format, goVersion: f.goVersion, needles: before.needles.merging(f.needles) { _, new in new }))
+            } else {
+                recorded.facts.binaries[path] = result
+            }
+        }
+        return result
+    }
+
     public func firewallChains() -> Fact<[FirewallChain]> {
         let result = inner.firewallChains()
         switch result {
