@@ -52,6 +52,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// grub's files: the bytes as grub.cfg, grubenv, a BLS entry and /etc/default/grub, judged
     /// by the rules that read them (the default entry's kernel, the modules the booting kernel needs).
     case grub
+    /// containerd's config.toml: the TOML reader (`TOML.parse`), its tree walked to the end and
+    /// searched as a rule looks a key up in it.
+    case toml
 
     /// Feeds `bytes` to this target's parser.
     public static func run(_ target: FuzzTarget, _ bytes: [UInt8]) {
@@ -74,6 +77,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .sockets: sockets(bytes)
         case .firewall: firewall(bytes)
         case .grub: grub(bytes)
+        case .toml: toml(bytes)
         }
     }
 
@@ -168,6 +172,24 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             node.file("/boot/vmlinuz-3.10.0-1160.el7.x86_64", "")
             _ = Evaluator(node: node, rules: grubRules).evaluate(grubRules)
         }
+    }
+
+    static func toml(_ bytes: [UInt8]) {
+        guard let tree = try? TOML.parse(String(decoding: bytes, as: UTF8.self), file: "/etc/containerd/config.toml") else { return }
+        var pending = [tree]
+        var characters = 0
+        while let node = pending.popLast() {
+            switch node {
+            case .scalar(let scalar): characters += scalar.string.utf8.count + scalar.mark.column
+            case .sequence(let items, _): pending += items
+            case .mapping(let pairs, _): for pair in pairs { pending += [pair.key, pair.value] }
+            }
+        }
+        var node: YAMLNode? = tree
+        for key in ["plugins", "io.containerd.grpc.v1.cri", "cni", "bin_dir"] {
+            node = node?.mapping?.first { $0.key.scalar?.string == key }?.value
+        }
+        _ = (characters, node?.scalar?.string)
     }
 
     static func fstab(_ bytes: [UInt8]) {

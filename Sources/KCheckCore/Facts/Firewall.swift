@@ -43,9 +43,9 @@ public struct FirewallChain: Equatable, Hashable, Sendable {
 
     /// The command that sets this chain's policy, as argv (never a shell string): iptables for
     /// the chains iptables made (legacy, or iptables-nft's built-in chains), nft for the others.
-    public func policyCommand(_ policy: String) -> [String] {
+    public func policyCommand(_ policy: String, legacyTool: String = "iptables-legacy") -> [String] {
         switch backend {
-        case .legacy: return ["iptables-legacy", "-t", table, "-P", name, policy.uppercased()]
+        case .legacy: return [legacyTool, "-t", table, "-P", name, policy.uppercased()]
         case .nftables:
             if family == "ip", FirewallChains.builtinChainNames.contains(name) {
                 return ["iptables-nft", "-t", table, "-P", name, policy.uppercased()]

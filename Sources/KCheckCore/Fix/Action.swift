@@ -35,6 +35,9 @@ public enum Action: Equatable, Sendable {
     /// types, made in-process, each only while its public key still is the copy; then the SSH
     /// daemon's unit (`reload`) is reloaded so that it serves them.
     case newSSHHostKeys([SSHHostKeyRenewal], reload: String?)
+    /// A packet-filter chain's policy now (item 6: FORWARD accepts), while the chain still has
+    /// the policy it was seen with.
+    case chainPolicy(FirewallChain, policy: String)
 
     /// What the action does, for the plan.
     public var summary: String {
@@ -49,6 +52,7 @@ public enum Action: Equatable, Sendable {
         case .rtcUTC: "keep the hardware clock in UTC (/etc/adjtime, hwclock --systohc --utc)"
         case .makeCA(let certificate, let key, let subject, let hours):
             "make the root CA \(certificate) and \(key) (RSA 2048, \(CertificateJudge.subjectText(subject)), \(hours)h), as cfssl gencert -initca does"
+        case .chainPolicy(let chain, let policy): "set the policy of \(chain.label) to \(policy) now (\(chain.policyCommand(policy).joined(separator: " ")))"
         case .newMachineID: "give this node a new /etc/machine-id (it has another node's)"
         case .newSSHHostKeys(let keys, let reload):
             "make new SSH host keys \(keys.map(\.path).joined(separator: ", ")) (this node has another node's)"

@@ -75,6 +75,8 @@ public enum PlanEmitter {
             case .installPackages(let manager, let names):
                 let argv = manager.install(names).map(quoted).joined(separator: " ")
                 out += manager == .apt ? "DEBIAN_FRONTEND=noninteractive run \(argv)\n" : "run \(argv)\n"
+            case .chainPolicy(let chain, let policy):
+                out += "run \(chain.policyCommand(policy).map(quoted).joined(separator: " "))\n"
             case .newMachineID(let old):
                 out += """
                     if [ "$(cat "$R/etc/machine-id" 2>/dev/null)" = \(quoted(old)) ]; then
@@ -143,6 +145,8 @@ public enum PlanEmitter {
                     out += "      ansible.builtin.command: {argv: \(argv(["hwclock", "--systohc", "--utc"]))}\n"
                 case .installPackages(_, let names):
                     out += "      ansible.builtin.package: {name: \(argv(names)), state: present}\n"
+                case .chainPolicy(let chain, let policy):
+                    out += "      ansible.builtin.command: {argv: \(argv(chain.policyCommand(policy)))}\n"
                 case .newMachineID:
                     out += "      ansible.builtin.file: {path: \"/etc/machine-id\", state: absent}\n"
                     out += "    - name: \(json("make a new machine-id"))\n      ansible.builtin.command: {argv: \(argv(["systemd-machine-id-setup"]))}\n"

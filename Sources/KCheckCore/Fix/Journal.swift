@@ -19,6 +19,8 @@ public enum JournalRecord: Equatable, Sendable {
     case rtcWasLocal
     /// A unit was reloaded to serve the files the run wrote (undo reloads it after restoring them).
     case reloaded(String)
+    /// A packet-filter chain, with the policy it had (undo sets it again).
+    case chainPolicy(FirewallChain)
     /// Packages kcheck asked the package manager to install.
     case packagesInstalled(PackageManager, [String])
     /// Before the installation: every package it will unpack (dependencies too) and its state
@@ -110,6 +112,8 @@ public final class Journal {
                 lines.append("service \(Self.escape(unit)) \(enabled ? "enabled" : "disabled") \(running.map { $0 ? "running" : "stopped" } ?? "unknown")")
             case .rtcWasLocal: lines.append("rtc local")
             case .reloaded(let unit): lines.append("reload \(Self.escape(unit))")
+            case .chainPolicy(let c):
+                lines.append(["chain-policy", c.backend.rawValue, c.family, c.table, c.name, c.hook ?? "-", c.policy ?? "-"].map(Self.escape).joined(separator: " "))
             case .packagesInstalled(let manager, let names): lines.append((["packages", manager.rawValue] + names.map(Self.escape)).joined(separator: " "))
             case .packagesPlanned(let manager, let planned):
                 lines.append((["packages-planned", manager.rawValue] + planned.map { Self.escape($0.name) + " " + Self.escape($0.prior.journalText) }).joined(separator: " "))
@@ -173,6 +177,9 @@ public final class Journal {
                 journal.records.append(.packagesAdded(PackageManager(rawValue: f[1])!, Array(f.dropFirst(2))))
             case ("rtc", 2) where f[1] == "local": journal.records.append(.rtcWasLocal)
             case ("reload", 2): journal.records.append(.reloaded(f[1]))
+            case ("chain-policy", 7):
+                guard let backend = FirewallChain.Backend(rawValue: f[1]), f[6] != "-" else { return bad() }
+                journal.records.append(.chainPolicy(FirewallChain(backend: backend, family: f[2], table: f[3], name: f[4], hook: f[5] == "-" ? nil : f[5], policy: f[6], rules: 0)))
             case ("done", 3): journal.records.append(.done(Int(f[1]) ?? 0, f[2]))
             default: return bad()
             }

@@ -39,6 +39,10 @@ public protocol MutableNode: Node {
     ) -> ActionOutcome
     /// The hardware clock in UTC; `adjtime` is /etc/adjtime's content that says so.
     func setRTCUTC(_ adjtime: [UInt8], journal: ChangeJournal, commands: inout [[String]]) -> ActionOutcome
+    /// Sets a packet-filter chain's policy (journaled on the live node: undo sets the old one).
+    func setChainPolicy(_ chain: FirewallChain, to policy: String, journal: ChangeJournal, commands: inout [[String]]) -> ActionOutcome
+    /// Puts a chain's policy back (undo).
+    func restoreChainPolicy(_ chain: FirewallChain, commands: inout [[String]]) -> String?
     /// The package database as the package manager sees it.
     func packageDatabase(_ manager: PackageManager) -> Result<PackageDatabase, PackageProblem>
     /// What installing `names` will unpack, each with its state now (apt-get -s); nil where it
@@ -101,6 +105,27 @@ extension LiveNode: MutableNode {
             if let why = run(["systemctl", start ? "start" : "stop", "--", unit], &commands) { return .failed(why) }
         }
         return .applied
+    }
+
+    /// The system's own tool, as argv: the chain's backend decides which (iptables-legacy, or
+    /// CentOS 7's iptables, which is legacy; iptables-nft for a builtin chain of an ip table; nft).
+    public func setChainPolicy(_ chain: FirewallChain, to policy: String, journal: ChangeJournal, commands: inout [[String]]) -> ActionOutcome {
+        if let failure = journal.record(.chainPolicy(chain)) { return .failed(failure.description) }
+        if let why = run(chain.policyCommand(policy, legacyTool: legacyIptables()), &commands) { return .failed(why) }
+        return .applied
+    }
+
+    public func restoreChainPolicy(_ chain: FirewallChain, commands: inout [[String]]) -> String? {
+        guard let policy = chain.policy else { return nil }
+        return run(chain.policyCommand(policy, legacyTool: legacyIptables()), &commands)
+    }
+
+    /// iptables-legacy where the node has it (Debian, RHEL 8+); else iptables (CentOS 7's is legacy).
+    func legacyIptables() -> String {
+        for dir in ["/usr/sbin", "/sbin"] {
+            if case .success = status(dir + "/iptables-legacy") { return "iptables-legacy" }
+        }
+        return "iptables"
     }
 
     public func setRTCUTC(_ adjtime: [UInt8], journal: ChangeJournal, commands: inout [[String]]) -> ActionOutcome {
@@ -251,6 +276,25 @@ extension TreeNode: MutableNode {
         }
         return (outcome, outcome == .applied ? missing : [])
     }
+
+    /// The chain's line in the facts file, with the new policy (the facts file journaled: undo
+    /// restores it byte for byte); the command the live node would run is listed.
+    public func setChainPolicy(_ chain: FirewallChain, to policy: String, journal: ChangeJournal, commands: inout [[String]]) -> ActionOutcome {
+        _ = run(chain.policyCommand(policy, legacyTool: "iptables-legacy"), &commands)
+        let old = FactsFile.chainLine(chain)
+        var changed = chain
+        changed.policy = policy
+        var found = false
+        let outcome = editFacts(journal) { lines in
+            for i in lines.indices where lines[i].split(separator: " ").map(String.init) == old.split(separator: " ").map(String.init) {
+                lines[i] = FactsFile.chainLine(changed)
+                found = true
+            }
+        }
+        return found ? outcome : .failed("the tree's \(FactsFile.path) has no line for \(chain.label)")
+    }
+
+    public func restoreChainPolicy(_ chain: FirewallChain, commands: inout [[String]]) -> String? { nil }
 
     /// Rewrites the tree's facts file with `edit` applied to its lines (journaled).
     private func editFacts(_ journal: ChangeJournal, _ edit: (inout [String]) -> Void) -> ActionOutcome {

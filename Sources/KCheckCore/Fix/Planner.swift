@@ -97,6 +97,8 @@ public struct Planner {
                     state.actions.append(PlannedAction(.service(unit: name, enable: false, start: false), rules: [rule.id]))
                 }
             }
+        case .firewallForwardAccept:
+            forwardAcceptActions(rule, result, into: &state)
         case .selinuxNotEnforcing:
             state.actions.append(PlannedAction(.selinuxPermissive, rules: [rule.id]))
         case .selinuxConfig(let mode):
@@ -161,7 +163,7 @@ public struct Planner {
         case .clockSynchronized, .kernelMinimum, .hostnameInInventory, .inventoryLintClean, .fileLintClean,
             .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController, .componentFlag,
             .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
-                .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum,
+                .firewallFlushed, .bootKernelMinimum,
                 .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy, .loginPath, .componentTLS, .binaryVersion:
             manual(nil)
         }
@@ -538,3 +540,31 @@ func unique(_ items: [String]) -> [String] {
     var seen: Set<String> = []
     return items.filter { seen.insert($0).inserted }
 }
+
+extension Planner {
+    /// Item 6: each chain at the forward hook that drops, set to accept now; a saved rule set that
+    /// would set DROP again at boot, its `:FORWARD` line changed first. What sets DROP whenever it
+    /// starts (Docker) is a person's to change: the plan says so.
+    func forwardAcceptActions(_ rule: Rule, _ result: RuleResult, into state: inout State) {
+        guard case .firewall(let chains)? = result.observation else { return state.manual.append((rule.id, rule.remediation)) }
+        for path in SavedRuleSets.files {
+            guard case .content(let bytes) = facts.node.read(path, limit: defaultReadLimit), let line = SavedRuleSets.forwardDropLine(bytes) else { continue }
+            var lines = numberedLines(bytes).map(\.text)
+            let fields = lines[line - 1].trimmed.fields
+            lines[line - 1] = ":FORWARD ACCEPT" + (fields.count > 2 ? " " + fields[2...].joined(separator: " ") : "")
+            let content = Array((lines.joined(separator: "\n") + "\n").utf8)
+            state.actions.append(
+                PlannedAction(.writeFile(path: path, content: content, mode: 0o600), rules: [rule.id], note: "the saved rule set restored at boot (line \(line))"))
+        }
+        for chain in chains where chain.policy != "accept" {
+            state.actions.append(PlannedAction(.chainPolicy(chain, policy: "accept"), rules: [rule.id]))
+        }
+        if facts.unitFiles.state(of: "docker.service") != .notFound {
+            state.manual.append((
+                rule.id,
+                "Docker sets FORWARD to DROP each time it starts: set \"ip-forward-no-drop\": true in /etc/docker/daemon.json (Docker 28 and later), or stop using Docker on this node (the guide runs containerd)."
+            ))
+        }
+    }
+}
+

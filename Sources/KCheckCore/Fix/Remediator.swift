@@ -55,7 +55,7 @@ public final class Remediator: ChangeJournal {
             // drift factor and the time of this adjustment): no exact diff can be shown.
             guard !live else { return nil }
             (path, content) = ("/etc/adjtime", adjtime)
-        case .makeDirectory, .symlink, .sysctl, .loadModule, .swapOff, .selinuxPermissive, .service, .installPackages, .makeCA, .newMachineID, .newSSHHostKeys: return nil
+        case .makeDirectory, .symlink, .sysctl, .loadModule, .swapOff, .selinuxPermissive, .service, .installPackages, .makeCA, .newMachineID, .newSSHHostKeys, .chainPolicy: return nil
         }
         if case .success(.file(let bytes, _, _, _)) = writer.entry(path) { return (path, bytes, content) }
         return (path, nil, content)
@@ -82,6 +82,7 @@ public final class Remediator: ChangeJournal {
             return "\(unit): " + parts.joined(separator: ", ")
         case .rtcUTC: return "hardware clock: local time → UTC"
         case .makeCA: return nil
+        case .chainPolicy(let chain, let policy): return "\(chain.label): \(chain.policy ?? "-") → \(policy)"
         case .newMachineID(let old): return "machine-id: \(old.prefix(8))… → a new random id"
         case .newSSHHostKeys(let keys, _): return keys.map { "\($0.path): \($0.replacing) → a new key" }.joined(separator: "; ")
         case .installPackages(_, let names): return "packages: \(names.joined(separator: " ")) missing → installed"
@@ -249,6 +250,14 @@ public final class Remediator: ChangeJournal {
 
         case .newMachineID(let old):
             return newMachineID(replacing: old, journal: journal)
+
+        case .chainPolicy(let seen, let policy):
+            // The chain as the kernel (or the tree) holds it now: gone, or already so, is done.
+            guard case .available(let chains) = node.firewallChains() else { return .failed("the packet filter cannot be read") }
+            guard let now = chains.first(where: { $0.backend == seen.backend && $0.family == seen.family && $0.table == seen.table && $0.name == seen.name }),
+                now.policy != policy
+            else { return .alreadyInPlace }
+            return node.setChainPolicy(now, to: policy, journal: self, commands: &commands)
 
         case .newSSHHostKeys(let keys, let reload):
             return newSSHHostKeys(keys, reload: reload, journal: journal, commands: &commands)

@@ -25,6 +25,8 @@ public struct UndoPlan: Sendable {
         case rtcLocal
         /// Reload a unit so that it serves the restored files (sshd, its host keys).
         case reload(String)
+        /// A packet-filter chain's policy as it was.
+        case chainPolicy(FirewallChain)
     }
 
     public let steps: [Step]
@@ -50,6 +52,7 @@ public struct UndoPlan: Sendable {
             case .unloadModule(let name): "unload \(name) (modprobe -r)"
             case .rtcLocal: "write the hardware clock in local time again (hwclock --systohc --localtime), after /etc/localtime is restored"
             case .reload(let unit): "reload \(unit), which then serves the restored files"
+            case .chainPolicy(let c): "set the policy of \(c.label) to \(c.policy ?? "-") again (\(c.policyCommand(c.policy ?? "drop").joined(separator: " ")))"
             }
         }
         for (name, reason) in kept { lines.append("leave package \(name) as it is: \(reason)") }
@@ -82,6 +85,7 @@ extension Remediator {
                 }
             case .rtcWasLocal: clock.append(.rtcLocal)
             case .reloaded(let unit): starting.append(.reload(unit))
+            case .chainPolicy(let chain): kernel.append(.chainPolicy(chain))
             case .packagesInstalled(let manager, let names): requested.append((manager, names))
             case .packagesPlanned(let manager, let list): planned.append((manager, list))
             case .packagesAdded(let manager, let names): added.append((manager, names))
@@ -191,6 +195,8 @@ extension Remediator {
                 if let why = run(manager.remove(names), &commands) { failures.append(why) }
             case .rtcLocal:
                 if let why = run(["hwclock", "--systohc", "--localtime"], &commands) { failures.append(why) }
+            case .chainPolicy(let chain):
+                if let why = node.restoreChainPolicy(chain, commands: &commands) { failures.append(why) }
             case .reload(let unit):
                 let listening = listeners()
                 if let why = run(["systemctl", "try-reload-or-restart", "--", unit], &commands) { failures.append(why) }
@@ -229,6 +235,7 @@ public enum UndoSelection {
             case .service(let unit, _, _): keys.insert("unit " + unit)
             case .rtcWasLocal: keys.insert("rtc")
             case .reloaded(let unit): keys.insert("unit " + unit)
+            case .chainPolicy(let c): keys.insert("chain \(c.backend.rawValue) \(c.family) \(c.table) \(c.name)")
             case .packagesInstalled(_, let names), .packagesAdded(_, let names): for n in names { keys.insert("package " + n) }
             case .packagesPlanned(_, let list): for p in list { keys.insert("package " + p.name) }
             case .done: continue

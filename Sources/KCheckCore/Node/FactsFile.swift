@@ -55,6 +55,11 @@ public struct FactsFile: Equatable, Sendable {
         return String(decoding: Array(out.utf8), as: UTF8.self)
     }
 
+    /// A chain's `chain …` line.
+    static func chainLine(_ c: FirewallChain) -> String {
+        "chain \(c.backend.rawValue) \(c.family) \(escape(c.table)) \(escape(c.name)) \(c.hook ?? "-") \(c.policy ?? "-") \(c.rules)"
+    }
+
     static func unescape(_ text: String) -> String? {
         var bytes: [UInt8] = []
         var rest = Array(text.utf8)[...]
@@ -248,9 +253,7 @@ public struct FactsFile: Equatable, Sendable {
         for a in addresses ?? [] { lines.append("address \(a.interface) \(a.address)/\(a.prefix)") }
         if let firewall {
             if firewall.isEmpty { lines.append("chains none") }
-            for c in firewall {
-                lines.append("chain \(c.backend.rawValue) \(c.family) \(Self.escape(c.table)) \(Self.escape(c.name)) \(c.hook ?? "-") \(c.policy ?? "-") \(c.rules)")
-            }
+            for c in firewall { lines.append(Self.chainLine(c)) }
         }
         func oneLine(_ text: String) -> String { text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ") }
         for (path, fact) in binaries.sorted(by: { $0.key < $1.key }) {
