@@ -526,6 +526,45 @@ class Scenario:
         self.check(not diffs, "undo over SSH puts back what the fix over SSH changed", "no difference",
                    "\n          ".join(diffs))
 
+    # ---- item 6: the FORWARD policy, fixed and undone on the real kernel
+
+    def step_forward(self):
+        """FORWARD set to DROP with the guest's own iptables (iptables-nft on Debian 12) and a saved
+        rule set saying so, as Docker or iptables-persistent leave a node; kcheck fix sets the policy
+        with the backend's tool and edits the saved set; kcheck undo puts both back."""
+        rule = "iptables.forward-accept"
+        saved = "/etc/iptables/rules.v4"
+        if self.gsh("command -v iptables", check=False).returncode != 0:
+            self.gsh("DEBIAN_FRONTEND=noninteractive apt-get install -y iptables", timeout=900, check=False)
+        if not self.check(self.gsh("iptables -S FORWARD", check=False).returncode == 0,
+                          "the guest's iptables reads the FORWARD chain", "exit 0", "iptables missing or the kernel lacks nf_tables"):
+            return
+        existed = self.gsh(f"test -e {saved}", check=False).returncode == 0
+        self.gsh(f"cp -a {saved} /root/rules.v4.kcheck-testbed 2>/dev/null; mkdir -p /etc/iptables && "
+                 "printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD DROP [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n' > " + saved +
+                 " && iptables -P FORWARD DROP")
+        file_before = self.gsh(f"sha256sum {saved}").stdout.split()[0]
+        _, out = self.kcheck(f"preflight --only {rule} --format json --color never", save="forward-1-before.json")
+        self.check(statuses(json.loads(out)).get(rule) == "fail", f"{rule} fails with FORWARD DROP", "fail", statuses(json.loads(out)).get(rule))
+        _, text = self.kcheck(f"fix --only {rule} --yes --color never", save="forward-2-fix.txt")
+        m = re.search(r"Run (\d{8}T\d{6}Z-\d+)", text)
+        self.check(bool(m) and "failed" not in " ".join(l for l in text.splitlines() if re.match(r"\s*\d+\. ", l)),
+                   "the fix applies both actions (the saved set, the policy)", "a run, no failed action", text[-800:])
+        self.check("-P FORWARD ACCEPT" in self.gsh("iptables -S FORWARD").stdout, "the kernel's FORWARD policy is ACCEPT after the fix",
+                   "-P FORWARD ACCEPT", self.gsh("iptables -S FORWARD", check=False).stdout.strip())
+        self.check(":FORWARD ACCEPT" in self.gsh(f"cat {saved}").stdout, "the saved rule set says ACCEPT after the fix", ":FORWARD ACCEPT",
+                   self.gsh(f"cat {saved}", check=False).stdout.strip())
+        _, out = self.kcheck(f"preflight --only {rule} --format json --color never", save="forward-3-after.json")
+        self.check(statuses(json.loads(out)).get(rule) == "pass", f"{rule} passes after the fix", "pass", statuses(json.loads(out)).get(rule))
+        if m:
+            self.kcheck(f"undo {m.group(1)} --yes", save="forward-4-undo.txt", ok_codes=(0,))
+        self.check("-P FORWARD DROP" in self.gsh("iptables -S FORWARD").stdout, "undo sets FORWARD to DROP again", "-P FORWARD DROP",
+                   self.gsh("iptables -S FORWARD", check=False).stdout.strip())
+        self.check(self.gsh(f"sha256sum {saved}").stdout.split()[0] == file_before, "undo puts the saved rule set back byte for byte",
+                   file_before, self.gsh(f"sha256sum {saved}", check=False).stdout.strip())
+        # As the guest was: ACCEPT, and the saved set as it was (or none).
+        self.gsh("iptables -P FORWARD ACCEPT && " + (f"mv -f /root/rules.v4.kcheck-testbed {saved}" if existed else f"rm -f {saved}"), check=False)
+
     # ---- cloned machines (docs/cluster.md "Cloned machines")
 
     def identity(self, save):
@@ -918,6 +957,7 @@ class Scenario:
             self.run_phase("reboot 2", lambda: self.step_reboot("reboot 2"), fatal=True)
             self.run_phase("the node as it started", self.step_end)
             self.run_phase("the exported Ansible playbook, run by ansible-playbook", self.step_ansible)
+            self.run_phase("item 6: FORWARD DROP fixed and undone on the real kernel", self.step_forward)
             self.run_phase("the running cluster (the guide's components, stubs)", self.step_running)
         except Fatal as e:
             self.say(f"stopping here: {e}")
