@@ -275,6 +275,8 @@ struct HostileInputTests {
             ("etc/systemd/system/kubelet.service", "kubelet.read-only-port", "is not a regular file"),
             ("etc/os-release", "service.chronyd", "/etc/os-release cannot be read"),
             ("etc/localtime", "time.timezone", "/etc/localtime"),
+            // A unit whose environment may set a proxy: could not check, never "no proxy set".
+            ("etc/systemd/system/containerd.service", "proxy.no-proxy", "is not a regular file"),
         ] {
             let (copy, root) = try copyOfFixture("guide-complete")
             try? FileManager.default.removeItem(atPath: root + "/" + path)

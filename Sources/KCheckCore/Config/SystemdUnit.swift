@@ -181,13 +181,8 @@ public struct ComponentFlags: Sendable, Equatable {
 
 extension NodeFacts {
     /// A systemd unit as systemd loads it: its file (in the unit directories' order) and its
-    /// drop-ins (NAME.d/*.conf, by file name), assignments in that order; nil when not installed.
-    func systemdUnit(_ name: String) -> (path: String, assignments: [SystemdUnit.Assignment])? {
-        if case .success(let loaded) = loadUnit(name) { return loaded }
-        return nil
-    }
-
-    /// The unit's file and drop-ins as systemd loads them; nil when no unit directory has it. A
+    /// drop-ins (NAME.d/*.conf, by file name), assignments in that order; nil when no unit
+    /// directory has it. A
     /// unit path that is there but is no file (a FIFO, a device, a directory) or cannot be read is
     /// an error with its reason, never "not installed".
     func loadUnit(_ name: String) -> Result<(path: String, assignments: [SystemdUnit.Assignment])?, SourceError> {

@@ -49,8 +49,9 @@ extension NodeFacts {
     static let rootShellFiles = ["/etc/profile", "/root/.bash_profile", "/root/.profile", "/root/.bashrc"]
 
     /// Every scope that sets a proxy: its proxy and its NO_PROXY (a unit inherits systemd's
-    /// DefaultEnvironment; root's shell inherits /etc/environment).
-    func proxyScopes() -> [ProxyScope] {
+    /// DefaultEnvironment; root's shell inherits /etc/environment). A unit whose files are there
+    /// but cannot be read is the error, never "sets no proxy".
+    func proxyScopes() -> Result<[ProxyScope], SourceError> {
         var environment = ProxyScope(name: "/etc/environment")
         if case .content(let bytes) = node.read("/etc/environment", limit: 1 << 20) {
             for (number, line) in numberedLines(bytes) {
@@ -80,7 +81,12 @@ extension NodeFacts {
         let shellAdds = shell.proxy?.location != environment.proxy?.location || shell.noProxy?.location != environment.noProxy?.location
         var scopes = shellAdds ? [environment, shell, systemd] : [environment, systemd]
         for unit in Self.proxyUnits {
-            guard let loaded = systemdUnit(unit) else { continue }
+            let loaded: (path: String, assignments: [SystemdUnit.Assignment])
+            switch loadUnit(unit) {
+            case .success(nil): continue
+            case .success(let found?): loaded = found
+            case .failure(let error): return .failure(error)
+            }
             var scope = ProxyScope(name: unit, proxy: systemd.proxy, noProxy: systemd.noProxy)
             for a in loaded.assignments where a.section == "Service" && a.key == "Environment" {
                 for word in (try? ExecCommand.split(a.value)) ?? [] { if let (n, v) = Self.assignment(word) { scope.take(n, v, a.location) } }
@@ -88,9 +94,9 @@ extension NodeFacts {
             scopes.append(scope)
         }
         // A unit that adds nothing to DefaultEnvironment is judged with it, once.
-        return scopes.filter { $0.proxy != nil }.reduce(into: []) { kept, scope in
+        return .success(scopes.filter { $0.proxy != nil }.reduce(into: []) { kept, scope in
             if !(scope.name.hasSuffix(".service") && scope == ProxyScope(name: scope.name, proxy: systemd.proxy, noProxy: systemd.noProxy)) { kept.append(scope) }
-        }
+        })
     }
 
     /// `[export] NAME=value` with the value's quotes removed; nil for any other line.
@@ -114,7 +120,11 @@ extension Evaluator {
             for name in ["SERVICE_CIDR", "CLUSTER_CIDR"] { if let value = inventory[name]?.value.items.first { wanted.append(value) } }
         }
         let expected = "HTTP(S)_PROXY, where set, with a NO_PROXY covering " + wanted.joined(separator: ", ")
-        let scopes = facts.proxyScopes()
+        let scopes: [ProxyScope]
+        switch facts.proxyScopes() {
+        case .success(let found): scopes = found
+        case .failure(let error): return unavailable(expected, error.description)
+        }
         if scopes.isEmpty { return Outcome(status: .pass, expected: expected, actual: "no proxy set", message: "") }
         var problems: [String] = []
         var evidence: [SourceLocation] = []
