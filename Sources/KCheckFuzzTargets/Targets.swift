@@ -55,6 +55,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// containerd's config.toml: the TOML reader (`TOML.parse`), its tree walked to the end and
     /// searched as a rule looks a key up in it.
     case toml
+    /// A binary's bytes (`BinaryScan`): ELF headers and sections, Go build information in both
+    /// forms, the needle search the versions.* rules use.
+    case binary
 
     /// Feeds `bytes` to this target's parser.
     public static func run(_ target: FuzzTarget, _ bytes: [UInt8]) {
@@ -78,6 +81,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .firewall: firewall(bytes)
         case .grub: grub(bytes)
         case .toml: toml(bytes)
+        case .binary: BinaryScan.fuzz(bytes)
         }
     }
 
