@@ -863,7 +863,8 @@ class Scenario:
         import tarfile
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            for sub in ["etc/systemd/system", "etc/kubernetes", "etc/etcd", "opt/k8s/bin/environment.sh", "opt/k8s/kube-nginx/conf"]:
+            for sub in ["etc/systemd/system", "etc/kubernetes", "etc/etcd", "etc/containerd", "etc/crictl.yaml", "etc/cni",
+                        "opt/k8s/bin/environment.sh", "opt/k8s/kube-nginx/conf"]:
                 root = self.RUNNING_TREE / sub
                 paths = [root] if root.is_file() else sorted(root.rglob("*"))
                 for path in paths:

@@ -329,7 +329,7 @@ enum CheckDecoder {
                     unit: try f.string(try f.required("unit")), service: try f.string(try f.required("service")), servers: try f.string(try f.required("servers")),
                     serverPort: UInt16(port), scheduler: try f.string(try f.required("scheduler"))))
         case .componentFlag, .componentConfig:
-            let f = try fields((kind == .componentFlag ? ["unit", "flag"] : ["unit", "file_flag", "key"]) + ["equals", "includes", "excludes", "default", "otherwise"])
+            let f = try fields((kind == .componentFlag ? ["unit", "flag"] : ["unit", "file_flag", "file", "key"]) + ["equals", "includes", "excludes", "absent", "default", "otherwise"])
             var otherwise = Status.fail
             if let o = f.optional("otherwise") {
                 otherwise = try f.enumeration(o, Status.self)
@@ -337,11 +337,14 @@ enum CheckDecoder {
             }
             let unit = try f.string(try f.required("unit"))
             let expect: SettingExpectation
-            switch (f.optional("equals"), f.optional("includes"), f.optional("excludes")) {
-            case (let e?, nil, nil): expect = .equals(try f.string(e))
-            case (nil, let i?, nil): expect = .includes(try strings(i, f, what: "includes"))
-            case (nil, nil, let x?): expect = .excludes(try strings(x, f, what: "excludes"))
-            default: throw Fields.error(body, file: file, "give one of `equals`, `includes` or `excludes`")
+            switch (f.optional("equals"), f.optional("includes"), f.optional("excludes"), f.optional("absent")) {
+            case (let e?, nil, nil, nil): expect = .equals(try f.string(e))
+            case (nil, let i?, nil, nil): expect = .includes(try strings(i, f, what: "includes"))
+            case (nil, nil, let x?, nil): expect = .excludes(try strings(x, f, what: "excludes"))
+            case (nil, nil, nil, let a?):
+                guard try f.bool(a) else { throw Fields.error(a, file: file, "`absent` is `true` (or leave it out)") }
+                expect = .absent
+            default: throw Fields.error(body, file: file, "give one of `equals`, `includes`, `excludes` or `absent: true`")
             }
             let defaultValue = try f.optional("default").map { n throws(RuleFileError) in try f.string(n) }
             if kind == .componentFlag {
@@ -350,10 +353,16 @@ enum CheckDecoder {
                 guard !flag.hasPrefix("-"), !flag.isEmpty else { throw Fields.error(flagNode, file: file, "name the flag without dashes (`insecure-port`)") }
                 return .componentFlag(ComponentFlagCheck(unit: unit, flag: flag, expect: expect, defaultValue: defaultValue, otherwise: otherwise))
             }
+            let fileFlag = try f.optional("file_flag").map { n throws(RuleFileError) in try f.string(n) }
+            let defaultFile = try f.optional("file").map { n throws(RuleFileError) in try absolute(n, f) }
+            guard fileFlag != nil || defaultFile != nil else { throw Fields.error(body, file: file, "give `file_flag` (the flag naming the file), `file` (the file read without it), or both") }
+            let keyNode = try f.required("key")
+            let key = try f.string(keyNode)
+            guard ComponentConfigCheck.keyPath(key) != nil else {
+                throw Fields.error(keyNode, file: file, "a key path is dotted names, a name with dots in double quotes (`plugins.\"io.containerd.grpc.v1.cri\".cni.bin_dir`)")
+            }
             return .componentConfig(
-                ComponentConfigCheck(
-                    unit: unit, fileFlag: try f.string(try f.required("file_flag")), key: try f.string(try f.required("key")), expect: expect,
-                    defaultValue: defaultValue, otherwise: otherwise))
+                ComponentConfigCheck(unit: unit, fileFlag: fileFlag, defaultFile: defaultFile, key: key, expect: expect, defaultValue: defaultValue, otherwise: otherwise))
         case .nginxStreamProxy:
             let f = try fields(["unit", "file_flag", "listen", "servers", "server_port"])
             let portNode = try f.required("server_port")

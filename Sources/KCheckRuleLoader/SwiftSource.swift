@@ -143,7 +143,7 @@ public enum SwiftSource {
         case .componentFlag(let c):
             return "Check.componentFlag(ComponentFlagCheck(unit: \(literal(c.unit)), flag: \(literal(c.flag)), expect: \(expectation(c.expect)), defaultValue: \(optional(c.defaultValue)), otherwise: .\(c.otherwise.rawValue)))"
         case .componentConfig(let c):
-            return "Check.componentConfig(ComponentConfigCheck(unit: \(literal(c.unit)), fileFlag: \(literal(c.fileFlag)), key: \(literal(c.key)), expect: \(expectation(c.expect)), defaultValue: \(optional(c.defaultValue)), otherwise: .\(c.otherwise.rawValue)))"
+            return "Check.componentConfig(ComponentConfigCheck(unit: \(literal(c.unit)), fileFlag: \(optional(c.fileFlag)), defaultFile: \(optional(c.defaultFile)), key: \(literal(c.key)), expect: \(expectation(c.expect)), defaultValue: \(optional(c.defaultValue)), otherwise: .\(c.otherwise.rawValue)))"
         case .portsFree(let ports):
             let items = ports.map { "PortCheck(port: \($0.port), address: \(optional($0.address)), owners: [\($0.owners.map(literal).joined(separator: ", "))])" }
             return "Check.portsFree([\(items.joined(separator: ", "))])"
@@ -155,6 +155,7 @@ public enum SwiftSource {
         case .equals(let value): ".equals(\(literal(value)))"
         case .includes(let items): ".includes([\(items.map(literal).joined(separator: ", "))])"
         case .excludes(let items): ".excludes([\(items.map(literal).joined(separator: ", "))])"
+        case .absent: ".absent"
         }
     }
 

@@ -49,6 +49,7 @@ struct RuleFixtureTests {
             "kubelet.pod-cidr": .warn,  // L7
             "kube-nginx.proxy": .warn,  // L10
             "scheduler.requestheader-allowed-names": .warn,  // L12
+            "containerd.v1-linux-runtime": .warn,  // L8
         ], "\(findings)")
     }
 

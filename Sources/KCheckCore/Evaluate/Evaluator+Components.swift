@@ -59,6 +59,7 @@ extension Evaluator {
     func resolved(_ expect: SettingExpectation) -> Result<SettingExpectation, SettingProblem> {
         switch expect {
         case .equals(let value): return resolve(value).map { .equals($0) }
+        case .absent: return .success(.absent)
         case .includes(let items), .excludes(let items):
             var out: [String] = []
             for item in items {
@@ -81,6 +82,7 @@ extension Evaluator {
         case .excludes(let items):
             let have = value.split(separator: ",").map { $0.trimmed }
             return !items.contains { item in have.contains { $0 == item } }
+        case .absent: return false
         }
     }
 
@@ -98,15 +100,26 @@ extension Evaluator {
     /// named in, its document. The outcome instead where the unit is not installed (not
     /// applicable), the flag is absent (`withoutFlag` says what that means), the file is missing
     /// (the component fails to start) or cannot be read or parsed.
-    func componentFile(_ unit: String, fileFlag: String, expected: String, withoutFlag: String)
+    func componentFile(_ unit: String, fileFlag: String?, defaultFile: String? = nil, expected: String, withoutFlag: String)
         throws(OutcomeError) -> ComponentFile
     {
         guard let (flags, location) = try componentFlags(unit, expected: expected) else { return .outcome(notInstalled(unit, expected)) }
-        guard let path = flags.value(fileFlag), path.hasPrefix("/") else {
+        let path: String
+        if let fileFlag, let named = flags.value(fileFlag), named.hasPrefix("/") {
+            path = named
+        } else if let defaultFile {
+            // The file the component reads by default: missing, every key has its default.
+            path = defaultFile
+            guard let text = try readText(path, expected: expected, limit: 1 << 20) else {
+                return .found(path: path, location: location, document: nil)
+            }
+            return parsed(path, text, location: location, expected: expected)
+        } else {
+            let flag = fileFlag ?? "config"
             return .outcome(
                 Outcome(
-                    status: .fail, expected: expected, actual: "no --\(fileFlag)",
-                    message: "\(unit) is given no --\(fileFlag) file (\(location)): \(withoutFlag).", evidence: [location]))
+                    status: .fail, expected: expected, actual: "no --\(flag)",
+                    message: "\(unit) is given no --\(flag) file (\(location)): \(withoutFlag).", evidence: [location]))
         }
         guard let text = try readText(path, expected: expected, limit: 1 << 20) else {
             return .outcome(
@@ -114,8 +127,14 @@ extension Evaluator {
                     status: .fail, expected: expected, actual: "no \(path)",
                     message: "\(unit) reads \(path) (--\(fileFlag), \(location)), which is missing: it fails to start.", evidence: [location]))
         }
+        return parsed(path, text, location: location, expected: expected)
+    }
+
+    /// A component's configuration file, parsed as its name says: TOML (containerd) or YAML.
+    private func parsed(_ path: String, _ text: String, location: SourceLocation, expected: String) -> ComponentFile {
         do throws(SourceError) {
-            return .found(path: path, location: location, document: try YAML.parse(text, file: path))
+            let document = path.hasSuffix(".toml") ? try TOML.parse(text, file: path) : try YAML.parse(text, file: path)
+            return .found(path: path, location: location, document: document)
         } catch {
             return .outcome(unavailable(expected, error.description))
         }
@@ -144,6 +163,10 @@ extension Evaluator {
         case .failure(let problem): return Outcome(status: .error, expected: expected, actual: "unknown", message: "could not check: \(problem.message)")
         }
         let shownWant = wanted.description
+        if case .absent = wanted {
+            guard let value else { return Outcome(status: .pass, expected: "\(name) absent", actual: "not set", message: "", evidence: evidence) }
+            return Outcome(status: otherwise, expected: "\(name) absent", actual: value, message: "\(name) is set (to \(value)); it must not be set.", evidence: evidence)
+        }
         guard let effective = value ?? defaultValue else {
             return Outcome(
                 status: otherwise, expected: "\(name) \(shownWant)", actual: "not set", message: "\(name) is not set; \(wanted.requirement).", evidence: evidence)
@@ -166,16 +189,26 @@ extension Evaluator {
     func componentConfig(_ check: ComponentConfigCheck) throws(OutcomeError) -> Outcome {
         let expected = "\(check.key) \(check.expect.description)"
         let path: String, location: SourceLocation, document: YAMLNode?
-        switch try componentFile(check.unit, fileFlag: check.fileFlag, expected: expected, withoutFlag: "\(check.key) is not set as the guide sets it") {
+        switch try componentFile(
+            check.unit, fileFlag: check.fileFlag, defaultFile: check.defaultFile, expected: expected, withoutFlag: "\(check.key) is not set as the guide sets it")
+        {
         case .outcome(let outcome): return outcome
         case .found(let p, let l, let d): (path, location, document) = (p, l, d)
         }
         var node = document
-        for part in check.key.split(separator: ".") {
-            node = node?.mapping?.first { $0.key.scalar?.string == String(part) }?.value
+        for part in ComponentConfigCheck.keyPath(check.key) ?? [check.key] {
+            node = node?.mapping?.first { $0.key.scalar?.string == part }?.value
         }
-        let value = node?.scalar?.string
         let evidence = [node.map { SourceLocation(file: path, line: $0.mark.line) } ?? location]
+        if case .absent = check.expect {
+            guard let node else { return Outcome(status: .pass, expected: expected, actual: "not set", message: "", evidence: evidence) }
+            let what = node.scalar.map { "set to \($0.string)" } ?? (node.mapping != nil ? "a table" : "a list")
+            return Outcome(
+                status: check.otherwise, expected: expected, actual: what, message: "\(check.key) is \(what) (\(path):\(node.mark.line)); it must not be set.",
+                evidence: evidence)
+        }
+        // A table or list where a value is wanted is a value the component refuses: shown as such.
+        let value = node.map { $0.scalar?.string ?? ($0.mapping != nil ? "(a table)" : "(a list)") }
         return setting(
             check.key, value: value, defaultValue: check.defaultValue, expect: check.expect, otherwise: check.otherwise, expected: expected, evidence: evidence)
     }

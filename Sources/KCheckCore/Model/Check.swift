@@ -545,12 +545,15 @@ public enum SettingExpectation: Equatable, Sendable {
     case includes([String])
     /// A comma-separated list that holds none of these.
     case excludes([String])
+    /// Not set at all (a configuration file's key or table, a flag).
+    case absent
 
     public var description: String {
         switch self {
         case .equals(let value): "= \(value)"
         case .includes(let items): "includes \(items.joined(separator: ", "))"
         case .excludes(let items): "excludes \(items.joined(separator: ", "))"
+        case .absent: "absent"
         }
     }
 
@@ -560,6 +563,7 @@ public enum SettingExpectation: Equatable, Sendable {
         case .equals(let value): value.isEmpty ? "it must be empty" : "it must be \(value)"
         case .includes(let items): "it must include \(items.joined(separator: " and "))"
         case .excludes(let items): "it must not include \(items.joined(separator: " or "))"
+        case .absent: "it must not be set"
         }
     }
 }
@@ -588,8 +592,11 @@ public struct ComponentFlagCheck: Equatable, Sendable {
 
 public struct ComponentConfigCheck: Equatable, Sendable {
     public let unit: String
-    /// The flag whose value names the configuration file ("config").
-    public let fileFlag: String
+    /// The flag whose value names the configuration file ("config"); nil: always `defaultFile`.
+    public let fileFlag: String?
+    /// The file the component reads without the flag (containerd: /etc/containerd/config.toml;
+    /// crictl: /etc/crictl.yaml). A default file that is missing means every key's default.
+    public let defaultFile: String?
     /// The setting's path in the file, dotted ("authentication.anonymous.enabled").
     public let key: String
     public let expect: SettingExpectation
@@ -597,13 +604,47 @@ public struct ComponentConfigCheck: Equatable, Sendable {
     public let defaultValue: String?
     public let otherwise: Status
 
-    public init(unit: String, fileFlag: String, key: String, expect: SettingExpectation, defaultValue: String? = nil, otherwise: Status = .fail) {
+    public init(
+        unit: String, fileFlag: String?, defaultFile: String? = nil, key: String, expect: SettingExpectation, defaultValue: String? = nil,
+        otherwise: Status = .fail
+    ) {
         self.unit = unit
         self.fileFlag = fileFlag
+        self.defaultFile = defaultFile
         self.key = key
         self.expect = expect
         self.defaultValue = defaultValue
         self.otherwise = otherwise
+    }
+}
+
+extension ComponentConfigCheck {
+    /// A dotted key path's names: `a.b.c`, or with a name in double quotes where it has dots
+    /// (`plugins."io.containerd.grpc.v1.cri".cni`); nil when it is not one.
+    public static func keyPath(_ key: String) -> [String]? {
+        var parts: [String] = []
+        var current = ""
+        var quoted = false, wasQuoted = false
+        for c in key {
+            if quoted {
+                if c == "\"" { quoted = false } else { current.append(c) }
+            } else if c == "\"" {
+                guard current.isEmpty, !wasQuoted else { return nil }
+                quoted = true
+                wasQuoted = true
+            } else if c == "." {
+                guard !current.isEmpty || wasQuoted else { return nil }
+                parts.append(current)
+                current = ""
+                wasQuoted = false
+            } else {
+                guard !wasQuoted else { return nil }
+                current.append(c)
+            }
+        }
+        guard !quoted, !current.isEmpty || wasQuoted else { return nil }
+        parts.append(current)
+        return parts
     }
 }
 

@@ -86,7 +86,8 @@ extension Check {
         case .componentFlag(let c):
             return "\(c.unit)'s ExecStart: --\(c.flag) \(c.expect.description)\(c.defaultValue.map { " (absent: \($0))" } ?? "")"
         case .componentConfig(let c):
-            return "\(c.unit): the file of --\(c.fileFlag): \(c.key) \(c.expect.description)\(c.defaultValue.map { " (unset: \($0))" } ?? "")"
+            let file = [c.fileFlag.map { "the file of --\($0)" }, c.defaultFile.map { c.fileFlag == nil ? $0 : "else \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            return "\(c.unit): \(file): \(c.key) \(c.expect.description)\(c.defaultValue.map { " (unset: \($0))" } ?? "")"
         case .portsFree(let ports):
             return "TCP ports free (/proc/net/tcp, tcp6: no listener), or held by their component: " + ports.map(\.description).joined(separator: ", ")
         }
