@@ -51,6 +51,11 @@ NOT_KCHECKS = {
 # the base image with nothing run in between differ in these only.
 SSH_SESSION_UNITS = re.compile(r"^(session-\d+\.scope|user@\d+\.service|user-runtime-dir@\d+\.service|"
                                r"user-\d+\.slice|run-user-\d+\.mount)$")
+# The guest's own timers fire while a phase runs (systemd-tmpfiles-clean 15 minutes after boot,
+# apt's and man-db's daily jobs): their units and the credential mounts they bring are the
+# guest's, never kcheck's doing.
+TIMER_UNITS = re.compile(r"^(systemd-tmpfiles-clean|apt-daily|apt-daily-upgrade|man-db|logrotate|e2scrub_all|fstrim|dpkg-db-backup)\.(service|timer)$"
+                         r"|^run-credentials-.*\.mount$")
 
 # The harness's own SSH logins while the guest goes down: the session it was in (release), and the
 # polling login of wait_ssh that arrives after D-Bus has begun to stop (create). Neither is the node's.
@@ -1149,7 +1154,7 @@ def diff_states(a, b, mtimes, sysctl_keys):
             d.append(f"unit file {u}: {ua.get(u) or 'absent'} -> {ub.get(u) or 'absent'}")
     aa, ab = a["units"], b["units"]
     for u in sorted(set(aa) | set(ab)):
-        if SSH_SESSION_UNITS.match(u):
+        if SSH_SESSION_UNITS.match(u) or TIMER_UNITS.match(u):
             continue
         x, y = aa.get(u, {}), ab.get(u, {})
         if (x.get("active"), x.get("sub")) != (y.get("active"), y.get("sub")):
