@@ -77,6 +77,8 @@ public struct LoginPath: Equatable, Sendable {
         var files: [String] = []
         var problem: LoginPathProblem?
         var personal: String?
+        /// Plain assignments seen so far (`PYENV_ROOT="$HOME/.pyenv"`), expanded in later PATH values.
+        var variables: [String: String] = [:]
 
         init(node: Node, home: String) {
             self.node = node
@@ -110,6 +112,10 @@ public struct LoginPath: Equatable, Sendable {
             var t = text
             if t == "~" || t.hasPrefix("~/") { t = home + t.dropFirst() }
             for name in ["${HOME}", "$HOME"] { t = t.replacingAll(name, with: home) }
+            // Longest names first, so that $PYENV_ROOT is not read as $PYENV followed by _ROOT.
+            for (name, value) in variables.sorted(by: { $0.key.count > $1.key.count }) where t.contains("$") {
+                t = t.replacingAll("${\(name)}", with: value).replacingAll("$" + name, with: value)
+            }
             return t
         }
 
@@ -174,6 +180,16 @@ public struct LoginPath: Equatable, Sendable {
                 if verb == "export" || verb == "readonly" || verb == "declare" {
                     statement.removeFirst()
                     while let flag = statement.first, flag.hasPrefix("-") { statement.removeFirst() }
+                }
+                if let assignment = statement.first, let eq = assignment.firstIndex(of: "="), !assignment.hasPrefix("PATH="),
+                    assignment[..<eq].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !assignment[..<eq].isEmpty,
+                    let found = line.firstRange(of: assignment[...eq])
+                {
+                    let name = String(assignment[..<eq])
+                    let value = Self.value(String(line[found.upperBound...]))
+                    // A value made by a command cannot be known without running it: left unexpanded.
+                    if !value.contains("`") && !value.contains("$(") { variables[name] = expand(value) } else { variables[name] = nil }
+                    continue
                 }
                 if let assignment = statement.first, assignment.hasPrefix("PATH=") {
                     // The whole value up to the end of the statement, quotes removed.
