@@ -128,7 +128,7 @@ struct FactsFileTests {
         #expect(throws: SourceError(file: FactsFile.path, line: 3, column: 21, message: "expected `unit NAME ACTIVE_STATE`")) {
             try FactsFile.parse(Array(text.utf8))
         }
-        #expect(throws: SourceError(file: FactsFile.path, line: 2, column: 1, message: "unknown fact `sytemd` (known: format, systemd, unit, clock, package, address, chain, chains, owner, unreadable, unavailable, digest, clock_offset, ssh_probe, recorded)")) {
+        #expect(throws: SourceError(file: FactsFile.path, line: 2, column: 1, message: "unknown fact `sytemd` (known: format, systemd, unit, clock, package, address, chain, chains, binary, owner, unreadable, unavailable, digest, clock_offset, ssh_probe, recorded)")) {
             try FactsFile.parse(Array("format 1\nsytemd running\n".utf8))
         }
         #expect(throws: SourceError(file: FactsFile.path, line: 2, column: 7, message: "expected NAME=INTEGER, found `maxerror_us=lots`")) {

@@ -57,8 +57,15 @@ struct SnapshotTests {
         for (id, result) in original.sorted(by: { $0.key < $1.key }) {
             #expect(copy[id] == result, "\(tree) \(id): the tree says \(result), its snapshot \(copy[id] ?? "nothing")")
         }
-        // Nothing more than was read: no binary of /opt/k8s/bin, no file the rules did not look at.
-        #expect(!FileManager.default.fileExists(atPath: dir.path + "/usr/bin"))
+        // Nothing more than was read: no binary's bytes (a binary a rule looked at is an empty
+        // stand-in; what its bytes said is a `binary` facts line), no file the rules did not look at.
+        for directory in ["/usr/bin", "/opt/k8s/bin", "/opt/k8s/kube-nginx/sbin"] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path + directory)) ?? [] where name != "environment.sh" {
+                let size = (try? FileManager.default.attributesOfItem(atPath: dir.path + directory + "/" + name)[.size] as? Int) ?? 0
+                #expect(size == 0, "\(tree): the snapshot holds \(size) bytes of \(directory)/\(name)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/usr/bin") || tree == "login-path-shadowed", "\(tree): /usr/bin recorded")
     }
 
     /// A snapshot never holds a private key or the inventory's secrets, and is judged the same.
