@@ -10,7 +10,7 @@ extension Profile {
 
 private func makeRules() -> [Rule] {
     var rules: [Rule] = []
-    rules.reserveCapacity(129)
+    rules.reserveCapacity(132)
     rules.append(Rule(
         id: "kernel.ipvs.loaded",
         title: "The IPVS modules kube-proxy needs are loaded",
@@ -235,6 +235,22 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-minimal", status: .fail, message: "/opt/k8s/bin is not on it"),
             RuleTest(node: "login-path-not-sourced", status: .fail, message: "/root/.bashrc names it, but the login shell never reads .bashrc: /root/.bash_profile does not source it"),
             RuleTest(node: "login-path-shadowed", status: .fail, message: "/usr/bin/kubectl comes before /opt/k8s/bin/kubectl")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.wal-disk",
+        title: "etcd's WAL is on a disk of its own (ETCD_WAL_DIR and ETCD_DATA_DIR on different filesystems)",
+        severity: .low,
+        phase: .install,
+        guide: [31],
+        rationale: "etcd fsyncs its write-ahead log on every write; the guide advises ETCD_WAL_DIR on another disk than ETCD_DATA_DIR so that the WAL's fsyncs do not queue behind the data's reads and snapshots. On one disk a busy node commits slowly: leader elections and apiserver timeouts follow. Judged from /proc/mounts (the mount each directory is under), before the directories exist too. A warning: the guide's advice, which its own environment.sh (both under /data/k8s/etcd) follows only where /data/k8s/etcd/wal is a mount.",
+        remediation: "Mount a disk of its own at ETCD_WAL_DIR (e.g. /data/k8s/etcd/wal) before installing etcd, or set ETCD_WAL_DIR in environment.sh to a directory on another disk, on every node.",
+        check: Check.separateFilesystems(["ETCD_WAL_DIR", "ETCD_DATA_DIR"]),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .pass, message: "ETCD_WAL_DIR=/data/k8s/etcd/wal on /data/k8s/etcd/wal"),
+            RuleTest(node: "debian12", status: .pass, message: nil),
+            RuleTest(node: "etcd-wal-shared", status: .warn, message: "ETCD_WAL_DIR (/data/k8s/etcd/wal) and ETCD_DATA_DIR (/data/k8s/etcd/data) are both on the filesystem mounted at / (/dev/mapper/root)"),
+            RuleTest(node: "centos7-minimal", status: .skip, message: nil)
         ]
     ))
     rules.append(Rule(
@@ -1487,6 +1503,36 @@ private func makeRules() -> [Rule] {
             RuleTest(node: "centos7-prepared", status: .skip, message: nil),
             RuleTest(node: "guide-complete", status: .pass, message: nil),
             RuleTest(node: "running-wrong", status: .fail, message: "runtime-endpoint is unix:///var/run/dockershim.sock")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.data-dir",
+        title: "etcd keeps its data in ETCD_DATA_DIR (--data-dir)",
+        severity: .medium,
+        phase: .running,
+        guide: [31],
+        rationale: "The guide gives etcd --data-dir=$ETCD_DATA_DIR on the data disk (and its unit's WorkingDirectory there). etcd's default is NAME.etcd in its working directory: a unit without the flag keeps the cluster's state wherever it was started, and a restart from another directory starts an empty member.",
+        remediation: "Set --data-dir=$ETCD_DATA_DIR in /etc/systemd/system/etcd.service (moving the existing member's data there first), then systemctl daemon-reload && systemctl restart etcd.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "etcd.service", flag: "data-dir", expect: .equals("$ETCD_DATA_DIR"), defaultValue: "NAME.etcd in the working directory", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--data-dir is /var/lib/etcd")
+        ]
+    ))
+    rules.append(Rule(
+        id: "etcd.wal-dir",
+        title: "etcd writes its WAL to ETCD_WAL_DIR (--wal-dir)",
+        severity: .low,
+        phase: .running,
+        guide: [31],
+        rationale: "The guide gives etcd --wal-dir=$ETCD_WAL_DIR, meant for a disk of its own (etcd.wal-disk). Without the flag the WAL is written inside --data-dir, on the data's disk.",
+        remediation: "Set --wal-dir=$ETCD_WAL_DIR in /etc/systemd/system/etcd.service (moving the member's wal directory there first), then systemctl daemon-reload && systemctl restart etcd.",
+        check: Check.componentFlag(ComponentFlagCheck(unit: "etcd.service", flag: "wal-dir", expect: .equals("$ETCD_WAL_DIR"), defaultValue: "--data-dir's member/wal", otherwise: .fail)),
+        tests: [
+            RuleTest(node: "centos7-prepared", status: .skip, message: nil),
+            RuleTest(node: "guide-complete", status: .pass, message: nil),
+            RuleTest(node: "running-wrong", status: .fail, message: "--wal-dir is not set, so --data-dir's member/wal")
         ]
     ))
     rules.append(Rule(

@@ -305,6 +305,12 @@ enum CheckDecoder {
                     unit: try f.string(try f.required("unit")), pairs: pairs, authorities: authorities,
                     issuer: try absolute(try f.required("issuer"), f), warnDays: warnDays, absent: absent,
                     note: try f.optional("note").map { n throws(RuleFileError) in try f.string(n) }))
+        case .separateFilesystems:
+            let f = try fields(["variables"])
+            let list = try f.required("variables")
+            let names = try strings(list, f, what: "variables")
+            guard names.count >= 2 else { throw Fields.error(list, file: file, "`variables` must name two directories or more") }
+            return .separateFilesystems(names)
         case .loginPath:
             let f = try fields(["directory"])
             let node = try f.required("directory")

@@ -116,6 +116,7 @@ public enum SwiftSource {
         case .proxyBypass: return "Check.proxyBypass"
         case .inventoryDirectories(let names): return "Check.inventoryDirectories([\(names.map(literal).joined(separator: ", "))])"
         case .loginPath(let directory): return "Check.loginPath(\(literal(directory)))"
+        case .separateFilesystems(let names): return "Check.separateFilesystems([\(names.map(literal).joined(separator: ", "))])"
         case .binaryVersion(let c):
             return "Check.binaryVersion(BinaryVersionCheck(paths: [\(c.paths.map(literal).joined(separator: ", "))], version: \(literal(c.version)), needle: \(literal(c.needle))))"
         case .componentTLS(let c):

@@ -264,3 +264,49 @@ extension Evaluator {
         return Outcome(status: .pass, expected: expected, actual: actual, message: "", evidence: entry.location.map { [$0] } ?? [])
     }
 }
+
+extension Evaluator {
+    /// The guide's advice for etcd (item 31): its WAL on another disk than its data, so that the
+    /// fsync of every write does not queue behind the data's reads. Judged by the mount each
+    /// directory is under (the longest mount point of /proc/mounts that is a prefix of its path;
+    /// the root filesystem when none is): before installing, the directories need not exist.
+    func separateFilesystems(_ names: [String]) -> Outcome {
+        let expected = "\(names.joined(separator: ", ")) on different filesystems"
+        guard let inventory else { return Outcome(status: .skip, expected: expected, actual: "no inventory", message: Self.noInventory) }
+        var paths: [(name: String, path: String)] = []
+        for name in names {
+            guard let assignment = inventory[name], !assignment.computed, assignment.value.scalar.hasPrefix("/") else {
+                return Outcome(status: .error, expected: expected, actual: "unknown", message: "could not check: environment.sh sets no absolute \(name)")
+            }
+            paths.append((name, assignment.value.scalar))
+        }
+        guard case .content(let bytes) = facts.node.read("/proc/mounts", limit: defaultReadLimit) else {
+            return unavailable(expected, "/proc/mounts is missing or unreadable")
+        }
+        // "DEVICE MOUNTPOINT TYPE OPTIONS …", spaces in names as \040.
+        var mounts: [(point: String, device: String)] = []
+        for (_, line) in numberedLines(bytes) {
+            let fields = line.fields
+            guard fields.count >= 3 else { continue }
+            mounts.append((String(fields[1]).replacingAll("\\040", with: " "), String(fields[0])))
+        }
+        func mount(of path: String) -> (point: String, device: String) {
+            mounts.filter { m in m.point == "/" || path == m.point || path.hasPrefix(m.point + "/") }
+                .max { $0.point.count < $1.point.count } ?? ("/", "the root filesystem")
+        }
+        let placed = paths.map { (name: $0.name, path: $0.path, mount: mount(of: $0.path)) }
+        let actual = placed.map { "\($0.name)=\($0.path) on \($0.mount.point)" }.joined(separator: ", ")
+        var shared: [String] = []
+        for (i, a) in placed.enumerated() {
+            for b in placed[(i + 1)...] where a.mount.point == b.mount.point {
+                shared.append("\(a.name) (\(a.path)) and \(b.name) (\(b.path)) are both on the filesystem mounted at \(a.mount.point) (\(a.mount.device))")
+            }
+        }
+        guard shared.isEmpty else {
+            return Outcome(
+                status: .warn, expected: expected, actual: actual,
+                message: boundedList(shared) + ". The guide advises etcd's WAL on a disk of its own: every write waits for the WAL's fsync, and a busy data disk makes etcd slow to commit (leader elections, apiserver timeouts).")
+        }
+        return Outcome(status: .pass, expected: expected, actual: actual, message: "")
+    }
+}

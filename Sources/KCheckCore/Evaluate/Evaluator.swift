@@ -51,7 +51,7 @@ public final class Evaluator {
                 .fileLintClean, .caCertificate, .caKey, .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum,
                 .cgroupVersion, .cgroupController, .componentFlag, .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
                 .firewallForwardAccept, .firewallFlushed, .bootKernelMinimum,
-                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy, .loginPath, .componentTLS, .binaryVersion:
+                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy, .loginPath, .componentTLS, .binaryVersion, .separateFilesystems:
                 continue
             }
         }
@@ -107,6 +107,7 @@ public final class Evaluator {
             case .certificateSubject(let check): outcome = try certificateSubject(check)
             case .inventoryDirectories(let names): outcome = inventoryDirectories(names)
             case .loginPath(let directory): outcome = loginPath(directory)
+            case .separateFilesystems(let names): outcome = separateFilesystems(names)
             case .componentTLS(let check): outcome = try componentTLS(check)
             case .binaryVersion(let check): outcome = binaryVersion(check)
             case .nginxStreamProxy(let check): outcome = try nginxStreamProxy(check)

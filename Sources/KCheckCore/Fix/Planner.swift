@@ -164,7 +164,7 @@ public struct Planner {
             .certificates, .certificateSANs, .portsFree, .cpusMinimum, .memoryMinimum, .cgroupVersion, .cgroupController, .componentFlag,
             .componentConfig, .hostnameValid, .hostnameResolves, .proxyBypass, .ipvsService,
                 .firewallFlushed, .bootKernelMinimum,
-                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy, .loginPath, .componentTLS, .binaryVersion:
+                .componentSockets, .encryptionConfig, .certificateSubject, .inventoryDirectories, .nginxStreamProxy, .loginPath, .componentTLS, .binaryVersion, .separateFilesystems:
             manual(nil)
         }
     }

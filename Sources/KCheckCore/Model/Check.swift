@@ -76,6 +76,9 @@ public enum Check: Equatable, Sendable {
     /// This directory is on root's PATH as root's login shell sets it, before any other directory
     /// holding a program of the same name (item 4, judged as the shell reads its files).
     case loginPath(String)
+    /// The directories these inventory variables name are on different filesystems (/proc/mounts:
+    /// the mount each is under), as the guide advises for etcd's WAL and data.
+    case separateFilesystems([String])
     /// An installed component's certificates (named by its flags, or by path) are there, issued
     /// by the cluster CA, current, with their own keys; the CA files its flags name hold the CA.
     case componentTLS(ComponentTLSCheck)
@@ -142,6 +145,7 @@ public enum Check: Equatable, Sendable {
         case .nginxStreamProxy: .nginxStreamProxy
         case .inventoryDirectories: .inventoryDirectories
         case .loginPath: .loginPath
+        case .separateFilesystems: .separateFilesystems
         case .componentTLS: .componentTLS
         case .binaryVersion: .binaryVersion
         case .certificateSubject: .certificateSubject
@@ -190,6 +194,7 @@ public enum Check: Equatable, Sendable {
         case nginxStreamProxy = "nginx_stream_proxy"
         case inventoryDirectories = "inventory_directories"
         case loginPath = "login_path"
+        case separateFilesystems = "separate_filesystems"
         case componentTLS = "component_tls"
         case binaryVersion = "binary_version"
         case certificateSubject = "certificate_subject"

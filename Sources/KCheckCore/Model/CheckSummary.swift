@@ -65,6 +65,8 @@ extension Check {
             let files = c.pairs.map { pair in pair.key.map { "\(pair.certificate) with \($0)" } ?? "\(pair.certificate) (key in the file)" }
             return "when \(c.unit) is installed: \(files.joined(separator: ", ")) present, issued by \(c.issuer), current (warn within \(c.warnDays) days), each with its own key"
                 + (c.authorities.isEmpty ? "" : "; \(c.authorities.map { "--" + $0 }.joined(separator: ", ")) hold \(c.issuer)")
+        case .separateFilesystems(let names):
+            return "the directories \(names.joined(separator: ", ")) name (the inventory) are on different filesystems: the mount point each is under (/proc/mounts) differs"
         case .loginPath(let directory):
             return "\(directory) on root's PATH as its login shell sets it (/etc/profile, profile.d, ~/.bash_profile, the .bashrc it sources), before any other directory with a program of the same name"
         case .inventoryDirectories(let names):
