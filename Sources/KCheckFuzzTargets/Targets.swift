@@ -58,6 +58,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// A binary's bytes (`BinaryScan`): ELF headers and sections, Go build information in both
     /// forms, the needle search the versions.* rules use.
     case binary
+    /// root's login files as path.login-shell reads them (`LoginPath`): the bytes as /etc/profile,
+    /// a profile.d script, ~/.bash_profile and the .bashrc it sources, and /etc/passwd.
+    case profile
 
     /// Feeds `bytes` to this target's parser.
     public static func run(_ target: FuzzTarget, _ bytes: [UInt8]) {
@@ -82,6 +85,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .grub: grub(bytes)
         case .toml: toml(bytes)
         case .binary: BinaryScan.fuzz(bytes)
+        case .profile: profile(bytes)
         }
     }
 
@@ -176,6 +180,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             node.file("/boot/vmlinuz-3.10.0-1160.el7.x86_64", "")
             _ = Evaluator(node: node, rules: grubRules).evaluate(grubRules)
         }
+    }
+
+    static func profile(_ bytes: [UInt8]) {
+        let node = MemoryNode()
+        node.file("/etc/passwd", bytes)
+        node.file("/etc/profile", bytes)
+        node.file("/etc/profile.d/fuzz.sh", bytes)
+        node.file("/root/.bash_profile", bytes)
+        node.file("/root/.bashrc", bytes)
+        node.file("/opt/k8s/bin/kubectl", "")
+        node.file("/usr/bin/kubectl", "")
+        let rules = Profile.guideNode.rules.filter { if case .loginPath = $0.check { true } else { false } }
+        _ = Evaluator(node: node, rules: rules).evaluate(rules)
+        if case .success(let path) = LoginPath.read(node) { _ = path.text }
     }
 
     static func toml(_ bytes: [UInt8]) {
