@@ -182,6 +182,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
+    static let loginRules: [Rule] = Profile.guideNode.rules.filter { if case .loginPath = $0.check { true } else { false } }
+
     static func profile(_ bytes: [UInt8]) {
         let node = MemoryNode()
         node.file("/etc/passwd", bytes)
@@ -191,8 +193,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         node.file("/root/.bashrc", bytes)
         node.file("/opt/k8s/bin/kubectl", "")
         node.file("/usr/bin/kubectl", "")
-        let rules = Profile.guideNode.rules.filter { if case .loginPath = $0.check { true } else { false } }
-        _ = Evaluator(node: node, rules: rules).evaluate(rules)
+        _ = Evaluator(node: node, rules: loginRules).evaluate(loginRules)
         if case .success(let path) = LoginPath.read(node) { _ = path.text }
     }
 

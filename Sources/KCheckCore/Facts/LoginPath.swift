@@ -111,12 +111,34 @@ public struct LoginPath: Equatable, Sendable {
         func expand(_ text: String) -> String {
             var t = text
             if t == "~" || t.hasPrefix("~/") { t = home + t.dropFirst() }
-            for name in ["${HOME}", "$HOME"] { t = t.replacingAll(name, with: home) }
-            // Longest names first, so that $PYENV_ROOT is not read as $PYENV followed by _ROOT.
-            for (name, value) in variables.sorted(by: { $0.key.count > $1.key.count }) where t.contains("$") {
-                t = t.replacingAll("${\(name)}", with: value).replacingAll("$" + name, with: value)
+            guard t.contains("$") else { return t }
+            // Each $NAME or ${NAME} in turn (the longest name, as the shell reads it): HOME, or a
+            // variable an earlier line set; anything else stays as written. Linear in the text.
+            var out = ""
+            var rest = Substring(t)
+            while let dollar = rest.firstIndex(of: "$") {
+                out += rest[..<dollar]
+                var after = rest[rest.index(after: dollar)...]
+                let braced = after.first == "{"
+                if braced { after = after.dropFirst() }
+                let name = after.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                var end = name.endIndex
+                if braced {
+                    guard end < after.endIndex, after[end] == "}" else {
+                        out += "$"
+                        rest = rest[rest.index(after: dollar)...]
+                        continue
+                    }
+                    end = after.index(after: end)
+                }
+                if let value = name == "HOME" ? home : variables[String(name)], !name.isEmpty {
+                    out += value
+                } else {
+                    out += rest[dollar..<end]
+                }
+                rest = after[end...]
             }
-            return t
+            return out + rest
         }
 
         mutating func pathmunge(_ dir: String, after: Bool, at location: SourceLocation) {
@@ -126,7 +148,9 @@ public struct LoginPath: Equatable, Sendable {
         }
 
         mutating func source(_ file: String, depth: Int) {
-            guard depth <= LoginPath.maxDepth, files.count < LoginPath.maxFiles, !files.contains(file) || file.hasSuffix(".sh") else { return }
+            // Each file once: a profile.d script that loops over profile.d again (or a file that
+            // sources itself) is not read again (bash would recurse until it gave up).
+            guard depth <= LoginPath.maxDepth, files.count < LoginPath.maxFiles, !files.contains(file) else { return }
             let bytes: [UInt8]
             switch node.read(file, limit: 1 << 20) {
             case .content(let b): bytes = b
