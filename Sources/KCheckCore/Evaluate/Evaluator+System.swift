@@ -131,6 +131,13 @@ extension Evaluator {
         case .success(let m): (needed, missing) = m
         case .failure(let error): return error.outcome
         }
+        // The plan loads exactly what was observed missing here (never asks again).
+        var outcome = moduleOutcome(check, expected: expected, needed: needed, missing: missing)
+        outcome.observation = .modules(ModulesObservation(when: check.when, needed: needed, missing: missing))
+        return outcome
+    }
+
+    private func moduleOutcome(_ check: KernelModuleCheck, expected: String, needed: [String], missing: [String]) -> Outcome {
         if needed.isEmpty {
             let kernel = facts.kernelRelease.value ?? "this kernel"
             return Outcome(status: .skip, expected: expected, actual: "not needed on \(kernel)", message: "\(check.description): not needed on kernel \(kernel)")

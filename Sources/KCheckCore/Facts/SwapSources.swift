@@ -92,10 +92,11 @@ extension Evaluator {
     func swapSources() -> Outcome {
         let expected = "nothing turns swap on at boot (swap units, zram, swap services)"
         let sources = facts.swapSources()
-        if sources.isEmpty { return Outcome(status: .pass, expected: expected, actual: "none", message: "") }
+        if sources.isEmpty { return Outcome(status: .pass, expected: expected, actual: "none", message: "", observation: .swapSources([])) }
         let list = sources.map(\.description).joined(separator: "; ")
         return Outcome(
             status: .fail, expected: expected, actual: list,
-            message: "Swap comes back at boot through \(list): kubelet then refuses to start. Mask the units (systemctl mask NAME.swap), disable the services and empty zram-generator's configuration (kcheck fix does all three).")
+            message: "Swap comes back at boot through \(list): kubelet then refuses to start. Mask the units (systemctl mask NAME.swap), disable the services and empty zram-generator's configuration (kcheck fix does all three).",
+            observation: .swapSources(sources))
     }
 }

@@ -86,7 +86,9 @@ public struct Planner {
         case .fstabNoSwap:
             if let action = fstabAction(rule.id) { state.actions.append(action) }
         case .swapSources:
-            for source in facts.swapSources() {
+            // What the rule observed: never read again here.
+            guard case .swapSources(let sources)? = result.observation else { return manual(nil) }
+            for source in sources {
                 switch source {
                 case .unit(let name, _, _):
                     state.actions.append(PlannedAction(.symlink(path: "/etc/systemd/system/\(name)", target: "/dev/null"), rules: [rule.id], note: "masked: systemd never starts it"))
@@ -116,7 +118,7 @@ public struct Planner {
         case .rtcUTC:
             if let action = adjtimeAction(rule.id) { state.actions.append(action) }
         case .kernelModule(let check):
-            guard case .success(let modules) = evaluator.modules(check) else { return manual(nil) }
+            guard case .modules(let modules)? = result.observation else { return manual(nil) }
             for name in modules.missing {
                 switch check.when {
                 case .now: state.moduleNow(name, rule.id)

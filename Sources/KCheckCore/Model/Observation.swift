@@ -8,6 +8,23 @@ public enum Observation: Equatable, Sendable {
     /// A cluster rule's identity fact that nodes share: each value, where it was read, and the
     /// nodes holding it (the first is the one the others copied, in inventory order).
     case sharedIdentity(SharedIdentity)
+    /// What turns swap on at boot besides /etc/fstab (what `kcheck fix` masks or disables).
+    case swapSources([SwapSource])
+    /// Kernel modules a rule needs (for the kernel running now, or the one that will boot) and
+    /// those of them not loaded (now) or not loaded at boot.
+    case modules(ModulesObservation)
+}
+
+public struct ModulesObservation: Equatable, Sendable {
+    public let when: KernelModuleCheck.When
+    public let needed: [String]
+    public let missing: [String]
+
+    public init(when: KernelModuleCheck.When, needed: [String], missing: [String]) {
+        self.when = when
+        self.needed = needed
+        self.missing = missing
+    }
 }
 
 public struct SharedIdentity: Equatable, Sendable {

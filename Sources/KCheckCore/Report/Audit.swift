@@ -73,7 +73,25 @@ public struct AuditChanges: Sendable, Equatable {
             return "firewall " + chains.map { firewallChainText($0.label, policy: $0.policy, rules: $0.rules) }.joined(separator: "; ")
         case .sharedIdentity(let o):
             return sharedIdentityText(o.fact.rawValue, o.copies.map { ($0.value, $0.holders) })
+        case .swapSources(let sources):
+            return swapSourcesText(sources.map { source in
+                switch source {
+                case .unit(let name, _, _): ("unit", name)
+                case .zramGenerator(_, let device): ("zram", device)
+                case .service(let name): ("service", name)
+                }
+            })
+        case .modules(let o):
+            return modulesText(o.when.rawValue, o.needed, o.missing)
         }
+    }
+
+    static func swapSourcesText(_ sources: [(type: String, name: String)]) -> String {
+        "swap-sources " + sources.map { "\($0.type):\($0.name)" }.joined(separator: " ")
+    }
+
+    static func modulesText(_ when: String, _ needed: [String], _ missing: [String]) -> String {
+        "modules \(when) needed=\(needed.joined(separator: ",")) missing=\(missing.joined(separator: ","))"
     }
 
     static func sharedIdentityText(_ fact: String, _ copies: [(value: String, holders: [String])]) -> String {
@@ -94,6 +112,15 @@ public struct AuditChanges: Sendable, Equatable {
                 return firewallChainText("\(backend) \(family) \(table) \(name)", policy: c["policy"]?.string, rules: rules)
             }
             return "firewall " + texts.joined(separator: "; ")
+        }
+        if node["kind"]?.string == "swap_sources", let sources = node["sources"]?.array {
+            return swapSourcesText(sources.compactMap { s in
+                guard let type = s["type"]?.string, let name = s["name"]?.string else { return nil }
+                return (type, name)
+            })
+        }
+        if node["kind"]?.string == "modules", let when = node["when"]?.string, let needed = node["needed"]?.array, let missing = node["missing"]?.array {
+            return modulesText(when, needed.compactMap(\.string), missing.compactMap(\.string))
         }
         if node["kind"]?.string == "shared_identity", let fact = node["fact"]?.string, let copies = node["copies"]?.array {
             return sharedIdentityText(fact, copies.compactMap { c in

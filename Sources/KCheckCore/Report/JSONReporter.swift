@@ -161,6 +161,33 @@ public enum JSONReporter: Reporter {
                 w.endObject()
             }
             w.endArray()
+        case .swapSources(let sources):
+            w.string("kind", "swap_sources")
+            w.beginArray("sources")
+            for source in sources {
+                w.beginObject()
+                switch source {
+                case .unit(let name, let path, let wantedBy):
+                    w.string("type", "unit")
+                    w.string("name", name)
+                    w.string("file", path)
+                    w.string("wanted_by", wantedBy)
+                case .zramGenerator(let config, let device):
+                    w.string("type", "zram")
+                    w.string("name", device)
+                    w.string("file", config)
+                case .service(let name):
+                    w.string("type", "service")
+                    w.string("name", name)
+                }
+                w.endObject()
+            }
+            w.endArray()
+        case .modules(let o):
+            w.string("kind", "modules")
+            w.string("when", o.when.rawValue)
+            w.strings("needed", o.needed)
+            w.strings("missing", o.missing)
         case .sharedIdentity(let o):
             w.string("kind", "shared_identity")
             w.string("fact", o.fact.rawValue)
