@@ -526,7 +526,7 @@ private func makeRules() -> [Rule] {
         severity: .high,
         phase: .prepare,
         guide: [21],
-        rationale: "Certificates with the same subject (CN, C, ST, L, O, OU) make peers fail with \"certificate has an invalid signature\"; kube-apiserver takes CN as the user and O as the group, so a shared subject also shares permissions.",
+        rationale: "Certificates with the same subject (CN, C, ST, L, O, OU) make peers fail with \"certificate has an invalid signature\"; kube-apiserver takes CN as the user and O as the group, so a shared subject also shares permissions. kubelet's own certificates (client and serving, and each rotation: kubelet-client-*.pem, kubelet-server-*.pem) all name system:node:NAME by design and are not compared with each other.",
         remediation: "Give each certificate its own CN in its NAME-csr.json (the guide's names: admin, system:kube-proxy, flanneld, …) and re-issue the later one.",
         check: Check.certificates(CertificatesCheck(paths: ["/etc/kubernetes/cert", "/etc/etcd/cert"], aspect: .uniqueSubject, warnDays: 30, failDays: 7)),
         tests: [
