@@ -293,6 +293,16 @@ public enum Posix {
         return .failure(SystemError("mkdir", path, code: errno))
     }
 
+    /// Makes a directory and its missing parents (`mkdir -p`), for paths the operator names.
+    public static func makeDirectories(_ path: String, mode: UInt32 = 0o755) -> Result<Void, SystemError> {
+        var prefix = ""
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + part
+            if mkdir(prefix, mode_t(mode)) != 0 && errno != EEXIST { return .failure(SystemError("mkdir", prefix, code: errno)) }
+        }
+        return .success(())
+    }
+
     /// Wall-clock time as seconds and nanoseconds since the epoch.
     /// The working directory, or nil when it cannot be told.
     /// A path the operator gave on the command line, for kcheck to write or make: absolute, with

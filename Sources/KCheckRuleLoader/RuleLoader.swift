@@ -223,7 +223,7 @@ struct Fields {
 }
 
 /// "; did you mean `x`?" for the nearest name within a small edit distance, else "".
-func suggestion(_ word: String, _ candidates: [String]) -> String {
+public func suggestion(_ word: String, _ candidates: [String]) -> String {
     let scored = candidates.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
     guard let (best, distance) = scored, distance <= max(2, word.count / 3) else { return "" }
     return "; did you mean `\(best)`?"

@@ -85,7 +85,8 @@ struct NodeOptions: ParsableArguments {
 func ruleIDs(_ text: String, option: String, in profile: Profile, clusterRules: Bool = false) throws(CLIError) -> Set<String> {
     let ids = Set(text.split(separator: ",").map { String($0.trimmed) })
     for id in ids where profile.rule(id: id) == nil && !(clusterRules && profile.clusterRule(id: id) != nil) {
-        throw CLIError.usage("\(option): no rule '\(id)' in profile \(profile.name) (see `kcheck rules`)")
+        let known = profile.rules.map(\.id) + (clusterRules ? profile.clusterRules.map(\.id) : [])
+        throw CLIError.usage("\(option): no rule '\(id)' in profile \(profile.name)\(suggestion(id, known)) (see `kcheck rules`)")
     }
     return ids
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KCheckNative
+import KCheckRuleLoader
 
 // `kcheck SUBCOMMAND …` is parsed with the subcommand as the root: swift-argument-parser then
 // reflects over that command alone and skips its completion-script check (each subcommand names
@@ -13,6 +14,20 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 // without it). One thread more, for these commands only.
 if arguments.first == "snapshot" || arguments.contains(where: { a in ["--hosts", "--cluster", "--snapshots"].contains { a == $0 || a.hasPrefix($0 + "=") } }) {
     SignalCleanup.install()
+}
+// A misspelt command: said with the nearest one (`kcheck prefligth`: did you mean `preflight`?).
+if let first = arguments.first, !first.hasPrefix("-"), first != "help" {
+    var all: [String] = []
+    for command in KCheck.configuration.subcommands {
+        let name: String? = command.configuration.commandName
+        if let name { all.append(name) }
+    }
+    let names = all.filter { $0 != "remote" }
+    if !all.contains(first) {
+        let hint = suggestion(first, names)
+        printError("kcheck: error: unknown command '\(first)'\(hint) (commands: \(names.joined(separator: ", ")); see 'kcheck --help')\n")
+        Posix.exitProcess(Exit.usage)
+    }
 }
 var direct = arguments.first.flatMap { name in KCheck.configuration.subcommands.first { $0.configuration.commandName == name } }
 if direct == Preflight.self && OneNodePreflight.handles(arguments.dropFirst()) { direct = OneNodePreflight.self }

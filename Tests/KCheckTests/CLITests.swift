@@ -43,6 +43,38 @@ struct CLITests {
         #expect(strict.stdout.contains("<failure type=\"warning\""))
     }
 
+    /// Issue 15: a misspelt command or rule id is said with the nearest one, exit 2.
+    @Test func misspellingsGetSuggestions() throws {
+        let command = try kcheck("prefligth")
+        #expect(command.status == 2 && command.stderr.contains("unknown command 'prefligth'; did you mean `preflight`?"), "\(command.stderr)")
+        let unknown = try kcheck("xyzzy")
+        #expect(unknown.status == 2 && unknown.stderr.contains("unknown command 'xyzzy'") && !unknown.stderr.contains("did you mean"), "\(unknown.stderr)")
+        let rule = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--only", "swap.of")
+        #expect(rule.status == 2 && rule.stderr.contains("no rule 'swap.of' in profile guide-node; did you mean `swap.off`?"), "\(rule.stderr)")
+        let skip = try kcheck("fix", "--root", Repo.fixture("debian12"), "--dry-run", "--skip", "sysctl.vm.swapiness")
+        #expect(skip.status == 2 && skip.stderr.contains("did you mean `sysctl.vm.swappiness`?"), "\(skip.stderr)")
+        // What is spelt right still runs.
+        #expect(try kcheck("version").status == 0)
+        #expect(try kcheck("help", "fix").status == 0)
+    }
+
+    /// Issue 15: `kcheck snapshot -o a/b` makes the missing parents, as mkdir -p.
+    @Test func snapshotMakesTheMissingParents() throws {
+        let dir = try TemporaryDirectory()
+        let out = dir.path + "/new/deeper/snap"
+        let r = try kcheck("snapshot", "--root", Repo.fixture("debian12"), "--output", out)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(try kcheck("preflight", "--root", out).status == 0)
+    }
+
+    /// Issue 15: `preflight --env FILE` lints the file given, not the node's (absent) one.
+    @Test func envFileIsTheOneLinted() throws {
+        let env = Repo.fixture("env-guide-copy") + "/opt/k8s/bin/environment.sh"
+        let r = try kcheck("preflight", "--root", Repo.fixture("centos7-minimal"), "--env", env, "--only", "inventory.lint-clean", "--format", "json")
+        #expect(r.stdout.contains("\"status\": \"fail\"") || r.stdout.contains("\"status\":\"fail\""), "\(r.stdout)")
+        #expect(r.stdout.contains("both DOCKER_DIR and CONTAINERD_DIR are set") && !r.stdout.contains("No /opt/k8s/bin/environment.sh"), "\(r.stdout)")
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)

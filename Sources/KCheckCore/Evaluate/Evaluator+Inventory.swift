@@ -81,10 +81,13 @@ extension Evaluator {
 
     /// The node's own environment.sh passes `kcheck lint`.
     func inventoryLintClean() -> Outcome {
-        let expected = "\(Inventory.nodePath) lint-clean"
+        // The inventory the node is judged with: this node's environment.sh, or the file --env
+        // names (a file given is the one linted, never "no environment.sh on this node").
+        let path = inventory?.path ?? Inventory.nodePath
+        let expected = "\(path) lint-clean"
         let findings: [Finding]
-        if let inventory, inventory.path == Inventory.nodePath {
-            findings = EnvironmentLinter.lint(inventory)  // already read from this node: parse once
+        if let inventory {
+            findings = EnvironmentLinter.lint(inventory)  // already read: parse once
         } else {
             switch facts.node.read(Inventory.nodePath, limit: defaultReadLimit) {
             case .missing:
@@ -101,7 +104,7 @@ extension Evaluator {
         let failing = findings.contains { $0.status == .fail }
         return Outcome(
             status: failing ? .fail : .warn, expected: expected, actual: "\(findings.count) finding\(findings.count == 1 ? "" : "s")",
-            message: findings.map { "\($0.place): \($0.message)" }.joined(separator: "; ") + ". See kcheck lint \(Inventory.nodePath).",
+            message: findings.map { "\($0.place): \($0.message)" }.joined(separator: "; ") + ". See kcheck lint \(path).",
             evidence: findings.map(\.location))
     }
 }

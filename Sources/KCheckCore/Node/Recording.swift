@@ -126,6 +126,10 @@ public struct Recording: Sendable {
         var parent = output
         while parent.count > 1, parent.hasSuffix("/") { parent.removeLast() }
         let directory = parent.lastIndex(of: "/").map { parent[..<$0].isEmpty ? "/" : String(parent[..<$0]) } ?? "."
+        // `-o a/b` where a does not exist yet: made, as mkdir -p would.
+        if directory.hasPrefix("/"), case .failure(let error) = Posix.makeDirectories(directory) {
+            throw Problem("cannot make \(directory): \(error)")
+        }
         let temporary: String
         switch Posix.makeTemporaryDirectory(prefix: ".kcheck-snapshot", in: directory) {
         case .success(let path): temporary = path
