@@ -225,7 +225,8 @@ struct Fix: ParsableCommand {
         }
         switch format {
         case .ansible:
-            try write(PlanEmitter.ansible(plans), reports.output ?? reports.outputDir.map { $0 + "/kcheck-fix.yml" })
+            let target: PlanEmitter.AnsibleTarget = nodes.isSet ? .hosts : node.root.map { .tree($0) } ?? .thisMachine
+            try write(PlanEmitter.ansible(plans, target: target), reports.output ?? reports.outputDir.map { $0 + "/kcheck-fix.yml" })
         case .sh:
             if let dir = reports.outputDir {
                 if case .failure(let error) = Posix.makeDirectory(dir) { throw CLIError.output("--output-dir: \(error)") }

@@ -85,7 +85,7 @@ func guideItems(_ items: [Int]) -> String {
     if items.isEmpty { return "none (a check kcheck adds)" }
     let prepare = items.filter { $0 <= 30 }, running = items.filter { $0 > 30 }
     return [
-        prepare.isEmpty ? nil : prepare.map(String.init).joined(separator: ", ") + " (DOCUMENTED-STATE)",
-        running.isEmpty ? nil : running.map(String.init).joined(separator: ", ") + " (RUNNING-STATE)",
+        prepare.isEmpty ? nil : prepare.map(String.init).joined(separator: ", ") + " (docs/DOCUMENTED-STATE.md)",
+        running.isEmpty ? nil : running.map(String.init).joined(separator: ", ") + " (docs/RUNNING-STATE.md)",
     ].compactMap { $0 }.joined(separator: "; ")
 }

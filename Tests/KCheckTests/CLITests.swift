@@ -75,6 +75,19 @@ struct CLITests {
         #expect(r.stdout.contains("both DOCKER_DIR and CONTAINERD_DIR are set") && !r.stdout.contains("No /opt/k8s/bin/environment.sh"), "\(r.stdout)")
     }
 
+    /// Issue 15: a playbook planned from a node tree never uses the tree's path as a host
+    /// pattern; one for this machine targets localhost with a local connection.
+    @Test func ansibleHostPatterns() throws {
+        let (dir, root) = try copyOfFixture("centos7-minimal")
+        defer { withExtendedLifetime(dir) {} }
+        let tree = try kcheck("fix", "--root", root, "--emit", "ansible")
+        #expect(tree.stdout.contains("  hosts: \"all\"") && !tree.stdout.contains("hosts: \"\(root)\""), "\(tree.stdout.prefix(600))")
+        #expect(tree.stdout.contains("Planned from the node tree \(root)"), "\(tree.stdout.prefix(600))")
+        let rules = try kcheck("rules", "show", "swap.off")
+        #expect(rules.stdout.contains("guide items: 10 (docs/DOCUMENTED-STATE.md)"), "\(rules.stdout)")
+        #expect(FileManager.default.fileExists(atPath: Repo.root + "/docs/DOCUMENTED-STATE.md") && FileManager.default.fileExists(atPath: Repo.root + "/docs/RUNNING-STATE.md"))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)

@@ -110,12 +110,28 @@ public enum PlanEmitter {
     /// An Ansible playbook with one play per node: builtin modules where they do exactly the
     /// action (copy, file, systemd, package), argv commands otherwise. Strings are written as JSON,
     /// which YAML reads as they are.
-    public static func ansible(_ plans: [(host: String, plan: Plan)]) -> String {
+    ///
+    /// `target` says what the plays run against: the SSH hosts the plans were made for (their
+    /// names are the host patterns), this machine (`localhost`, connection local), or a node tree,
+    /// which is no host: the play targets `all`, and its header says to limit it to the node the
+    /// tree stands for (a directory is never a host pattern).
+    public enum AnsibleTarget: Sendable { case hosts, thisMachine, tree(String) }
+
+    public static func ansible(_ plans: [(host: String, plan: Plan)], target: AnsibleTarget = .hosts) -> String {
         func json(_ text: String) -> String { JSONWriter.quoted(text) }
         func argv(_ items: [String]) -> String { "[" + items.map(json).joined(separator: ", ") + "]" }
         var out = "# kcheck fix, written out as an Ansible playbook: each play does what `kcheck fix --dry-run` shows for its node.\n"
+        if case .tree(let root) = target {
+            out += "# Planned from the node tree \(root): run it against the node that tree stands for only (ansible-playbook -i NODE, or --limit NODE).\n"
+        }
         for (host, plan) in plans {
-            out += "- name: \(json("kcheck fix on \(host)"))\n  hosts: \(json(host))\n  become: true\n  gather_facts: false\n  tasks:\n"
+            let pattern: String, connection: String
+            switch target {
+            case .hosts: (pattern, connection) = (host, "")
+            case .thisMachine: (pattern, connection) = ("localhost", "  connection: local\n")
+            case .tree: (pattern, connection) = ("all", "")
+            }
+            out += "- name: \(json("kcheck fix on \(host)"))\n  hosts: \(json(pattern))\n\(connection)  become: true\n  gather_facts: false\n  tasks:\n"
             if plan.actions.isEmpty { out += "    []\n" }
             for planned in plan.actions {
                 out += "    - name: \(json(planned.action.summary + " (" + planned.rules.joined(separator: ", ") + ")"))\n"
