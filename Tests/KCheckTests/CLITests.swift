@@ -88,6 +88,30 @@ struct CLITests {
         #expect(FileManager.default.fileExists(atPath: Repo.root + "/docs/DOCUMENTED-STATE.md") && FileManager.default.fileExists(atPath: Repo.root + "/docs/RUNNING-STATE.md"))
     }
 
+    /// Issue 15: an unreachable node is one line with ssh's reason in the text; no carriage
+    /// return or other control character from ssh reaches any format; the summary does not say
+    /// the cluster rules passed when a node was missing; the cluster header has no empty parts.
+    @Test func anUnreachableNodeIsOneLine() throws {
+        let dir = try TemporaryDirectory()
+        // Nothing listens on 127.0.0.9:9: ssh says "Connection refused" (with CR LF, as it writes).
+        let config = try dir.write("ssh_config", "Host down\n  HostName 127.0.0.9\n  Port 9\n  ConnectTimeout 5\n")
+        let text = try kcheck("preflight", "--hosts", "down", "--ssh-config", config, "--color", "never")
+        #expect(text.status == 1)
+        let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let nodeLines = lines.filter { $0.hasPrefix("== down") }
+        #expect(nodeLines.count == 1 && nodeLines[0].contains("unreachable") && nodeLines[0].contains("Connection refused"), "\(text.stdout)")
+        #expect(!text.stdout.contains("could not check: "), "no block per rule: \(text.stdout)")
+        #expect(lines.count < 40, "\(lines.count) lines")
+        #expect(text.stdout.contains("the cluster rules judged without 1 unreachable node") && !text.stdout.contains("the cluster rules passed"), "\(text.stdout)")
+        #expect(!text.stdout.contains("(cluster) ·") && !text.stdout.contains("·  ·") && !text.stdout.contains("kernel  ·"), "\(text.stdout)")
+        for format in ["text", "json", "junit", "markdown", "html"] {
+            let r = try kcheck("preflight", "--hosts", "down", "--ssh-config", config, "--format", format, "--color", "never")
+            let controls = r.stdout.unicodeScalars.filter { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || $0.value == 0x7F }
+            #expect(controls.isEmpty, "\(format): \(controls.map { $0.value })")
+            #expect(!r.stdout.contains("\\r"), "\(format): an escaped carriage return")
+        }
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)

@@ -171,6 +171,15 @@ public struct ClusterRule: Equatable, Sendable {
 /// One node of a cluster run: what it is called, and either its facts to judge or why it could
 /// not be reached.
 public struct ClusterMember {
+    /// ssh's words as one line: its CR LF line ends (and any other control character) never reach
+    /// a report; several lines are joined with "; ".
+    static func oneLine(_ text: String) -> String {
+        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).map { line in
+            String(String.UnicodeScalarView(line.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F })).trimmed
+        }.filter { !$0.isEmpty }
+        return lines.map(String.init).joined(separator: "; ")
+    }
+
     public let label: String
     /// The SSH host it was reached at (nil: this node, or a saved snapshot).
     public let host: String?
@@ -188,7 +197,7 @@ public struct ClusterMember {
         self.label = label
         self.host = host
         self.node = node
-        self.problem = problem
+        self.problem = problem.map(Self.oneLine)
         self.clockOffset = clockOffset
     }
 
@@ -206,6 +215,9 @@ public struct ClusterReport: Sendable {
     public let cluster: Report
     /// The cluster rules whose values are measurements (never drift).
     public let measurements: Set<String>
+    /// The nodes that could not be reached, with the reason (their reports hold every rule as
+    /// could-not-check; the text says it once).
+    public var unreachable: [String: String] = [:]
 
     public var failed: Bool { cluster.failed || nodes.contains { $0.report.failed } }
 
@@ -256,7 +268,9 @@ public enum ClusterEngine {
         let cluster = Report(
             toolVersion: Engine.version, command: command, profile: profile.name, node: identity, startedAt: started,
             durationSeconds: Double(Posix.monotonicNanoseconds() - clock) / 1e9, entries: entries, policy: policy)
-        return ClusterReport(nodes: reports, cluster: cluster, measurements: Set(profile.clusterRules.filter(\.check.isMeasurement).map(\.id)))
+        var result = ClusterReport(nodes: reports, cluster: cluster, measurements: Set(profile.clusterRules.filter(\.check.isMeasurement).map(\.id)))
+        for member in members where member.node == nil { result.unreachable[member.label] = member.problem ?? "unreachable" }
+        return result
     }
 
     /// A rule whose verdict here differs from the node's own is an error: the recording did not

@@ -13,6 +13,11 @@ public enum ClusterReporters {
     static func text(_ report: ClusterReport, options: RenderOptions) -> String {
         var out = ""
         for (label, node) in report.nodes {
+            // An unreachable node is one line, not a block per rule (JSON and JUnit keep them all).
+            if let why = report.unreachable[label] {
+                out += "== \(visible(label, singleLine: true)): unreachable, \(node.entries.count) rules not checked: \(visible(why, singleLine: true))\n\n"
+                continue
+            }
             out += "== \(visible(label, singleLine: true))\n" + TextReporter.render(node, options: options) + "\n"
         }
         out += "== the cluster\n" + TextReporter.render(report.cluster, options: options)
@@ -20,7 +25,15 @@ public enum ClusterReporters {
         let failedNodes = report.nodes.filter { $0.report.failed }.map(\.label)
         out += "\n\(report.failed ? "FAILED" : "PASSED"): \(report.nodes.count) nodes"
         out += failedNodes.isEmpty ? "" : " (\(failedNodes.count) failed: \(visible(ClusterEngine.names(failedNodes), singleLine: true)))"
-        out += report.cluster.failed ? "; the cluster rules failed" : "; the cluster rules passed"
+        let notApplicable = report.cluster.summary[.skip], judged = report.cluster.summary.total
+        if report.cluster.failed {
+            out += "; the cluster rules failed"
+        } else if !report.unreachable.isEmpty {
+            // Not "passed" when nodes were missing from the comparison.
+            out += "; the cluster rules judged without \(report.unreachable.count) unreachable node\(report.unreachable.count == 1 ? "" : "s") (\(notApplicable) of \(judged) not applicable)"
+        } else {
+            out += "; the cluster rules passed"
+        }
         out += "; \(all.map { $0.summary.total }.reduce(0, +)) results\n"
         return out
     }

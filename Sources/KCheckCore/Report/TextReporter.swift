@@ -20,7 +20,14 @@ public enum TextReporter: Reporter {
         let entries = report.entriesByAttention
         let idWidth = min(44, entries.map { one($0.subject.id).count }.max() ?? 10)
         let severityWidth = 8
-        var out = "kcheck \(report.command) · \(one(report.node.name)) (\(one(report.node.source))) · \(one(report.node.distribution)) · kernel \(one(report.node.kernel)) · profile \(one(report.profile))\n\n"
+        // The cluster rules' report has no source, distribution or kernel of its own: no empty parts.
+        let parts = [
+            report.node.source == "cluster" ? one(report.node.name) : "\(one(report.node.name)) (\(one(report.node.source)))",
+            report.node.distribution.isEmpty ? nil : one(report.node.distribution),
+            report.node.kernel.isEmpty ? nil : "kernel \(one(report.node.kernel))",
+            "profile \(one(report.profile))",
+        ].compactMap { $0 }
+        var out = "kcheck \(report.command) · " + parts.joined(separator: " · ") + "\n\n"
         for entry in entries {
             let id = one(entry.subject.id).padded(to: idWidth)
             let severity = entry.subject.severity.rawValue.padded(to: severityWidth)
