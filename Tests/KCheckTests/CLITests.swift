@@ -112,6 +112,19 @@ struct CLITests {
         }
     }
 
+    /// Issue 15: several single-node reports merged into text print each node's results, and no
+    /// empty cluster section that "passed" with 0 rules.
+    @Test func mergedSingleNodeReportsPrintTheirResults() throws {
+        let dir = try TemporaryDirectory()
+        let a = dir.path + "/a.json", b = dir.path + "/b.json"
+        _ = try kcheck("preflight", "--root", Repo.fixture("debian12"), "--format", "json", "-o", a)
+        _ = try kcheck("preflight", "--root", Repo.fixture("centos7-minimal"), "--format", "json", "-o", b)
+        let r = try kcheck("report", a, b, "--format", "text")
+        #expect(r.stdout.contains("PASS   swap.off") && r.stdout.contains("FAIL   swap.off"), "both nodes' results")
+        #expect(!r.stdout.contains("PASSED: 0 rules") && !r.stdout.contains("the cluster rules passed"), "\(r.stdout.suffix(400))")
+        #expect(r.stdout.contains("no cluster rules (single-node reports)"), "\(r.stdout.suffix(400))")
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)

@@ -20,13 +20,16 @@ public enum ClusterReporters {
             }
             out += "== \(visible(label, singleLine: true))\n" + TextReporter.render(node, options: options) + "\n"
         }
-        out += "== the cluster\n" + TextReporter.render(report.cluster, options: options)
+        // Reports merged from single-node runs hold no cluster rules: no empty section for them.
+        if !report.cluster.entries.isEmpty { out += "== the cluster\n" + TextReporter.render(report.cluster, options: options) }
         let all = report.nodes.map(\.report) + [report.cluster]
         let failedNodes = report.nodes.filter { $0.report.failed }.map(\.label)
         out += "\n\(report.failed ? "FAILED" : "PASSED"): \(report.nodes.count) nodes"
         out += failedNodes.isEmpty ? "" : " (\(failedNodes.count) failed: \(visible(ClusterEngine.names(failedNodes), singleLine: true)))"
         let notApplicable = report.cluster.summary[.skip], judged = report.cluster.summary.total
-        if report.cluster.failed {
+        if report.cluster.entries.isEmpty {
+            out += "; no cluster rules (single-node reports)"
+        } else if report.cluster.failed {
             out += "; the cluster rules failed"
         } else if !report.unreachable.isEmpty {
             // Not "passed" when nodes were missing from the comparison.
