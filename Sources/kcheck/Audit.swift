@@ -68,6 +68,8 @@ struct Audit: ParsableCommand {
         var json: String
         var junit: String
         var text: String
+        /// The text --quiet prints: the results that need a person only.
+        var quietText: String
         var changesText: String
         var changed: Bool
         var failed: Bool
@@ -109,7 +111,12 @@ struct Audit: ParsableCommand {
         let when = Set(notifyOn.split(separator: ",").map { String($0.trimmed) })
         let speak = !quiet || when.contains("always") || (when.contains("fail") && outcome.failed) || (when.contains("change") && outcome.changed)
         if speak {
-            Posix.printOut(outcome.text + "\n" + visible(outcome.changesText) + "Reports: \(dir)/\(stamp).json, .xml\n")
+            if quiet {
+                // What cron mails: what changed first, then only what needs a person.
+                Posix.printOut(visible(outcome.changesText) + "\n" + outcome.quietText + "Reports: \(dir)/\(stamp).json, .xml\n")
+            } else {
+                Posix.printOut(outcome.text + "\n" + visible(outcome.changesText) + "Reports: \(dir)/\(stamp).json, .xml\n")
+            }
         }
         if outcome.failed { throw ExitCode(Exit.failed) }
     }
@@ -129,7 +136,8 @@ struct Audit: ParsableCommand {
         let final = report
         return Outcome(
             json: JSONReporter.render(report, options: RenderOptions()), junit: JUnitReporter.render(report, options: RenderOptions()),
-            text: TextReporter.render(report, options: RenderOptions(color: color)), changesText: changes.text(),
+            text: TextReporter.render(report, options: RenderOptions(color: color)),
+            quietText: TextReporter.render(report, options: RenderOptions(color: color, problemsOnly: true)), changesText: changes.text(),
             changed: changes.changedSincePrevious, failed: report.failed, startedAt: report.startedAt,
             metrics: { PrometheusReporter.render(final, certificates: Self.certificates(on: target, now: final.startedAt.seconds)) })
     }
@@ -154,7 +162,8 @@ struct Audit: ParsableCommand {
         return Outcome(
             json: ClusterReporters.render(report, format: .json, options: RenderOptions()),
             junit: ClusterReporters.render(report, format: .junit, options: RenderOptions()),
-            text: ClusterReporters.render(report, format: .text, options: RenderOptions(color: color)), changesText: changesText,
+            text: ClusterReporters.render(report, format: .text, options: RenderOptions(color: color)),
+            quietText: ClusterReporters.render(report, format: .text, options: RenderOptions(color: color, problemsOnly: true)), changesText: changesText,
             changed: changed, failed: report.failed, startedAt: report.cluster.startedAt,
             metrics: {
                 PrometheusReporter.render(all.map { entry in

@@ -125,6 +125,21 @@ struct CLITests {
         #expect(r.stdout.contains("no cluster rules (single-node reports)"), "\(r.stdout.suffix(400))")
     }
 
+    /// Issue 15: `audit --quiet` (what cron mails) prints what changed first, then only the
+    /// results that need a person; passing and not-applicable rules are one count.
+    @Test func quietAuditShowsChangesThenProblems() throws {
+        let dir = try TemporaryDirectory()
+        _ = try kcheck("audit", "--root", Repo.fixture("centos7-minimal"), "--reports-dir", dir.path, "--quiet")
+        let r = try kcheck("audit", "--root", Repo.fixture("centos7-minimal"), "--reports-dir", dir.path, "--quiet")
+        #expect(r.status == 1)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("No change since") == true, "changes first: \(lines.prefix(3))")
+        #expect(!lines.contains { $0.hasPrefix("PASS ") || $0.hasPrefix("SKIP ") }, "no passing or not-applicable lines")
+        #expect(lines.contains { $0.hasPrefix("FAIL ") } && lines.contains { $0.contains("passing or not applicable not shown") }, "\(r.stdout.suffix(300))")
+        let loud = try kcheck("audit", "--root", Repo.fixture("centos7-minimal"), "--reports-dir", dir.path)
+        #expect(loud.stdout.contains("\nPASS "), "without --quiet every result is shown")
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)

@@ -9,7 +9,13 @@ enum KCheckNativeCalendar {
 /// Options that affect how a report is rendered for people.
 public struct RenderOptions: Sendable {
     public var color: Bool
-    public init(color: Bool = false) { self.color = color }
+    /// Text only: the results that need a person (fail, warn, could not check); the others are
+    /// counted in one line (`audit --quiet`, the mail cron sends).
+    public var problemsOnly: Bool
+    public init(color: Bool = false, problemsOnly: Bool = false) {
+        self.color = color
+        self.problemsOnly = problemsOnly
+    }
 }
 
 /// A report format. One small type per format; the core renders text, the CLI writes it.

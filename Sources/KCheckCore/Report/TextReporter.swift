@@ -28,7 +28,12 @@ public enum TextReporter: Reporter {
             "profile \(one(report.profile))",
         ].compactMap { $0 }
         var out = "kcheck \(report.command) · " + parts.joined(separator: " · ") + "\n\n"
+        var hidden = 0
         for entry in entries {
+            if options.problemsOnly && (entry.result.status == .pass || entry.result.status == .skip) {
+                hidden += 1
+                continue
+            }
             let id = one(entry.subject.id).padded(to: idWidth)
             let severity = entry.subject.severity.rawValue.padded(to: severityWidth)
             out += "\(label(entry.result.status))  \(id)  \(severity)  \(one(entry.subject.title))\n"
@@ -46,6 +51,7 @@ public enum TextReporter: Reporter {
                 if entry.result.status != .error { out += indent + paint("fix: \(v(entry.subject.remediation))", "36") + "\n" }
             }
         }
+        if hidden > 0 { out += "(\(hidden) passing or not applicable not shown)\n" }
         let s = report.summary
         let verdict = report.failed ? paint("FAILED", "1;31") : paint("PASSED", "1;32")
         let millis = secondsText(report.durationSeconds)
