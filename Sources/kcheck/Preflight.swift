@@ -82,8 +82,12 @@ struct ReportOptions: ParsableArguments {
 
     /// Writes the report in every requested format; the text table also goes to standard
     /// output when reports go to files (unless --quiet or text itself went to a file).
-    func emit(_ report: Report, command: String) throws(CLIError) {
-        try emit(command: command) { format, options in format.reporter.render(report, options: options) }
+    func emit(_ report: Report, command: String, problemsOnly: Bool = false) throws(CLIError) {
+        try emit(command: command) { format, options in
+            var options = options
+            options.problemsOnly = problemsOnly
+            return format.reporter.render(report, options: options)
+        }
     }
 
     /// A cluster run's report, in the same places.

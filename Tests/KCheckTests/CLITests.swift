@@ -140,6 +140,20 @@ struct CLITests {
         #expect(loud.stdout.contains("\nPASS "), "without --quiet every result is shown")
     }
 
+    /// Issue 15: `certs` shows failures and warnings first and passing certificates as one
+    /// count line; --verbose shows them all; JSON always holds every certificate.
+    @Test func certsSummarisePassingCertificates() throws {
+        let short = try kcheck("certs", "--root", Repo.fixture("pki-wrong"), "--color", "never")
+        let lines = short.stdout.split(separator: "\n").map(String.init)
+        #expect(!lines.contains { $0.hasPrefix("PASS ") } && lines.contains { $0.contains("passing or not applicable not shown: --verbose shows them") }, "\(short.stdout.suffix(300))")
+        let firstFail = lines.firstIndex { $0.hasPrefix("FAIL ") }
+        #expect(firstFail != nil && firstFail! <= 3, "failures first")
+        let verbose = try kcheck("certs", "--root", Repo.fixture("pki-wrong"), "--color", "never", "--verbose")
+        #expect(verbose.stdout.contains("\nPASS "), "\(verbose.stdout.prefix(300))")
+        let json = try kcheck("certs", "--root", Repo.fixture("pki-wrong"), "--format", "json")
+        #expect(json.stdout.contains("\"status\": \"pass\"") || json.stdout.contains("\"status\":\"pass\""))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)

@@ -51,7 +51,7 @@ public enum TextReporter: Reporter {
                 if entry.result.status != .error { out += indent + paint("fix: \(v(entry.subject.remediation))", "36") + "\n" }
             }
         }
-        if hidden > 0 { out += "(\(hidden) passing or not applicable not shown)\n" }
+        if hidden > 0 { out += "(\(hidden) passing or not applicable not shown\(report.command == "certs" ? ": --verbose shows them" : ""))\n" }
         let s = report.summary
         let verdict = report.failed ? paint("FAILED", "1;31") : paint("PASSED", "1;32")
         let millis = secondsText(report.durationSeconds)
