@@ -40,7 +40,7 @@ struct Audit: ParsableCommand {
     @Option(name: .customLong("fail-on"), help: ArgumentHelp("Statuses that make the run fail (exit 1): fail, error, warn, comma-separated; or none.", valueName: "STATUSES"))
     var failOn = "fail,error"
 
-    @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"))
+    @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"), completion: ruleIDCompletion)
     var only: String?
 
     func validate() throws {

@@ -61,10 +61,10 @@ struct Fix: ParsableCommand {
     @OptionGroup var reports: ReportOptions
     @OptionGroup var change: ChangeOptions
 
-    @Option(name: .long, help: ArgumentHelp("Fix only these rules (comma-separated ids).", valueName: "IDS"))
+    @Option(name: .long, help: ArgumentHelp("Fix only these rules (comma-separated ids).", valueName: "IDS"), completion: ruleIDCompletion)
     var only: String?
 
-    @Option(name: .long, help: ArgumentHelp("Leave these rules alone (comma-separated ids).", valueName: "IDS"))
+    @Option(name: .long, help: ArgumentHelp("Leave these rules alone (comma-separated ids).", valueName: "IDS"), completion: ruleIDCompletion)
     var skip: String?
 
     @Flag(name: .long, help: "Show the plan and change nothing.")

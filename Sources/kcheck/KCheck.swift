@@ -82,6 +82,10 @@ struct NodeOptions: ParsableArguments {
 
 /// Errors the CLI reports itself, each with its exit status.
 /// The comma-separated rule ids of `option`, each checked against the profile.
+/// Shell completion of rule ids (`--only`, `--skip`, `rules show`): the built-in profile's node and
+/// cluster rules, from the compiled-in profile (no rule file is read).
+let ruleIDCompletion = CompletionKind.list(Profile.guideNode.rules.map(\.id) + Profile.guideNode.clusterRules.map(\.id))
+
 func ruleIDs(_ text: String, option: String, in profile: Profile, clusterRules: Bool = false) throws(CLIError) -> Set<String> {
     let ids = Set(text.split(separator: ",").map { String($0.trimmed) })
     for id in ids where profile.rule(id: id) == nil && !(clusterRules && profile.clusterRule(id: id) != nil) {

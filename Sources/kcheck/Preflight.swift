@@ -132,7 +132,7 @@ struct PreflightOptions: ParsableArguments {
     @OptionGroup var inventory: InventoryOptions
     @OptionGroup var reports: ReportOptions
 
-    @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"))
+    @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"), completion: ruleIDCompletion)
     var only: String?
 
     /// This node, or the node tree of --root.

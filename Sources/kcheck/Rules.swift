@@ -42,7 +42,7 @@ struct Rules: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one rule with its rationale and remediation.")
         @OptionGroup var node: NodeOptions
-        @Argument(help: "The rule's id.") var id: String
+        @Argument(help: "The rule's id.", completion: ruleIDCompletion) var id: String
 
         func run() throws {
             let profile = try node.profile()

@@ -154,6 +154,15 @@ struct CLITests {
         #expect(json.stdout.contains("\"status\": \"pass\"") || json.stdout.contains("\"status\":\"pass\""))
     }
 
+    /// Issue 15: completion scripts for bash, zsh and fish know the commands and complete rule
+    /// ids for --only, --skip and `rules show`.
+    @Test func completionScriptsCompleteRuleIDs() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let r = try kcheck("--generate-completion-script", shell)
+            #expect(r.status == 0 && r.stdout.contains("preflight") && r.stdout.contains("swap.off") && r.stdout.contains("cluster.machine-id-unique"), "\(shell)")
+        }
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)
