@@ -163,6 +163,27 @@ struct CLITests {
         }
     }
 
+    /// Issue 15: `--wait` judges again until every rule passes (here: swap turned off in the tree
+    /// two seconds into the run) or the time is up (exit 1, the last judgement); a duration it
+    /// cannot read is exit 2.
+    @Test func waitJudgesAgainUntilThePass() throws {
+        let (dir, root) = try copyOfFixture("centos7-minimal")
+        defer { withExtendedLifetime(dir) {} }
+        let swaps = root + "/proc/swaps"
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
+            try? "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".write(toFile: swaps, atomically: true, encoding: .utf8)
+        }
+        let started = Date()
+        let passed = try kcheck("preflight", "--root", root, "--only", "swap.off", "--wait", "60s")
+        #expect(passed.status == 0 && passed.stdout.contains("PASS   swap.off"), "\(passed.stdout)\(passed.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30, "it stopped waiting once the rule passed")
+        let timedOut = try kcheck("preflight", "--root", Repo.fixture("centos7-minimal"), "--only", "swap.off", "--wait", "3s")
+        #expect(timedOut.status == 1 && timedOut.stdout.contains("FAIL   swap.off"))
+        let bad = try kcheck("preflight", "--root", Repo.fixture("centos7-minimal"), "--wait", "soon")
+        #expect(bad.status == 2 && bad.stderr.contains("--wait: `soon` is not a duration"), "\(bad.stderr)")
+        #expect(Waiting.seconds("1h30m") == 5400 && Waiting.seconds("90") == 90 && Waiting.seconds("2d") == nil && Waiting.seconds("") == nil)
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)
