@@ -43,6 +43,15 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"), completion: ruleIDCompletion)
     var only: String?
 
+    @Option(name: .long, help: ArgumentHelp("Check again (every 2 s) until every rule passes or DURATION (90s, 5m, 1h) is up; the last check is recorded.", valueName: "DURATION"))
+    var wait: String?
+
+    func waitSeconds() throws(CLIError) -> Double? {
+        guard let wait else { return nil }
+        guard let seconds = Waiting.seconds(wait) else { throw CLIError.usage("--wait: `\(wait)` is not a duration (90s, 5m, 1h, up to a day)") }
+        return seconds
+    }
+
     func validate() throws {
         if nodes.isSet && node.root != nil { throw ValidationError("--root audits one node tree; --cluster and --hosts audit several nodes") }
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
@@ -128,9 +137,18 @@ struct Audit: ParsableCommand {
     }
 
     private func auditNode(profile: Profile, previous: (name: String, json: String)?, color: Bool) throws -> Outcome {
-        let target = try node.node()
-        var report = Engine.run(
-            profile: profile, on: target, command: "audit", policy: policy, inventory: try inventory.load(from: target))
+        var target: Node = try node.node()
+        let inv = try inventory.load(from: target)
+        var report = Engine.run(profile: profile, on: target, command: "audit", policy: policy, inventory: inv)
+        if let seconds = try waitSeconds(), report.failed {
+            (target, report) = try Waiting.run(
+                for: seconds,
+                judge: { () throws -> (Node, Report) in
+                    let fresh = try node.node()
+                    return (fresh, Engine.run(profile: profile, on: fresh, command: "audit", policy: policy, inventory: inv))
+                },
+                passed: { !$0.1.failed }, waiting: { PreflightOptions.sayWaiting(Waiting.pending($0.1), $1) })
+        }
         let changes = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: report)
         report.changes = changes
         let final = report
@@ -148,8 +166,19 @@ struct Audit: ParsableCommand {
         let local = LiveNode()
         let inv = try inventory.load(from: local)
         let request = try remoteRequest(.record, rules: node.rules, env: inventory.env, only: only == nil ? nil : Set(profile.rules.map(\.id)))
-        let members = try nodes.collect(request: request, inventory: inv, local: local)
-        let judged = ClusterEngine.run(profile: profile, members: members, inventory: inventory.env == nil ? nil : inv, policy: policy, command: "audit")
+        func collect() throws -> (members: [ClusterMember], report: ClusterReport) {
+            ClusterCollection.cleanUp()
+            let members = try nodes.collect(request: request, inventory: inv, local: local)
+            return (members, ClusterEngine.run(profile: profile, members: members, inventory: inventory.env == nil ? nil : inv, policy: policy, command: "audit"))
+        }
+        var (members, judged) = try collect()
+        if let seconds = try waitSeconds(), judged.failed {
+            (members, judged) = try Waiting.run(
+                for: seconds, judge: collect, passed: { !$0.report.failed },
+                waiting: { r, left in
+                    PreflightOptions.sayWaiting(r.report.nodes.flatMap { n in Waiting.pending(n.report).map { "\(n.label) \($0)" } } + Waiting.pending(r.report.cluster), left)
+                })
+        }
         let report = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: judged)
         let all = report.nodes + [(label: "cluster", report: report.cluster)]
         var changesText = ""

@@ -181,6 +181,16 @@ struct CLITests {
         #expect(timedOut.status == 1 && timedOut.stdout.contains("FAIL   swap.off"))
         let bad = try kcheck("preflight", "--root", Repo.fixture("centos7-minimal"), "--wait", "soon")
         #expect(bad.status == 2 && bad.stderr.contains("--wait: `soon` is not a duration"), "\(bad.stderr)")
+        // audit --wait records the last judgement.
+        let (auditDir, auditRoot) = try copyOfFixture("centos7-minimal")
+        defer { withExtendedLifetime(auditDir) {} }
+        let reports = try TemporaryDirectory()
+        let auditSwaps = auditRoot + "/proc/swaps"
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
+            try? "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".write(toFile: auditSwaps, atomically: true, encoding: .utf8)
+        }
+        let audit = try kcheck("audit", "--root", auditRoot, "--only", "swap.off", "--wait", "60s", "--reports-dir", reports.path)
+        #expect(audit.status == 0 && audit.stdout.contains("PASS   swap.off"), "\(audit.stdout)\(audit.stderr)")
         #expect(Waiting.seconds("1h30m") == 5400 && Waiting.seconds("90") == 90 && Waiting.seconds("2d") == nil && Waiting.seconds("") == nil)
     }
 
