@@ -194,6 +194,20 @@ struct CLITests {
         #expect(Waiting.seconds("1h30m") == 5400 && Waiting.seconds("90") == 90 && Waiting.seconds("2d") == nil && Waiting.seconds("") == nil)
     }
 
+    /// Issue 15: a result whose message names several nodes (root's SSH from the first node) is
+    /// one indented line per node in the text.
+    @Test func severalNodesAreIndentedLines() throws {
+        let subject = Report.Subject(id: "cluster.root-ssh", title: "root logs in by key", severity: .high, phase: .prepare, guide: [3], remediation: "ssh-copy-id")
+        let result = RuleResult(
+            ruleID: "cluster.root-ssh", status: .fail, expected: "by key", actual: "2 refused",
+            message: "n1 → 10.0.0.2: Permission denied\nn1 → 10.0.0.3: Connection refused")
+        let report = Report(
+            toolVersion: "t", command: "preflight", profile: "p", node: NodeIdentity(name: "cluster", source: "cluster", distribution: "", kernel: ""),
+            startedAt: (0, 0), durationSeconds: 0, entries: [Report.Entry(subject: subject, result: result)], policy: .default)
+        let text = TextReporter.render(report, options: RenderOptions())
+        #expect(text.contains("       n1 → 10.0.0.2: Permission denied\n         n1 → 10.0.0.3: Connection refused\n"), "\(text)")
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)

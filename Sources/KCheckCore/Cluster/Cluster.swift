@@ -429,7 +429,8 @@ public enum ClusterEngine {
             let actual = "from \(first.label): " + results.map { "\($0.address) \($0.result == "ok" ? "ok" : "refused")" }.joined(separator: ", ")
             return failing.isEmpty
                 ? result(.pass, expected, actual)
-                : result(.fail, expected, actual, failing.map { "\(first.label) → \($0.address): \($0.result)" }.joined(separator: "; "))
+                // One line per node it cannot reach, indented under the result in the text.
+                : result(.fail, expected, actual, failing.map { "\(first.label) → \($0.address): \($0.result)" }.joined(separator: "\n"))
         case .unique(let fact):
             let expected = "no two nodes share \(fact.what)"
             guard nodes.count >= 2 else { return result(.skip, expected, "\(nodes.count) node reached", "needs two nodes or more") }

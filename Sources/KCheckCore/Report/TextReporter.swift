@@ -47,7 +47,8 @@ public enum TextReporter: Reporter {
             case .fail, .warn, .error:
                 out += indent + "expected: \(v(entry.result.expected))\n"
                 out += indent + "actual:   \(v(entry.result.actual))\n"
-                if !entry.result.message.isEmpty { out += indent + v(entry.result.message) + "\n" }
+                // A message of several lines (one per node): each line indented under the result.
+                if !entry.result.message.isEmpty { out += indent + v(entry.result.message).replacingAll("\n", with: "\n" + indent + "  ") + "\n" }
                 if entry.result.status != .error { out += indent + paint("fix: \(v(entry.subject.remediation))", "36") + "\n" }
             }
         }
