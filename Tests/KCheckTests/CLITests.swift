@@ -123,6 +123,10 @@ struct CLITests {
         #expect(r.stdout.contains("PASS   swap.off") && r.stdout.contains("FAIL   swap.off"), "both nodes' results")
         #expect(!r.stdout.contains("PASSED: 0 rules") && !r.stdout.contains("the cluster rules passed"), "\(r.stdout.suffix(400))")
         #expect(r.stdout.contains("no cluster rules (single-node reports)"), "\(r.stdout.suffix(400))")
+        let html = try kcheck("report", a, b, "--format", "html")
+        #expect(!html.stdout.contains("<h2>The cluster rules</h2>") && html.stdout.contains("Every node, every rule"), "no empty first table")
+        let markdown = try kcheck("report", a, b, "--format", "markdown")
+        #expect(!markdown.stdout.contains("### The cluster rules"))
     }
 
     /// Issue 15: `audit --quiet` (what cron mails) prints what changed first, then only the

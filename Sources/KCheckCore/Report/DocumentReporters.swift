@@ -39,7 +39,7 @@ public enum MarkdownReporter: Reporter {
             let s = node.summary
             out += "| \(cell(label)) | \(s[.pass]) | \(s[.fail]) | \(s[.warn]) | \(s[.error]) |\n"
         }
-        out += "\n" + section(report.cluster, heading: "### The cluster rules")
+        if !report.cluster.entries.isEmpty { out += "\n" + section(report.cluster, heading: "### The cluster rules") }
         for (label, node) in report.nodes where node.failed { out += section(node, heading: "### \(cell(label))") }
         return out
     }
@@ -146,7 +146,8 @@ public enum HTMLReporter: Reporter {
             let fa = status.contains { bad.contains($0[a] ?? .skip) }, fb = status.contains { bad.contains($0[b] ?? .skip) }
             return fa && !fb
         }
-        body += "<h2>The cluster rules</h2>" + cards(report.cluster) + results(report.cluster)
+        // Single-node reports merged hold no cluster rules: no empty first table.
+        if !report.cluster.entries.isEmpty { body += "<h2>The cluster rules</h2>" + cards(report.cluster) + results(report.cluster) }
         body += "<h2>Every node, every rule</h2><table class=\"grid\"><tr><th>rule</th>" + report.nodes.map { "<th>\(esc($0.label))</th>" }.joined() + "</tr>"
         for id in ids {
             body += "<tr><td class=\"id\"><code>\(esc(id))</code></td>"
