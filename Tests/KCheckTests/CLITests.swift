@@ -212,6 +212,14 @@ struct CLITests {
         #expect(text.contains("       n1 → 10.0.0.2: Permission denied\n         n1 → 10.0.0.3: Connection refused\n"), "\(text)")
     }
 
+    /// Issue 15: on the HTML timeline an expired certificate is a full red bar with the days
+    /// since it expired (its bar was 0 wide); long cells wrap instead of widening the page.
+    @Test func expiredCertificatesAreRedOnTheTimeline() throws {
+        let html = try kcheck("certs", "--root", Repo.fixture("pki-wrong"), "--format", "html")
+        #expect(html.stdout.contains("<span class=\"fail\">expired ") && html.stdout.contains("width:100%;background:#cf222e"), "\(html.stdout.count) bytes")
+        #expect(html.stdout.contains("overflow-wrap:anywhere"))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let bad = try kcheck("preflight", "--format", "yaml")
         #expect(bad.status == 2)

@@ -58,7 +58,7 @@ public enum HTMLReporter: Reporter {
         h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em}.meta{color:#57606a}
         .verdict{display:inline-block;padding:.2em .7em;border-radius:4px;color:#fff;font-weight:600}
         .failed{background:#cf222e}.passed{background:#1a7f37}
-        table{border-collapse:collapse;width:100%;margin:.6em 0}td,th{border:1px solid #d0d7de;padding:.35em .5em;vertical-align:top;text-align:left}
+        table{border-collapse:collapse;width:100%;margin:.6em 0;table-layout:auto}td,th{border:1px solid #d0d7de;padding:.35em .5em;vertical-align:top;text-align:left;overflow-wrap:anywhere;word-break:break-word}
         th{background:#f6f8fa}.s{font-weight:600;white-space:nowrap}.fail{color:#cf222e}.error{color:#8250df}.warn{color:#9a6700}.pass{color:#1a7f37}.skip{color:#57606a}
         .cards{display:flex;gap:.6em;flex-wrap:wrap}.card{border:1px solid #d0d7de;border-radius:6px;padding:.5em .9em;min-width:7em}.card b{font-size:1.4em;display:block}
         code{font:12px ui-monospace,monospace;background:#f6f8fa;padding:0 .2em}
@@ -104,9 +104,12 @@ public enum HTMLReporter: Reporter {
         let longest = max(1, certificates.map { $0.1.daysLeft }.max() ?? 1)
         var out = "<h2>Certificates by expiry</h2><table><tr><th>certificate</th><th>expires</th><th>days left</th><th style=\"width:40%\"></th></tr>"
         for (id, c) in certificates {
-            let width = max(0, min(100, c.daysLeft * 100 / longest))
-            let color = c.daysLeft < 7 ? "#cf222e" : c.daysLeft < 30 ? "#bf8700" : "#1a7f37"
-            out += "<tr><td><code>\(esc(id))</code></td><td>\(esc(CertificateJudge.date(c.info.notAfter)))</td><td>\(c.daysLeft)</td>"
+            // An expired certificate: a full red bar and the days since, never an invisible one.
+            let expired = c.info.notAfter <= report.startedAt.seconds
+            let width = expired ? 100 : max(0, min(100, c.daysLeft * 100 / longest))
+            let color = expired || c.daysLeft < 7 ? "#cf222e" : c.daysLeft < 30 ? "#bf8700" : "#1a7f37"
+            let left = expired ? "<span class=\"fail\">expired \(-c.daysLeft) days ago</span>" : "\(c.daysLeft)"
+            out += "<tr><td><code>\(esc(id))</code></td><td>\(esc(CertificateJudge.date(c.info.notAfter)))</td><td>\(left)</td>"
             out += "<td><div class=\"bar\"><span style=\"width:\(width)%;background:\(color)\"></span></div></td></tr>"
         }
         return out + "</table>"
