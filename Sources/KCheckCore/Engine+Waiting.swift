@@ -21,15 +21,16 @@ public enum Waiting {
         return total
     }
 
-    /// Calls `judge` until `passed` holds or `seconds` have gone by, pausing `interval` between
+    /// From the `first` judgement (already made: a cluster is not collected twice), calls `judge`
+    /// again until `passed` holds or `seconds` have gone by, pausing `interval` between
     /// judgements; `waiting` hears, after each failing one, how many seconds are left.
     public static func run<Result>(
-        for seconds: Double, every interval: Double = 2, judge: () throws -> Result, passed: (Result) -> Bool,
+        from first: Result, for seconds: Double, every interval: Double = 2, judge: () throws -> Result, passed: (Result) -> Bool,
         waiting: (Result, Double) -> Void
     ) rethrows -> Result {
         let start = Posix.monotonicNanoseconds()
         func elapsed() -> Double { Double(Posix.monotonicNanoseconds() - start) / 1e9 }
-        var result = try judge()
+        var result = first
         while !passed(result) && elapsed() + interval <= seconds {
             waiting(result, seconds - elapsed())
             Posix.pause(milliseconds: Int(interval * 1000))
@@ -41,5 +42,10 @@ public enum Waiting {
     /// The rules a report still waits for (failing or not checked), for the progress line.
     public static func pending(_ report: Report) -> [String] {
         report.entries.filter { report.policy.isFailure($0.result.status) }.map(\.subject.id)
+    }
+
+    /// The same for a cluster: each node's rules named after the node, then the cluster rules.
+    public static func pending(_ report: ClusterReport) -> [String] {
+        report.nodes.flatMap { node in pending(node.report).map { "\(node.label) \($0)" } } + pending(report.cluster)
     }
 }

@@ -46,12 +46,6 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Check again (every 2 s) until every rule passes or DURATION (90s, 5m, 1h) is up; the last check is recorded.", valueName: "DURATION"))
     var wait: String?
 
-    func waitSeconds() throws(CLIError) -> Double? {
-        guard let wait else { return nil }
-        guard let seconds = Waiting.seconds(wait) else { throw CLIError.usage("--wait: `\(wait)` is not a duration (90s, 5m, 1h, up to a day)") }
-        return seconds
-    }
-
     func validate() throws {
         if nodes.isSet && node.root != nil { throw ValidationError("--root audits one node tree; --cluster and --hosts audit several nodes") }
         guard keep >= 1 else { throw ValidationError("--keep must be at least 1") }
@@ -76,9 +70,8 @@ struct Audit: ParsableCommand {
     private struct Outcome {
         var json: String
         var junit: String
-        var text: String
-        /// The text --quiet prints: the results that need a person only.
-        var quietText: String
+        /// The text report; `problemsOnly`: what --quiet prints, the results that need a person.
+        var text: (_ problemsOnly: Bool) -> String
         var changesText: String
         var changed: Bool
         var failed: Bool
@@ -122,9 +115,9 @@ struct Audit: ParsableCommand {
         if speak {
             if quiet {
                 // What cron mails: what changed first, then only what needs a person.
-                Posix.printOut(visible(outcome.changesText) + "\n" + outcome.quietText + "Reports: \(dir)/\(stamp).json, .xml\n")
+                Posix.printOut(visible(outcome.changesText) + "\n" + outcome.text(true) + "Reports: \(dir)/\(stamp).json, .xml\n")
             } else {
-                Posix.printOut(outcome.text + "\n" + visible(outcome.changesText) + "Reports: \(dir)/\(stamp).json, .xml\n")
+                Posix.printOut(outcome.text(false) + "\n" + visible(outcome.changesText) + "Reports: \(dir)/\(stamp).json, .xml\n")
             }
         }
         if outcome.failed { throw ExitCode(Exit.failed) }
@@ -140,22 +133,21 @@ struct Audit: ParsableCommand {
         var target: Node = try node.node()
         let inv = try inventory.load(from: target)
         var report = Engine.run(profile: profile, on: target, command: "audit", policy: policy, inventory: inv)
-        if let seconds = try waitSeconds(), report.failed {
+        if let seconds = try waitSeconds(wait), report.failed {
             (target, report) = try Waiting.run(
-                for: seconds,
+                from: (target, report), for: seconds,
                 judge: { () throws -> (Node, Report) in
                     let fresh = try node.node()
                     return (fresh, Engine.run(profile: profile, on: fresh, command: "audit", policy: policy, inventory: inv))
                 },
-                passed: { !$0.1.failed }, waiting: { PreflightOptions.sayWaiting(Waiting.pending($0.1), $1) })
+                passed: { !$0.1.failed }, waiting: { sayWaiting(Waiting.pending($0.1), $1) })
         }
         let changes = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: report)
         report.changes = changes
         let final = report
         return Outcome(
             json: JSONReporter.render(report, options: RenderOptions()), junit: JUnitReporter.render(report, options: RenderOptions()),
-            text: TextReporter.render(report, options: RenderOptions(color: color)),
-            quietText: TextReporter.render(report, options: RenderOptions(color: color, problemsOnly: true)), changesText: changes.text(),
+            text: { TextReporter.render(final, options: RenderOptions(color: color, problemsOnly: $0)) }, changesText: changes.text(),
             changed: changes.changedSincePrevious, failed: report.failed, startedAt: report.startedAt,
             metrics: { PrometheusReporter.render(final, certificates: Self.certificates(on: target, now: final.startedAt.seconds)) })
     }
@@ -172,12 +164,10 @@ struct Audit: ParsableCommand {
             return (members, ClusterEngine.run(profile: profile, members: members, inventory: inventory.env == nil ? nil : inv, policy: policy, command: "audit"))
         }
         var (members, judged) = try collect()
-        if let seconds = try waitSeconds(), judged.failed {
+        if let seconds = try waitSeconds(wait), judged.failed {
             (members, judged) = try Waiting.run(
-                for: seconds, judge: collect, passed: { !$0.report.failed },
-                waiting: { r, left in
-                    PreflightOptions.sayWaiting(r.report.nodes.flatMap { n in Waiting.pending(n.report).map { "\(n.label) \($0)" } } + Waiting.pending(r.report.cluster), left)
-                })
+                from: (members, judged), for: seconds, judge: collect, passed: { !$0.report.failed },
+                waiting: { sayWaiting(Waiting.pending($0.report), $1) })
         }
         let report = AuditChanges.compare(previous: previous?.name, json: previous?.json, with: judged)
         let all = report.nodes + [(label: "cluster", report: report.cluster)]
@@ -191,8 +181,7 @@ struct Audit: ParsableCommand {
         return Outcome(
             json: ClusterReporters.render(report, format: .json, options: RenderOptions()),
             junit: ClusterReporters.render(report, format: .junit, options: RenderOptions()),
-            text: ClusterReporters.render(report, format: .text, options: RenderOptions(color: color)),
-            quietText: ClusterReporters.render(report, format: .text, options: RenderOptions(color: color, problemsOnly: true)), changesText: changesText,
+            text: { ClusterReporters.render(report, format: .text, options: RenderOptions(color: color, problemsOnly: $0)) }, changesText: changesText,
             changed: changed, failed: report.failed, startedAt: report.cluster.startedAt,
             metrics: {
                 PrometheusReporter.render(all.map { entry in

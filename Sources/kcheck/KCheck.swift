@@ -80,7 +80,20 @@ struct NodeOptions: ParsableArguments {
     }
 }
 
-/// Errors the CLI reports itself, each with its exit status.
+/// --wait in seconds (nil: once), preflight's and audit's alike.
+func waitSeconds(_ wait: String?) throws(CLIError) -> Double? {
+    guard let wait else { return nil }
+    guard let seconds = Waiting.seconds(wait) else { throw CLIError.usage("--wait: `\(wait)` is not a duration (90s, 5m, 1h, up to a day)") }
+    return seconds
+}
+
+/// A progress line on a terminal (standard error): what a --wait run still waits for.
+func sayWaiting(_ pending: [String], _ left: Double) {
+    guard Posix.isTerminal(2) else { return }
+    let names = pending.prefix(4).joined(separator: ", ") + (pending.count > 4 ? " and \(pending.count - 4) more" : "")
+    printError("kcheck: waiting \(Int(left.rounded())) s more for \(names)\n")
+}
+
 /// The comma-separated rule ids of `option`, each checked against the profile.
 /// Shell completion of rule ids (`--only`, `--skip`, `rules show`): the built-in profile's node and
 /// cluster rules, from the compiled-in profile (no rule file is read).
@@ -102,6 +115,7 @@ func selected(_ profile: Profile, only: String?) throws(CLIError) -> Profile {
     return Profile(name: profile.name, rules: profile.rules.filter { ids.contains($0.id) }, clusterRules: profile.clusterRules)
 }
 
+/// Errors the CLI reports itself, each with its exit status.
 enum CLIError: Error {
     case usage(String)
     case configuration(String)

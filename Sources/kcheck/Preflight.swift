@@ -138,31 +138,17 @@ struct PreflightOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Check again (every 2 s) until every rule passes or DURATION (90s, 5m, 1h) is up; the last check is the result.", valueName: "DURATION"))
     var wait: String?
 
-    /// --wait in seconds (nil: once).
-    func waitSeconds() throws(CLIError) -> Double? {
-        guard let wait else { return nil }
-        guard let seconds = Waiting.seconds(wait) else { throw CLIError.usage("--wait: `\(wait)` is not a duration (90s, 5m, 1h, up to a day)") }
-        return seconds
-    }
-
-    /// A progress line on a terminal (standard error): what the run still waits for.
-    static func sayWaiting(_ pending: [String], _ left: Double) {
-        guard Posix.isTerminal(2) else { return }
-        let names = pending.prefix(4).joined(separator: ", ") + (pending.count > 4 ? " and \(pending.count - 4) more" : "")
-        printError("kcheck: waiting \(Int(left.rounded())) s more for \(names)\n")
-    }
-
     /// This node, or the node tree of --root.
     func runOne() throws {
         let profile = try selectedProfile()
         let target = try node.node()
         let inv = try inventory.load(from: target)
         var report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, inventory: inv)
-        if let seconds = try waitSeconds(), report.failed {
+        if let seconds = try waitSeconds(wait), report.failed {
             // Each judgement reads the node afresh (a new node object: nothing read is reused).
             report = try Waiting.run(
-                for: seconds, judge: { Engine.run(profile: profile, on: try node.node(), command: "preflight", policy: reports.policy, inventory: inv) },
-                passed: { !$0.failed }, waiting: { Self.sayWaiting(Waiting.pending($0), $1) })
+                from: report, for: seconds, judge: { Engine.run(profile: profile, on: try node.node(), command: "preflight", policy: reports.policy, inventory: inv) },
+                passed: { !$0.failed }, waiting: { sayWaiting(Waiting.pending($0), $1) })
         }
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
@@ -241,11 +227,10 @@ struct Preflight: ParsableCommand {
             return ClusterEngine.run(profile: profile, members: clusterMembers, inventory: inventory.env == nil ? nil : inv, policy: reports.policy)
         }
         var report = try judge()
-        if let seconds = try options.waitSeconds(), report.failed {
+        if let seconds = try waitSeconds(options.wait), report.failed {
             // A node rebooting over SSH is unreachable until it is back: judged again.
             report = try Waiting.run(
-                for: seconds, judge: judge, passed: { !$0.failed },
-                waiting: { r, left in PreflightOptions.sayWaiting(r.nodes.flatMap { n in Waiting.pending(n.report).map { "\(n.label) \($0)" } } + Waiting.pending(r.cluster), left) })
+                from: report, for: seconds, judge: judge, passed: { !$0.failed }, waiting: { sayWaiting(Waiting.pending($0), $1) })
         }
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }

@@ -15,21 +15,13 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "snapshot" || arguments.contains(where: { a in ["--hosts", "--cluster", "--snapshots"].contains { a == $0 || a.hasPrefix($0 + "=") } }) {
     SignalCleanup.install()
 }
-// A misspelt command: said with the nearest one (`kcheck prefligth`: did you mean `preflight`?).
-if let first = arguments.first, !first.hasPrefix("-"), first != "help" {
-    var all: [String] = []
-    for command in KCheck.configuration.subcommands {
-        let name: String? = command.configuration.commandName
-        if let name { all.append(name) }
-    }
-    let names = all.filter { $0 != "remote" }
-    if !all.contains(first) {
-        let hint = suggestion(first, names)
-        printError("kcheck: error: unknown command '\(first)'\(hint) (commands: \(names.joined(separator: ", ")); see 'kcheck --help')\n")
-        Posix.exitProcess(Exit.usage)
-    }
-}
 var direct = arguments.first.flatMap { name in KCheck.configuration.subcommands.first { $0.configuration.commandName == name } }
+// A misspelt command: said with the nearest one (`kcheck prefligth`: did you mean `preflight`?).
+if direct == nil, let first = arguments.first, !first.hasPrefix("-"), first != "help" {
+    let names = KCheck.configuration.subcommands.compactMap { $0.configuration.commandName }.filter { $0 != "remote" }
+    printError("kcheck: error: unknown command '\(first)'\(suggestion(first, names)) (commands: \(names.joined(separator: ", ")); see 'kcheck --help')\n")
+    Posix.exitProcess(Exit.usage)
+}
 if direct == Preflight.self && OneNodePreflight.handles(arguments.dropFirst()) { direct = OneNodePreflight.self }
 let root: ParsableCommand.Type = direct == OneNodePreflight.self ? Preflight.self : direct ?? KCheck.self
 

@@ -335,15 +335,21 @@ public final class Remediator: ChangeJournal {
         guard wrote else { return .alreadyInPlace }
         guard let reload else { return .applied }
         if let failure = record(.reloaded(reload), journal) { return .failed(failure.description) }
+        if let problem = reloadAndWait(reload, &commands) { return .failed(problem) }
+        return .applied
+    }
+
+    /// `systemctl try-reload-or-restart UNIT`, then, on the live node, waiting (at most 10 s) until
+    /// every TCP socket that listened before listens again: sshd re-executes itself on a reload,
+    /// and for a moment it listens nowhere; the next connection (kcheck collecting the node
+    /// again) would find it unreachable. After a fix and after its undo alike.
+    func reloadAndWait(_ unit: String, _ commands: inout [[String]]) -> String? {
         let listening = listeners()
-        if let problem = run(["systemctl", "try-reload-or-restart", "--", reload], &commands) { return .failed(problem) }
-        // sshd re-executes itself on a reload: for a moment it listens nowhere, and the next
-        // connection (kcheck collecting the node again) would find it unreachable. Wait (at most
-        // 10 s) until every socket that listened before listens again.
+        if let problem = run(["systemctl", "try-reload-or-restart", "--", unit], &commands) { return problem }
         if live {
             for _ in 0..<100 where !listening.isSubset(of: listeners()) { Posix.pause(milliseconds: 100) }
         }
-        return .applied
+        return nil
     }
 
     /// The node's listening TCP sockets ("address:port"), as /proc/net/tcp and tcp6 list them.

@@ -198,12 +198,7 @@ extension Remediator {
             case .chainPolicy(let chain):
                 if let why = node.restoreChainPolicy(chain, commands: &commands) { failures.append(why) }
             case .reload(let unit):
-                let listening = listeners()
-                if let why = run(["systemctl", "try-reload-or-restart", "--", unit], &commands) { failures.append(why) }
-                // As after the fix: until the daemon listens again where it did (at most 10 s).
-                if live {
-                    for _ in 0..<100 where !listening.isSubset(of: listeners()) { Posix.pause(milliseconds: 100) }
-                }
+                if let why = reloadAndWait(unit, &commands) { failures.append(why) }
             }
         }
         return failures
