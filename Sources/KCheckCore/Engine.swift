@@ -23,9 +23,14 @@ public enum Engine {
         let evaluator = Evaluator(node: node, rules: rules, inventory: inventory)
         let entries = rules.map { Report.Entry(rule: $0, result: evaluator.evaluate($0)) }
         let elapsed = Double(Posix.monotonicNanoseconds() - clock) / 1e9
-        let report = Report(
+        var report = Report(
             toolVersion: version, command: command, profile: profile.name, node: evaluator.identity,
             startedAt: started, durationSeconds: elapsed, entries: entries, policy: policy)
+        // Which failures `kcheck fix` would act on: the plan it would make, from the facts just
+        // read (reports point to `kcheck fix --dry-run` for them).
+        if entries.contains(where: { $0.result.status == .fail || $0.result.status == .warn }) {
+            report.fixable = Set(Planner(evaluator: evaluator).plan(report, profile: profile).actions.flatMap(\.rules))
+        }
         return (report, evaluator)
     }
 }

@@ -43,6 +43,9 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"), completion: ruleIDCompletion)
     var only: String?
 
+    @Flag(name: .long, help: "Text: every result, passing ones too, with what was expected and seen and the rule's remediation.")
+    var verbose = false
+
     @Option(name: .long, help: ArgumentHelp("Check again (every 2 s) until every rule passes or DURATION (90s, 5m, 1h) is up; the last check is recorded.", valueName: "DURATION"))
     var wait: String?
 
@@ -147,7 +150,7 @@ struct Audit: ParsableCommand {
         let final = report
         return Outcome(
             json: JSONReporter.render(report, options: RenderOptions()), junit: JUnitReporter.render(report, options: RenderOptions()),
-            text: { TextReporter.render(final, options: RenderOptions(color: color, problemsOnly: $0)) }, changesText: changes.text(),
+            text: { TextReporter.render(final, options: RenderOptions(color: color, problemsOnly: $0, verbose: verbose)) }, changesText: changes.text(),
             changed: changes.changedSincePrevious, failed: report.failed, startedAt: report.startedAt,
             metrics: { PrometheusReporter.render(final, certificates: Self.certificates(on: target, now: final.startedAt.seconds)) })
     }
@@ -181,7 +184,7 @@ struct Audit: ParsableCommand {
         return Outcome(
             json: ClusterReporters.render(report, format: .json, options: RenderOptions()),
             junit: ClusterReporters.render(report, format: .junit, options: RenderOptions()),
-            text: { ClusterReporters.render(report, format: .text, options: RenderOptions(color: color, problemsOnly: $0)) }, changesText: changesText,
+            text: { ClusterReporters.render(report, format: .text, options: RenderOptions(color: color, problemsOnly: $0, verbose: verbose)) }, changesText: changesText,
             changed: changed, failed: report.failed, startedAt: report.cluster.startedAt,
             metrics: {
                 PrometheusReporter.render(all.map { entry in

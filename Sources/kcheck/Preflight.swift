@@ -37,6 +37,9 @@ struct ReportOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print nothing on standard output when reports go to files.")
     var quiet = false
 
+    @Flag(name: .long, help: "Text: every result, passing ones too, with what was expected and seen and the rule's remediation (without it: problems by area, passing ones counted; JSON and JUnit always hold everything).")
+    var verbose = false
+
     /// --format values, repeated or comma-separated.
     var formatNames: [String] { format.flatMap { $0.split(separator: ",").map { String($0.trimmed) } }.filter { !$0.isEmpty } }
 
@@ -86,13 +89,18 @@ struct ReportOptions: ParsableArguments {
         try emit(command: command) { format, options in
             var options = options
             options.problemsOnly = problemsOnly
+            options.verbose = verbose
             return format.reporter.render(report, options: options)
         }
     }
 
     /// A cluster run's report, in the same places.
     func emit(_ report: ClusterReport, command: String) throws(CLIError) {
-        try emit(command: command) { format, options in ClusterReporters.render(report, format: format, options: options) }
+        try emit(command: command) { format, options in
+            var options = options
+            options.verbose = verbose
+            return ClusterReporters.render(report, format: format, options: options)
+        }
     }
 
     private func emit(command: String, _ render: (ReportFormat, RenderOptions) -> String) throws(CLIError) {

@@ -50,7 +50,7 @@ struct FirewallNamespaceTests {
             \(setup)
             "$1" fix --only iptables.forward-accept --yes --color never >/tmp/kcheck-fw-fix.$$ 2>&1 || true
             echo "== fixed"; \(show)
-            "$1" preflight --only iptables.forward-accept --color never | grep iptables.forward-accept
+            "$1" preflight --only iptables.forward-accept --color never --verbose | grep iptables.forward-accept
             "$1" undo --yes >/dev/null 2>&1 || echo "undo failed"
             echo "== undone"; \(show)
             cat /tmp/kcheck-fw-fix.$$; rm -f /tmp/kcheck-fw-fix.$$
@@ -59,7 +59,7 @@ struct FirewallNamespaceTests {
         let out = r.stdout
         let fixedPart = out.components(separatedBy: "== undone").first ?? ""
         let undonePart = out.components(separatedBy: "== undone").dropFirst().first ?? ""
-        #expect(fixedPart.contains(fixed) && fixedPart.contains("PASS   iptables.forward-accept"), "\(name): \(out)\(r.stderr)")
+        #expect(fixedPart.contains(fixed) && hasLine(fixedPart, "PASS", "iptables.forward-accept"), "\(name): \(out)\(r.stderr)")
         #expect(undonePart.contains(restored) && !out.contains("undo failed"), "\(name): \(out)\(r.stderr)")
     }
 

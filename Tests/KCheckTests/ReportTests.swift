@@ -83,24 +83,6 @@ struct ReportTests {
         }
     }
 
-    @Test func textPutsFailuresFirstAndColoursOnlyWhenAsked() {
-        let report = Engine.run(profile: Repo.profile, on: TreeNode(root: Repo.fixture("guide-sysctl-copy")))
-        let plain = TextReporter.render(report, options: RenderOptions(color: false))
-        #expect(!plain.contains("\u{1B}["))
-        let lines = plain.split(separator: "\n")
-        let statusLines = lines.filter { $0.hasPrefix("PASS ") || $0.hasPrefix("FAIL ") }
-        let firstPass = try? #require(statusLines.firstIndex { $0.hasPrefix("PASS") })
-        let lastFail = statusLines.lastIndex { $0.hasPrefix("FAIL ") }
-        #expect(lastFail! < firstPass!)
-        let count = { (status: Status) in report.entries.filter { $0.result.status == status }.count }
-        let running = notApplicableBeforeInstalling(Repo.profile)
-        // Every running-cluster rule is not applicable on this prepared node, and the summary
-        // line counts what the entries hold.
-        #expect(count(.fail) == 5 && count(.skip) >= running)
-        #expect(plain.contains("FAILED: \(report.entries.count) rules, \(count(.pass)) passed, 5 failed, 0 warnings, 0 could not be checked, \(count(.skip)) not applicable"))
-        let colored = TextReporter.render(report, options: RenderOptions(color: true))
-        #expect(colored.contains("\u{1B}[1;31mFAIL"))
-    }
 }
 
 /// What a CI server reads: the JUnit that `kcheck preflight --format junit` writes, parsed by a

@@ -161,3 +161,9 @@ func validateJUnit(_ xml: String) throws -> Run {
 func notApplicableBeforeInstalling(_ profile: Profile) -> Int {
     profile.rules.filter { rule in rule.phase == .running && rule.tests.contains { $0.node == "centos7-prepared" && $0.status == .skip } }.count
 }
+
+/// Whether a text report has a result line for rule `id` with `status` (FAIL, PASS, WARN, ERROR,
+/// SKIP), as the layout by area writes it: `  FAIL  critical swap.off  message`.
+func hasLine(_ text: String, _ status: String, _ id: String) -> Bool {
+    text.split(separator: "\n").contains { $0.hasPrefix("  \(status) ") && ($0 + " ").contains(" \(id) ") }
+}

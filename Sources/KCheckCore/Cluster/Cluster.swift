@@ -78,6 +78,15 @@ public enum IdentityFact: String, Sendable, CaseIterable {
     /// The SSH host keys (/etc/ssh/ssh_host_*_key.pub).
     case sshHostKeys = "ssh_host_keys"
 
+    /// Whether `kcheck fix --cluster` makes a copied value anew (the hypervisor's product_uuid and
+    /// MACs stay with a person).
+    public var renewedByFix: Bool {
+        switch self {
+        case .machineID, .sshHostKeys: true
+        case .productUUID, .macAddresses: false
+        }
+    }
+
     public var what: String {
         switch self {
         case .machineID: "a machine-id (/etc/machine-id)"
@@ -265,9 +274,13 @@ public enum ClusterEngine {
                 result: judge(rule, evaluators, unreachable: unreachable, profile: profile, inventory: clusterInventory))
         }
         let identity = NodeIdentity(name: "cluster of \(members.count) nodes (\(inventorySource))", source: "cluster", distribution: "", kernel: "")
-        let cluster = Report(
+        var cluster = Report(
             toolVersion: Engine.version, command: command, profile: profile.name, node: identity, startedAt: started,
             durationSeconds: Double(Posix.monotonicNanoseconds() - clock) / 1e9, entries: entries, policy: policy)
+        cluster.fixable = Set(entries.compactMap { entry in
+            guard case .sharedIdentity(let shared)? = entry.result.observation, shared.fact.renewedByFix else { return nil }
+            return entry.subject.id
+        })
         var result = ClusterReport(nodes: reports, cluster: cluster, measurements: Set(profile.clusterRules.filter(\.check.isMeasurement).map(\.id)))
         for member in members where member.node == nil { result.unreachable[member.label] = member.problem ?? "unreachable" }
         return result
@@ -466,7 +479,7 @@ public enum ClusterEngine {
             }
             return RuleResult(
                 ruleID: rule.id, status: .fail, expected: expected, actual: actual,
-                message: "Cloned machines: \(copies.joined(separator: "; ")). Give each its own (see the remediation).",
+                message: "Cloned machines: \(copies.joined(separator: "; ")). Give each its own (`kcheck rules show \(rule.id)` says how).",
                 observation: .sharedIdentity(
                     SharedIdentity(fact: fact, copies: shared.map { SharedIdentity.Copy(value: $0, path: paths[$0] ?? "", holders: holders[$0]!) })))
         case .clocksAgree(let clockBound):

@@ -125,7 +125,7 @@ extension Evaluator {
             return .outcome(
                 Outcome(
                     status: .fail, expected: expected, actual: "no \(path)",
-                    message: "\(unit) reads \(path) (--\(fileFlag), \(location)), which is missing: it fails to start.", evidence: [location]))
+                    message: "\(unit) reads \(path) (--\(fileFlag ?? "config"), \(location)), which is missing: it fails to start.", evidence: [location]))
         }
         return parsed(path, text, location: location, expected: expected)
     }

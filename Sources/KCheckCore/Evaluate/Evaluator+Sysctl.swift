@@ -92,7 +92,7 @@ extension Evaluator {
 
         let path = SysctlConfig.procPath(check.key)
         func observed(_ running: String?) -> Observation {
-            .sysctl(SysctlObservation(key: check.key, running: running, afterReboot: afterReboot, applyNow: applyNow))
+            .sysctl(SysctlObservation(key: check.key, wanted: check.value, running: running, afterReboot: afterReboot, applyNow: applyNow))
         }
         let running: String
         switch facts.node.read(path, limit: 64 << 10) {
@@ -104,7 +104,7 @@ extension Evaluator {
                 if let decider {
                     message += ". \(decider.location) still sets it: systemd-sysctl logs an error for it at every boot; delete that line"
                 }
-                let gone = Observation.sysctl(SysctlObservation(key: check.key, running: nil, afterReboot: .removed, applyNow: nil))
+                let gone = Observation.sysctl(SysctlObservation(key: check.key, wanted: check.value, running: nil, afterReboot: .removed, applyNow: nil))
                 return Outcome(status: .skip, expected: expected, actual: "no such key", message: message + ".", evidence: evidence, observation: gone)
             }
             if let module = check.module, !facts.isLoaded(module), !facts.isBuiltIn(module) {

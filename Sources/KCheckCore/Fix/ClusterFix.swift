@@ -57,10 +57,9 @@ public enum ClusterFix {
             guard case .sharedIdentity(let shared)? = result.observation else { continue }
             for copy in shared.copies {
                 for label in copy.holders.dropFirst() {
-                    switch fact {
-                    case .machineID, .sshHostKeys:
+                    if fact.renewedByFix {
                         renewals[label, default: []].append(IdentityRenewal(rule: rule.id, fact: fact, value: copy.value, path: copy.path))
-                    case .productUUID, .macAddresses:
+                    } else {
                         manual[label, default: []].append((rule.id, "\(copy.path) is \(copy.holders[0])'s \(copy.value): \(rule.remediation)"))
                     }
                 }

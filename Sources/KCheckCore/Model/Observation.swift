@@ -69,6 +69,8 @@ public struct ServiceObservation: Equatable, Sendable {
 /// A kernel parameter: its running value and the value a reboot will leave.
 public struct SysctlObservation: Equatable, Sendable {
     public let key: String
+    /// The value the rule wants (as the rule writes it).
+    public let wanted: String
     /// The running value (/proc/sys), as the kernel prints it; nil when the key does not exist.
     public let running: String?
     /// The value after the next boot, as systemd-sysctl (or, without systemd, `sysctl --system`)
@@ -77,8 +79,9 @@ public struct SysctlObservation: Equatable, Sendable {
     /// What `sysctl --system` would leave in force if run now, where that differs from the boot.
     public let applyNow: SysctlAssignment?
 
-    public init(key: String, running: String?, afterReboot: AfterReboot, applyNow: SysctlAssignment?) {
+    public init(key: String, wanted: String, running: String?, afterReboot: AfterReboot, applyNow: SysctlAssignment?) {
         self.key = key
+        self.wanted = wanted
         self.running = running
         self.afterReboot = afterReboot
         self.applyNow = applyNow

@@ -160,6 +160,8 @@ public struct Report: Sendable {
     public var run: String?
     /// `kcheck audit`: what changed since the previous audit.
     public var changes: AuditChanges?
+    /// The failing rules `kcheck fix` has an action for on this node (the plan it would make).
+    public var fixable: Set<String> = []
 
     /// One applied action, as reports show it.
     public struct ActionRecord: Sendable, Equatable {

@@ -10,21 +10,14 @@ public enum ClusterReporters {
         }
     }
 
+    /// The verdict for the whole cluster first, then each node's report (an unreachable node in
+    /// one line), then the cluster rules'.
     static func text(_ report: ClusterReport, options: RenderOptions) -> String {
-        var out = ""
-        for (label, node) in report.nodes {
-            // An unreachable node is one line, not a block per rule (JSON and JUnit keep them all).
-            if let why = report.unreachable[label] {
-                out += "== \(visible(label, singleLine: true)): unreachable, \(node.entries.count) rules not checked: \(visible(why, singleLine: true))\n\n"
-                continue
-            }
-            out += "== \(visible(label, singleLine: true))\n" + TextReporter.render(node, options: options) + "\n"
-        }
-        // Reports merged from single-node runs hold no cluster rules: no empty section for them.
-        if !report.cluster.entries.isEmpty { out += "== the cluster\n" + TextReporter.render(report.cluster, options: options) }
+        var options = options
+        options.cluster = true
         let all = report.nodes.map(\.report) + [report.cluster]
         let failedNodes = report.nodes.filter { $0.report.failed }.map(\.label)
-        out += "\n\(report.failed ? "FAILED" : "PASSED"): \(report.nodes.count) nodes"
+        var out = "\(report.failed ? "FAILED" : "PASSED"): \(report.nodes.count) nodes"
         out += failedNodes.isEmpty ? "" : " (\(failedNodes.count) failed: \(visible(ClusterEngine.names(failedNodes), singleLine: true)))"
         let notApplicable = report.cluster.summary[.skip], judged = report.cluster.summary.total
         if report.cluster.entries.isEmpty {
@@ -37,7 +30,18 @@ public enum ClusterReporters {
         } else {
             out += "; the cluster rules passed"
         }
-        out += "; \(all.map { $0.summary.total }.reduce(0, +)) results\n"
+        out += "; \(all.map { $0.summary.total }.reduce(0, +)) results\n\n"
+        for (label, node) in report.nodes {
+            // An unreachable node is one line, not a block per rule (JSON and JUnit keep them all).
+            if let why = report.unreachable[label] {
+                out += "== \(visible(label, singleLine: true)): unreachable, \(node.entries.count) rules not checked: \(visible(why, singleLine: true))\n\n"
+                continue
+            }
+            out += "== \(visible(label, singleLine: true))\n" + TextReporter.render(node, options: options) + "\n"
+        }
+        // Reports merged from single-node runs hold no cluster rules: no empty section for them.
+        if !report.cluster.entries.isEmpty { out += "== the cluster\n" + TextReporter.render(report.cluster, options: options) }
+        if let next = TextReporter.nextStep(all, cluster: true) { out += "\n" + next + "\n" }
         return out
     }
 

@@ -62,6 +62,7 @@ public enum JSONReporter: Reporter {
             w.string("actual", result.actual)
             w.string("message", result.message)
             w.string("remediation", rule.remediation)
+            if report.fixable.contains(rule.id) { w.bool("fixable", true) }
             w.numbers("guide", rule.guide)
             w.beginArray("evidence")
             for location in result.evidence {
@@ -118,6 +119,7 @@ public enum JSONReporter: Reporter {
         case .sysctl(let o):
             w.string("kind", "sysctl")
             w.string("key", o.key)
+            w.string("wanted", o.wanted)
             if let running = o.running { w.string("running", running) } else { w.null("running") }
             w.beginObject("after_reboot")
             switch o.afterReboot {

@@ -43,6 +43,7 @@ public enum ReportReader {
             throw Problem(description: "\(file):\(o["results"]?.line ?? o.line): \"results\" is missing or not an array: not a kcheck report")
         }
         var entries: [Report.Entry] = []
+        var fixable: Set<String> = []
         for item in results {
             guard let status = Status(rawValue: try need(item, "status")), let severity = Severity(rawValue: try need(item, "severity")) else {
                 throw Problem(description: "\(file):\(item.line): an unknown status or severity")
@@ -56,7 +57,8 @@ public enum ReportReader {
                         remediation: try need(item, "remediation")),
                     result: RuleResult(
                         ruleID: id, status: status, expected: try need(item, "expected"), actual: try need(item, "actual"),
-                        message: try need(item, "message"), evidence: evidence)))
+                        message: try need(item, "message"), evidence: evidence, observation: item["observation"].flatMap(sysctlObservation))))
+            if item["fixable"]?.value == .bool(true) { fixable.insert(id) }
         }
         // A format this kcheck does not know, or a summary its own results contradict (results cut
         // out of a failing report), is not read as a report: its verdict would be wrong.
@@ -82,6 +84,7 @@ public enum ReportReader {
         var report = Report(
             toolVersion: o["tool"]?["version"]?.string ?? "", command: o["command"]?.string ?? "preflight", profile: o["profile"]?.string ?? "",
             node: node, startedAt: (started, 0), durationSeconds: try duration(o, file: file), entries: entries, policy: FailurePolicy(failOn))
+        report.fixable = fixable
         if let changes = o["changes"], case .object = changes.value {
             report.changes = AuditChanges(
                 previous: changes["previous"]?.string, newlyFailing: (changes["newly_failing"]?.array ?? []).compactMap(\.string),
@@ -92,6 +95,36 @@ public enum ReportReader {
                 })
         }
         return report
+    }
+
+    /// A result's kernel-parameter observation, as JSONReporter writes it (the text report's
+    /// table is made from it); nil for any other kind, or one not whole.
+    static func sysctlObservation(_ o: JSONNode) -> Observation? {
+        guard o["kind"]?.string == "sysctl", let key = o["key"]?.string, let wanted = o["wanted"]?.string, let after = o["after_reboot"] else { return nil }
+        func location(_ text: String?) -> SourceLocation? {
+            guard let text, let colon = text.lastIndex(of: ":"), let line = Int(text[text.index(after: colon)...]) else { return nil }
+            return SourceLocation(file: String(text[..<colon]), line: line)
+        }
+        let afterReboot: SysctlObservation.AfterReboot
+        switch after["state"]?.string {
+        case "set":
+            guard let value = after["value"]?.string, let from = location(after["from"]?.string) else { return nil }
+            afterReboot = .set(value, from)
+        case "kernel-default":
+            guard let value = after["value"]?.string else { return nil }
+            afterReboot = .kernelDefault(value)
+        case "absent":
+            guard let module = after["module"]?.string else { return nil }
+            afterReboot = .absent(module: module)
+        case "removed": afterReboot = .removed
+        case "unknown": afterReboot = .unknown
+        default: return nil
+        }
+        var applyNow: SysctlAssignment?
+        if let now = o["sysctl_system"], let value = now["value"]?.string, let from = location(now["from"]?.string) {
+            applyNow = SysctlAssignment(key: key, value: value, location: from)
+        }
+        return .sysctl(SysctlObservation(key: key, wanted: wanted, running: o["running"]?.string, afterReboot: afterReboot, applyNow: applyNow))
     }
 
     /// `duration_seconds`: a finite number of seconds, 0 or more and under a year (1e400 is

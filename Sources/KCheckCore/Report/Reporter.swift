@@ -12,9 +12,15 @@ public struct RenderOptions: Sendable {
     /// Text only: the results that need a person (fail, warn, could not check); the others are
     /// counted in one line (`audit --quiet`, the mail cron sends).
     public var problemsOnly: Bool
-    public init(color: Bool = false, problemsOnly: Bool = false) {
+    /// Text only: every result with what was expected and seen and the rule's remediation.
+    public var verbose: Bool
+    /// Text only: a node's report inside a cluster's (the next step is said once, for the cluster).
+    public var cluster: Bool
+    public init(color: Bool = false, problemsOnly: Bool = false, verbose: Bool = false, cluster: Bool = false) {
         self.color = color
         self.problemsOnly = problemsOnly
+        self.verbose = verbose
+        self.cluster = cluster
     }
 }
 
