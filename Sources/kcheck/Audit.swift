@@ -21,6 +21,7 @@ struct Audit: ParsableCommand {
     @OptionGroup var node: NodeOptions
     @OptionGroup var inventory: InventoryOptions
     @OptionGroup var nodes: ClusterOptions
+    @OptionGroup var waiverOptions: WaiverOptions
 
     @Option(name: .long, help: ArgumentHelp("Where the reports go.", valueName: "DIR"))
     var reportsDir = "/var/lib/kcheck/reports"
@@ -135,13 +136,18 @@ struct Audit: ParsableCommand {
     private func auditNode(profile: Profile, previous: (name: String, json: String)?, color: Bool) throws -> Outcome {
         var target: Node = try node.node()
         let inv = try inventory.load(from: target)
-        var report = Engine.run(profile: profile, on: target, command: "audit", policy: policy, inventory: inv)
+        let waivers = try waiverOptions.load(from: target, rules: node.rules)
+        func judge(_ target: Node) -> Report {
+            let report = Engine.run(profile: profile, on: target, command: "audit", policy: policy, inventory: inv)
+            return Waivers.apply(waivers, to: report, names: [report.node.name], now: nowSeconds)
+        }
+        var report = judge(target)
         if let seconds = try waitSeconds(wait), report.failed {
             (target, report) = try Waiting.run(
                 from: (target, report), for: seconds,
                 judge: { () throws -> (Node, Report) in
                     let fresh = try node.node()
-                    return (fresh, Engine.run(profile: profile, on: fresh, command: "audit", policy: policy, inventory: inv))
+                    return (fresh, judge(fresh))
                 },
                 passed: { !$0.1.failed }, waiting: { sayWaiting(Waiting.pending($0.1), $1) })
         }
@@ -161,10 +167,12 @@ struct Audit: ParsableCommand {
         let local = LiveNode()
         let inv = try inventory.load(from: local)
         let request = try remoteRequest(.record, rules: node.rules, env: inventory.env, only: only == nil ? nil : Set(profile.rules.map(\.id)))
+        let waivers = try waiverOptions.load(from: local, rules: node.rules)
         func collect() throws -> (members: [ClusterMember], report: ClusterReport) {
             ClusterCollection.cleanUp()
             let members = try nodes.collect(request: request, inventory: inv, local: local)
-            return (members, ClusterEngine.run(profile: profile, members: members, inventory: inventory.env == nil ? nil : inv, policy: policy, command: "audit"))
+            let report = ClusterEngine.run(profile: profile, members: members, inventory: inventory.env == nil ? nil : inv, policy: policy, command: "audit")
+            return (members, Waivers.apply(waivers, to: report, now: nowSeconds))
         }
         var (members, judged) = try collect()
         if let seconds = try waitSeconds(wait), judged.failed {

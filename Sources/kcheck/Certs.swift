@@ -18,6 +18,7 @@ struct Certs: ParsableCommand {
 
     @OptionGroup var node: NodeOptions
     @OptionGroup var reports: ReportOptions
+    @OptionGroup var waiverOptions: WaiverOptions
 
     @Option(name: .long, help: ArgumentHelp("Warn when a certificate has fewer days left than this.", valueName: "DAYS"))
     var warnDays = 30
@@ -48,8 +49,11 @@ struct Certs: ParsableCommand {
             : CertificateInventory.scan(scanPaths, on: target)
         let judge = CertificateJudge(now: started.seconds, warnDays: warnDays, failDays: failDays)
         let identity = Evaluator(node: target, rules: []).identity
-        let report = judge.report(
-            inventory, node: identity, policy: reports.policy, started: started, duration: Double(Posix.monotonicNanoseconds() - clock) / 1e9)
+        let waivers = try waiverOptions.load(from: target, rules: node.rules)
+        let report = Waivers.apply(
+            waivers,
+            to: judge.report(inventory, node: identity, policy: reports.policy, started: started, duration: Double(Posix.monotonicNanoseconds() - clock) / 1e9),
+            names: [identity.name], now: started.seconds)
         // Failures and warnings first (by attention); passing certificates summarised unless --verbose.
         try reports.emit(report, command: "certs", problemsOnly: true)
         if report.failed { throw ExitCode(Exit.failed) }

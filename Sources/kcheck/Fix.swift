@@ -60,6 +60,7 @@ struct Fix: ParsableCommand {
     @OptionGroup var inventory: InventoryOptions
     @OptionGroup var reports: ReportOptions
     @OptionGroup var change: ChangeOptions
+    @OptionGroup var waiverOptions: WaiverOptions
 
     @Option(name: .long, help: ArgumentHelp("Fix only these rules (comma-separated ids).", valueName: "IDS"), completion: ruleIDCompletion)
     var only: String?
@@ -91,8 +92,11 @@ struct Fix: ParsableCommand {
         let target = try node.node()
         let inv = try inventory.load(from: target)
         let selection = try selectedRules(profile)
-        let (report, evaluator) = Engine.evaluate(
+        let waivers = try waiverOptions.load(from: target, rules: node.rules)
+        let (judged, evaluator) = Engine.evaluate(
             profile: profile, on: target, command: "fix", policy: reports.policy, only: selection, inventory: inv)
+        // A rule a waiver holds for is left as it is: waived, nothing planned for it.
+        let report = Waivers.apply(waivers, to: judged, names: [judged.node.name], now: nowSeconds)
         let plan = Planner(evaluator: evaluator).plan(report, profile: profile)
         let remediator = Remediator(node: target)
         let name = "\(report.node.name) (\(report.node.source))"
@@ -122,6 +126,7 @@ struct Fix: ParsableCommand {
         // Re-evaluate a fresh view of the node: nothing read before the changes is reused.
         var after = Engine.run(
             profile: profile, on: try node.node(), command: "fix", policy: reports.policy, only: selection, inventory: inv)
+        after = Waivers.apply(waivers, to: after, names: [after.node.name], now: nowSeconds)
         after.actions = results.map(\.record)
         after.run = outcome.runID
         say("\n")
@@ -148,7 +153,7 @@ struct Fix: ParsableCommand {
         defer { ClusterCollection.cleanUp() }
         let request = try remoteRequest(.record, rules: node.rules, env: inventory.env, only: selection)
         let members = try nodes.collect(request: request, inventory: inv, local: local)
-        let plans = memberPlans(members, profile: profile, selection: selection, inventory: explicit)
+        let plans = try memberPlans(members, profile: profile, selection: selection, inventory: explicit)
         for (member, plan, _, _) in plans {
             guard let target = member.node as? MutableNode else { continue }
             printText("== \(member.label)\n" + PlanText.render(plan, remediator: Remediator(node: target), node: member.label) + "\n")
@@ -179,6 +184,9 @@ struct Fix: ParsableCommand {
             fix.invocation = invocation + " (from another node over SSH)"
             fix.planFingerprint = FixSession.fingerprint(plan)
             fix.renewals = renewals
+            // The node leaves the rules waived for it out of its own judgement: its plan is the one shown.
+            let waived = Set(report.entries.filter { $0.result.status == .waived }.map(\.subject.id))
+            if !waived.isEmpty { fix.only = (selection ?? Set(profile.rules.map(\.id))).subtracting(waived).sorted() }
             let served = Set(plan.actions.flatMap(\.rules))
             for entry in report.entries where served.contains(entry.subject.id) { fix.observations[entry.subject.id] = FixSession.observation(entry.result) }
             switch try nodes.ssh.call(host, fix) {
@@ -218,7 +226,7 @@ struct Fix: ParsableCommand {
             inv = try inventory.load(from: target)
             members = [ClusterMember(label: node.root ?? "this node", node: target, problem: nil)]
         }
-        let plans = memberPlans(members, profile: profile, selection: selection, inventory: inv).map { (host: $0.member.label, plan: $0.plan) }
+        let plans = try memberPlans(members, profile: profile, selection: selection, inventory: inv).map { (host: $0.member.label, plan: $0.plan) }
         func write(_ text: String, _ path: String?) throws(CLIError) {
             guard let path else { return printText(text) }
             if case .failure(let error) = Posix.writeOutput(path, text: text) { throw CLIError.output("cannot write \(path): \(error)") }
@@ -241,10 +249,12 @@ struct Fix: ParsableCommand {
     /// Each reachable member's plan, the report it was built from and the cluster rules' share of
     /// it (each node with its own inventory unless --env names one); an unreachable one is named on
     /// standard error.
-    func memberPlans(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?)
+    func memberPlans(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?) throws(CLIError)
         -> [(member: ClusterMember, plan: Plan, report: Report, renewals: [IdentityRenewal])]
     {
-        let (plans, unreachable) = ClusterFix.plans(members, profile: profile, selection: selection, inventory: inventory, policy: reports.policy)
+        let waivers = try waiverOptions.load(from: LiveNode(), rules: node.rules)
+        let (plans, unreachable) = ClusterFix.plans(
+            members, profile: profile, selection: selection, inventory: inventory, policy: reports.policy, waivers: waivers, now: nowSeconds)
         for (label, problem) in unreachable { printError("kcheck: \(label): \(problem): no plan\n") }
         return plans.map { ($0.member, $0.plan, $0.report, $0.renewals) }
     }

@@ -143,3 +143,41 @@ struct Version: ParsableCommand {
 /// rendered with colour go through `Posix.printOut` after their own escaping.
 func printError(_ text: String) { Posix.printError(visible(text)) }
 func printText(_ text: String) { Posix.printOut(visible(text)) }
+
+/// --waivers: exceptions a person approved, each with a reason and an expiry date.
+struct WaiverOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A waivers file (rule, optional node or certificate, reason, approved_by, expires). Default: /etc/kcheck/waivers.yaml when present (in a node tree, the tree's).",
+            valueName: "FILE"))
+    var waivers: String?
+
+    /// The waivers: --waivers FILE, else the node's /etc/kcheck/waivers.yaml when it exists. A
+    /// rule id no rule of `rules` (the whole profile, not a selection) has, or a waiver that is
+    /// not whole, is a configuration error with file:line:col (exit 2).
+    func load(from node: Node, rules: String?) throws(CLIError) -> [Waiver] {
+        let bytes: [UInt8], file: String
+        if let waivers {
+            switch Posix.readFile(waivers, limit: defaultReadLimit, followSymlinks: true) {
+            case .success(let b): (bytes, file) = (b, waivers)
+            case .failure(let error): throw CLIError.usage("--waivers: \(error)")
+            }
+        } else {
+            switch node.read(Waivers.defaultPath, limit: defaultReadLimit) {
+            case .content(let b): (bytes, file) = (b, Waivers.defaultPath)
+            case .missing: return []
+            case .unreadable(let why): throw CLIError.configuration("kcheck: error: \(Waivers.defaultPath): \(why)")
+            }
+        }
+        let profile = try NodeOptions.profile(rules: rules)
+        do throws(SourceError) {
+            return try Waivers.parse(String(decoding: bytes, as: UTF8.self), file: file, knownRules: Set(profile.rules.map(\.id) + profile.clusterRules.map(\.id)))
+        } catch {
+            throw CLIError.configuration(error.description)
+        }
+    }
+}
+
+/// Now, in seconds since the epoch: when a waiver's last day has passed.
+var nowSeconds: Int64 { Posix.wallClock().seconds }

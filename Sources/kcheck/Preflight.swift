@@ -139,6 +139,7 @@ struct PreflightOptions: ParsableArguments {
     @OptionGroup var node: NodeOptions
     @OptionGroup var inventory: InventoryOptions
     @OptionGroup var reports: ReportOptions
+    @OptionGroup var waiverOptions: WaiverOptions
 
     @Option(name: .long, help: ArgumentHelp("Run only these rules (comma-separated ids).", valueName: "IDS"), completion: ruleIDCompletion)
     var only: String?
@@ -151,12 +152,16 @@ struct PreflightOptions: ParsableArguments {
         let profile = try selectedProfile()
         let target = try node.node()
         let inv = try inventory.load(from: target)
-        var report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, inventory: inv)
+        let waivers = try waiverOptions.load(from: target, rules: node.rules)
+        func judge(_ target: Node) -> Report {
+            let report = Engine.run(profile: profile, on: target, command: "preflight", policy: reports.policy, inventory: inv)
+            return Waivers.apply(waivers, to: report, names: [report.node.name], now: nowSeconds)
+        }
+        var report = judge(target)
         if let seconds = try waitSeconds(wait), report.failed {
             // Each judgement reads the node afresh (a new node object: nothing read is reused).
             report = try Waiting.run(
-                from: report, for: seconds, judge: { Engine.run(profile: profile, on: try node.node(), command: "preflight", policy: reports.policy, inventory: inv) },
-                passed: { !$0.failed }, waiting: { sayWaiting(Waiting.pending($0), $1) })
+                from: report, for: seconds, judge: { judge(try node.node()) }, passed: { !$0.failed }, waiting: { sayWaiting(Waiting.pending($0), $1) })
         }
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
@@ -229,10 +234,12 @@ struct Preflight: ParsableCommand {
         let inv = try inventory.load(from: local)
         defer { ClusterCollection.cleanUp() }
         let request = try remoteRequest(.record, rules: node.rules, env: inventory.env, only: options.only == nil ? nil : Set(profile.rules.map(\.id)))
+        let waivers = try options.waiverOptions.load(from: local, rules: node.rules)
         func judge() throws -> ClusterReport {
             ClusterCollection.cleanUp()
             let clusterMembers = try nodes.collect(request: request, inventory: inv, local: local)
-            return ClusterEngine.run(profile: profile, members: clusterMembers, inventory: inventory.env == nil ? nil : inv, policy: reports.policy)
+            let report = ClusterEngine.run(profile: profile, members: clusterMembers, inventory: inventory.env == nil ? nil : inv, policy: reports.policy)
+            return Waivers.apply(waivers, to: report, now: nowSeconds)
         }
         var report = try judge()
         if let seconds = try waitSeconds(options.wait), report.failed {
@@ -260,7 +267,8 @@ struct Preflight: ParsableCommand {
         }
         guard !members.isEmpty else { throw CLIError.usage("--snapshots \(directory): no node trees in it") }
         let inv = inventory.env == nil ? nil : try inventory.load(from: members[0].node!)
-        let report = ClusterEngine.run(profile: profile, members: members, inventory: inv, policy: reports.policy)
+        let waivers = try options.waiverOptions.load(from: LiveNode(), rules: node.rules)
+        let report = Waivers.apply(waivers, to: ClusterEngine.run(profile: profile, members: members, inventory: inv, policy: reports.policy), now: nowSeconds)
         try reports.emit(report, command: "preflight")
         if report.failed { throw ExitCode(Exit.failed) }
     }

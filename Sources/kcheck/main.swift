@@ -1,4 +1,5 @@
 import ArgumentParser
+import KCheckCore
 import KCheckNative
 import KCheckRuleLoader
 

@@ -220,8 +220,8 @@ public struct ClusterMember {
 
 /// The report of a cluster run: one report per node, and one for the cluster rules.
 public struct ClusterReport: Sendable {
-    public let nodes: [(label: String, report: Report)]
-    public let cluster: Report
+    public internal(set) var nodes: [(label: String, report: Report)]
+    public internal(set) var cluster: Report
     /// The cluster rules whose values are measurements (never drift).
     public let measurements: Set<String>
     /// The nodes that could not be reached, with the reason (their reports hold every rule as

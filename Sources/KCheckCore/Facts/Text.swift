@@ -130,3 +130,25 @@ func boundedList(_ items: [String], limit: Int = 20, separator: String = "; ") -
     guard items.count > limit else { return items.joined(separator: separator) }
     return items.prefix(limit).joined(separator: separator) + "\(separator)and \(items.count - limit) more"
 }
+
+/// "; did you mean `x`?" for the nearest name within a small edit distance, else "".
+public func suggestion(_ word: String, _ candidates: [String]) -> String {
+    let scored = candidates.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
+    guard let (best, distance) = scored, distance <= max(2, word.count / 3) else { return "" }
+    return "; did you mean `\(best)`?"
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

@@ -32,9 +32,11 @@ public enum ClusterFix {
     }
 
     /// Every reachable member's plan; the unreachable ones with their reason. Each node is judged
-    /// with `inventory` (--env) or its own.
+    /// with `inventory` (--env) or its own. A rule a waiver holds for on a node is left as it is
+    /// there (its result is `waived`; the plan has nothing for it).
     public static func plans(
-        _ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?, policy: FailurePolicy
+        _ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?, policy: FailurePolicy,
+        waivers: [Waiver] = [], now: Int64 = 0
     ) -> (plans: [MemberPlan], unreachable: [(label: String, problem: String)]) {
         var judged: [(label: String, evaluator: Evaluator, member: ClusterMember)] = []
         var reports: [String: Report] = [:]
@@ -44,14 +46,16 @@ public enum ClusterFix {
                 unreachable.append((member.label, member.problem ?? "unreachable"))
                 continue
             }
-            let (report, evaluator) = Engine.evaluate(
+            let (judgedReport, evaluator) = Engine.evaluate(
                 profile: profile, on: node, command: "fix", policy: policy, only: selection, inventory: inventory ?? Inventory.load(from: node))
             judged.append((member.label, evaluator, member))
-            reports[member.label] = report
+            reports[member.label] = Waivers.apply(
+                waivers, to: judgedReport, names: Set([member.label, judgedReport.node.name] + (member.host.map { [$0] } ?? [])), now: now)
         }
         var renewals: [String: [IdentityRenewal]] = [:]
         var manual: [String: [(rule: String, instructions: String)]] = [:]
-        for rule in profile.clusterRules where selection == nil || selection!.contains(rule.id) {
+        let waivedClusterRules = Waivers.active(waivers, names: [], now: now)
+        for rule in profile.clusterRules where (selection == nil || selection!.contains(rule.id)) && !waivedClusterRules.contains(rule.id) {
             guard case .unique(let fact) = rule.check, judged.count >= 2 else { continue }
             let result = ClusterEngine.judge(rule, judged, unreachable: unreachable.map(\.0), profile: profile, inventory: inventory)
             guard case .sharedIdentity(let shared)? = result.observation else { continue }

@@ -30,7 +30,7 @@ public struct Planner {
                 guard case .sysctl(let check) = rule.check, check.module != nil,
                     case .missing = facts.node.read(SysctlConfig.procPath(check.key), limit: 64)
                 else { continue }
-            case .pass, .skip: continue
+            case .pass, .skip, .waived: continue
             }
             add(rule, entry.result, to: &state)
         }

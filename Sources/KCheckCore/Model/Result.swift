@@ -10,6 +10,9 @@ public enum Status: String, Sendable, CaseIterable, Comparable {
     case skip
     /// kcheck could not check (a fact is unavailable or unreadable). Never a silent pass.
     case error
+    /// It failed (or warned, or could not be checked), and a waiver a person approved holds for
+    /// it until its date: it does not fail the run.
+    case waived
 
     /// Order in reports: what needs attention first.
     var rank: Int {
@@ -17,8 +20,9 @@ public enum Status: String, Sendable, CaseIterable, Comparable {
         case .fail: 0
         case .error: 1
         case .warn: 2
-        case .pass: 3
-        case .skip: 4
+        case .waived: 3
+        case .pass: 4
+        case .skip: 5
         }
     }
 
@@ -135,6 +139,8 @@ public struct Report: Sendable {
         public let result: RuleResult
         /// What `kcheck certs` read from the certificate this entry is about.
         public let certificate: CertificateDetails?
+        /// The waiver that waived this result, or that had expired.
+        public var waiver: AppliedWaiver?
 
         public init(subject: Subject, result: RuleResult, certificate: CertificateDetails? = nil) {
             self.subject = subject
@@ -152,7 +158,7 @@ public struct Report: Sendable {
     /// Start time, seconds and nanoseconds since the epoch.
     public let startedAt: (seconds: Int64, nanoseconds: Int64)
     public let durationSeconds: Double
-    public let entries: [Entry]
+    public internal(set) var entries: [Entry]
     public let policy: FailurePolicy
     /// What `kcheck fix` did before this evaluation, in plan order (empty for other commands).
     public var actions: [ActionRecord] = []

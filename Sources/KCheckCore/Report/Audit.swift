@@ -156,7 +156,7 @@ public struct AuditChanges: Sendable, Equatable {
             let id = entry.subject.id, now = entry.result
             let old = before[id]
             if bad.contains(now.status) && !(old.map { bad.contains($0.status) } ?? false) { newly.append(id) }
-            if !bad.contains(now.status), let old, bad.contains(old.status) { fixed.append(id) }
+            if !bad.contains(now.status), now.status != .waived, let old, bad.contains(old.status) { fixed.append(id) }
             guard let old, !volatile.contains(id) else { continue }
             // Where both runs carry a typed observation, drift is a change of what was observed
             // (values), not of its words: a setting moved to another file is no drift.
@@ -194,7 +194,7 @@ public enum PrometheusReporter {
     /// Several nodes' audits in one file (a cluster audit: each node, and the cluster rules under
     /// node="cluster"); each metric family's HELP and TYPE once, as the format requires.
     public static func render(_ runs: [(node: String, report: Report, certificates: [(path: String, secondsLeft: Int64)])]) -> String {
-        var out = "# HELP kcheck_rule_status 1 for the status each rule has now (pass, fail, warn, skip, error).\n"
+        var out = "# HELP kcheck_rule_status 1 for the status each rule has now (pass, fail, warn, skip, error, waived).\n"
         out += "# TYPE kcheck_rule_status gauge\n"
         for run in runs {
             for entry in run.report.entries {

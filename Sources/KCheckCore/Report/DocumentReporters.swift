@@ -12,13 +12,15 @@ public enum MarkdownReporter: Reporter {
     static func section(_ report: Report, heading: String) -> String {
         let s = report.summary
         var out = "\(heading)\n\n**\(report.failed ? "FAILED" : "PASSED")** · \(cell(report.node.source)) · \(cell(report.node.distribution)) · kernel \(cell(report.node.kernel)) · profile \(cell(report.profile))\n\n"
-        out += "| total | pass | fail | warn | could not check | not applicable |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n"
-        out += "| \(s.total) | \(s[.pass]) | \(s[.fail]) | \(s[.warn]) | \(s[.error]) | \(s[.skip]) |\n\n"
-        let attention = report.entriesByAttention.filter { [.fail, .error, .warn].contains($0.result.status) }
+        out += "| total | pass | fail | warn | could not check | waived | not applicable |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        out += "| \(s.total) | \(s[.pass]) | \(s[.fail]) | \(s[.warn]) | \(s[.error]) | \(s[.waived]) | \(s[.skip]) |\n\n"
+        let attention = report.entriesByAttention.filter { [.fail, .error, .warn, .waived].contains($0.result.status) }
         if !attention.isEmpty {
             out += "| status | rule | severity | expected | actual | fix |\n| --- | --- | --- | --- | --- | --- |\n"
             for e in attention {
-                out += "| \(e.result.status.rawValue) | `\(cell(e.subject.id))` \(cell(e.subject.title)) | \(e.subject.severity.rawValue) | \(cell(e.result.expected)) | \(cell(e.result.actual)) | \(cell(e.subject.remediation)) |\n"
+                // A waived (or expired-waiver) result: the waiver in place of the fix.
+                let fix = cell(e.waiver?.text ?? e.subject.remediation)
+                out += "| \(e.result.status.rawValue) | `\(cell(e.subject.id))` \(cell(e.subject.title)) | \(e.subject.severity.rawValue) | \(cell(e.result.expected)) | \(cell(e.result.actual)) | \(fix) |\n"
             }
             out += "\n"
         }
@@ -59,7 +61,7 @@ public enum HTMLReporter: Reporter {
         .verdict{display:inline-block;padding:.2em .7em;border-radius:4px;color:#fff;font-weight:600}
         .failed{background:#cf222e}.passed{background:#1a7f37}
         table{border-collapse:collapse;width:100%;margin:.6em 0;table-layout:auto}td,th{border:1px solid #d0d7de;padding:.35em .5em;vertical-align:top;text-align:left;overflow-wrap:anywhere;word-break:break-word}
-        th{background:#f6f8fa}.s{font-weight:600;white-space:nowrap}.fail{color:#cf222e}.error{color:#8250df}.warn{color:#9a6700}.pass{color:#1a7f37}.skip{color:#57606a}
+        th{background:#f6f8fa}.s{font-weight:600;white-space:nowrap}.fail{color:#cf222e}.error{color:#8250df}.warn{color:#9a6700}.pass{color:#1a7f37}.skip{color:#57606a}.waived{color:#0969da}
         .cards{display:flex;gap:.6em;flex-wrap:wrap}.card{border:1px solid #d0d7de;border-radius:6px;padding:.5em .9em;min-width:7em}.card b{font-size:1.4em;display:block}
         code{font:12px ui-monospace,monospace;background:#f6f8fa;padding:0 .2em}
         .grid td{text-align:center;font-size:12px}.grid td.id{text-align:left}
@@ -81,7 +83,7 @@ public enum HTMLReporter: Reporter {
     static func cards(_ report: Report) -> String {
         let s = report.summary
         return "<div class=\"cards\">" + [("total", s.total, ""), ("pass", s[.pass], "pass"), ("fail", s[.fail], "fail"), ("warn", s[.warn], "warn"),
-            ("could not check", s[.error], "error"), ("not applicable", s[.skip], "skip")].map { name, count, cls in
+            ("could not check", s[.error], "error"), ("waived", s[.waived], "waived"), ("not applicable", s[.skip], "skip")].map { name, count, cls in
             "<div class=\"card\"><b class=\"\(cls)\">\(count)</b>\(name)</div>"
         }.joined() + "</div>"
     }
@@ -90,7 +92,9 @@ public enum HTMLReporter: Reporter {
         var out = "<table><tr><th>status</th><th>rule</th><th>severity</th><th>expected</th><th>actual</th><th>what to do</th></tr>"
         for e in report.entriesByAttention {
             let status = e.result.status.rawValue
-            let detail = e.result.status == .pass ? "" : esc(e.result.message.isEmpty ? "" : e.result.message + " ") + "<br><code>\(esc(e.subject.remediation))</code>"
+            // A waived result's message starts with the waiver (reason, approver, expiry, file:line).
+            let detail = e.result.status == .pass ? "" : esc(e.result.message.isEmpty ? "" : e.result.message + " ")
+                + (e.result.status == .waived ? "" : "<br><code>\(esc(e.subject.remediation))</code>")
             out += "<tr><td class=\"s \(status)\">\(status)</td><td><code>\(esc(e.subject.id))</code><br>\(esc(e.subject.title))</td><td>\(e.subject.severity.rawValue)</td>"
             out += "<td>\(esc(e.result.expected))</td><td>\(esc(e.result.actual))</td><td>\(e.result.status == .pass || e.result.status == .skip ? esc(e.result.message) : detail)</td></tr>"
         }

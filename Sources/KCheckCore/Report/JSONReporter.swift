@@ -63,6 +63,20 @@ public enum JSONReporter: Reporter {
             w.string("message", result.message)
             w.string("remediation", rule.remediation)
             if report.fixable.contains(rule.id) { w.bool("fixable", true) }
+            if let applied = entry.waiver {
+                w.beginObject("waiver")
+                w.string("rule", applied.waiver.rule)
+                w.string("status", applied.status.rawValue)
+                w.bool("expired", applied.expired)
+                w.string("reason", applied.waiver.reason)
+                w.string("approved_by", applied.waiver.approvedBy)
+                w.string("expires", applied.waiver.expires)
+                if let node = applied.waiver.node { w.string("node", node) }
+                if let certificate = applied.waiver.certificate { w.string("certificate", certificate) }
+                w.string("file", applied.waiver.location.file)
+                w.number("line", applied.waiver.location.line)
+                w.endObject()
+            }
             w.numbers("guide", rule.guide)
             w.beginArray("evidence")
             for location in result.evidence {

@@ -30,7 +30,7 @@ public enum JUnitReporter: Reporter {
         let failures = failures(report)
         w.begin("testsuite", [
             ("name", name), ("tests", String(summary.total)), ("failures", String(failures)),
-            ("errors", String(summary[.error])), ("skipped", String(summary[.skip])),
+            ("errors", String(summary[.error])), ("skipped", String(summary[.skip] + summary[.waived])),
             ("time", secondsText(report.durationSeconds)), ("timestamp", iso8601(report.startedAt)),
             ("hostname", report.node.name), ("package", "kcheck.\(report.profile)"),
         ])
@@ -59,6 +59,9 @@ public enum JUnitReporter: Reporter {
             case .error:
                 w.element("error", [("type", "could-not-check"), ("message", result.message)], content: detail)
             case .skip:
+                w.element("skipped", [("message", result.message)], content: "")
+            case .waived:
+                // Skipped, with the waiver's reason, expiry and approver in the message.
                 w.element("skipped", [("message", result.message)], content: "")
             }
             w.end()

@@ -59,6 +59,15 @@ public enum ReportReader {
                         ruleID: id, status: status, expected: try need(item, "expected"), actual: try need(item, "actual"),
                         message: try need(item, "message"), evidence: evidence, observation: item["observation"].flatMap(sysctlObservation))))
             if item["fixable"]?.value == .bool(true) { fixable.insert(id) }
+            if let w = item["waiver"], let status = w["status"]?.string.flatMap(Status.init(rawValue:)), let file = w["file"]?.string,
+                let line = w["line"]?.int, let expires = w["expires"]?.string, let end = Waivers.dayAfter(expires)
+            {
+                entries[entries.count - 1].waiver = AppliedWaiver(
+                    waiver: Waiver(
+                        rule: w["rule"]?.string ?? id, node: w["node"]?.string, certificate: w["certificate"]?.string, reason: w["reason"]?.string ?? "",
+                        approvedBy: w["approved_by"]?.string ?? "", expires: expires, expiresAt: end, location: SourceLocation(file: file, line: line)),
+                    status: status, expired: w["expired"]?.value == .bool(true))
+            }
         }
         // A format this kcheck does not know, or a summary its own results contradict (results cut
         // out of a failing report), is not read as a report: its verdict would be wrong.

@@ -25,11 +25,12 @@ public enum TextReporter: Reporter {
         func one(_ text: String) -> String { visible(text, singleLine: true) }
         func label(_ status: Status) -> String {
             switch status {
-            case .pass: paint("PASS ", "32")
-            case .fail: paint("FAIL ", "1;31")
-            case .warn: paint("WARN ", "33")
-            case .skip: paint("SKIP ", "2")
-            case .error: paint("ERROR", "35")
+            case .pass: paint("PASS  ", "32")
+            case .fail: paint("FAIL  ", "1;31")
+            case .warn: paint("WARN  ", "33")
+            case .skip: paint("SKIP  ", "2")
+            case .error: paint("ERROR ", "35")
+            case .waived: paint("WAIVED", "34")
             }
         }
         var needsPerson: (Report.Entry) -> Bool { { [.fail, .warn, .error].contains($0.result.status) } }
@@ -55,6 +56,9 @@ public enum TextReporter: Reporter {
             if s[.fail] > 0 { counts.append("\(s[.fail]) failed" + (bySeverity.isEmpty ? "" : " (\(bySeverity.joined(separator: ", ")))")) }
             if s[.error] > 0 { counts.append("\(s[.error]) could not be checked") }
             if s[.warn] > 0 { counts.append("\(s[.warn]) warning\(s[.warn] == 1 ? "" : "s")") }
+            if s[.waived] > 0 { counts.append("\(s[.waived]) waived") }
+            let expired = report.entries.filter { $0.waiver?.expired == true }.count
+            if expired > 0 { counts.append("\(expired) waiver\(expired == 1 ? "" : "s") expired") }
             counts.append("\(s[.pass]) passed")
             if s[.skip] > 0 { counts.append("\(s[.skip]) not applicable") }
             let noun = ["certs", "lint"].contains(report.command) ? "result" : "rule"
@@ -66,14 +70,14 @@ public enum TextReporter: Reporter {
         mutating func line(_ entry: Report.Entry, idWidth: Int) {
             let message = entry.result.message.isEmpty ? entry.result.actual : entry.result.message
             // A message of several lines (one per node): each line indented under the result.
-            let body = v(message).replacingAll("\n", with: "\n" + indent + String(repeating: " ", count: idWidth + 17))
+            let body = v(message).replacingAll("\n", with: "\n" + indent + String(repeating: " ", count: idWidth + 18))
             out += indent + "\(label(entry.result.status)) \(entry.subject.severity.rawValue.padded(to: 8)) \(one(entry.subject.id).padded(to: idWidth))  \(body)\n"
-            if let c = entry.certificate { out += v(TextReporter.certificateLines(c, indent: indent + "      ")) }
+            if let c = entry.certificate { out += v(TextReporter.certificateLines(c, indent: indent + "       ")) }
             guard options.verbose else { return }
-            let deeper = indent + "      "
+            let deeper = indent + "       "
             if entry.result.status != .pass && entry.result.status != .skip {
                 out += deeper + "expected: \(v(entry.result.expected))\n" + deeper + "actual:   \(v(entry.result.actual))\n"
-                if entry.result.status != .error { out += deeper + paint("remediation: \(v(entry.subject.remediation))", "36") + "\n" }
+                if entry.result.status == .fail || entry.result.status == .warn { out += deeper + paint("remediation: \(v(entry.subject.remediation))", "36") + "\n" }
             }
         }
 
@@ -89,10 +93,10 @@ public enum TextReporter: Reporter {
                 members[area, default: []].append(entry)
             }
             func inTable(_ entry: Report.Entry) -> Bool {
-                if case .sysctl? = entry.result.observation { entry.result.status != .error } else { false }
+                if case .sysctl? = entry.result.observation { entry.result.status == .fail || entry.result.status == .warn } else { false }
             }
             let actedOn = Set(report.actions.flatMap(\.rules))
-            let idWidth = min(36, entries.filter { (needsPerson($0) || actedOn.contains($0.subject.id)) && !inTable($0) }.map { one($0.subject.id).count }.max() ?? 10)
+            let idWidth = min(36, entries.filter { (needsPerson($0) || $0.result.status == .waived || actedOn.contains($0.subject.id)) && !inTable($0) }.map { one($0.subject.id).count }.max() ?? 10)
             var notApplicable: [(String, Int)] = []
             var passed: [(String, Int)] = []
             var shown = 0
@@ -101,7 +105,7 @@ public enum TextReporter: Reporter {
                 let all = members[area]!
                 let summary = Summary(all.map(\.result.status))
                 // After a fix, the rules it acted on are listed too: how they are now.
-                let problems = all.filter { needsPerson($0) || actedOn.contains($0.subject.id) }
+                let problems = all.filter { needsPerson($0) || $0.result.status == .waived || actedOn.contains($0.subject.id) }
                 // Areas with nothing to say: one line for all of them (--verbose lists them).
                 if problems.isEmpty && !options.verbose {
                     if summary[.pass] == 0 { notApplicable.append((area, summary[.skip])) } else { passed.append((area, summary[.pass])) }
@@ -109,7 +113,7 @@ public enum TextReporter: Reporter {
                 }
                 shown += 1
                 var counts: [String] = []
-                for (status, word) in [(Status.fail, "failed"), (.error, "could not be checked"), (.warn, "warned"), (.pass, "passed"), (.skip, "not applicable")] where summary[status] > 0 {
+                for (status, word) in [(Status.fail, "failed"), (.error, "could not be checked"), (.warn, "warned"), (.waived, "waived"), (.pass, "passed"), (.skip, "not applicable")] where summary[status] > 0 {
                     counts.append("\(summary[status]) \(word)")
                 }
                 out += paint(one(area), "1") + " · " + counts.joined(separator: ", ") + "\n"
@@ -161,15 +165,15 @@ public enum TextReporter: Reporter {
             func joined(_ row: [String]) -> String {
                 row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padded(to: widths[i]) }.joined(separator: "  ")
             }
-            out += indent + "      " + paint(joined(head), "2") + "\n"
+            out += indent + "       " + paint(joined(head), "2") + "\n"
             for (row, (entry, o)) in zip(cells, rows) {
                 out += indent + label(entry.result.status) + " " + joined(row) + "\n"
                 // More than the table says (a guide mistake in a file, an earlier right value a
                 // later one overrides, what `sysctl --system` would apply now): the message too.
                 var decider: SourceLocation?
                 if case .set(_, let location) = o.afterReboot { decider = location }
-                if !options.verbose && (o.applyNow != nil || entry.result.evidence.contains { $0 != decider }) {
-                    out += indent + "        " + paint("↳ " + one(entry.result.message), "2") + "\n"
+                if !options.verbose && (o.applyNow != nil || entry.waiver != nil || entry.result.evidence.contains { $0 != decider }) {
+                    out += indent + "         " + paint("↳ " + one(entry.result.message), "2") + "\n"
                 }
             }
             // What to do, from what was seen: a file that decides otherwise and is read after
@@ -187,9 +191,9 @@ public enum TextReporter: Reporter {
             if !modules.isEmpty {
                 advice = "load \(modules.joined(separator: ", ")) now and at boot (modprobe; /etc/modules-load.d), " + advice
             }
-            out += indent + "      " + paint("fix: \(advice), then `sysctl --system`", "36") + "\n"
+            out += indent + "       " + paint("fix: \(advice), then `sysctl --system`", "36") + "\n"
             if options.verbose {
-                for (entry, _) in rows where !entry.result.message.isEmpty { out += indent + "      " + one(entry.subject.id) + ": " + v(entry.result.message) + "\n" }
+                for (entry, _) in rows where !entry.result.message.isEmpty { out += indent + "       " + one(entry.subject.id) + ": " + v(entry.result.message) + "\n" }
             }
         }
 
@@ -209,18 +213,18 @@ public enum TextReporter: Reporter {
                 }
                 let id = one(entry.subject.id).padded(to: idWidth)
                 out += "\(label(entry.result.status))  \(id)  \(entry.subject.severity.rawValue.padded(to: 8))  \(one(entry.subject.title))\n"
-                let deeper = String(repeating: " ", count: 7)
+                let deeper = String(repeating: " ", count: 8)
                 if let c = entry.certificate { out += v(TextReporter.certificateLines(c, indent: deeper)) }
                 switch entry.result.status {
                 case .pass:
                     continue
                 case .skip:
                     if !entry.result.message.isEmpty { out += deeper + paint(v(entry.result.message), "2") + "\n" }
-                case .fail, .warn, .error:
+                case .fail, .warn, .error, .waived:
                     out += deeper + "expected: \(v(entry.result.expected))\n"
                     out += deeper + "actual:   \(v(entry.result.actual))\n"
                     if !entry.result.message.isEmpty { out += deeper + v(entry.result.message).replacingAll("\n", with: "\n" + deeper + "  ") + "\n" }
-                    if entry.result.status != .error { out += deeper + paint("fix: \(v(entry.subject.remediation))", "36") + "\n" }
+                    if entry.result.status == .fail || entry.result.status == .warn { out += deeper + paint("fix: \(v(entry.subject.remediation))", "36") + "\n" }
                 }
             }
             if hidden > 0 { out += "(\(hidden) passing or not applicable not shown\(report.command == "certs" ? ": --verbose shows them" : ""))\n" }
