@@ -554,4 +554,49 @@ struct ClonedMachineFixTests {
             #expect(left.isEmpty, "\(tree): \(left)")
         }
     }
+
+    /// Issue 15: a waiver holds over SSH too. node3's vm.swappiness (10 now) is waived for node3:
+    /// `kcheck fix --hosts` plans nothing for it there, the node applies the plan shown (its own
+    /// judgement leaves the rule out as well), and a node-less waiver of the machine-id rule
+    /// keeps kcheck from making node3 a new machine-id.
+    @Test(.enabled(if: TestSSHCluster.available, "needs openssh-server, openssh-client and unshare(1)"))
+    func waivedRulesAreLeftAsTheyAre() throws {
+        let dir = try TemporaryDirectory()
+        let copy = try run("/bin/cp", ["-a", Repo.root + "/fixtures/clusters/disagree", dir.path + "/cluster"])
+        guard copy.status == 0 else { throw TestFailure("cp: \(copy.stderr)") }
+        let trees = ["k8s-node01", "k8s-node02", "k8s-node03"].map { dir.path + "/cluster/" + $0 }
+        let cluster = try TestSSHCluster(
+            trees.enumerated().map { i, tree in .init(alias: "node\(i + 1)", address: "127.0.0.\(i + 2)", tree: tree) })
+        defer { withExtendedLifetime(cluster) {} }
+        let waivers = try dir.write("waivers.yaml", """
+            waivers:
+              - rule: sysctl.vm.swappiness
+                node: node3
+                reason: "the vendor's agent"
+                approved_by: ops
+                expires: 2099-01-01
+              - rule: cluster.machine-id-unique
+                reason: "re-imaged next month"
+                approved_by: ops
+                expires: 2099-01-01
+
+            """)
+        let hosts = ["--hosts", "node1,node2,node3", "--ssh-config", cluster.config]
+        let rules = "sysctl.vm.swappiness,cluster.machine-id-unique"
+        let swappiness = trees[2] + "/proc/sys/vm/swappiness", machineID = trees[2] + "/etc/machine-id"
+        let machineIDBefore = try String(contentsOfFile: machineID, encoding: .utf8)
+        let planned = try kcheck(["fix", "--dry-run", "--only", rules, "--color", "never", "--waivers", waivers] + hosts)
+        #expect(!planned.stdout.contains("vm.swappiness") && !planned.stdout.contains("machine-id"), "\(planned.stdout)\(planned.stderr)")
+        let fixed = try kcheck(["fix", "--yes", "--only", rules, "--color", "never", "--waivers", waivers] + hosts)
+        #expect(!fixed.stdout.contains("refused") && !fixed.stderr.contains("refused"), "\(fixed.stdout)\(fixed.stderr)")
+        #expect(try String(contentsOfFile: swappiness, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "10")
+        #expect(try String(contentsOfFile: machineID, encoding: .utf8) == machineIDBefore)
+        // (--only on preflight names node rules; every cluster rule is judged.)
+        let judged = try kcheck(["preflight", "--only", "sysctl.vm.swappiness", "--color", "never", "--waivers", waivers] + hosts)
+        #expect(hasLine(judged.stdout, "WAIVED", "sysctl.vm.swappiness") && hasLine(judged.stdout, "WAIVED", "cluster.machine-id-unique"), "\(judged.stdout)\(judged.stderr)")
+        // Without the waivers the same fix changes both.
+        let unwaived = try kcheck(["fix", "--dry-run", "--only", rules, "--color", "never"] + hosts)
+        #expect(unwaived.stdout.contains("vm.swappiness") && unwaived.stdout.contains("new /etc/machine-id"), "\(unwaived.stdout)")
+    }
+
 }
