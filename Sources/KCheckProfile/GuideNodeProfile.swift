@@ -1595,8 +1595,8 @@ private func makeRules() -> [Rule] {
         phase: .prepare,
         guide: [8],
         rationale: "etcd needs synchronised clocks; chrony keeps them so.",
-        remediation: "systemctl enable chronyd && systemctl start chronyd (the unit is chrony on Debian and Ubuntu)",
-        check: Check.service(ServiceCheck(unit: DistroName(rhel: "chronyd", debian: "chrony"), running: true, enabled: true, package: nil)),
+        remediation: "Install chrony where it is missing, then `systemctl enable --now chronyd` (the unit is chrony on Debian and Ubuntu); kcheck's advice names the command for the node's distribution.",
+        check: Check.service(ServiceCheck(unit: DistroName(rhel: "chronyd", debian: "chrony"), running: true, enabled: true, package: DistroName(rhel: "chrony", debian: "chrony"))),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),
@@ -1627,8 +1627,8 @@ private func makeRules() -> [Rule] {
         phase: .prepare,
         guide: [9],
         rationale: "The guide restarts crond after changing the time zone so that jobs run on the new zone's clock.",
-        remediation: "systemctl restart crond (cron on Debian and Ubuntu)",
-        check: Check.service(ServiceCheck(unit: DistroName(rhel: "crond", debian: "cron"), running: true, enabled: nil, package: nil)),
+        remediation: "Install cronie (cron on Debian and Ubuntu) where it is missing, then `systemctl start crond` (cron on Debian and Ubuntu).",
+        check: Check.service(ServiceCheck(unit: DistroName(rhel: "crond", debian: "cron"), running: true, enabled: nil, package: DistroName(rhel: "cronie", debian: "cron"))),
         tests: [
             RuleTest(node: "centos7-prepared", status: .pass, message: nil),
             RuleTest(node: "debian12", status: .pass, message: nil),

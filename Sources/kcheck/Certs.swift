@@ -44,9 +44,12 @@ struct Certs: ParsableCommand {
             let cwd = Posix.currentDirectory() ?? "/"
             scanPaths = paths.map { $0.hasPrefix("/") ? $0 : (cwd.hasSuffix("/") ? cwd : cwd + "/") + $0 }
         }
-        let inventory = scanPaths.isEmpty
+        var inventory = scanPaths.isEmpty
             ? CertificateInventory.scan(CertificateInventory.defaultPaths, on: target, required: false)
             : CertificateInventory.scan(scanPaths, on: target)
+        // A directory without the cluster's CA (/etc/etcd/cert alone): its certificates are
+        // verified against the CA where the guide keeps it, not left "not verified".
+        inventory.addIssuers(from: CertificateInventory.clusterCA, on: target)
         let judge = CertificateJudge(now: started.seconds, warnDays: warnDays, failDays: failDays)
         let identity = Evaluator(node: target, rules: []).identity
         let waivers = try waiverOptions.load(from: target, rules: node.rules)

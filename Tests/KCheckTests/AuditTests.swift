@@ -232,7 +232,7 @@ struct DocumentReportTests {
         #expect(r.status == 1)
         #expect(r.stdout.hasPrefix("## kcheck preflight · k8s-node01\n\n**FAILED**"), "\(r.stdout.prefix(200))")
         let n = Profile.guideNode.rules.count, running = notApplicableBeforeInstalling(Profile.guideNode)
-        #expect(r.stdout.contains("| \(n) | \(n - 4 - running) | 4 | 0 | 0 | \(running) |"), "\(r.stdout)")
+        #expect(r.stdout.contains("| \(n) | \(n - 4 - running) | 4 | 0 | 0 | 0 | \(running) |"), "\(r.stdout)")
         #expect(r.stdout.contains("| fail | `service.firewalld` firewalld is stopped and disabled | high |"))
     }
 

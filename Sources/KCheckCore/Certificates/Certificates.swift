@@ -18,6 +18,9 @@ public struct FoundCertificate: Sendable {
 /// read. Private keys are kept only as their public halves.
 public struct CertificateInventory: Sendable {
     public var certificates: [FoundCertificate] = []
+    /// CA certificates from outside the paths scanned (the cluster's CA, when a directory without
+    /// it is scanned): issuers to verify against, not results of their own.
+    public private(set) var outsideIssuers: [FoundCertificate] = []
     /// Certificates that may have issued others (CA:TRUE, or no basic constraints), by subject,
     /// with their OpenSSL objects. A leaf's OpenSSL object is freed as soon as its issuer is
     /// verified: 10,000 leaves would otherwise hold ~10 KB each until the end of the scan.
@@ -31,6 +34,8 @@ public struct CertificateInventory: Sendable {
 
     /// The guide's certificate directories.
     public static let defaultPaths = ["/etc/kubernetes/cert", "/etc/etcd/cert"]
+    /// Where the guide keeps the cluster's CA on every node.
+    public static let clusterCA = "/etc/kubernetes/cert/ca.pem"
 
     /// Extensions a file must be a certificate or key with; other files in a directory that are
     /// neither PEM nor DER (ca-config.json, ca.csr's JSON) are passed over.
@@ -84,6 +89,26 @@ public struct CertificateInventory: Sendable {
             }
         }
         return inventory
+    }
+
+    /// The CA certificates in `path` on `node` (the cluster's CA at /etc/kubernetes/cert/ca.pem)
+    /// as issuers for the certificates scanned, unless the scan holds that file already; a file
+    /// that is missing or holds no CA is passed over (it is not what was asked to be checked).
+    public mutating func addIssuers(from path: String, on node: Node) {
+        guard !certificates.contains(where: { $0.path == path }), case .content(let bytes) = node.read(path, limit: defaultReadLimit) else { return }
+        let contents = X509Certificate.read(file: bytes, standIns: node.holdsStandIns)
+        for (i, entry) in contents.certificates.enumerated() {
+            guard case .certificate(let c) = entry, c.info.isCA == true else { continue }
+            let found = FoundCertificate(path: path, index: i + 1, inBundle: contents.certificates.count > 1, info: c.info)
+            outsideIssuers.append(found)
+            let label = found.label
+            issuers[c.info.subject, default: []].append((label, c))
+            unverified.removeAll { pending in
+                guard certificates[pending.index].info.issuer == c.info.subject, pending.certificate.isIssued(by: c) else { return false }
+                certificates[pending.index].verifiedIssuer = label
+                return true
+            }
+        }
     }
 
     private mutating func walk(directory: String, on node: Node, depth: Int, into found: inout [(path: String, named: Bool)]) {
@@ -251,7 +276,7 @@ public struct CertificateJudge {
     public func judge(_ inventory: CertificateInventory) -> [Judged] {
         let all = inventory.certificates
         var bySubject: [[NameAttribute]: [FoundCertificate]] = [:]
-        for c in all { bySubject[c.info.subject, default: []].append(c) }
+        for c in all + inventory.outsideIssuers { bySubject[c.info.subject, default: []].append(c) }
         var keysByPublicKey: [[UInt8]: String] = [:]
         for key in inventory.keys where keysByPublicKey[key.publicKey] == nil { keysByPublicKey[key.publicKey] = key.path }
         let keyPaths = Set(inventory.keys.map(\.path))

@@ -181,6 +181,8 @@ struct YAMLReader {
         if at() == UInt8(ascii: ":") && isBlank(at(1)) {
             throw fail("a mapping value is not allowed here (\(what) cannot be a key)")
         }
+        // YAML wants a space before a comment's `#`; libyaml takes `"text"#` as a comment anyway.
+        if at() == UInt8(ascii: "#") { throw fail("a `#` right after \(what) is not supported (put a space before a comment)") }
         throw fail("unexpected text after \(what)")
     }
 

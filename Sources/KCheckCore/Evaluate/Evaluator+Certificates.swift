@@ -74,15 +74,24 @@ extension Evaluator {
         let contents: X509Certificate.FileContents
         switch facts.certificateFile(check.key) {
         case .missing:
-            return Outcome(status: .fail, expected: expected, actual: "no \(check.key)", message: "The CA's private key is not at \(check.key)")
+            // Nothing to chmod: the key is copied from where the CA was made (or made with it).
+            let copy = "copy ca-key.pem from the first node, where the CA was made, to \(check.key) (mode 0600, owner root); on the first node, make the CA first (pki.ca-certificate: `kcheck fix` makes both)"
+            return Outcome(status: .fail, expected: expected, actual: "no \(check.key)", message: "The CA's private key is not at \(check.key)", advice: copy)
         case .unreadable(let why): return unavailable(expected, why)
         case .content(let c): contents = c
         }
         var problems: [String] = []
+        var commands: [String] = []
         switch facts.node.resolvedStatus(check.key) {
         case .success(let st):
-            if st.mode & 0o077 != 0 { problems.append("mode 0\(String(st.mode & 0o7777, radix: 8)): group or others may read the CA key") }
-            if st.uid != 0 { problems.append("owned by uid \(st.uid), not root") }
+            if st.mode & 0o077 != 0 {
+                problems.append("mode 0\(String(st.mode & 0o7777, radix: 8)): group or others may read the CA key")
+                commands.append("chmod 0600 \(check.key)")
+            }
+            if st.uid != 0 {
+                problems.append("owned by uid \(st.uid), not root")
+                commands.append("chown root:root \(check.key)")
+            }
         case .failure(let error): return unavailable(expected, error.description)
         }
         // Only the key's public half is kept; nothing of the private key reaches a message.
@@ -94,14 +103,18 @@ extension Evaluator {
         case .failure(let error): problems.append("cannot read the key: \(error.reason)")
         case .success(let publicKey):
             if let ca = try certificate(at: check.certificate, expected: expected) {
-                if ca.info.publicKey != publicKey { problems.append("it does not match \(check.certificate): a CA certificate and key from different runs") }
+                if ca.info.publicKey != publicKey {
+                    problems.append("it does not match \(check.certificate): a CA certificate and key from different runs")
+                    commands.append("copy ca.pem and ca-key.pem together from the first node, where the CA was made")
+                }
             } else {
                 problems.append("there is no \(check.certificate) to match it with")
             }
         }
         return Outcome(
             status: problems.isEmpty ? .pass : .fail, expected: expected,
-            actual: problems.isEmpty ? "matches, mode 0600 or stricter, root" : problems.joined(separator: "; "), message: problems.first ?? "")
+            actual: problems.isEmpty ? "matches, mode 0600 or stricter, root" : problems.joined(separator: "; "), message: problems.first ?? "",
+            advice: commands.isEmpty ? nil : commands.joined(separator: "; "))
     }
 
     func fileLintClean(_ check: FileLintCheck) throws(OutcomeError) -> Outcome {

@@ -23,20 +23,30 @@ extension Evaluator {
         var activeState: String?
         if check.running != nil, fileState != .notFound, case .available(let state) = facts.activeState(of: unit) { activeState = state }
         let observed = Observation.service(ServiceObservation(unit: unit, unitFile: fileState, active: activeState))
+        // What brings the unit to the state wanted, with the name this distribution gives it.
+        let bringUp = check.running == true && check.enabled == true ? "systemctl enable --now \(name)"
+            : check.running == true ? "systemctl start \(name)" : check.enabled == true ? "systemctl enable \(name)" : nil
         if fileState == .notFound {
             let needed = check.running == true || check.enabled == true
+            guard needed else { return Outcome(status: .pass, expected: expected, actual: "not installed", message: "", observation: observed) }
+            // Not a restart of a unit that does not exist: install it first, with this node's package manager.
+            let package = try check.package.flatMap { p throws(OutcomeError) in try distroName(p, expected: expected) }
+            let install = package.flatMap { p in self.facts.packageManager.map { $0.install([p]).filter { $0 != "--" }.joined(separator: " ") } }
+            let advice = [install ?? "install the package that provides \(unit)", bringUp].compactMap { $0 }.joined(separator: " && ")
             return Outcome(
-                status: needed ? .fail : .pass, expected: expected, actual: "not installed",
-                message: needed ? "\(unit) is not installed: install the package that provides it." : "", observation: observed)
+                status: .fail, expected: expected, actual: "not installed", message: "\(unit) is not installed: \(advice).", observation: observed,
+                advice: advice)
         }
         var problems: [String] = []
+        var commands: [String] = []
         var facts: [String] = []
         var unknown: String?
         if let enabled = check.enabled {
             facts.append(fileState.rawValue)
             let isEnabled = fileState == .enabled
             if isEnabled != enabled {
-                problems.append(enabled ? "\(unit) is \(fileState.rawValue): run systemctl enable \(name)" : "\(unit) is enabled: run systemctl disable \(name)")
+                commands.append("systemctl \(enabled ? "enable" : "disable") \(name)")
+                problems.append(enabled ? "\(unit) is \(fileState.rawValue): run \(commands.last!)" : "\(unit) is enabled: run \(commands.last!)")
             }
         }
         if let running = check.running {
@@ -48,7 +58,8 @@ extension Evaluator {
                 facts.append(state)
                 let isRunning = state == "active" || state == "activating" || state == "reloading"
                 if isRunning != running {
-                    problems.append(running ? "\(unit) is \(state): run systemctl start \(name)" : "\(unit) is \(state): run systemctl stop \(name)")
+                    commands.append("systemctl \(running ? "start" : "stop") \(name)")
+                    problems.append("\(unit) is \(state): run \(commands.last!)")
                 }
             }
         }
@@ -56,7 +67,7 @@ extension Evaluator {
         if !problems.isEmpty {
             var message = problems.joined(separator: "; ") + "."
             if let unknown { message += " (Whether it runs could not be checked: \(unknown).)" }
-            return Outcome(status: .fail, expected: expected, actual: actual, message: message, observation: observed)
+            return Outcome(status: .fail, expected: expected, actual: actual, message: message, observation: observed, advice: commands.joined(separator: " && "))
         }
         if let unknown {
             return Outcome(status: .error, expected: expected, actual: actual, message: "could not check whether \(unit) is running: \(unknown)", observation: observed)

@@ -147,4 +147,25 @@ extension Evaluator {
         return Outcome(
             status: .fail, expected: expected, actual: actual, message: notes.joined(separator: " "), evidence: evidence, observation: observed(running))
     }
+
+    /// What to do for a kernel parameter, from what was seen: load the module that makes the key
+    /// (now and at boot) where it is not; change the line that decides a wrong value where that
+    /// is the guide's file or one read after it, else write the guide's file; then apply.
+    func sysctlAdvice(_ o: SysctlObservation, module: String?) -> String {
+        var steps: [String] = []
+        if let module, !facts.isBuiltIn(module) {
+            var absentAtBoot = false
+            if case .absent = o.afterReboot { absentAtBoot = true }
+            if !facts.isLoaded(module) || absentAtBoot {
+                steps.append("load \(module) now and at boot (`modprobe \(module)`; `echo \(module) > /etc/modules-load.d/\(module).conf`)")
+            }
+        }
+        if let line = o.wrongLineToChange {
+            steps.append("change \(line) to `\(o.key) = \(o.wanted)`")
+        } else {
+            steps.append("write `\(o.key) = \(o.wanted)` to \(SysctlObservation.guideFile) (one setting per line)")
+        }
+        steps.append("run `sysctl --system`")
+        return steps.joined(separator: ", then ")
+    }
 }

@@ -69,10 +69,12 @@ public final class Evaluator {
     }
 
     public func evaluate(_ rule: Rule) -> RuleResult {
-        let outcome: Outcome
+        var outcome: Outcome
         do throws(OutcomeError) {
             switch rule.check {
-            case .sysctl(let check): outcome = sysctl(check)
+            case .sysctl(let check):
+                outcome = sysctl(check)
+                if outcome.status == .fail || outcome.status == .warn, case .sysctl(let o)? = outcome.observation { outcome.advice = sysctlAdvice(o, module: check.module) }
             case .swapOff: outcome = try swapOff()
             case .fstabNoSwap: outcome = try fstabNoSwap()
             case .swapSources: outcome = swapSources()
@@ -123,7 +125,7 @@ public final class Evaluator {
         }
         return RuleResult(
             ruleID: rule.id, status: outcome.status, expected: outcome.expected, actual: outcome.actual,
-            message: outcome.message, evidence: outcome.evidence, observation: outcome.observation)
+            message: outcome.message, evidence: outcome.evidence, observation: outcome.observation, advice: outcome.advice)
     }
 
     public func evaluate(_ rules: [Rule]) -> [RuleResult] { rules.map(evaluate) }
@@ -138,6 +140,8 @@ public final class Evaluator {
         var message: String
         var evidence: [SourceLocation] = []
         var observation: Observation? = nil
+        /// What to do on this node, computed from what was seen (nil: the rule's remediation holds).
+        var advice: String? = nil
     }
 
     func unavailable(_ expected: String, _ why: String) -> Outcome {

@@ -299,3 +299,16 @@ extension String {
     /// Module names treat - and _ alike.
     var replacingDashes: String { String(map { $0 == "-" ? "_" : $0 }) }
 }
+
+extension NodeFacts {
+    /// The distribution's package manager: apt on Debian; dnf where it is installed, else yum.
+    var packageManager: PackageManager? {
+        guard case .available(let family) = family else { return nil }
+        switch family {
+        case .debian: return .apt
+        case .rhel:
+            if case .success = node.status("/usr/bin/dnf") { return .dnf }
+            return .yum
+        }
+    }
+}

@@ -431,12 +431,11 @@ public struct Planner {
         guard case .available(let family) = facts.family, case .available(let installed) = facts.installedPackages else { return [] }
         let missing = names.compactMap { $0.name(for: family) }.filter { !installed.contains($0) }
         guard !missing.isEmpty else { return [] }
+        guard let manager = facts.packageManager else { return [] }
         switch family {
         case .debian:
-            return [PlannedAction(.installPackages(.apt, missing), rules: [rule])]
+            return [PlannedAction(.installPackages(manager, missing), rules: [rule])]
         case .rhel:
-            let manager: PackageManager
-            if case .success = facts.node.status("/usr/bin/dnf") { manager = .dnf } else { manager = .yum }
             let epel = missing.filter { $0 == "epel-release" }
             let rest = missing.filter { $0 != "epel-release" }
             return (epel.isEmpty ? [] : [PlannedAction(.installPackages(manager, epel), rules: [rule], note: "EPEL provides jq and others the guide installs")])

@@ -87,6 +87,18 @@ public struct SysctlObservation: Equatable, Sendable {
         self.applyNow = applyNow
     }
 
+    /// The guide's file for the kernel parameters.
+    public static let guideFile = "/etc/sysctl.d/kubernetes.conf"
+
+    /// Where the value that holds at boot is set wrongly in the guide's file or in a file read
+    /// after it (sorting after kubernetes.conf, or /etc/sysctl.conf): that line must change, for
+    /// writing kubernetes.conf would not decide the value.
+    public var wrongLineToChange: SourceLocation? {
+        guard case .set(let value, let location) = afterReboot, !SysctlCheck(key: key, value: wanted).accepts(value) else { return nil }
+        let name = location.file.split(separator: "/").last.map(String.init) ?? location.file
+        return location.file == Self.guideFile || name > "kubernetes.conf" || location.file == "/etc/sysctl.conf" ? location : nil
+    }
+
     public enum AfterReboot: Equatable, Sendable {
         /// A file sets it (the value as the kernel keeps it).
         case set(String, SourceLocation)

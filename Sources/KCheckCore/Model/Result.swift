@@ -52,10 +52,14 @@ public struct RuleResult: Equatable, Sendable {
     public let evidence: [SourceLocation]
     /// What the check saw, typed (kernel parameters so far).
     public let observation: Observation?
+    /// What to do on this node, computed from what was seen, where the rule's remediation (a text
+    /// for every node) would not work here: the unit this distribution names, the package to
+    /// install, a file to copy rather than to chmod. nil: the remediation holds.
+    public let advice: String?
 
     public init(
         ruleID: String, status: Status, expected: String, actual: String, message: String, evidence: [SourceLocation] = [],
-        observation: Observation? = nil
+        observation: Observation? = nil, advice: String? = nil
     ) {
         self.ruleID = ruleID
         self.status = status
@@ -64,6 +68,7 @@ public struct RuleResult: Equatable, Sendable {
         self.message = message
         self.evidence = evidence
         self.observation = observation
+        self.advice = advice
     }
 }
 
@@ -149,6 +154,10 @@ public struct Report: Sendable {
         }
 
         public init(rule: Rule, result: RuleResult) { self.init(subject: Subject(rule), result: result) }
+
+        /// What to do about this result on its node: the advice computed from what was seen, else
+        /// the rule's remediation.
+        public var fix: String { result.advice ?? subject.remediation }
     }
 
     public let toolVersion: String

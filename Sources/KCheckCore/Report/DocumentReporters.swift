@@ -19,7 +19,7 @@ public enum MarkdownReporter: Reporter {
             out += "| status | rule | severity | expected | actual | fix |\n| --- | --- | --- | --- | --- | --- |\n"
             for e in attention {
                 // A waived (or expired-waiver) result: the waiver in place of the fix.
-                let fix = cell(e.waiver?.text ?? e.subject.remediation)
+                let fix = cell(e.waiver?.text ?? e.fix)
                 out += "| \(e.result.status.rawValue) | `\(cell(e.subject.id))` \(cell(e.subject.title)) | \(e.subject.severity.rawValue) | \(cell(e.result.expected)) | \(cell(e.result.actual)) | \(fix) |\n"
             }
             out += "\n"
@@ -94,7 +94,7 @@ public enum HTMLReporter: Reporter {
             let status = e.result.status.rawValue
             // A waived result's message starts with the waiver (reason, approver, expiry, file:line).
             let detail = e.result.status == .pass ? "" : esc(e.result.message.isEmpty ? "" : e.result.message + " ")
-                + (e.result.status == .waived ? "" : "<br><code>\(esc(e.subject.remediation))</code>")
+                + (e.result.status == .waived ? "" : "<br><code>\(esc(e.fix))</code>")
             out += "<tr><td class=\"s \(status)\">\(status)</td><td><code>\(esc(e.subject.id))</code><br>\(esc(e.subject.title))</td><td>\(e.subject.severity.rawValue)</td>"
             out += "<td>\(esc(e.result.expected))</td><td>\(esc(e.result.actual))</td><td>\(e.result.status == .pass || e.result.status == .skip ? esc(e.result.message) : detail)</td></tr>"
         }

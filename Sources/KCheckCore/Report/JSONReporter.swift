@@ -62,6 +62,7 @@ public enum JSONReporter: Reporter {
             w.string("actual", result.actual)
             w.string("message", result.message)
             w.string("remediation", rule.remediation)
+            if let advice = result.advice { w.string("advice", advice) }
             if report.fixable.contains(rule.id) { w.bool("fixable", true) }
             if let applied = entry.waiver {
                 w.beginObject("waiver")

@@ -97,7 +97,7 @@ public enum JUnitReporter: Reporter {
             result.message, "expected: \(result.expected)", "actual: \(result.actual)", "severity: \(rule.severity.rawValue)",
         ]
         if !result.evidence.isEmpty { lines.append("evidence: " + result.evidence.map(\.description).joined(separator: ", ")) }
-        lines.append("remediation: \(rule.remediation)")
+        lines.append("remediation: \(result.advice ?? rule.remediation)")
         return lines.filter { !$0.isEmpty }.joined(separator: "\n")
     }
 }

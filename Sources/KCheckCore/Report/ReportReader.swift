@@ -57,7 +57,7 @@ public enum ReportReader {
                         remediation: try need(item, "remediation")),
                     result: RuleResult(
                         ruleID: id, status: status, expected: try need(item, "expected"), actual: try need(item, "actual"),
-                        message: try need(item, "message"), evidence: evidence, observation: item["observation"].flatMap(sysctlObservation))))
+                        message: try need(item, "message"), evidence: evidence, observation: item["observation"].flatMap(sysctlObservation), advice: item["advice"]?.string)))
             if item["fixable"]?.value == .bool(true) { fixable.insert(id) }
             if let w = item["waiver"], let status = w["status"]?.string.flatMap(Status.init(rawValue:)), let file = w["file"]?.string,
                 let line = w["line"]?.int, let expires = w["expires"]?.string, let end = Waivers.dayAfter(expires)

@@ -77,7 +77,7 @@ public enum TextReporter: Reporter {
             let deeper = indent + "       "
             if entry.result.status != .pass && entry.result.status != .skip {
                 out += deeper + "expected: \(v(entry.result.expected))\n" + deeper + "actual:   \(v(entry.result.actual))\n"
-                if entry.result.status == .fail || entry.result.status == .warn { out += deeper + paint("remediation: \(v(entry.subject.remediation))", "36") + "\n" }
+                if entry.result.status == .fail || entry.result.status == .warn { out += deeper + paint("remediation: \(v(entry.fix))", "36") + "\n" }
             }
         }
 
@@ -180,9 +180,8 @@ public enum TextReporter: Reporter {
             // kubernetes.conf must change; a module must be loaded at boot for its keys to exist.
             let observations = rows.map(\.1)
             let overriding = observations.compactMap { o -> String? in
-                guard case .set(let value, let location) = o.afterReboot, !SysctlCheck(key: o.key, value: o.wanted).accepts(value) else { return nil }
-                let name = location.file.split(separator: "/").last.map(String.init) ?? location.file
-                return name > "kubernetes.conf" || location.file == "/etc/sysctl.conf" ? location.description : nil
+                guard let line = o.wrongLineToChange, line.file != SysctlObservation.guideFile else { return nil }
+                return line.description
             }
             var modules: [String] = []
             for o in observations { if case .absent(let module) = o.afterReboot, !modules.contains(module) { modules.append(module) } }
@@ -224,7 +223,7 @@ public enum TextReporter: Reporter {
                     out += deeper + "expected: \(v(entry.result.expected))\n"
                     out += deeper + "actual:   \(v(entry.result.actual))\n"
                     if !entry.result.message.isEmpty { out += deeper + v(entry.result.message).replacingAll("\n", with: "\n" + deeper + "  ") + "\n" }
-                    if entry.result.status == .fail || entry.result.status == .warn { out += deeper + paint("fix: \(v(entry.subject.remediation))", "36") + "\n" }
+                    if entry.result.status == .fail || entry.result.status == .warn { out += deeper + paint("fix: \(v(entry.fix))", "36") + "\n" }
                 }
             }
             if hidden > 0 { out += "(\(hidden) passing or not applicable not shown\(report.command == "certs" ? ": --verbose shows them" : ""))\n" }
