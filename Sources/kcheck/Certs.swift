@@ -44,9 +44,19 @@ struct Certs: ParsableCommand {
             let cwd = Posix.currentDirectory() ?? "/"
             scanPaths = paths.map { $0.hasPrefix("/") ? $0 : (cwd.hasSuffix("/") ? cwd : cwd + "/") + $0 }
         }
+        // A long scan says how far it is on a terminal (standard error, one line rewritten; gone
+        // when done): more than one batch of files.
+        let onTerminal = Posix.isTerminal(2)
+        var shown = false
+        let progress: (Int, Int) -> Void = { done, total in
+            guard onTerminal, total > 512 else { return }
+            shown = true
+            Posix.printError("\rkcheck: read \(done) of \(total) files")
+        }
         var inventory = scanPaths.isEmpty
-            ? CertificateInventory.scan(CertificateInventory.defaultPaths, on: target, required: false)
-            : CertificateInventory.scan(scanPaths, on: target)
+            ? CertificateInventory.scan(CertificateInventory.defaultPaths, on: target, required: false, progress: progress)
+            : CertificateInventory.scan(scanPaths, on: target, progress: progress)
+        if shown { Posix.printError("\r\u{1B}[K") }
         // A directory without the cluster's CA (/etc/etcd/cert alone): its certificates are
         // verified against the CA where the guide keeps it, not left "not verified".
         inventory.addIssuers(from: CertificateInventory.clusterCA, on: target)

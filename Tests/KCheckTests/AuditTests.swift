@@ -301,6 +301,31 @@ struct BrowserTests {
             #expect(consoleErrors.isEmpty, "\(page): \(consoleErrors)")
         }
     }
+
+    /// Issue 15: readable at 1280 px without sideways scrolling — a node with long messages and
+    /// certificates' details, a cluster of three, and the certificate timeline — measured by
+    /// Chromium itself (the page's scrollWidth, with a script added to the copy measured).
+    @Test(.enabled(if: chromium != nil, "needs chromium"))
+    func fitsA1280PixelWindow() throws {
+        let dir = try TemporaryDirectory()
+        _ = try kcheck("preflight", "--root", Repo.fixture("centos7-minimal"), "--format", "html", "--output", dir.path + "/node.html", "--verbose")
+        _ = try kcheck("preflight", "--snapshots", Repo.root + "/fixtures/clusters/disagree", "--format", "html", "--output", dir.path + "/cluster.html")
+        _ = try kcheck("certs", "--root", Repo.fixture("pki-wrong"), "--format", "html", "--output", dir.path + "/certs.html")
+        for page in ["node", "cluster", "certs"] {
+            let html = try String(contentsOfFile: dir.path + "/\(page).html", encoding: .utf8)
+            #expect(html.count > 2000, "\(page): \(html.prefix(200))")
+            let measured = html.replacingOccurrences(
+                of: "</body>", with: "<script>document.title='width='+document.documentElement.scrollWidth</script></body>")
+            try dir.write("\(page)-measured.html", measured)
+            let r = try run("/usr/bin/unshare", [
+                "-n", "--", Self.chromium!, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                "--window-size=1280,900", "--dump-dom", "--user-data-dir=\(dir.path)/profile-w-\(page)", "file://\(dir.path)/\(page)-measured.html",
+            ])
+            let title = r.stdout.components(separatedBy: "<title>width=").dropFirst().first?.prefix { $0.isNumber }
+            let width = title.flatMap { Int($0) }
+            #expect(width != nil && width! <= 1280, "\(page): scrollWidth \(width.map(String.init) ?? "not measured: \(r.stderr.suffix(300))")")
+        }
+    }
 }
 
 /// `kcheck audit --hosts`: every node over a real sshd, timestamped cluster reports, the changes

@@ -158,6 +158,19 @@ struct CLITests {
         #expect(json.stdout.contains("\"status\": \"pass\"") || json.stdout.contains("\"status\":\"pass\""))
     }
 
+    /// Issue 15: a long `certs` scan says how far it is on a terminal (one line on standard error,
+    /// rewritten, cleared at the end); off a terminal it says nothing.
+    @Test func certsShowProgressOnATerminal() throws {
+        let dir = try TemporaryDirectory()
+        let cert = try String(contentsOfFile: Repo.fixture("centos7-prepared") + "/etc/kubernetes/cert/admin.pem", encoding: .utf8)
+        for i in 0..<700 { try dir.write("etc/kubernetes/cert/c\(i).pem", cert) }
+        // script(1) gives kcheck a terminal; its output is the terminal's.
+        let onTerminal = try run("/usr/bin/script", ["-qec", "\(Repo.kcheck) certs --root \(dir.path) --color never", "/dev/null"])
+        #expect(onTerminal.stdout.hasPrefix("\rkcheck: read 512 of 700 files\rkcheck: read 700 of 700 files\r\u{1B}[Kkcheck certs · "), "\(onTerminal.stdout.prefix(200).debugDescription)")
+        let piped = try kcheck("certs", "--root", dir.path)
+        #expect(piped.stderr.isEmpty && piped.stdout.hasPrefix("kcheck certs · "), "\(piped.stderr)")
+    }
+
     /// Issue 15: completion scripts for bash, zsh and fish know the commands and complete rule
     /// ids for --only, --skip and `rules show`.
     @Test func completionScriptsCompleteRuleIDs() throws {

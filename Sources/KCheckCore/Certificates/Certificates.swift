@@ -43,9 +43,11 @@ public struct CertificateInventory: Sendable {
 
     /// Scans files and directories (recursively, to a depth of 8) on `node`. A path named here that
     /// is missing is a problem; a missing default directory is not (`required: false`).
-    /// Files in `parsed` were read and parsed already (by path on the node).
+    /// Files in `parsed` were read and parsed already (by path on the node). `progress` hears,
+    /// after each batch of files, how many of how many were read (`kcheck certs` on a terminal).
     public static func scan(
-        _ paths: [String], on node: Node, required: Bool = true, parsed: [String: X509Certificate.FileContents] = [:]
+        _ paths: [String], on node: Node, required: Bool = true, parsed: [String: X509Certificate.FileContents] = [:],
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) -> CertificateInventory {
         var inventory = CertificateInventory()
         var found: [(path: String, named: Bool)] = []
@@ -87,6 +89,7 @@ public struct CertificateInventory: Sendable {
                 guard let contents = slot.parsed ?? slot.index.map({ results[$0] }) else { continue }
                 inventory.add(contents, of: slot.path, named: slot.named)
             }
+            progress?(start, found.count)
         }
         return inventory
     }
