@@ -21,6 +21,23 @@ public final class LiveNode: FileBackedNode {
 
     public init() {}
 
+    /// Files, but /proc/net/tcp and tcp6 from the kernel's sock_diag: their listening sockets
+    /// (all any rule or the fixer reads of them), as those files show them, without the walk of
+    /// the established hash that reading the files costs (`SocketDiag`). Where sock_diag is
+    /// refused, the files themselves.
+    public func read(_ path: String, limit: Int) -> FileRead {
+        if path == "/proc/net/tcp" || path == "/proc/net/tcp6" {
+            let ipv6 = path.hasSuffix("6")
+            if case .success(let listeners) = SocketDiag.tcpListeners(ipv6: ipv6) {
+                // No IPv6 in this kernel: the file is missing too.
+                if ipv6 && listeners.isEmpty, case .failure(let e) = Posix.stat(path), e.isNotFound { return .missing }
+                let text = SocketDiag.procNetTCP(listeners, ipv6: ipv6)
+                return text.count > limit ? .unreadable("\(path): larger than \(limit) bytes") : .content(text)
+            }
+        }
+        return files.read(path, limit: limit)
+    }
+
     /// One `systemctl show` for every unit, and only when systemd is PID 1 (as sd_booted judges).
     public func unitActiveStates(_ units: [String]) -> Fact<UnitActiveStates> {
         guard case .success(let st) = Posix.lstat("/run/systemd/system"), st.kind == .directory else {
