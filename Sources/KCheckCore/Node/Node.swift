@@ -292,12 +292,18 @@ public final class RootedFiles {
     }
 
     public func status(_ path: String, follow: Bool) -> Result<FileStatus, SystemError> {
-        resolve(path, followFinal: follow).flatMap { Posix.lstat($0) }.mapError { $0.relative(to: root, path: path) }
+        // At "/" the kernel follows every symlink exactly as the walk would (nothing can lead
+        // out of "/"), in one call instead of an lstat per component.
+        if root == "/" { return follow ? Posix.stat(absolute(path)) : Posix.lstat(absolute(path)) }
+        return resolve(path, followFinal: follow).flatMap { Posix.lstat($0) }.mapError { $0.relative(to: root, path: path) }
     }
 
     public func list(_ path: String) -> Result<[String], SystemError> {
-        resolve(path, followFinal: true).flatMap { Posix.listDirectory($0) }.mapError { $0.relative(to: root, path: path) }
+        if root == "/" { return Posix.listDirectory(absolute(path)) }
+        return resolve(path, followFinal: true).flatMap { Posix.listDirectory($0) }.mapError { $0.relative(to: root, path: path) }
     }
+
+    private func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : "/" + path }
 
     public func readLink(_ path: String) -> Result<String, SystemError> {
         resolve(path, followFinal: false).flatMap { Posix.readLink($0) }.mapError { $0.relative(to: root, path: path) }
