@@ -228,6 +228,13 @@ extension NodeFacts {
     /// The command a service runs: its last ExecStart= after any empty one (a reset), split as
     /// systemd splits it.
     func execStart(_ unit: String) -> Result<(argv: [String], location: SourceLocation)?, SourceError> {
+        if let known = execStarts[unit] { return known }
+        let result = loadExecStart(unit)
+        execStarts[unit] = result
+        return result
+    }
+
+    private func loadExecStart(_ unit: String) -> Result<(argv: [String], location: SourceLocation)?, SourceError> {
         let loaded: (path: String, assignments: [SystemdUnit.Assignment])
         switch loadUnit(unit) {
         case .success(nil): return .success(nil)

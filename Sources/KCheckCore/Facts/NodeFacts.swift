@@ -188,6 +188,8 @@ final class NodeFacts {
     }
 
     private(set) lazy var unitFiles = UnitFiles(node: node)
+    /// Each service's command, loaded once (a component's rules all read its unit).
+    var execStarts: [String: Result<(argv: [String], location: SourceLocation)?, SourceError>] = [:]
 
     // MARK: certificates
 
