@@ -49,6 +49,25 @@ struct AdviceTests {
         #expect(junit.stdout.contains("remediation: systemctl enable chrony\n") || junit.stdout.contains("remediation: systemctl enable chrony&#10;") || junit.stdout.contains("remediation: systemctl enable chrony<"), "\(junit.stdout)")
     }
 
+    @Test func anUnsynchronisedClockPointsToWhatKeepsItSynchronised() throws {
+        // Debian without chrony: install it (apt, the unit chrony), then wait for it.
+        let (dir, root) = try copyOfFixture("debian12")
+        defer { withExtendedLifetime(dir) {} }
+        let facts = root + "/.kcheck/facts"
+        let text = try String(contentsOfFile: facts, encoding: .utf8)
+        try text.replacingOccurrences(of: "clock maxerror_us=4000 status=8193", with: "clock maxerror_us=16000000 status=65")
+            .replacingOccurrences(of: "unit chrony.service active\n", with: "").write(toFile: facts, atomically: true, encoding: .utf8)
+        for path in ["/usr/lib/systemd/system/chrony.service", "/etc/systemd/system/multi-user.target.wants/chrony.service"] {
+            try FileManager.default.removeItem(atPath: root + path)
+        }
+        let missing = try Self.result("time.ntp-synchronized", on: root)
+        #expect(missing.status == .fail)
+        #expect(missing.advice == "apt-get install -y chrony && systemctl enable --now chrony; then `kcheck preflight --wait 5m` waits for it to synchronise", "\(missing.advice ?? "nil")")
+        // CentOS with chronyd installed and running: its sources, not an install.
+        let running = try Self.result("time.ntp-synchronized", on: Repo.fixture("clock-wrong"))
+        #expect(running.advice?.hasPrefix("check chrony's sources") == true || running.advice?.hasPrefix("systemctl enable --now chronyd") == true, "\(running.advice ?? "nil")")
+    }
+
     @Test func aMissingCAKeyIsCopiedNotChmodded() throws {
         let missing = try Self.result("pki.ca-key", on: Repo.fixture("centos7-minimal"))
         #expect(missing.status == .fail)

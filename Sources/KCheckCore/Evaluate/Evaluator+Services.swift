@@ -86,9 +86,21 @@ extension Evaluator {
                 return Outcome(status: .pass, expected: expected, actual: "synchronised (max error \(seconds) s)", message: "")
             }
             let why = clock.unsynchronisedFlag ? "the kernel marks the clock unsynchronised" : "the maximum error is \(seconds) s"
+            // What keeps it synchronised, as this node has it: chrony missing, stopped, or running.
+            var advice = "check chrony's sources (`chronyc sources`, `chronyc tracking`) and that UDP 123 is reachable"
+            if case .available(let family) = facts.family {
+                let unit = family == .debian ? "chrony" : "chronyd"
+                let state = facts.unitFiles.state(of: unit + ".service")
+                if state == .notFound, let manager = facts.packageManager {
+                    advice = manager.install(["chrony"]).filter { $0 != "--" }.joined(separator: " ") + " && systemctl enable --now \(unit)"
+                } else if case .available(let active) = facts.activeState(of: unit + ".service"), active != "active" {
+                    advice = "systemctl enable --now \(unit)"
+                }
+                advice += "; then `kcheck preflight --wait 5m` waits for it to synchronise"
+            }
             return Outcome(
                 status: .fail, expected: expected, actual: "not synchronised (\(why))",
-                message: "The clock is not synchronised (\(why)); etcd needs synchronised clocks. Check chronyd (chronyc tracking).")
+                message: "The clock is not synchronised (\(why)); etcd needs synchronised clocks: \(advice).", advice: advice)
         }
     }
 
