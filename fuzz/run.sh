@@ -3,7 +3,7 @@
 #   fuzz/run.sh [SECONDS_PER_TARGET [TARGET...]]
 # Builds the fuzz package (release; every module with -sanitize=fuzzer,address, so that the
 # parsers in KCheckCore are instrumented), then runs each target with libFuzzer on a scratch copy
-# of its corpus (the repository's corpus is never written). Default 30 s a target: the 21 targets
+# of its corpus (the repository's corpus is never written). Default 30 s a target: the 22 targets
 # take about 11 minutes. Exits 1 when any target crashed, leaked, timed out or ran out of memory,
 # naming the input that did it (kept in $FUZZ_FINDINGS, default fuzz/.build/findings/<target>/).
 # FUZZ_ARGS adds libFuzzer options to every run (after the script's own, so they win).

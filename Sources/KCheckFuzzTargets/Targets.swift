@@ -61,6 +61,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// root's login files as path.login-shell reads them (`LoginPath`): the bytes as /etc/profile,
     /// a profile.d script, ~/.bash_profile and the .bashrc it sources, and /etc/passwd.
     case profile
+    /// A waivers file (`Waivers.parse`) against the profile's rule ids, and each waiver it holds
+    /// applied to a report of every rule failing, before and after its expiry.
+    case waivers
 
     /// Feeds `bytes` to this target's parser.
     public static func run(_ target: FuzzTarget, _ bytes: [UInt8]) {
@@ -86,6 +89,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .toml: toml(bytes)
         case .binary: BinaryScan.fuzz(bytes)
         case .profile: profile(bytes)
+        case .waivers: waivers(bytes)
         }
     }
 
@@ -195,6 +199,24 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         node.file("/usr/bin/kubectl", "")
         _ = Evaluator(node: node, rules: loginRules).evaluate(loginRules)
         if case .success(let path) = LoginPath.read(node) { _ = path.text }
+    }
+
+    static func waivers(_ bytes: [UInt8]) {
+        let profile = Profile.guideNode
+        let known = Set(profile.rules.map(\.id) + profile.clusterRules.map(\.id))
+        guard let waivers = try? Waivers.parse(String(decoding: bytes, as: UTF8.self), file: "/etc/kcheck/waivers.yaml", knownRules: known), !waivers.isEmpty
+        else { return }
+        let entries = profile.rules.prefix(24).map { rule in
+            Report.Entry(rule: rule, result: RuleResult(ruleID: rule.id, status: .fail, expected: "x", actual: "y", message: "z"))
+        }
+        let report = Report(
+            toolVersion: "0", command: "preflight", profile: profile.name, node: NodeIdentity(name: "k8s-node01", source: "live", distribution: "", kernel: ""),
+            startedAt: (0, 0), durationSeconds: 0, entries: entries, policy: .default)
+        for now in [Int64(0), waivers.map(\.expiresAt).max()!] {
+            let applied = Waivers.apply(waivers, to: report, names: ["k8s-node01"], now: now)
+            _ = JSONReporter.render(applied, options: RenderOptions())
+            _ = TextReporter.render(applied, options: RenderOptions())
+        }
     }
 
     static func toml(_ bytes: [UInt8]) {
