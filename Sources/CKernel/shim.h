@@ -33,6 +33,7 @@ static inline const void *kcheck_memmem(const void *haystack, size_t haystacklen
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/inet_diag.h>
@@ -68,6 +69,9 @@ static inline int kcheck_tcp_listeners(int family, struct kcheck_listener *out, 
         close(fd);
         return -e;
     }
+    /* A kernel that never answers must not hang the run. */
+    struct timeval patience = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
     static __thread unsigned char buffer[32768] __attribute__((aligned(8)));
     int count = 0;
     for (;;) {
@@ -79,17 +83,19 @@ static inline int kcheck_tcp_listeners(int family, struct kcheck_listener *out, 
             return -e;
         }
         if (n == 0) break;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buffer; NLMSG_OK(h, (unsigned int)n); h = NLMSG_NEXT(h, n)) {
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buffer; n > 0 && NLMSG_OK(h, (unsigned int)n); h = NLMSG_NEXT(h, n)) {
             if (h->nlmsg_type == NLMSG_DONE) {
+                /* A dump cut short says so with a negative error after the header. */
+                int status = h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)) ? *(int *)NLMSG_DATA(h) : 0;
                 close(fd);
-                return count;
+                return status < 0 ? status : count;
             }
             if (h->nlmsg_type == NLMSG_ERROR) {
                 struct nlmsgerr *err = (struct nlmsgerr *)NLMSG_DATA(h);
                 close(fd);
                 return err->error < 0 ? err->error : -EIO;
             }
-            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) continue;
             struct inet_diag_msg *m = (struct inet_diag_msg *)NLMSG_DATA(h);
             if (m->idiag_state != 10 || count >= max) continue;
             struct kcheck_listener *l = &out[count++];

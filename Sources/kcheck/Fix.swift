@@ -153,7 +153,7 @@ struct Fix: ParsableCommand {
         defer { ClusterCollection.cleanUp() }
         let request = try remoteRequest(.record, rules: node.rules, env: inventory.env, only: selection)
         let members = try nodes.collect(request: request, inventory: inv, local: local)
-        let plans = try memberPlans(members, profile: profile, selection: selection, inventory: explicit)
+        let plans = try memberPlans(members, profile: profile, selection: selection, inventory: explicit, waiversFrom: local)
         for (member, plan, _, _) in plans {
             guard let target = member.node as? MutableNode else { continue }
             printText("== \(member.label)\n" + PlanText.render(plan, remediator: Remediator(node: target), node: member.label) + "\n")
@@ -202,7 +202,11 @@ struct Fix: ParsableCommand {
         // Every node again, from scratch.
         ClusterCollection.cleanUp()
         let after = try nodes.collect(request: request, inventory: inv, local: LiveNode())
-        let report = ClusterEngine.run(profile: profile, members: after, inventory: explicit, policy: reports.policy, command: "fix", only: selection)
+        // Judged with the waivers the plans were made with: a rule left alone is waived, not failed.
+        let report = Waivers.apply(
+            try waiverOptions.load(from: local, rules: node.rules),
+            to: ClusterEngine.run(profile: profile, members: after, inventory: explicit, policy: reports.policy, command: "fix", only: selection),
+            now: nowSeconds)
         printText("\n")
         try reports.emit(report, command: "fix")
         if failed || report.failed { throw ExitCode(Exit.failed) }
@@ -226,7 +230,9 @@ struct Fix: ParsableCommand {
             inv = try inventory.load(from: target)
             members = [ClusterMember(label: node.root ?? "this node", node: target, problem: nil)]
         }
-        let plans = try memberPlans(members, profile: profile, selection: selection, inventory: inv).map { (host: $0.member.label, plan: $0.plan) }
+        // The default waivers file: the operator's for a cluster, the tree's (or this node's) otherwise.
+        let waiversFrom: Node = nodes.isSet ? LiveNode() : try node.node()
+        let plans = try memberPlans(members, profile: profile, selection: selection, inventory: inv, waiversFrom: waiversFrom).map { (host: $0.member.label, plan: $0.plan) }
         func write(_ text: String, _ path: String?) throws(CLIError) {
             guard let path else { return printText(text) }
             if case .failure(let error) = Posix.writeOutput(path, text: text) { throw CLIError.output("cannot write \(path): \(error)") }
@@ -249,10 +255,10 @@ struct Fix: ParsableCommand {
     /// Each reachable member's plan, the report it was built from and the cluster rules' share of
     /// it (each node with its own inventory unless --env names one); an unreachable one is named on
     /// standard error.
-    func memberPlans(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?) throws(CLIError)
+    func memberPlans(_ members: [ClusterMember], profile: Profile, selection: Set<String>?, inventory: Inventory?, waiversFrom: Node) throws(CLIError)
         -> [(member: ClusterMember, plan: Plan, report: Report, renewals: [IdentityRenewal])]
     {
-        let waivers = try waiverOptions.load(from: LiveNode(), rules: node.rules)
+        let waivers = try waiverOptions.load(from: waiversFrom, rules: node.rules)
         let (plans, unreachable) = ClusterFix.plans(
             members, profile: profile, selection: selection, inventory: inventory, policy: reports.policy, waivers: waivers, now: nowSeconds)
         for (label, problem) in unreachable { printError("kcheck: \(label): \(problem): no plan\n") }

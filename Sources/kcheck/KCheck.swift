@@ -172,7 +172,9 @@ struct WaiverOptions: ParsableArguments {
         }
         let profile = try NodeOptions.profile(rules: rules)
         do throws(SourceError) {
-            return try Waivers.parse(String(decoding: bytes, as: UTF8.self), file: file, knownRules: Set(profile.rules.map(\.id) + profile.clusterRules.map(\.id)))
+            return try Waivers.parse(
+                String(decoding: bytes, as: UTF8.self), file: file, knownRules: Set(profile.rules.map(\.id) + profile.clusterRules.map(\.id)),
+                clusterRules: Set(profile.clusterRules.map(\.id)))
         } catch {
             throw CLIError.configuration(error.description)
         }

@@ -589,6 +589,8 @@ struct ClonedMachineFixTests {
         #expect(!planned.stdout.contains("vm.swappiness") && !planned.stdout.contains("machine-id"), "\(planned.stdout)\(planned.stderr)")
         let fixed = try kcheck(["fix", "--yes", "--only", rules, "--color", "never", "--waivers", waivers] + hosts)
         #expect(!fixed.stdout.contains("refused") && !fixed.stderr.contains("refused"), "\(fixed.stdout)\(fixed.stderr)")
+        // Nothing is left to change anywhere: the waived rules are not failures, exit 0.
+        #expect(fixed.status == 0 && fixed.stdout.contains("Nothing to change on node3."), "\(fixed.stdout)\(fixed.stderr)")
         #expect(try String(contentsOfFile: swappiness, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "10")
         #expect(try String(contentsOfFile: machineID, encoding: .utf8) == machineIDBefore)
         // (--only on preflight names node rules; every cluster rule is judged.)

@@ -90,6 +90,11 @@ struct WaiverTests {
         let r = try kcheck("preflight", "--root", Repo.fixture("guide-sysctl-copy"), "--only", "sysctl.vm.overcommit_memory", "--waivers", waivers)
         #expect(r.status == 1)
         #expect(r.stdout.contains("1 waiver expired") && r.stdout.contains("The waiver at \(waivers):2 expired on 2024-01-31"), "\(r.stdout)")
+        // Renewed by a later entry while the old one is still in the file: the one that holds wins.
+        let renewed = try dir.write(
+            "renewed.yaml", Self.overcommit.replacingOccurrences(of: "2099-06-30", with: "2024-01-31") + Self.overcommit.replacingOccurrences(of: "waivers:\n", with: ""))
+        let again = try kcheck("preflight", "--root", Repo.fixture("guide-sysctl-copy"), "--only", "sysctl.vm.overcommit_memory", "--waivers", renewed)
+        #expect(again.status == 0 && again.stdout.contains("(\(renewed):6)"), "\(again.stdout)")
     }
 
     @Test func aWaiverForAnotherNodeDoesNotApply() throws {
@@ -123,6 +128,8 @@ struct WaiverTests {
             ("exceptions: []\n", ":1:1: error: unknown key `exceptions`"),
             ("waivers: swap.off\n", ":1:10: error: `waivers:` is a list"),
             ("waivers:\n  - rule: [swap.off\n", ":2:"),
+            ("waivers:\n  - rule: cluster.hosts-agree\n    node: k8s-node01\n    reason: x\n    approved_by: y\n    expires: 2027-01-01\n", ":3:11: error: cluster.hosts-agree compares the nodes with each other: its waiver names no node"),
+            ("waivers:\n  - rule: swap.off\n    reason: x\n    approved_by: y\n    expires: +999-01-01\n", ":5:14: error: `expires` is a date"),
         ]
         for (i, (text, message)) in cases.enumerated() {
             let file = try dir.write("w\(i).yaml", text)
@@ -161,5 +168,8 @@ struct WaiverTests {
         }
         #expect(try status(before.stdout) == "fail")
         #expect(try status(after.stdout) == "waived")
+        // The text shows it without --verbose (it is not a pass).
+        let text = try kcheck("certs", "--root", Repo.fixture("pki-wrong"), "--waivers", waivers, "--color", "never")
+        #expect(text.stdout.contains("WAIVED  \(path)"), "\(text.stdout)")
     }
 }

@@ -89,9 +89,11 @@ public struct CertificateInventory: Sendable {
                 guard let contents = slot.parsed ?? slot.index.map({ results[$0] }) else { continue }
                 inventory.add(contents, of: slot.path, named: slot.named)
             }
+            // Verified a batch at a time: a verified leaf's parsed certificate is not kept waiting
+            // (those whose CA comes later are tried again after the next batch).
+            inventory.verifyIssuers()
             progress?(start, found.count)
         }
-        inventory.verifyIssuers()
         return inventory
     }
 

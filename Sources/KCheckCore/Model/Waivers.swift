@@ -45,7 +45,8 @@ public struct AppliedWaiver: Sendable, Equatable {
     public let waiver: Waiver
     /// The result's own status (fail, warn or error).
     public let status: Status
-    /// The waiver's last day had passed: the result keeps its status and fails the run.
+    /// The waiver's last day had passed: the result fails, whatever its own status, and so
+    /// does the run.
     public let expired: Bool
 
     public init(waiver: Waiver, status: Status, expired: Bool) {
@@ -69,7 +70,7 @@ public enum Waivers {
 
     /// The waivers of a file, each checked: a rule id kcheck does not know (with the nearest
     /// one), a missing or unknown key, a date that is not YYYY-MM-DD, each with file:line:col.
-    public static func parse(_ text: String, file: String, knownRules: Set<String>) throws(SourceError) -> [Waiver] {
+    public static func parse(_ text: String, file: String, knownRules: Set<String>, clusterRules: Set<String> = []) throws(SourceError) -> [Waiver] {
         func fail(_ mark: YAMLMark, _ message: String) -> SourceError { SourceError(file: file, line: mark.line, column: mark.column, message: message) }
         guard let root = try YAML.parse(text, file: file) else { return [] }
         guard let top = root.mapping else { throw fail(root.mark, "a waivers file is a mapping with one key, `waivers:`, a list of waivers") }
@@ -100,6 +101,9 @@ public enum Waivers {
             guard knownRules.contains(rule.string) else {
                 throw fail(rule.mark, "no rule '\(rule.string)'\(suggestion(rule.string, Array(knownRules).sorted())) (see `kcheck rules`)")
             }
+            if let node = fields["node"], clusterRules.contains(rule.string) {
+                throw fail(node.mark, "\(rule.string) compares the nodes with each other: its waiver names no node")
+            }
             let expires = fields["expires"]!
             guard let end = dayAfter(expires.string) else { throw fail(expires.mark, "`expires` is a date, YYYY-MM-DD (the last day the waiver holds); not `\(expires.string)`") }
             waivers.append(
@@ -115,7 +119,7 @@ public enum Waivers {
     /// does not exist.
     public static func dayAfter(_ text: String) -> Int64? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2, text.allSatisfy({ $0 == "-" || ("0"..."9").contains($0) }),
             let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m), d >= 1
         else { return nil }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
@@ -131,8 +135,9 @@ public enum Waivers {
     }
 
     /// The report with each fail, warn or error result a waiver names (for this node, or every
-    /// node) marked: `waived` while the waiver holds; after its last day the result keeps its
-    /// status and says which waiver expired (an expired waiver fails the run). `names` are the
+    /// node) marked: `waived` while the waiver holds; after its last day the result fails (a
+    /// warning or a could-not-check too) and says which waiver expired: an expired waiver fails
+    /// the run. `names` are the
     /// node's names a waiver's `node:` may use (hostname, inventory or --hosts name).
     public static func apply(_ waivers: [Waiver], to report: Report, names: Set<String>, now: Int64) -> Report {
         guard !waivers.isEmpty else { return report }
@@ -140,13 +145,16 @@ public enum Waivers {
         var changed = report
         changed.entries = report.entries.map { entry in
             guard [.fail, .warn, .error].contains(entry.result.status) else { return entry }
-            let match = waivers.first { w in
+            let matching = waivers.filter { w in
                 if let node = w.node, !names.contains(node) { return false }
-                // In `kcheck certs` a result is a certificate: the waiver names its path.
-                if certs { return w.certificate == entry.subject.id }
+                // In `kcheck certs` a result is a certificate (FILE, or FILE#n in a bundle): the
+                // waiver names its file.
+                if certs { return w.certificate.map { entry.subject.id == $0 || entry.subject.id.hasPrefix($0 + "#") } ?? false }
                 return w.certificate == nil && w.rule == entry.subject.id
             }
-            guard let waiver = match else { return entry }
+            // A renewed waiver (a later entry with a later date) holds though the old one is
+            // still in the file: one that holds wins; else the first, expired.
+            guard let waiver = matching.first(where: { now < $0.expiresAt }) ?? matching.first else { return entry }
             let r = entry.result
             let applied = AppliedWaiver(waiver: waiver, status: r.status, expired: now >= waiver.expiresAt)
             let result = RuleResult(

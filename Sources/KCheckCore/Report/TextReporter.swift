@@ -124,8 +124,8 @@ public enum TextReporter: Reporter {
                     for entry in all where !problems.contains(where: { $0.subject.id == entry.subject.id }) { line(entry, idWidth: idWidth) }
                 }
             }
-            if options.problemsOnly {
-                let hidden = report.entries.filter { !needsPerson($0) }.count
+            if options.problemsOnly && !options.verbose {
+                let hidden = report.entries.filter { !needsPerson($0) && $0.result.status != .waived && !actedOn.contains($0.subject.id) }.count
                 if hidden > 0 { out += "(\(hidden) passing or not applicable not shown)\n" }
             } else {
                 if !passed.isEmpty { out += paint("passed", "1") + " · " + passed.map { "\(one($0.0)) \($0.1)" }.joined(separator: ", ") + "\n" }
@@ -206,7 +206,7 @@ public enum TextReporter: Reporter {
             var hidden = 0
             let hideQuiet = options.problemsOnly && !options.verbose
             for entry in entries {
-                if hideQuiet && !needsPerson(entry) {
+                if hideQuiet && !needsPerson(entry) && entry.result.status != .waived {
                     hidden += 1
                     continue
                 }
