@@ -31,7 +31,7 @@ extension Evaluator {
             guard needed else { return Outcome(status: .pass, expected: expected, actual: "not installed", message: "", observation: observed) }
             // Not a restart of a unit that does not exist: install it first, with this node's package manager.
             let package = try check.package.flatMap { p throws(OutcomeError) in try distroName(p, expected: expected) }
-            let install = package.flatMap { p in self.facts.packageManager.map { $0.install([p]).filter { $0 != "--" }.joined(separator: " ") } }
+            let install = package.flatMap { p in self.facts.packageManager.map { $0.installText([p]) } }
             let advice = [install ?? "install the package that provides \(unit)", bringUp].compactMap { $0 }.joined(separator: " && ")
             return Outcome(
                 status: .fail, expected: expected, actual: "not installed", message: "\(unit) is not installed: \(advice).", observation: observed,
@@ -92,7 +92,7 @@ extension Evaluator {
                 let unit = family == .debian ? "chrony" : "chronyd"
                 let state = facts.unitFiles.state(of: unit + ".service")
                 if state == .notFound, let manager = facts.packageManager {
-                    advice = manager.install(["chrony"]).filter { $0 != "--" }.joined(separator: " ") + " && systemctl enable --now \(unit)"
+                    advice = manager.installText(["chrony"]) + " && systemctl enable --now \(unit)"
                 } else if case .available(let active) = facts.activeState(of: unit + ".service"), active != "active" {
                     advice = "systemctl enable --now \(unit)"
                 }

@@ -91,6 +91,9 @@ public enum PackageManager: String, Equatable, Sendable {
         }
     }
 
+    /// The install command as a person types it (advice), without the `--` kcheck passes.
+    public func installText(_ names: [String]) -> String { install(names).filter { $0 != "--" }.joined(separator: " ") }
+
     /// Removes exactly these packages, configuration files too, and nothing else: dpkg and rpm
     /// refuse (rather than remove more) when another package still needs one of them.
     public func remove(_ names: [String]) -> [String] {

@@ -22,30 +22,25 @@ public final class LiveNode: FileBackedNode {
     /// Whether asking sock_diag loads no module: a query makes the kernel load inet_diag and
     /// tcp_diag where they are modules not loaded yet (the test bed's guest did), and kcheck
     /// changes nothing on a node it checks. Loaded already, built in, or a kernel without
-    /// modules: sock_diag; otherwise the files.
-    let socketDiagLoadsNothing: Bool
-
-    public init() {
-        if case .success = Posix.stat("/sys/module/tcp_diag") {
-            socketDiagLoadsNothing = true
-        } else if case .failure(let error) = Posix.stat("/proc/modules"), error.isNotFound {
-            socketDiagLoadsNothing = true
-        } else if case .success(let release) = Posix.readFile("/proc/sys/kernel/osrelease", limit: 256, followSymlinks: false),
+    /// modules: sock_diag; otherwise the files. Found out once, when a TCP table is first read.
+    static let socketDiagLoadsNothing: Bool = {
+        if case .success = Posix.stat("/sys/module/tcp_diag") { return true }
+        if case .failure(let error) = Posix.stat("/proc/modules"), error.isNotFound { return true }
+        guard case .success(let release) = Posix.readFile("/proc/sys/kernel/osrelease", limit: 256, followSymlinks: false),
             case .success(let builtin) = Posix.readFile(
                 "/lib/modules/\(String(decoding: release, as: UTF8.self).trimmed)/modules.builtin", limit: 4 << 20, followSymlinks: true)
-        {
-            socketDiagLoadsNothing = String(decoding: builtin, as: UTF8.self).split(separator: "\n").contains { $0.hasSuffix("/tcp_diag.ko") }
-        } else {
-            socketDiagLoadsNothing = false
-        }
-    }
+        else { return false }
+        return String(decoding: builtin, as: UTF8.self).split(separator: "\n").contains { $0.hasSuffix("/tcp_diag.ko") }
+    }()
+
+    public init() {}
 
     /// Files, but /proc/net/tcp and tcp6 from the kernel's sock_diag where that loads no module:
     /// their listening sockets (all any rule or the fixer reads of them), as those files show
     /// them, without the walk of the established hash that reading the files costs
     /// (`SocketDiag`). Where sock_diag would load a module or is refused, the files themselves.
     public func read(_ path: String, limit: Int) -> FileRead {
-        if socketDiagLoadsNothing && (path == "/proc/net/tcp" || path == "/proc/net/tcp6") {
+        if (path == "/proc/net/tcp" || path == "/proc/net/tcp6") && Self.socketDiagLoadsNothing {
             let ipv6 = path.hasSuffix("6")
             if case .success(let listeners) = SocketDiag.tcpListeners(ipv6: ipv6) {
                 // No IPv6 in this kernel: the file is missing too.
